@@ -1,0 +1,31 @@
+"""The grounding world: synthetic shape scenes and tasks with known answers, rebalancing, and
+loaders that bring real image-text data into the same columns.
+
+Only the light scene API is imported eagerly (numpy and PIL); ``datasets`` loads on first use
+of a task or loader.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from grounding_kit.world.render import render_scene, render_scenes
+from grounding_kit.world.scenes import (COLOR_RGB, COLORS, SHAPES, SIZES, WARM_COLORS, Scene,
+                                        SceneObject, caption_templates, describe, sample_scene,
+                                        sample_scenes, single_object_caption)
+
+_LAZY: dict[str, str] = {}
+
+__all__ = ["COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "SceneObject",
+           "caption_templates", "describe", "render_scene", "render_scenes", "sample_scene",
+           "sample_scenes", "single_object_caption", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'grounding_kit.world' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
