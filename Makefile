@@ -1,0 +1,58 @@
+# grounding_kit: one command to start, one to test. Run `make help` for the list.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# This environment's PyTorch (see shared/STACK_NOTES.md); elsewhere e.g. `make lab TORCH_PINS=torch`.
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+PORT ?= 8888
+DASHBOARD_PORT ?= 8866
+PYTEST_ARGS ?=
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: help lab test dashboard doctor slides student bench clean-cache
+
+help:
+	@echo "make lab        start JupyterLab on notebooks/ (creates .venv on first run)"
+	@echo "make test       run the whole test suite (unit, notebooks, browser)"
+	@echo "make dashboard  serve the live-demo dashboard with Voila"
+	@echo "make doctor     check the installation"
+	@echo "make slides     turn the notebooks into reveal.js slide decks (build/slides)"
+	@echo "make student    write student copies of the notebooks (build/student)"
+	@echo "make bench      run the benchmarks"
+
+$(VENV)/.kit-installed: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PINS)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.kit-installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+lab: $(VENV)/.kit-installed
+	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.root_dir=$(CURDIR)/notebooks $(ROOT_FLAG)
+
+test: $(VENV)/.test-installed
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+dashboard: $(VENV)/.kit-installed
+	$(BIN)/grounding-kit dashboard --port $(DASHBOARD_PORT)
+
+doctor: $(VENV)/.kit-installed
+	$(BIN)/grounding-kit doctor
+
+slides: $(VENV)/.kit-installed
+	$(BIN)/python -m grounding_kit.course slides --output build/slides
+
+student: $(VENV)/.kit-installed
+	$(BIN)/python -m grounding_kit.course student --output build/student
+
+bench: $(VENV)/.test-installed
+	for script in benchmarks/*_bench.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$script --quick || exit 1; done
+
+clean-cache:
+	rm -rf "$${GROUNDING_KIT_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/grounding_kit}"

@@ -1,0 +1,64 @@
+"""grounding_kit: a teaching kit on multimodal grounding and EMAP (Hessel & Lee, EMNLP 2020).
+
+``import grounding_kit as gk`` is light: the public names below are imported on first use,
+so torch, open_clip and transformers load only when a model or tensor is asked for.
+
+Index convention everywhere: rows are texts, columns are images, ``P[i, j] = f(t_i, v_j)``,
+logits (pre-softmax) in the last axis.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # set-up
+    "doctor": "grounding_kit.diagnostics",
+    "Features": "grounding_kit.features",
+    "NotFittedError": "grounding_kit.validation",
+    # the EMAP engine
+    "emap": "grounding_kit.analysis",
+    "decompose": "grounding_kit.analysis",
+    "pairwise_logits": "grounding_kit.analysis",
+    "emap_model": "grounding_kit.analysis",
+    "reshuffle": "grounding_kit.analysis",
+    "perceptual_score": "grounding_kit.analysis",
+    "emap_report": "grounding_kit.analysis",
+    "cross_validate_emap": "grounding_kit.analysis",
+    # the grounding world and real data
+    "make_task": "grounding_kit.world",
+    "rebalance": "grounding_kit.world",
+    "load_image_text_folder": "grounding_kit.world",
+    "load_hub": "grounding_kit.world",
+    "load_gallery": "grounding_kit.world",
+    # models
+    "load_clip": "grounding_kit.models",
+    "load_vqa": "grounding_kit.models",
+    "embed": "grounding_kit.models",
+    "fit_head": "grounding_kit.models",
+    "list_models": "grounding_kit.models",
+}
+
+# sub-packages reachable as attributes, e.g. ``gk.world.render_scene``
+_SUBMODULES = ("analysis", "world", "models", "widgets", "checks", "course")
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"grounding_kit.{name}")
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'grounding_kit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,143 @@
+"""``gk.doctor()`` and ``grounding-kit doctor``: is this installation ready for a lecture?
+
+Checks the Python and package versions, the compute device, the embedded models (present and
+loadable), the model hub (reachable or not, decided within seconds) and the cache folder.
+Offline is a normal mode, not a problem: the embedded defaults need no network.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from . import hub, paths
+
+PACKAGES = ("torch", "torchvision", "open_clip_torch", "transformers", "datasets", "ipywidgets",
+            "plotly", "anywidget", "jupyterlab", "voila")
+MIN_PYTHON = (3, 10)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, what was found, and whether it is a problem."""
+
+    name: str
+    detail: str
+    problem: bool = False
+
+
+@dataclass
+class DoctorReport:
+    """The doctor's findings; ``ok`` is False when any check found a problem."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(check.problem for check in self.checks)
+
+    @property
+    def problems(self) -> list[Check]:
+        return [check for check in self.checks if check.problem]
+
+    def text(self) -> str:
+        lines = [f"{'PROBLEM' if c.problem else 'ok':>7}  {c.name:<18} {c.detail}" for c in self.checks]
+        verdict = "all good" if self.ok else f"{len(self.problems)} problem(s) found"
+        return "\n".join(lines + [f"grounding_kit doctor: {verdict}"])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{'&#10060;' if c.problem else '&#9989;'}</td><td>{c.name}</td><td>{c.detail}</td></tr>"
+            for c in self.checks)
+        verdict = "all good" if self.ok else f"{len(self.problems)} problem(s) found"
+        return f"<table class='gk-doctor'>{rows}</table><p><b>doctor: {verdict}</b></p>"
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+def doctor(hub_timeout: float = hub.DEFAULT_TIMEOUT_S, load_models: bool = True) -> DoctorReport:
+    """Check the installation and return a :class:`DoctorReport` (one line per check).
+
+    Parameters
+    ----------
+    hub_timeout : seconds to wait for the model hub before calling it unreachable.
+    load_models : also load the embedded tiny models (a few seconds), not just look for them.
+    """
+    report = DoctorReport()
+    report.checks.append(_check_python())
+    report.checks.extend(_check_package(name) for name in PACKAGES)
+    report.checks.append(_check_device())
+    report.checks.extend(_check_embedded_models(load_models))
+    report.checks.append(_check_hub(hub_timeout))
+    report.checks.append(_check_cache())
+    return report
+
+
+def _check_python() -> Check:
+    version = platform.python_version()
+    too_old = sys.version_info[:2] < MIN_PYTHON
+    need = ".".join(map(str, MIN_PYTHON))
+    return Check("python", f"{version}" + (f" (needs >= {need})" if too_old else ""), too_old)
+
+
+def _check_package(name: str) -> Check:
+    try:
+        return Check(name, metadata.version(name))
+    except metadata.PackageNotFoundError:
+        return Check(name, f"not installed: pip install {name}", problem=True)
+
+
+def _check_device() -> Check:
+    try:
+        import torch
+    except ImportError as err:
+        return Check("device", f"torch does not import ({err})", problem=True)
+    if torch.cuda.is_available():
+        return Check("device", f"cuda ({torch.cuda.get_device_name(0)})")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return Check("device", "mps (Apple GPU)")
+    return Check("device", f"cpu ({torch.get_num_threads()} threads)")
+
+
+def _check_embedded_models(load: bool) -> list[Check]:
+    from . import models
+
+    checks = []
+    for name, loader in (("tiny-shapes", models.load_clip), ("tiny-shapes-vqa", models.load_vqa)):
+        folder = paths.models_dir() / name
+        if not folder.is_dir():
+            checks.append(Check(name, f"missing: {folder} (retrain with `grounding-kit train`)", True))
+            continue
+        if not load:
+            checks.append(Check(name, f"present in {folder}"))
+            continue
+        start = time.perf_counter()
+        try:
+            loader(name)
+        except Exception as err:  # noqa: BLE001 - the doctor reports every failure as one line
+            checks.append(Check(name, f"fails to load: {type(err).__name__}: {err}", True))
+        else:
+            checks.append(Check(name, f"loads in {time.perf_counter() - start:.1f} s from {folder}"))
+    return checks
+
+
+def _check_hub(timeout: float) -> Check:
+    verdict = hub.check_hub(timeout)
+    if verdict.ok:
+        return Check("model hub", f"reachable ({verdict.reason}): real CLIP/ViLT models can be loaded")
+    return Check("model hub", f"offline ({verdict.reason}): the embedded tiny models will be used")
+
+
+def _check_cache() -> Check:
+    folder = paths.cache_dir()
+    probe = folder / ".doctor-write-test"
+    try:
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        return Check("cache", f"{folder} is not writable ({err})", problem=True)
+    return Check("cache", f"{folder} (safe to delete; set GROUNDING_KIT_CACHE to move it)")

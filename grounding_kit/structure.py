@@ -1,0 +1,52 @@
+"""How a pair model tells the EMAP engine which exact path is fastest.
+
+Every pair model is a callable ``f(text_batch, image_batch) -> logits`` of shape (B, C),
+evaluated on row-aligned pairs ``(text_batch[b], image_batch[b])``. A model may also declare a
+``structure`` attribute with one of the values below and implement the matching method:
+
+``"bilinear"`` (CLIP's scaled cosine, low-rank t^T W v)
+    ``bilinear_factors(text, image) -> BilinearFactors`` such that
+    ``f(t_i, v_j)[c] = sum_r left[i, r, c] * right[j, r] + text_bias[i, c] + image_bias[j, c]``.
+    EMAP then has a closed form in O(N * R * C): no pair is ever evaluated.
+
+``"first-layer-linear"`` (an MLP on [t; v])
+    ``first_layer(text, image) -> (text_hidden (N, H), image_hidden (N, H))`` and
+    ``rest(hidden (B, H)) -> logits (B, C)`` such that
+    ``f(t_i, v_j) = rest(text_hidden[i] + image_hidden[j])`` (the bias sits in one of the two).
+    Each modality is projected once; only ``rest`` runs on the N x N pairs.
+
+``"generic"`` (default; e.g. single-stream ViLT)
+    Only the call itself: pairs are evaluated in batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+GENERIC = "generic"
+FIRST_LAYER_LINEAR = "first-layer-linear"
+BILINEAR = "bilinear"
+STRUCTURES = (GENERIC, FIRST_LAYER_LINEAR, BILINEAR)
+
+
+@dataclass(frozen=True)
+class BilinearFactors:
+    """Factors of a bilinear pair model (torch tensors).
+
+    left : (N, R, C), right : (N, R), text_bias : (N, C), image_bias : (N, C), with
+    ``f(t_i, v_j)[c] = sum_r left[i, r, c] * right[j, r] + text_bias[i, c] + image_bias[j, c]``.
+    """
+
+    left: Any
+    right: Any
+    text_bias: Any
+    image_bias: Any
+
+
+def structure_of(model: Any) -> str:
+    """The declared structure of ``model`` (``"generic"`` when it declares none)."""
+    declared = getattr(model, "structure", GENERIC)
+    if declared not in STRUCTURES:
+        raise ValueError(f"model.structure={declared!r} is not valid; expected one of {list(STRUCTURES)}")
+    return declared
