@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -108,3 +109,24 @@ def page(browser):
     new_page.on("console", lambda msg: msg.type == "error" and new_page.console_errors.append(msg.text))
     yield new_page
     context.close()
+
+
+@pytest.fixture
+def lab_url(tmp_path, start_server) -> tuple[str, str]:
+    """JupyterLab on a free 127.0.0.1 port over a copy of notebooks/ (autosave can't touch the repo)."""
+    root = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, root)
+    port, token = free_port(), "gk-test-token"
+    jupyter = str(Path(sys.executable).with_name("jupyter"))
+    server = start_server([jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                           f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+                           "--allow-root", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+                           "jupyterlab.NeverCheckForUpdate"], "jupyterlab.log")
+    wait_for_http(f"http://127.0.0.1:{port}/api/status?token={token}", server.process)
+    return f"http://127.0.0.1:{port}", token
+
+
+def run_all_cells(page) -> None:
+    """Run every cell of the open JupyterLab notebook through its Run menu."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()

@@ -2,35 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
 import pytest
 
-from conftest import ARTIFACTS, NOTEBOOKS, free_port, wait_for_http
+from conftest import ARTIFACTS, run_all_cells
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-@pytest.fixture
-def lab_url(tmp_path, start_server):
-    """JupyterLab on a free 127.0.0.1 port over a copy of notebooks/ (autosave can't touch the repo)."""
-    root = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS, root)
-    port, token = free_port(), "gk-test-token"
-    jupyter = str(Path(sys.executable).with_name("jupyter"))
-    server = start_server([jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-                           f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-                           "--allow-root", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-                           "jupyterlab.NeverCheckForUpdate"], "jupyterlab.log")
-    wait_for_http(f"http://127.0.0.1:{port}/api/status?token={token}", server.process)
-    return f"http://127.0.0.1:{port}", token
-
-
-def run_all_cells(page) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
 
 def test_start_here_notebook_runs_in_jupyterlab(lab_url, page):
