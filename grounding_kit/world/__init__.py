@@ -15,7 +15,13 @@ from grounding_kit.world.scenes import (COLOR_RGB, COLORS, SHAPES, SIZES, WARM_C
                                         SceneObject, caption_templates, describe, sample_scene,
                                         sample_scenes, single_object_caption)
 
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "make_task": "grounding_kit.world.tasks",
+    "bayes_rates": "grounding_kit.world.tasks",
+    "TASKS": "grounding_kit.world.tasks",
+    "VQA_ANSWERS": "grounding_kit.world.vqa",
+    "QUESTION_TYPES": "grounding_kit.world.vqa",
+}
 
 __all__ = ["COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "SceneObject",
            "caption_templates", "describe", "render_scene", "render_scenes", "sample_scene",
