@@ -21,6 +21,9 @@ _LAZY: dict[str, str] = {
     "TASKS": "grounding_kit.world.tasks",
     "VQA_ANSWERS": "grounding_kit.world.vqa",
     "QUESTION_TYPES": "grounding_kit.world.vqa",
+    "rebalance": "grounding_kit.world.rebalancing",
+    "rebalance_report": "grounding_kit.world.rebalancing",
+    "question_only_accuracy": "grounding_kit.world.rebalancing",
 }
 
 __all__ = ["COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "SceneObject",
