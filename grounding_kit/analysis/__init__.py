@@ -1,0 +1,51 @@
+"""The EMAP engine: exact, streamed, sampled, decomposed and reported.
+
+Index convention: rows are texts, columns are images, ``P[i, j] = f(t_i, v_j)``, logits in the
+last axis. Submodules load on first use, so ``import grounding_kit.analysis`` stays light
+(numpy-only ``emap``/``decompose`` never import torch).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "emap": "projection",
+    "decompose": "projection",
+    "Decomposition": "projection",
+    "ProbabilityInputWarning": "grids",
+    "pairwise_logits": "streaming",
+    "emap_model": "streaming",
+    "emap_details": "streaming",
+    "EmapEstimate": "streaming",
+    "reshuffle": "shuffling",
+    "reshuffle_average": "shuffling",
+    "shuffle_permutation": "shuffling",
+    "perceptual_score": "shuffling",
+    "PerceptualScore": "shuffling",
+    "METRICS": "metrics",
+    "score": "metrics",
+    "accuracy": "metrics",
+    "macro_auc": "metrics",
+    "weighted_f1": "metrics",
+    "pairwise_ranking_accuracy": "metrics",
+    "vqa_soft_accuracy": "metrics",
+    "emap_report": "report",
+    "cross_validate_emap": "report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'grounding_kit.analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,217 @@
+"""Evaluate a pair model on chosen (text, image) combinations, by its fastest exact path.
+
+``PairEvaluator`` hides the three structures of ``grounding_kit.structure``: for
+``"bilinear"`` models the factors are computed once, for ``"first-layer-linear"`` models each
+modality is projected once and only ``rest`` runs on pair sums, and any other callable is called
+on gathered pair batches. The grid is visited in square-ish tiles ``rows x cols`` so that the
+working set of one step stays small (and cache-friendly on CPU).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from ..features import Features, take
+from ..structure import BILINEAR, FIRST_LAYER_LINEAR, structure_of
+from ..validation import check_positive_int, describe
+
+#: pairs per model call on the generic path
+GENERIC_PAIRS = 4096
+#: bytes of the (pairs, H) hidden block per ``rest`` call on the first-layer-linear path
+HIDDEN_BYTES = 4 * 2**20
+#: pairs per tile on the bilinear path (an einsum, no model call)
+BILINEAR_PAIRS = 65536
+
+
+def check_features(feats: Any, name: str = "feats") -> Features:
+    """Check that ``feats`` is a ``Features`` of N >= 2 pairs; return it."""
+    if not isinstance(feats, Features):
+        raise TypeError(f"{name} must be a grounding_kit.Features(text, image), got {describe(feats)}")
+    if len(feats) < 2:
+        raise ValueError(f"{name} needs N >= 2 pairs to average over partners, got N={len(feats)}")
+    return feats
+
+
+def resolve_device(model: Any, device: Any) -> torch.device:
+    """``device`` if given; else CUDA when available; else a wrapper's own ``.device``; else CPU."""
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available() and (isinstance(model, torch.nn.Module) or not hasattr(model, "device")):
+        return torch.device("cuda")
+    if not isinstance(model, torch.nn.Module) and hasattr(model, "device"):
+        return torch.device(model.device)
+    return torch.device("cpu")
+
+
+def _module_device(module: torch.nn.Module) -> torch.device | None:
+    for tensor in module.parameters():
+        return tensor.device
+    for tensor in module.buffers():
+        return tensor.device
+    return None
+
+
+@contextmanager
+def evaluating(model: Any, device: torch.device) -> Iterator[None]:
+    """Run ``model`` in eval mode under ``torch.no_grad()`` on ``device``; restore it afterwards.
+
+    An ``nn.Module`` living elsewhere is moved to ``device`` for the computation and moved back.
+    """
+    module = model if isinstance(model, torch.nn.Module) else None
+    home = _module_device(module) if module is not None else None
+    was_training = getattr(model, "training", None)
+    if module is not None and home is not None and home != device:
+        module.to(device)
+    if callable(getattr(model, "eval", None)):
+        model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        if module is not None and home is not None and home != device:
+            module.to(home)
+        if was_training is True and callable(getattr(model, "train", None)):
+            model.train(True)
+
+
+def _to_device(values: Any, device: torch.device) -> Any:
+    return values.to(device) if isinstance(values, torch.Tensor) else values
+
+
+def _gather(values: Any, index: torch.Tensor) -> Any:
+    if isinstance(values, torch.Tensor):
+        return values[index.to(values.device)]
+    return take(values, index.cpu().numpy())
+
+
+def _check_logits(out: Any, n_pairs: int, what: str) -> torch.Tensor:
+    """A model output as a (n_pairs, C) float tensor, or a clear error."""
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"{what} must return a torch tensor of logits (B, C), got {describe(out)}")
+    if out.ndim == 1:
+        out = out[:, None]
+    if out.ndim != 2 or out.shape[0] != n_pairs:
+        raise ValueError(f"{what} returned shape {tuple(out.shape)} for a batch of {n_pairs} pairs; "
+                         f"expected ({n_pairs}, C) logits")
+    if not out.is_floating_point():
+        raise TypeError(f"{what} must return floating-point logits, got dtype {out.dtype}")
+    return out
+
+
+class PairEvaluator:
+    """Evaluate ``model`` on pairs ``(t_i, v_j)`` of ``feats`` (call inside ``evaluating``).
+
+    Parameters
+    ----------
+    model : pair model (see ``grounding_kit.structure``)
+    feats : Features of N pairs
+    device : where features and computations live
+    batch_size : pairs per model call (generic path) or per ``rest`` call (first-layer-linear
+        path); None chooses a default (4096 pairs, or 4 MiB of hidden activations).
+    """
+
+    def __init__(self, model: Any, feats: Features, device: torch.device, batch_size: int | None = None):
+        if not callable(model):
+            raise TypeError(f"model must be a callable f(text_batch, image_batch) -> logits, got {describe(model)}")
+        self.model = model
+        self.n = len(feats)
+        self.device = device
+        self.structure = structure_of(model)
+        self.text = _to_device(feats.text, device)
+        self.image = _to_device(feats.image, device)
+        if batch_size is not None:
+            check_positive_int("batch_size", batch_size)
+        if self.structure == BILINEAR:
+            self._init_bilinear()
+            self.pairs_per_call = batch_size or BILINEAR_PAIRS
+        elif self.structure == FIRST_LAYER_LINEAR:
+            self._init_first_layer()
+            self.pairs_per_call = batch_size or max(256, HIDDEN_BYTES // (4 * self.text_hidden.shape[1]))
+        else:
+            self.pairs_per_call = batch_size or GENERIC_PAIRS
+
+    def _init_bilinear(self) -> None:
+        f = self.model.bilinear_factors(self.text, self.image)
+        n = self.n
+        ok = (f.left.ndim == 3 and f.left.shape[0] == n and f.right.shape == (n, f.left.shape[1])
+              and f.text_bias.shape == (n, f.left.shape[2]) and f.image_bias.shape == (n, f.left.shape[2]))
+        if not ok:
+            raise ValueError("model.bilinear_factors returned inconsistent shapes: "
+                             f"left {tuple(f.left.shape)}, right {tuple(f.right.shape)}, text_bias "
+                             f"{tuple(f.text_bias.shape)}, image_bias {tuple(f.image_bias.shape)}; expected "
+                             f"(N, R, C), (N, R), (N, C), (N, C) with N={n}")
+        self.factors = f
+        self.n_classes = f.left.shape[2]
+
+    def _init_first_layer(self) -> None:
+        text_hidden, image_hidden = self.model.first_layer(self.text, self.image)
+        if text_hidden.ndim != 2 or text_hidden.shape != image_hidden.shape or text_hidden.shape[0] != self.n:
+            raise ValueError("model.first_layer must return (text_hidden, image_hidden) of equal shape (N, H) "
+                             f"with N={self.n}; got {tuple(text_hidden.shape)} and {tuple(image_hidden.shape)}")
+        self.text_hidden, self.image_hidden = text_hidden, image_hidden
+        probe = self.pairs(torch.zeros(1, dtype=torch.long), torch.zeros(1, dtype=torch.long))
+        self.n_classes = probe.shape[1]
+
+    @property
+    def classes(self) -> int:
+        """C, the number of logits per pair."""
+        if not hasattr(self, "n_classes"):
+            zero = torch.zeros(1, dtype=torch.long)
+            self.n_classes = self.pairs(zero, zero).shape[1]
+        return self.n_classes
+
+    def pairs(self, text_index: torch.Tensor, image_index: torch.Tensor) -> torch.Tensor:
+        """Logits (B, C) of the pairs ``(t[text_index[b]], v[image_index[b]])``, in one call."""
+        n_pairs = len(text_index)
+        if self.structure == BILINEAR:
+            f = self.factors
+            t, v = text_index.to(f.left.device), image_index.to(f.left.device)
+            return torch.einsum("brc,br->bc", f.left[t], f.right[v]) + f.text_bias[t] + f.image_bias[v]
+        if self.structure == FIRST_LAYER_LINEAR:
+            hidden = self.text_hidden[text_index.to(self.device)] + self.image_hidden[image_index.to(self.device)]
+            return _check_logits(self.model.rest(hidden), n_pairs, "model.rest")
+        out = self.model(_gather(self.text, text_index), _gather(self.image, image_index))
+        return _check_logits(out, n_pairs, "model")
+
+    def pairs_batched(self, text_index: torch.Tensor, image_index: torch.Tensor) -> torch.Tensor:
+        """Like ``pairs`` for any number of pairs, in calls of at most ``pairs_per_call``."""
+        step = self.pairs_per_call
+        parts = [self.pairs(text_index[s:s + step], image_index[s:s + step]) for s in range(0, len(text_index), step)]
+        return torch.cat(parts)
+
+    def tile_shape(self) -> tuple[int, int]:
+        """(rows, cols) of one tile: about ``pairs_per_call`` pairs, as square as N allows."""
+        cols = min(self.n, max(1, math.isqrt(self.pairs_per_call)))
+        rows = min(self.n, max(1, self.pairs_per_call // cols))
+        return rows, cols
+
+    def tiles(self) -> list[tuple[slice, slice]]:
+        """The grid's tiles, row block by row block."""
+        rows, cols = self.tile_shape()
+        return [(slice(r, min(r + rows, self.n)), slice(c, min(c + cols, self.n)))
+                for r in range(0, self.n, rows) for c in range(0, self.n, cols)]
+
+    def tile(self, rows: slice, cols: slice) -> torch.Tensor:
+        """Logits (b, c, C) of all pairs ``(t_i, v_j)``, i in ``rows``, j in ``cols``."""
+        b, c = rows.stop - rows.start, cols.stop - cols.start
+        if self.structure == BILINEAR:
+            f = self.factors
+            return (torch.einsum("irc,jr->ijc", f.left[rows], f.right[cols])
+                    + f.text_bias[rows, None, :] + f.image_bias[None, cols, :])
+        if self.structure == FIRST_LAYER_LINEAR:
+            hidden = self.text_hidden[rows, None, :] + self.image_hidden[None, cols, :]
+            out = _check_logits(self.model.rest(hidden.reshape(b * c, -1)), b * c, "model.rest")
+            return out.reshape(b, c, -1)
+        text_index = torch.arange(rows.start, rows.stop).repeat_interleave(c)
+        image_index = torch.arange(cols.start, cols.stop).repeat(b)
+        return self.pairs(text_index, image_index).reshape(b, c, -1)
+
+
+def diagonal_overlap(rows: slice, cols: slice) -> np.ndarray:
+    """Indices k with k in both ``rows`` and ``cols`` (the tile's share of the diagonal)."""
+    return np.arange(max(rows.start, cols.start), min(rows.stop, cols.stop))

@@ -1,0 +1,240 @@
+"""EMAP straight from a model: the full grid, or its row, column and grand means streamed.
+
+``pairwise_logits`` materializes ``P[i, j] = f(t_i, v_j)`` (N x N x C floats, guarded by a
+memory budget). ``emap_model`` never holds the grid: it keeps running row sums, column sums and
+the diagonal (memory O(N * C) plus one tile), computes the bilinear case in closed form, and can
+estimate everything by Monte Carlo over K random partners per item with standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..structure import BILINEAR
+from ..validation import check_positive_int
+from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
+
+#: default memory budget of ``pairwise_logits`` (bytes)
+MAX_GRID_BYTES = 2**30
+#: grids with at least this many pairs show a progress bar by default
+PROGRESS_PAIRS = 250_000
+
+
+@dataclass(frozen=True)
+class EmapEstimate:
+    """EMAP of a model on N pairs, with the marginals it is built from (CPU float64 tensors).
+
+    Attributes
+    ----------
+    projection : (N, C), ``f_hat(t_i, v_i) = text_marginal[i] + image_marginal[i] - grand_mean``
+    stderr : (N, C) standard errors of ``projection`` (zeros when exact); NaN when partners=1
+    text_marginal : (N, C), ``mean_j f(t_i, v_j)``, the text's partial dependence
+    image_marginal : (N, C), ``mean_j f(t_j, v_i)``, the image's partial dependence
+    grand_mean : (C,), ``mean_{j,k} f(t_j, v_k)``
+    diagonal : (N, C), the model's own predictions ``f(t_i, v_i)``
+    partners : partners averaged per item (N when exact)
+    exact : whether every pair entered (closed form or full stream)
+    method : "bilinear closed form", "first-layer-linear stream", "generic stream" or "monte carlo"
+    """
+
+    projection: torch.Tensor
+    stderr: torch.Tensor
+    text_marginal: torch.Tensor
+    image_marginal: torch.Tensor
+    grand_mean: torch.Tensor
+    diagonal: torch.Tensor
+    partners: int
+    exact: bool
+    method: str
+
+    def interval(self, level: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normal-approximation interval ``projection -/+ z * stderr`` at ``level``."""
+        z = math.sqrt(2.0) * torch.special.erfinv(torch.tensor(level, dtype=torch.float64))
+        return self.projection - z * self.stderr, self.projection + z * self.stderr
+
+
+def _show_progress(progress: bool | None, n: int) -> bool:
+    return bool(progress) if progress is not None else n * n >= PROGRESS_PAIRS
+
+
+def pairwise_logits(model: Any, feats: Any, batch_size: int | None = None, max_bytes: int = MAX_GRID_BYTES,
+                    device: Any = None, progress: bool | None = None) -> torch.Tensor:
+    """Evaluate ``model`` on all N x N text/image combinations.
+
+    Parameters
+    ----------
+    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.structure``)
+    feats : Features of N pairs
+    batch_size : pairs per model call (None: a default per structure)
+    max_bytes : refuse when the (N, N, C) result would need more memory than this
+    device : torch device for the computation (None: CUDA when available, else CPU)
+    progress : show a progress bar (None: when N * N >= 250,000)
+
+    Returns
+    -------
+    (N, N, C) CPU tensor in the model's output dtype, ``P[i, j] = f(t_i, v_j)``.
+    """
+    feats = check_features(feats)
+    check_positive_int("max_bytes", max_bytes)
+    device = resolve_device(model, device)
+    n = len(feats)
+    with evaluating(model, device):
+        ev = PairEvaluator(model, feats, device, batch_size)
+        zero = torch.zeros(1, dtype=torch.long)
+        probe = ev.pairs(zero, zero)
+        needed = n * n * ev.classes * probe.element_size()
+        if needed > max_bytes:
+            raise ValueError(f"pairwise_logits would need {needed / 2**30:.2f} GiB for the (N, N, C) = "
+                              f"({n}, {n}, {ev.classes}) {probe.dtype} grid, above max_bytes={max_bytes} "
+                              f"({max_bytes / 2**30:.2f} GiB). Use grounding_kit.emap_model(model, feats), "
+                              "which streams the same projection in O(N * C) memory, or raise max_bytes.")
+        grid = torch.empty((n, n, ev.classes), dtype=probe.dtype)
+        for rows, cols in tqdm(ev.tiles(), desc="pair logits", disable=not _show_progress(progress, n)):
+            grid[rows, cols] = ev.tile(rows, cols).to("cpu", grid.dtype)
+    return grid
+
+
+def _bilinear_closed_form(ev: PairEvaluator) -> tuple[torch.Tensor, ...]:
+    """Row means, column means, grand mean and diagonal of a bilinear model, no pair evaluated."""
+    f = ev.factors
+    mean_left = torch.zeros(f.left.shape[1:], dtype=torch.float64, device=f.left.device)
+    rows, diag = [], []
+    mean_right = f.right.double().mean(0)
+    for s in range(0, ev.n, 4096):
+        left = f.left[s:s + 4096].double()
+        mean_left += left.sum(0) / ev.n
+        rows.append(torch.einsum("irc,r->ic", left, mean_right))
+        diag.append(torch.einsum("irc,ir->ic", left, f.right[s:s + 4096].double()))
+    text_bias, image_bias = f.text_bias.double(), f.image_bias.double()
+    row_mean = torch.cat(rows) + text_bias + image_bias.mean(0)
+    col_mean = f.right.double() @ mean_left + text_bias.mean(0) + image_bias
+    grand = mean_left.T @ mean_right + text_bias.mean(0) + image_bias.mean(0)
+    diagonal = torch.cat(diag) + text_bias + image_bias
+    return row_mean, col_mean, grand, diagonal
+
+
+def _streamed_sums(ev: PairEvaluator, show: bool) -> tuple[torch.Tensor, ...]:
+    """Row means, column means, grand mean and diagonal from one pass over the grid's tiles."""
+    c = ev.classes
+    row_sum = torch.zeros(ev.n, c, dtype=torch.float64, device=ev.device)
+    col_sum = torch.zeros(ev.n, c, dtype=torch.float64, device=ev.device)
+    diagonal = torch.zeros(ev.n, c, dtype=torch.float64, device=ev.device)
+    for rows, cols in tqdm(ev.tiles(), desc="EMAP", disable=not show):
+        out = ev.tile(rows, cols).to(row_sum.device)
+        row_sum[rows] += out.sum(1, dtype=torch.float64)
+        col_sum[cols] += out.sum(0, dtype=torch.float64)
+        k = torch.from_numpy(diagonal_overlap(rows, cols))
+        if len(k):
+            diagonal[k] = out[k - rows.start, k - cols.start].double()
+    row_mean, col_mean = row_sum / ev.n, col_sum / ev.n
+    return row_mean, col_mean, row_mean.mean(0), diagonal
+
+
+def _sample_partners(n: int, k: int, items: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """(len(items), k) partners per item, drawn uniformly without replacement from all n."""
+    keys = torch.rand(len(items), n, generator=generator)
+    return keys.topk(k, dim=1, largest=False).indices
+
+
+def _monte_carlo(ev: PairEvaluator, k: int, seed: int | None, show: bool) -> tuple[torch.Tensor, ...]:
+    """Marginal estimates and their sampling variances from k random partners per item.
+
+    Rows and columns use independent partner draws; variances carry the finite-population
+    correction (1 - k/N), so they vanish at k = N where the estimate is exact.
+    """
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    n, c = ev.n, ev.classes
+    fpc = 1.0 - k / n
+    stats = {side: (torch.zeros(n, c, dtype=torch.float64), torch.zeros(n, c, dtype=torch.float64))
+             for side in ("text", "image")}
+    block = max(1, min(n, 2**22 // n, ev.pairs_per_call // k or 1))
+    starts = range(0, n, block)
+    for s in tqdm(starts, desc="EMAP (Monte Carlo)", disable=not show):
+        items = torch.arange(s, min(s + block, n))
+        for side, (mean, var) in stats.items():
+            partners = _sample_partners(n, k, items, generator).flatten()
+            own = items.repeat_interleave(k)
+            text_index, image_index = (own, partners) if side == "text" else (partners, own)
+            values = ev.pairs_batched(text_index, image_index).to("cpu", torch.float64).reshape(len(items), k, c)
+            mean[items] = values.mean(1)
+            var[items] = values.var(1, unbiased=True) * fpc / k if k > 1 else float("nan")
+    (row_mean, row_var), (col_mean, col_var) = stats["text"], stats["image"]
+    grand = (row_mean.mean(0) + col_mean.mean(0)) / 2
+    grand_var = (row_var.sum(0) + col_var.sum(0)) / (4 * n * n)
+    # emap_i = r_i + c_i - g with g containing r_i / (2n) and c_i / (2n)
+    proj_var = (row_var + col_var) * (1 - 1 / n) + grand_var
+    items = torch.arange(n)
+    diagonal = ev.pairs_batched(items, items).to("cpu", torch.float64)
+    return row_mean, col_mean, grand, diagonal, proj_var.clamp_min(0).sqrt()
+
+
+def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,
+                 batch_size: int | None = None, device: Any = None, progress: bool | None = None) -> EmapEstimate:
+    """EMAP of ``model`` on ``feats`` with its marginals, without materializing the grid.
+
+    Parameters
+    ----------
+    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.structure``)
+    feats : Features of N pairs
+    partners : None for the exact projection; K in [1, N] for Monte Carlo over K random
+        partners per item (2 * N * K pair evaluations; exact, with zero stderr, at K = N)
+    seed : seed of the partner draws (None: fresh randomness)
+    batch_size : pairs per model call (None: a default per structure)
+    device : torch device (None: CUDA when available, else CPU)
+    progress : show a progress bar (None: when N * N >= 250,000)
+
+    Returns
+    -------
+    EmapEstimate (CPU float64 tensors).
+
+    The exact path follows ``structure_of(model)``: the bilinear closed form (O(N * R * C)),
+    the first-layer-linear stream (each modality projected once, ``rest`` on pair sums) or the
+    generic stream (the model called on pair batches). Memory: O(N * C) plus one tile.
+    """
+    feats = check_features(feats)
+    n = len(feats)
+    if partners is not None:
+        check_positive_int("partners", partners)
+        if partners > n:
+            raise ValueError(f"partners must be between 1 and N={n} (sampling without replacement), got {partners}")
+    device = resolve_device(model, device)
+    show = _show_progress(progress, n)
+    with evaluating(model, device):
+        ev = PairEvaluator(model, feats, device, batch_size)
+        if partners is not None:
+            rows, cols, grand, diagonal, stderr = _monte_carlo(ev, partners, seed, show)
+            exact, method = partners == n, "monte carlo"
+        else:
+            if ev.structure == BILINEAR:
+                parts, method = _bilinear_closed_form(ev), "bilinear closed form"
+            else:
+                parts, method = _streamed_sums(ev, show), f"{ev.structure} stream"
+            rows, cols, grand, diagonal = (p.to("cpu", torch.float64) for p in parts)
+            stderr, exact = torch.zeros_like(rows), True
+    if not (torch.isfinite(rows).all() and torch.isfinite(cols).all() and torch.isfinite(diagonal).all()):
+        raise ValueError("model returned NaN or inf logits for some pairs; EMAP needs finite logits")
+    return EmapEstimate(projection=rows + cols - grand, stderr=stderr, text_marginal=rows, image_marginal=cols,
+                        grand_mean=grand, diagonal=diagonal, partners=partners or n, exact=exact, method=method)
+
+
+def emap_model(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,
+               batch_size: int | None = None, device: Any = None,
+               progress: bool | None = None) -> torch.Tensor | EmapEstimate:
+    """EMAP of ``model`` on ``feats``, streamed: the same result as ``emap(pairwise_logits(model, feats))``.
+
+    Returns the (N, C) float64 CPU tensor ``f_hat(t_i, v_i)`` when ``partners`` is None, and an
+    ``EmapEstimate`` (projection with standard errors) for Monte Carlo with ``partners=K``.
+    Parameters as in ``emap_details``.
+    """
+    est = emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device,
+                       progress=progress)
+    return est if partners is not None else est.projection
