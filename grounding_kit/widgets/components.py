@@ -1,0 +1,72 @@
+"""Small building blocks shared by the widgets: figures, image cards, tables, status lines."""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any, Sequence
+
+import ipywidgets as w
+import plotly.graph_objects as go
+
+CARD_PX = 96
+
+
+def figure(traces: Sequence[Any] = (), *, title: str = "", height: int = 320, **layout: Any) -> go.FigureWidget:
+    """A ``FigureWidget`` built once; callbacks later change its traces in ``batch_update``."""
+    fig = go.FigureWidget(data=list(traces))
+    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=50, b=45),
+                      template="plotly_white", **layout)
+    return fig
+
+
+def png_bytes(image: Any) -> bytes:
+    """PNG bytes of a PIL image (or of anything with ``save(file, format=...)``)."""
+    if isinstance(image, (bytes, bytearray)):
+        return bytes(image)
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class ImageCard(w.VBox):
+    """An image with a caption under it; ``show(png, caption, highlight)`` updates both."""
+
+    def __init__(self, px: int = CARD_PX) -> None:
+        self.image = w.Image(format="png", width=px, height=px)
+        self.caption = w.HTML(layout=w.Layout(width=f"{px + 40}px"))
+        super().__init__([self.image, self.caption], layout=w.Layout(align_items="center", margin="4px"))
+        self.add_class("gk-card")
+
+    def show(self, png: bytes, caption: str, highlight: bool = False) -> None:
+        if self.image.value != png:
+            self.image.value = png
+        color = "#c0392b" if highlight else "#333"
+        self.caption.value = (f"<div class='gk-caption' style='font-size:11px;line-height:1.2;color:{color}'>"
+                              f"{html.escape(caption)}</div>")
+
+
+def gallery(n: int, px: int = CARD_PX) -> tuple[w.Box, list[ImageCard]]:
+    """A wrapping row of ``n`` image cards."""
+    cards = [ImageCard(px) for _ in range(n)]
+    box = w.Box(cards, layout=w.Layout(flex_flow="row wrap"))
+    box.add_class("gk-gallery")
+    return box, cards
+
+
+def table_html(frame: Any, digits: int = 3) -> str:
+    """A pandas DataFrame as a compact HTML table."""
+    return frame.to_html(float_format=lambda v: f"{v:.{digits}f}", border=0, classes="gk-table")
+
+
+def status() -> w.HTML:
+    """A one-line status text under a lab's controls."""
+    line = w.HTML()
+    line.add_class("gk-status")
+    return line
+
+
+def title(text: str, subtitle: str = "") -> w.HTML:
+    """A lab's heading with a one-sentence explanation."""
+    sub = f"<div style='color:#555'>{html.escape(subtitle)}</div>" if subtitle else ""
+    return w.HTML(f"<h3 style='margin:4px 0'>{html.escape(text)}</h3>{sub}")

@@ -1,0 +1,152 @@
+"""The EMAP lab: pick a task, a model, N and exact or Monte Carlo EMAP; see the decomposition
+heatmaps and the ``emap_report`` table."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import ipywidgets as w
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from grounding_kit.widgets import components as ui
+from grounding_kit.widgets.helpers import accuracy, label_margin, to_numpy
+from grounding_kit.widgets.scenarios import scenario
+
+TASKS = ("additive", "match", "mixed", "vqa")
+WINDOW = 30  # items shown on each axis of the heatmaps
+
+
+class EmapLab(w.VBox):
+    """See :func:`emap_lab`. Callback: :meth:`configure` (also wired to every control)."""
+
+    def __init__(self, clip: Any, *, tasks: Sequence[str] = TASKS, kinds: Sequence[str] = ("additive", "interactive"),
+                 n: int = 400, n_train: int | None = None, levels: Sequence[float] = (0.25, 0.5, 0.75),
+                 seed: int = 0, task: str | None = None, kind: str | None = None) -> None:
+        self.clip, self.n_max, self.n_train, self.seed = clip, n, n_train, seed
+        self._reports: dict[tuple, str] = {}
+        self._hold = False
+        step = max(10, n // 10)
+        self.task = w.Dropdown(options=list(tasks), value=task or tasks[0], description="task")
+        self.interaction = w.SelectionSlider(options=[float(a) for a in levels], value=float(levels[len(levels) // 2]),
+                                             description="interaction", continuous_update=False)
+        self.kind = w.Dropdown(options=list(kinds), value=kind or kinds[-1], description="model")
+        self.n = w.IntSlider(value=n, min=step, max=n, step=step, description="N", continuous_update=False)
+        self.method = w.ToggleButtons(options=["exact", "Monte Carlo"], value="exact", description="EMAP")
+        self.partners = w.IntSlider(value=16, min=2, max=64, step=2, description="partners K",
+                                    continuous_update=False)
+        for control in (self.task, self.interaction, self.kind, self.n, self.method, self.partners):
+            control.observe(lambda _: self.update(), names="value")
+        heat = make_subplots(rows=1, cols=3, horizontal_spacing=0.06,
+                             subplot_titles=("model f(t_i, v_j)", "EMAP (additive part)", "interaction residual"))
+        for col in (1, 2, 3):
+            heat.add_trace(go.Heatmap(z=[[0.0]], coloraxis="coloraxis"), 1, col)
+        self.fig_heat = ui.figure(heat.data, height=360)
+        self.fig_heat.update_layout(heat.layout)
+        self.fig_heat.update_layout(coloraxis=dict(colorscale="RdBu", cmid=0), margin=dict(l=40, r=20, t=60, b=30))
+        self.fig_heat.update_yaxes(autorange="reversed")
+        self.fig_acc = ui.figure([go.Bar(x=[], y=[], text=[], textposition="outside", marker_color="#4c72b0")],
+                                 title="accuracy on the evaluation pairs", height=300,
+                                 yaxis=dict(range=[0, 1.1], title="accuracy"))
+        self.table = w.HTML()
+        self.status = ui.status()
+        super().__init__([
+            ui.title("EMAP lab", "EMAP keeps only what a model gets from each modality on its own; "
+                                 "if accuracy barely drops, the model is not using cross-modal interactions."),
+            w.HBox([self.task, self.interaction, self.kind]),
+            w.HBox([self.n, self.method, self.partners]),
+            self.fig_heat, w.HBox([self.fig_acc, self.table]), self.status,
+        ])
+        self.add_class("gk-emap-lab")
+        self.update()
+
+    def configure(self, **values: Any) -> None:
+        """Set any of ``task, interaction, kind, n, method, partners`` and update once."""
+        self._hold = True
+        try:
+            for name, value in values.items():
+                getattr(self, name).value = value
+        finally:
+            self._hold = False
+        self.update()
+
+    def current(self):
+        """The scenario of the selected task (and interaction dial for ``mixed``)."""
+        dials = {"interaction": self.interaction.value} if self.task.value == "mixed" else {}
+        return scenario(self.clip, self.task.value, self.n_max, n_train=self.n_train, seed=self.seed, **dials)
+
+    def update(self) -> None:
+        """Recompute for the current controls (the first visit of a task or model fits its head)."""
+        if self._hold:
+            return
+        from grounding_kit.analysis import decompose, emap, emap_model
+
+        start = time.perf_counter()
+        self.interaction.layout.visibility = "visible" if self.task.value == "mixed" else "hidden"
+        self.partners.layout.visibility = "visible" if self.method.value == "Monte Carlo" else "hidden"
+        sc, kind, n = self.current(), self.kind.value, self.n.value
+        grid = sc.grid(kind)[:n, :n]
+        labels = sc.labels_eval[:n]
+        model_logits = grid[np.arange(n), np.arange(n)]
+        if self.method.value == "exact":
+            projected = to_numpy(emap(grid))
+        else:
+            estimate = emap_model(sc.head(kind), sc.feats_eval.take(np.arange(n)),
+                                  partners=self.partners.value, seed=self.seed)
+            projected = to_numpy(getattr(estimate, "estimate", estimate))
+        # heatmaps: the label-class margin of each cell, decomposed over all N pairs, first WINDOW shown
+        margin = grid[np.arange(n)[:, None], np.arange(n)[None, :], labels[:, None]] - grid.mean(axis=2)
+        parts = decompose(margin)
+        m = min(WINDOW, n)
+        interaction = to_numpy(parts.interaction)[:m, :m]
+        window = margin[:m, :m]
+        with self.fig_heat.batch_update():
+            self.fig_heat.data[0].z = window
+            self.fig_heat.data[1].z = window - interaction
+            self.fig_heat.data[2].z = interaction
+        scores = {"model": accuracy(model_logits, labels), "EMAP": accuracy(projected, labels),
+                  "constant": float(np.mean(labels == np.bincount(labels).argmax()))}
+        with self.fig_acc.batch_update():
+            self.fig_acc.data[0].x = list(scores)
+            self.fig_acc.data[0].y = list(scores.values())
+            self.fig_acc.data[0].text = [f"{v:.2f}" for v in scores.values()]
+        self.table.value = self._report(sc, kind, n)
+        elapsed = time.perf_counter() - start
+        self.status.value = (f"{self.task.value} task, {kind} head, N={n}, {self.method.value} EMAP; "
+                             f"updated in {1000 * elapsed:.0f} ms")
+
+    def _report(self, sc, kind: str, n: int) -> str:
+        """The ``emap_report`` table as HTML (memoised per task, dial, model and N)."""
+        from grounding_kit.analysis import emap_report
+
+        key = (sc.task, tuple(sorted(sc.dials.items())), kind, n)
+        if key not in self._reports:
+            table = emap_report(sc.labels_eval[:n], sc.head(kind), sc.feats_eval.take(np.arange(n)))
+            self._reports[key] = ui.table_html(table)
+        return self._reports[key]
+
+
+def emap_lab(clip: Any, *, tasks: Sequence[str] = TASKS, kinds: Sequence[str] = ("additive", "interactive"),
+             n: int = 400, n_train: int | None = None, levels: Sequence[float] = (0.25, 0.5, 0.75),
+             seed: int = 0, task: str | None = None, kind: str | None = None) -> EmapLab:
+    """Task, model, N and exact / Monte Carlo EMAP, with decomposition heatmaps and ``emap_report``.
+
+    Parameters
+    ----------
+    clip : a CLIP from ``load_clip``; heads are fitted on its features.
+    tasks : tasks offered (``make_task`` names; ``mixed`` shows its interaction dial).
+    kinds : head kinds offered (``fit_head`` kinds).
+    n : evaluation pairs (the N slider goes up to it); ``n_train`` training pairs (default max(n, 800)).
+    levels : interaction values offered for ``mixed``.
+    seed : seeds data, heads and Monte Carlo partners.
+    task, kind : the initial selection (default: the first task, the last kind).
+
+    Returns
+    -------
+    EmapLab (an ``ipywidgets.VBox``). Callback: ``configure(task=, interaction=, kind=, n=, method=,
+    partners=)``. A task/model pair is fitted on its first selection (seconds), then cached.
+    """
+    return EmapLab(clip, tasks=tasks, kinds=kinds, n=n, n_train=n_train, levels=levels, seed=seed,
+                   task=task, kind=kind)

@@ -1,0 +1,127 @@
+"""The rebalancing lab: a language-prior dial, rebalancing on/off, answer histograms per question
+type, and the blind (question-only) baseline against the full VQA model."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Sequence
+
+import ipywidgets as w
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from grounding_kit.widgets import components as ui
+from grounding_kit.widgets.helpers import to_numpy
+
+
+class RebalancingLab(w.VBox):
+    """See :func:`rebalancing_lab`. Callback: :meth:`show` (prior, balanced)."""
+
+    def __init__(self, vqa: Any = None, *, priors: Sequence[float] = (0.0, 0.5, 0.9), n: int = 200,
+                 seed: int = 0, batch_size: int = 64) -> None:
+        from grounding_kit.world import make_task, rebalance
+        from grounding_kit.world.rebalancing import question_only_accuracy
+        from grounding_kit.world.vqa import ANSWERS_BY_TYPE, QUESTION_TYPES
+
+        if vqa is None:
+            from grounding_kit.models import load_vqa
+
+            vqa = load_vqa()
+        self.types = list(QUESTION_TYPES)
+        self.answers = {t: list(ANSWERS_BY_TYPE[t]) for t in self.types}
+        # precomputed once per (prior, balanced): answer shares, blind and full-model accuracy
+        self.results: dict[tuple[float, bool], dict[str, Any]] = {}
+        for prior in priors:
+            before = make_task("vqa", n=n, seed=seed, prior=float(prior))
+            after = rebalance(before, seed=seed)
+            for balanced, ds in ((False, before), (True, after)):
+                self.results[(float(prior), balanced)] = self._summarise(ds, vqa, question_only_accuracy(ds, seed),
+                                                                         batch_size)
+        self.prior = w.SelectionSlider(options=[float(p) for p in priors], value=float(priors[-1]),
+                                       description="prior", continuous_update=False)
+        self.balanced = w.ToggleButtons(options=["original", "rebalanced"], value="original", description="data")
+        self.prior.observe(lambda _: self.show(), names="value")
+        self.balanced.observe(lambda _: self.show(), names="value")
+        hist = make_subplots(rows=1, cols=len(self.types), subplot_titles=self.types, horizontal_spacing=0.04)
+        for col, t in enumerate(self.types, start=1):
+            hist.add_trace(go.Bar(x=self.answers[t], y=[0.0] * len(self.answers[t]), name=t), 1, col)
+        self.fig_hist = ui.figure(hist.data, height=300, showlegend=False)
+        self.fig_hist.update_layout(hist.layout)
+        self.fig_hist.update_yaxes(range=[0, 1])
+        self.fig_hist.update_layout(title="answer shares per question type")
+        groups = [*self.types, "all"]
+        self.fig_acc = ui.figure([go.Bar(x=groups, y=[0.0] * len(groups), name="blind (question only)"),
+                                  go.Bar(x=groups, y=[0.0] * len(groups), name="full VQA model"),
+                                  go.Bar(x=groups, y=[0.0] * len(groups), name="chance")],
+                                 title="blind baseline vs full model", height=320, barmode="group",
+                                 yaxis=dict(range=[0, 1.05], title="accuracy"))
+        self.status = ui.status()
+        super().__init__([
+            ui.title("Rebalancing lab", "Turn up the language prior: a model that never looks at the image "
+                                        "scores well. Rebalance with complementary images: it falls to chance."),
+            w.HBox([self.prior, self.balanced]), self.fig_hist, self.fig_acc, self.status,
+        ])
+        self.add_class("gk-rebalancing-lab")
+        self.show()
+
+    def _summarise(self, ds: Any, vqa: Any, blind: dict[str, float], batch_size: int) -> dict[str, Any]:
+        from grounding_kit.world.vqa import VQA_ANSWERS
+
+        types, answers, questions = ds["question_type"], ds["answer"], ds["text"]
+        vocabulary = list(getattr(vqa, "answers", VQA_ANSWERS))
+        predicted: list[str] = []
+        for start in range(0, len(ds), batch_size):
+            rows = ds[start:start + batch_size]
+            logits = to_numpy(vqa.logits(rows["image"], rows["text"]))
+            predicted += [vocabulary[k] for k in logits.argmax(axis=1)]
+        shares, full = {}, {}
+        for t in [*self.types, "all"]:
+            rows = [i for i, q in enumerate(types) if t in ("all", q)]
+            if t != "all":
+                counts = Counter(answers[i] for i in rows)
+                shares[t] = [counts[a] / max(1, len(rows)) for a in self.answers[t]]
+            full[t] = float(np.mean([predicted[i] == answers[i] for i in rows])) if rows else float("nan")
+        chance = {t: 1 / len(self.answers[t]) for t in self.types}
+        chance["all"] = float(np.mean([chance[q] for q in types]))
+        return {"shares": shares, "blind": blind, "full": full, "chance": chance, "rows": len(ds),
+                "questions": len(set(questions))}
+
+    def show(self, prior: float | None = None, balanced: bool | None = None) -> None:
+        """Display the precomputed results for ``prior`` and ``balanced`` (default: the controls)."""
+        if prior is not None or balanced is not None:
+            with self.hold_trait_notifications():
+                if prior is not None:
+                    self.prior.value = float(prior)
+                if balanced is not None:
+                    self.balanced.value = "rebalanced" if balanced else "original"
+        r = self.results[(self.prior.value, self.balanced.value == "rebalanced")]
+        groups = [*self.types, "all"]
+        with self.fig_hist.batch_update():
+            for trace, t in zip(self.fig_hist.data, self.types):
+                trace.y = r["shares"][t]
+        with self.fig_acc.batch_update():
+            for trace, key in zip(self.fig_acc.data, ("blind", "full", "chance")):
+                trace.y = [r[key].get(t, float("nan")) for t in groups]
+        self.status.value = (f"prior {self.prior.value:.1f}, {self.balanced.value} data: {r['rows']} questions; "
+                             f"blind baseline {r['blind'].get('all', float('nan')):.2f}, "
+                             f"full model {r['full']['all']:.2f}")
+
+
+def rebalancing_lab(vqa: Any = None, *, priors: Sequence[float] = (0.0, 0.5, 0.9), n: int = 200,
+                    seed: int = 0) -> RebalancingLab:
+    """The prior dial, rebalancing on/off, answer histograms, blind baseline vs full model.
+
+    Parameters
+    ----------
+    vqa : a VQA model from ``load_vqa`` (``logits(images, questions)``); default the embedded one.
+    priors : language-prior strengths offered by the dial (``make_task("vqa", prior=...)``).
+    n : questions per prior before rebalancing (``rebalance`` adds complements).
+    seed : seeds the data and the cross-fitted blind baseline.
+
+    Returns
+    -------
+    RebalancingLab (an ``ipywidgets.VBox``); everything is computed on construction, the
+    callback ``show(prior=None, balanced=None)`` only swaps precomputed numbers.
+    """
+    return RebalancingLab(vqa, priors=priors, n=n, seed=seed)
