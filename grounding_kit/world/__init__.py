@@ -24,6 +24,11 @@ _LAZY: dict[str, str] = {
     "rebalance": "grounding_kit.world.rebalancing",
     "rebalance_report": "grounding_kit.world.rebalancing",
     "question_only_accuracy": "grounding_kit.world.rebalancing",
+    "load_image_text_folder": "grounding_kit.world.loaders",
+    "load_hub": "grounding_kit.world.loaders",
+    "load_gallery": "grounding_kit.world.loaders",
+    "DataError": "grounding_kit.world.loaders",
+    "HUB_DATASETS": "grounding_kit.world.loaders",
 }
 
 __all__ = ["COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "SceneObject",
