@@ -1,0 +1,268 @@
+"""The course workflow: build the notebooks from readable sources, hand out student copies, make slides.
+
+Three commands (``python -m grounding_kit.course --help``):
+
+- ``build``: turns ``notebooks/source/*.py`` (percent format, see :func:`parse_source`) into
+  ``notebooks/*.ipynb``, stored without outputs. ``build --check`` only reports stale notebooks.
+- ``student``: writes student copies, in which the code between ``### BEGIN SOLUTION`` and
+  ``### END SOLUTION`` becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError`` (as nbgrader
+  and fastbook do); ``make student``.
+- ``slides``: reveal.js decks from each cell's ``metadata.slideshow.slide_type`` with nbconvert's
+  slides exporter; ``make slides``. ``--execute`` runs the notebooks first so figures show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import nbformat
+from nbformat import NotebookNode
+
+from .paths import PACKAGE_DIR
+
+REPO_NOTEBOOKS = PACKAGE_DIR.parent / "notebooks"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUDENT_STUB = ("# YOUR CODE HERE", "raise NotImplementedError")
+SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+_HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: (?P<slide>\S+))?\s*$")
+
+
+# ---------------------------------------------------------------- build from sources
+
+def parse_source(text: str, name: str = "<source>") -> NotebookNode:
+    """A notebook (without outputs) from percent-format Python source.
+
+    Each cell starts with a header line ``# %% [SLIDE_TYPE]`` (code) or
+    ``# %% [markdown] [SLIDE_TYPE]`` (markdown, every line commented with ``# ``); the optional
+    slide type is one of ``SLIDE_TYPES`` (default ``-``: continue the current slide). Lines
+    before the first header are ignored (a module docstring, for instance).
+    """
+    cells: list[NotebookNode] = []
+    kind, slide, lines = None, "-", []
+
+    def flush() -> None:
+        if kind is None:
+            return
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        body = "\n".join(lines)
+        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        cells.append(make(body, metadata={"slideshow": {"slide_type": slide}},
+                          id=f"cell-{len(cells):03d}"))
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            flush()
+            kind = "markdown" if header["markdown"] else "code"
+            slide, lines = header["slide"] or "-", []
+            if slide not in SLIDE_TYPES:
+                raise ValueError(f"{name}:{number}: unknown slide type {slide!r}; expected one of "
+                                 f"{list(SLIDE_TYPES)}")
+        elif kind == "markdown":
+            if line.strip() and not line.startswith("#"):
+                raise ValueError(f"{name}:{number}: a markdown cell line must start with '#', got {line!r}")
+            lines.append(line[2:] if line.startswith("# ") else line[1:])
+        elif kind == "code":
+            lines.append(line)
+    flush()
+    if not cells:
+        raise ValueError(f"{name} holds no cell: cells start with a line '# %%' or '# %% [markdown]'")
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    return notebook
+
+
+def build_notebook(source: Path) -> NotebookNode:
+    """The notebook that ``source`` (a percent-format ``.py`` file) describes."""
+    source = Path(source)
+    return parse_source(source.read_text(encoding="utf-8"), name=source.name)
+
+
+def build(source_dir: Path, output_dir: Path, *, check: bool = False) -> list[Path]:
+    """Write ``output_dir/<stem>.ipynb`` for every ``source_dir/*.py``; return the changed ones.
+
+    With ``check=True`` nothing is written: the returned paths are the stale notebooks.
+    """
+    sources = sorted(Path(source_dir).glob("[0-9]*.py"))
+    if not sources:
+        raise FileNotFoundError(f"no notebook sources (NN_name.py) in {source_dir}")
+    changed = []
+    for source in sources:
+        target = Path(output_dir) / f"{source.stem}.ipynb"
+        text = nbformat.writes(build_notebook(source)) + "\n"
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            changed.append(target)
+            if not check:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+    return changed
+
+
+# ---------------------------------------------------------------- student copies
+
+def strip_solutions(code: str, where: str = "<cell>") -> str:
+    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by the student stub.
+
+    The stub keeps the indentation of the ``BEGIN`` marker, so solutions inside a function body
+    stay valid Python. Unbalanced markers raise ``ValueError`` naming ``where``.
+    """
+    out: list[str] = []
+    inside = False
+    for number, line in enumerate(code.splitlines(), start=1):
+        marker = line.strip()
+        if marker == BEGIN:
+            if inside:
+                raise ValueError(f"{where}, line {number}: '{BEGIN}' inside another solution block")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + stub for stub in STUDENT_STUB)
+        elif marker == END:
+            if not inside:
+                raise ValueError(f"{where}, line {number}: '{END}' without a '{BEGIN}' before it")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: '{BEGIN}' is never closed by '{END}'")
+    return "\n".join(out)
+
+
+def student_notebook(notebook: NotebookNode, name: str = "notebook") -> NotebookNode:
+    """A copy of ``notebook`` with solutions stripped and outputs cleared."""
+    copy = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    for index, cell in enumerate(copy.cells):
+        if cell.cell_type == "code":
+            cell.source = strip_solutions(cell.source, where=f"{name} cell {index}")
+            cell.outputs, cell.execution_count = [], None
+    return copy
+
+
+def count_exercises(notebook: NotebookNode) -> int:
+    """The number of solution blocks in a notebook."""
+    return sum(line.strip() == BEGIN for cell in notebook.cells if cell.cell_type == "code"
+               for line in cell.source.splitlines())
+
+
+def notebook_paths(notebooks_dir: Path) -> list[Path]:
+    paths = sorted(Path(notebooks_dir).glob("*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no notebooks (*.ipynb) in {notebooks_dir}")
+    return paths
+
+
+def write_student_copies(notebooks_dir: Path, output_dir: Path) -> dict[Path, int]:
+    """Write the student copy of every notebook in ``notebooks_dir`` to ``output_dir``.
+
+    Returns each written path with the number of exercises (solution blocks) it holds.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for path in notebook_paths(notebooks_dir):
+        notebook = nbformat.read(path, as_version=4)
+        target = output_dir / path.name
+        nbformat.write(student_notebook(notebook, path.name), target)
+        written[target] = count_exercises(notebook)
+    return written
+
+
+# ---------------------------------------------------------------- slides
+
+def execute_notebook(notebook: NotebookNode, cwd: Path, timeout: int = 300) -> NotebookNode:
+    """Run a notebook headless (offline defaults) so that its figures appear in the slides."""
+    from nbclient import NotebookClient
+
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return notebook
+
+
+def write_slides(notebooks_dir: Path, output_dir: Path, *, execute: bool = False,
+                 reveal_url_prefix: str | None = None, names: Iterable[str] | None = None) -> list[Path]:
+    """Write ``<stem>.slides.html`` (reveal.js) for each notebook; return the paths.
+
+    Parameters
+    ----------
+    execute : run each notebook first (slower; shows outputs and figures in the deck).
+    reveal_url_prefix : where the deck loads reveal.js from (nbconvert's CDN default when None;
+        point it at a local copy for a lecture hall without network).
+    names : notebook stems to convert (all when None).
+    """
+    from nbconvert import SlidesExporter
+
+    exporter = SlidesExporter()
+    if reveal_url_prefix:
+        exporter.reveal_url_prefix = reveal_url_prefix
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    wanted = set(names) if names is not None else None
+    written = []
+    for path in notebook_paths(notebooks_dir):
+        if wanted is not None and path.stem not in wanted:
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        if execute:
+            execute_notebook(notebook, cwd=path.parent)
+        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": path.stem}})
+        target = output_dir / f"{path.stem}.slides.html"
+        target.write_text(body, encoding="utf-8")
+        written.append(target)
+    if wanted is not None and len(written) != len(wanted):
+        found = {p.name.removesuffix(".slides.html") for p in written}
+        raise FileNotFoundError(f"no notebook named {sorted(wanted - found)} in {notebooks_dir}")
+    return written
+
+
+# ---------------------------------------------------------------- command line
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grounding_kit.course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_cmd = commands.add_parser("build", help="build notebooks/*.ipynb from notebooks/source/*.py")
+    build_cmd.add_argument("--source", type=Path, default=REPO_NOTEBOOKS / "source")
+    build_cmd.add_argument("--output", type=Path, default=REPO_NOTEBOOKS)
+    build_cmd.add_argument("--check", action="store_true", help="only list stale notebooks (exit 1 if any)")
+    student = commands.add_parser("student", help="write student copies (solutions stripped)")
+    student.add_argument("--notebooks", type=Path, default=REPO_NOTEBOOKS)
+    student.add_argument("--output", type=Path, default=Path("build/student"))
+    slides = commands.add_parser("slides", help="write reveal.js slide decks")
+    slides.add_argument("--notebooks", type=Path, default=REPO_NOTEBOOKS)
+    slides.add_argument("--output", type=Path, default=Path("build/slides"))
+    slides.add_argument("--execute", action="store_true", help="run each notebook first (shows figures)")
+    slides.add_argument("--reveal-url-prefix", default=None, help="where the decks load reveal.js from")
+    slides.add_argument("--only", nargs="*", default=None, metavar="STEM", help="convert only these notebooks")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "build":
+        changed = build(args.source, args.output, check=args.check)
+        verb = "stale" if args.check else "rebuilt"
+        for path in changed:
+            print(f"{verb}: {path}")
+        print(f"{len(changed)} notebook(s) {verb}")
+        return 1 if args.check and changed else 0
+    if args.command == "student":
+        for path, exercises in write_student_copies(args.notebooks, args.output).items():
+            print(f"student copy: {path} ({exercises} exercises)")
+        return 0
+    written = write_slides(args.notebooks, args.output, execute=args.execute,
+                           reveal_url_prefix=args.reveal_url_prefix, names=args.only)
+    for path in written:
+        print(f"slides: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+# Source of notebooks/03_rebalancing.ipynb: edit here, then `python -m grounding_kit.course build`.
+
+# %% [markdown] slide
+# # 03 · Language priors and rebalancing
+#
+# **Lecture unit, about 20 minutes.** By the end you can
+#
+# * explain what a *language prior* is and why it lets a VQA model ignore the image;
+# * measure it with a *blind* (question-only) baseline and with the entropy of the answers;
+# * rebalance a dataset with complementary pairs (Goyal et al., CVPR 2017) and check the result;
+# * say why many real image+text tasks **cannot** be rebalanced, which motivates notebook 04.
+
+# %% [markdown] slide
+# ## Language priors
+#
+# In the first VQA datasets, the question alone often gave the answer away: "what sport is ..." was
+# usually tennis, "is there a ..." usually yes. A model could score well while never looking at the
+# image. Goyal, Khot, Summers-Stay, Batra and Parikh, *Making the V in VQA Matter: Elevating the Role
+# of Image Understanding in Visual Question Answering* (CVPR 2017), fixed this with **complementary
+# pairs**: for each question and image they collected a *similar* image on which the same question has a
+# *different* answer.
+#
+# | question | image 1 | complementary image 2 |
+# |---|---|---|
+# | Who is wearing glasses? | man | woman |
+# | Where is the child sitting? | fridge | arms |
+# | Is the umbrella upside down? | yes | no |
+# | How many children are in the bed? | 2 | 1 |
+#
+# Now the question alone cannot tell the two rows apart. The same design idea shaped NLVR2 (Suhr et
+# al., 2019) and GQA (Hudson and Manning, 2019).
+
+# %% [markdown] slide
+# ## A VQA task with a prior dial
+#
+# `gk.make_task("vqa", prior=p)` asks questions about shape scenes (colour, shape, count, exists,
+# left/right). With `prior=0` the answers of each question are spread out; as `prior` grows, each
+# question's answers drift towards one favoured answer, exactly the bias Goyal et al. removed.
+
+# %% -
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+import grounding_kit as gk
+from grounding_kit.checks import check_answer_entropy, check_blind_accuracy
+
+MODEL = "tiny-shapes-vqa"  # online e.g. "dandelin/vilt-b32-finetuned-vqa" (needs network)
+N = 600
+biased = gk.make_task("vqa", n=N, seed=0, prior=0.9)
+questions, answers = biased["text"], biased["answer"]
+pd.DataFrame({"question": questions[:6], "answer": answers[:6], "type": biased["question_type"][:6]})
+
+# %% [markdown] slide
+# ## Exercise 3.1: the blind baseline
+#
+# Write `blind_accuracy(questions, answers)`: a model that never sees the image answers each question
+# with the answer it has most often for that exact question text. Return how often it is right on the
+# same data (a `collections.Counter` per question helps).
+
+# %% -
+def blind_accuracy(questions, answers):
+    """Accuracy of answering each question with its most common answer (same data)."""
+    ### BEGIN SOLUTION
+    by_question = {}
+    for question, answer in zip(questions, answers):
+        by_question.setdefault(question, Counter())[answer] += 1
+    hits = sum(counter.most_common(1)[0][1] for counter in by_question.values())
+    return hits / len(answers)
+    ### END SOLUTION
+
+
+blind_biased = blind_accuracy(questions, answers)
+check_blind_accuracy(blind_biased, questions, answers)
+
+# %% [markdown] notes
+# Computed on the data it was fitted on, this is optimistic for rare questions; the kit's
+# `gk.world.question_only_accuracy` cross-fits over folds, and the tables below use it.
+
+# %% [markdown] slide
+# ## Exercise 3.2: how predictable are the answers?
+#
+# The entropy of a question type's answers says how much there is left to learn after reading the
+# question: 0 bits means the answer is fixed, $\log_2 k$ bits means all $k$ answers are equally likely.
+# Compute the entropy, in bits, of the answers to the **colour** questions.
+
+# %% -
+colour_answers = [a for a, t in zip(answers, biased["question_type"]) if t == "color"]
+### BEGIN SOLUTION
+counts = np.array(list(Counter(colour_answers).values()), dtype=float)
+p = counts / counts.sum()
+colour_entropy = float(-(p * np.log2(p)).sum())
+### END SOLUTION
+check_answer_entropy(colour_entropy, colour_answers)
+
+# %% [markdown] slide
+# ## The prior dial
+#
+# The widget below builds the VQA task at several prior strengths, with and without rebalancing, and
+# shows each question type's answer histogram, the blind baseline and the kit's tiny VQA model (a ViLT
+# that looks at the image). Turn the prior up: the blind baseline climbs towards the full model, so a
+# good score no longer proves the image was used.
+
+# %% -
+vqa = gk.load_vqa(MODEL)
+gk.widgets.rebalancing_lab(vqa, priors=(0.0, 0.5, 0.9), n=200, seed=0)
+
+# %% [markdown] slide
+# ## Rebalancing by complementary pairs
+#
+# `gk.rebalance(ds)` adds, for each question, minimally edited scenes (one object recoloured, reshaped,
+# added, removed, or two swapped) on which the same question has another answer, until each question's
+# answers are equally frequent. Before and after, per question type:
+
+# %% -
+balanced = gk.rebalance(biased, seed=0)
+report = gk.world.rebalance_report(biased, balanced, seed=0)
+report[["rows_before", "rows_after", "entropy_before", "entropy_after", "max_entropy",
+        "question_only_before", "question_only_after", "chance"]].round(3)
+
+# %% [markdown] subslide
+# ## Exercise 3.3: the blind baseline after rebalancing
+#
+# Use your `blind_accuracy` on the rebalanced data. Before you run it: what do you expect?
+
+# %% -
+### BEGIN SOLUTION
+blind_balanced = blind_accuracy(balanced["text"], balanced["answer"])
+### END SOLUTION
+check_blind_accuracy(blind_balanced, balanced["text"], balanced["answer"])
+print(f"blind baseline: {blind_biased:.1%} before, {blind_balanced:.1%} after rebalancing")
+
+# %% [markdown] slide
+# ## But not every task can be rebalanced
+#
+# Rebalancing needs a *similar image with a different answer*. For VQA an annotator can find one. For
+# many tasks built from what people post online, there is no such image to collect: the label is a
+# fact about one post, its author, or its audience. Hessel and Lee (EMNLP 2020) studied seven such tasks:
+
+# %% -
+unbalanceable = pd.DataFrame(
+    [("Kruk et al. (2019)", "Instagram intent", "7-way classification", "I-INT", 1299),
+     ("Kruk et al. (2019)", "Instagram semiotic relation", "7-way classification", "I-SEM", 1299),
+     ("Kruk et al. (2019)", "Instagram contextual relation", "7-way classification", "I-CTX", 1299),
+     ("Vempala and Preoțiuc-Pietro (2019)", "Twitter visual-ness", "4-way classification", "T-VIS", 4471),
+     ("Hessel et al. (2017)", "Reddit popularity", "pairwise ranking", "R-POP", 88_000),
+     ("Borth et al. (2013)", "Twitter sentiment", "binary classification", "T-ST1", 603),
+     ("Niu et al. (2016)", "Twitter sentiment", "binary classification", "T-ST2", 4511)],
+    columns=["proposing work", "task", "structure", "abbreviation", "image+text pairs"],
+).set_index("abbreviation")
+unbalanceable
+
+# %% [markdown] subslide
+# ## Discussion
+#
+# * Why can't we "collect the complementary image" for an Instagram post's intent, or for the
+#   popularity of a Reddit post (Hessel et al., 2017)?
+# * Vempala and Preoțiuc-Pietro (2019) label whether *the image adds to the tweet's meaning*: this
+#   task is about the interaction itself, yet its data cannot be rebalanced.
+# * If we cannot change the data, we must test the **model**: does it use interactions, or would an
+#   additive function do as well? That is EMAP, notebook 04.
+#
+# **Homework**
+#
+# 1. At `prior=0.5`, which question type keeps the most prior after `gk.rebalance(ds, mode="pairs")`
+#    (one complement per question, as VQA v2 did)? Why that one?
+# 2. Rebalancing equalises each question's answers. Name a shortcut it does *not* remove.

@@ -1,0 +1,217 @@
+# Source of notebooks/05_scaling_up.ipynb: edit here, then `python -m grounding_kit.course build`.
+
+# %% [markdown] slide
+# # 05 · Scaling up: web-scale multimodal models, and your own analysis
+#
+# **Lecture unit, about 25 minutes.** By the end you can
+#
+# * describe how today's multimodal models are built: the biggest model you can afford, trained on
+#   the most data you can gather from the web;
+# * read the results tables of MERLOT / RESERVE and Flamingo as data;
+# * run the whole analysis of this course (features, heads, EMAP report, reshuffles) on a folder of
+#   your own images with a real CLIP, or offline on the shapes world;
+# * discuss what this way of building models costs, and who pays.
+
+# %% [markdown] slide
+# ## The recipe of the early 2020s
+#
+# How do we build models powerful enough to learn cross-modal interactions? Lately the answer has been:
+# **train the biggest model you can afford on the most data you can grab from the web.** Web data is,
+# in the words of Halevy, Norvig and Pereira (2009), "the best ally we have". The web offers paired data
+# for every pair of modalities:
+
+# %% -
+import numpy as np
+import pandas as pd
+
+import grounding_kit as gk
+from grounding_kit.checks import check_emap_gap, check_columns_above
+
+web_data = pd.DataFrame(
+    [("image + text", "Conceptual Captions", "Sharma et al. (2018)", "3M webly supervised image-caption pairs"),
+     ("video + text", "HowTo100M", "Miech et al. (2019)", "100M web video clips with speech transcripts (ASR)"),
+     ("audio", "wav2vec 2.0 pretraining", "Baevski et al. (2020)", "1,000 hours of untranscribed speech"),
+     ("image + text", "CLIP's training set", "Radford et al. (2021)", "400M image-caption pairs from the web")],
+    columns=["modalities", "corpus", "reference", "scale"])
+web_data
+
+# %% [markdown] subslide
+# ## The bitter lesson, with some sweetener
+#
+# Rich Sutton's *The Bitter Lesson* (2019): over 70 years of AI research, general methods that make use
+# of computation have won, by a large margin. Some sweetener for the bitter lesson:
+#
+# * Methods go out of date quickly in every field, not only in AI.
+# * Our tools work better than they ever have.
+# * "Most effective": who gets to define that, and how?
+# * What an AI researcher *is* keeps changing, which leaves plenty of room to shape the field.
+
+# %% [markdown] slide
+# ## MERLOT and MERLOT Reserve: learning from video
+#
+# MERLOT (Zellers, Lu, Hessel et al., NeurIPS 2021) learns *neural script knowledge* from millions of
+# YouTube videos and their transcripts: temporal understanding, what tends to happen next. MERLOT
+# Reserve (Zellers et al., CVPR 2022) adds **audio**, more data (6M to 20M videos), a larger model (from
+# about 400M to 700M parameters) and more training (about two weeks on roughly 512 TPUs). On VCR
+# (Zellers et al., 2019), the video-trained models lead the leaderboard of single models:
+
+# %% -
+vcr = pd.DataFrame(
+    [("caption/detection-based", "ERNIE-ViL-Large", 79.2, 83.5, 66.3),
+     ("caption/detection-based", "Villa-Large", 78.9, 83.8, 65.7),
+     ("caption/detection-based", "UNITER-Large", 77.3, 80.8, 62.8),
+     ("caption/detection-based", "Villa-Base", 76.4, 79.1, 60.6),
+     ("caption/detection-based", "ViLBERT", 73.3, 74.6, 54.8),
+     ("caption/detection-based", "B2T2", 72.6, 75.7, 55.0),
+     ("caption/detection-based", "VisualBERT", 71.6, 73.2, 52.4),
+     ("video-based", "MERLOT", 80.6, 80.4, 65.1),
+     ("video-based", "RESERVE-B", 79.3, 78.7, 62.6),
+     ("video-based", "RESERVE-L", 84.0, 84.9, 72.0)],
+    columns=["family", "model", "Q->A", "QA->R", "Q->AR"]).set_index("model")
+vcr.sort_values("Q->AR", ascending=False)
+
+# %% [markdown] slide
+# ## Flamingo: let a large language model see
+#
+# Flamingo (Alayrac et al., 2022, DeepMind) does not train a new generator from scratch. It keeps a
+# large language model and a vision encoder **frozen** and trains new gated cross-attention layers and a
+# "perceiver resampler" between them, on a mixture of image-text pairs, video-text pairs and web pages
+# with interleaved images and text (M3W). Its parameters:
+
+# %% -
+flamingo_sizes = pd.DataFrame(
+    [("Flamingo-3B", False, 1.4, 0.435, 1.2, 0.194, 3.2),
+     ("Flamingo-9B", False, 7.1, 0.435, 1.6, 0.194, 9.3),
+     ("Flamingo", True, 70.0, 0.435, 10.0, 0.194, 80.0)],
+    columns=["model", "needs model sharding", "frozen language model (B)", "frozen vision (B)",
+             "trainable cross-attention (B)", "trainable resampler (B)", "total (B)"]).set_index("model")
+flamingo_sizes
+
+# %% [markdown] notes
+# 80B parameters is about 320 GB for the weights alone (4 bytes each); the largest model trained on 1536
+# TPU v4 chips for 15 days. Engineering: sharding, number formats, numerical stability, learning rates.
+
+# %% [markdown] subslide
+# ## Flamingo, few-shot, against fine-tuned models
+#
+# With a handful of examples in its prompt and no fine-tuning, Flamingo is compared with the best
+# *fine-tuned* model on each benchmark (numbers from the Flamingo paper; "OOC": out of context length).
+
+# %% -
+tasks = ["OKVQA", "VQAv2", "COCO", "MSVDQA", "VATEX", "VizWiz", "Flickr30K", "MSRVTTQA", "iVQA",
+         "YouCook2", "STAR", "VisDial", "TextVQA", "NextQA", "HatefulMemes"]
+flamingo = pd.DataFrame(
+    [[50.6, 56.3, 84.3, 35.6, 46.7, 31.6, 67.2, 17.4, 40.7, 60.1, 39.7, 52.0, 35.0, 26.7, 46.4],
+     [57.4, 63.1, 103.2, 41.7, 56.0, 39.6, 75.1, 23.9, 44.1, 74.5, 42.4, 55.6, 36.5, 30.8, 68.6],
+     [57.5, 65.6, 108.8, 45.5, 60.6, 44.8, 78.2, 27.6, 44.8, 80.7, 42.3, 56.4, 37.3, 32.3, 70.0],
+     [57.8, 66.8, 110.5, 48.4, 62.8, 48.4, 78.9, 30.0, 45.2, 84.2, 41.1, 56.8, 37.6, 32.9, 70.0],
+     [57.8, 67.6, 113.8, 52.3, 65.1, 49.8, 75.4, 31.0, 45.3, 86.8, 42.2, None, 37.9, 33.5, 70.0],
+     [54.4, 80.2, 143.3, 47.9, 76.3, 57.2, 67.4, 46.8, 35.4, 138.7, 36.7, 75.2, 54.7, 25.2, 75.4]],
+    index=["Flamingo 0-shot", "Flamingo 4-shot", "Flamingo 8-shot", "Flamingo 16-shot",
+           "Flamingo 32-shot", "fine-tuned state of the art"], columns=tasks)
+flamingo
+
+# %% [markdown] subslide
+# ## Exercise 5.1: where does few-shot win?
+#
+# List the benchmarks (column names) on which **Flamingo 32-shot** scores higher than the
+# **fine-tuned state of the art**. A missing value (VisDial, out of context) is not a win.
+
+# %% -
+### BEGIN SOLUTION
+wins = [task for task in flamingo.columns
+        if flamingo.loc["Flamingo 32-shot", task] > flamingo.loc["fine-tuned state of the art", task]]
+### END SOLUTION
+check_columns_above(wins, flamingo, row="Flamingo 32-shot", baseline="fine-tuned state of the art")
+
+# %% [markdown] slide
+# ## Other web-trained models
+#
+# * **CLIP** (Radford et al., ICML 2021): about 400M image-caption pairs from the web and a contrastive
+#   loss (notebook 01); strong zero-shot recognition on ImageNet, food, and many other classification
+#   tasks.
+# * **DALL-E 2** (Ramesh et al., 2022): generates images from text *through CLIP's latent space*, for
+#   example "The University of Washington quad with cherry blossoms under the stars".
+#
+# Is a web-scale model's accuracy *interactive*? EMAP does not care how a model was trained: it needs
+# only the model's logits on all text-image combinations. That is the capstone.
+
+# %% [markdown] slide
+# ## Capstone: the whole analysis on your own images
+#
+# Put your photos in a folder with a `metadata.jsonl` beside them, one line per image:
+# `{"file_name": "cat.jpg", "text": "a cat on a sofa", "label": 1}` (or a `captions.csv` with the same
+# columns), set `FOLDER`, and pick a real CLIP in `MODEL`. `gk.load_image_text_folder(FOLDER)` gives the
+# same columns as the kit's synthetic tasks, so every step below runs unchanged. With `FOLDER = None`
+# the capstone runs offline on the shapes world's match task.
+
+# %% -
+MODEL = "tiny-shapes"  # with your own photos use a real CLIP, e.g. "ViT-B-32/laion2b_s34b_b79k"
+FOLDER = None  # e.g. "my_photos/" (an imagefolder with metadata.jsonl or captions.csv)
+
+clip = gk.load_clip(MODEL)
+data = gk.make_task("match", n=800, seed=3) if FOLDER is None else gk.load_image_text_folder(FOLDER)
+labels = np.asarray(data["label"])
+feats = gk.embed(data, clip)
+rng = np.random.default_rng(0)
+order = rng.permutation(len(data))
+train, test = np.sort(order[: len(data) // 2]), np.sort(order[len(data) // 2:])
+print(f"{len(data)} pairs ({len(train)} train, {len(test)} test), {len(set(labels))} classes, "
+      f"features {tuple(feats.text.shape)}")
+
+# %% [markdown] subslide
+# ## Step 1: fit an additive and an interactive head
+
+# %% -
+heads = {kind: gk.fit_head(kind, feats.take(train), labels[train], seed=0) for kind in ("additive", "interactive")}
+test_feats = feats.take(test)
+
+# %% [markdown] subslide
+# ## Step 2: the EMAP report
+#
+# For a small folder, the bootstrap intervals are wide: read them before you read the point estimates.
+
+# %% -
+report = gk.emap_report(labels[test], heads["interactive"], test_feats)
+report
+
+# %% [markdown] subslide
+# ## Exercise 5.2: the EMAP gap
+#
+# From `report`, compute `gap`: the interactive model's score minus its EMAP's score. A gap near zero
+# means an additive function does as well on your data.
+
+# %% -
+### BEGIN SOLUTION
+gap = report.loc["model", "score"] - report.loc["emap", "score"]
+### END SOLUTION
+check_emap_gap(gap, report)
+
+# %% [markdown] subslide
+# ## Step 3: break the pairs
+#
+# The reshuffle lab of notebook 04 on your data: how fast does each predictor fall as the pairs break?
+
+# %% -
+gk.widgets.reshuffle_lab(heads["interactive"], test_feats, labels[test], additive=heads["additive"],
+                         images=data.select(test[:6])["image"], texts=data.select(test[:6])["text"], seed=0)
+
+# %% [markdown] slide
+# ## Ethics and discussion
+#
+# Web-scale training raises questions that a results table does not answer. Discuss in small groups:
+#
+# 1. **Consent and privacy.** The photos and captions in web corpora were posted by people who never
+#    agreed to train a model. What should a dataset like Conceptual Captions or CLIP's owe them?
+# 2. **Whose web?** Web text and images over-represent some languages, places and people. How would
+#    that show up in a zero-shot classifier, and how would you test for it with this kit?
+# 3. **Unfiltered outputs.** Large generators can produce offensive or graphic content. Who is
+#    responsible when they do: the model's builders, its deployers, or its users?
+# 4. **Cost.** Training the largest Flamingo took 1536 TPU v4 chips for 15 days. Who can afford to do
+#    such research, and what does that mean for who defines "most effective"?
+# 5. **Measurement.** A leaderboard gain may come from scale rather than from cross-modal reasoning.
+#    What would you report, besides accuracy, to show that a model connects its modalities?
+#
+# **Homework (capstone):** run this notebook on 50-200 of your own image-text pairs with a real CLIP,
+# and write half a page: does your task need cross-modal interactions? Support the answer with the EMAP
+# report and the reshuffle lab, and say what would change your mind.
