@@ -36,7 +36,7 @@ def to_float64(name: str, value: Any) -> np.ndarray:
     return value.astype(np.float64, copy=False)
 
 
-def check_grid(P: Any, name: str = "P") -> np.ndarray:
+def check_grid(P: Any, name: str = "P", warn: bool = True) -> np.ndarray:
     """Validate a pair-logit grid and return it as float64 numpy of shape (N, N, C).
 
     Parameters
@@ -45,7 +45,7 @@ def check_grid(P: Any, name: str = "P") -> np.ndarray:
 
     Raises ``TypeError`` for non-float input, ``ValueError`` for a wrong number of axes, a
     non-square grid, N < 2, an empty class axis or NaN/inf. Warns with
-    ``ProbabilityInputWarning`` when the class axis looks like probabilities.
+    ``ProbabilityInputWarning`` when the class axis looks like probabilities (if ``warn``).
     """
     grid = to_float64(name, P)
     if grid.ndim not in (2, 3):
@@ -61,7 +61,8 @@ def check_grid(P: Any, name: str = "P") -> np.ndarray:
     check_finite(name, grid)
     if grid.ndim == 2:
         grid = grid[:, :, None]
-    warn_if_probabilities(name, grid)
+    if warn:
+        warn_if_probabilities(name, grid)
     return grid
 
 

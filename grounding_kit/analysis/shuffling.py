@@ -1,0 +1,186 @@
+"""Reshuffling pairs, the experiment behind EMAP and behind the perceptual score.
+
+Give every text a random image from the dataset and average the model's prediction over many
+such reshuffles: the average converges to ``mean_j f(t_i, v_j)``, the text's row mean, which is
+exactly EMAP's text term. (With uniformly random permutations each image is the partner with
+probability 1/N; derangements exclude the true image and converge to the off-diagonal mean.)
+The perceptual score of Gat et al. (2021) is the drop in a metric when one modality is
+permuted; its expectation over derangements is an average over the grid's off-diagonal cells,
+so it is computed exactly here rather than sampled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from ..validation import check_choice, check_consistent_length, check_fraction, check_positive_int
+from .grids import check_grid, is_torch
+from .metrics import as_labels, get_metric
+from .pairs import PairEvaluator, check_features, evaluating, resolve_device
+
+SIDES = ("image", "text")
+
+
+def shuffle_permutation(n: int, fraction: float, seed: int | None = None, derangement: bool = True) -> np.ndarray:
+    """A permutation (n,) that moves ``round(fraction * n)`` randomly chosen items.
+
+    With ``derangement=True`` every chosen item gets another item's partner (a uniformly random
+    derangement of the chosen subset; one chosen item is raised to two, since one cannot move
+    alone). With ``derangement=False`` the chosen items are permuted uniformly (fixed points
+    allowed), which is what makes reshuffle averages converge to EMAP's marginals.
+    """
+    n = check_positive_int("n", n, minimum=2)
+    fraction = check_fraction("fraction", fraction)
+    rng = np.random.default_rng(seed)
+    m = int(round(fraction * n))
+    if derangement and m == 1:
+        m = 2
+    chosen = rng.choice(n, size=m, replace=False)
+    order = rng.permutation(m)
+    while derangement and m > 1 and (order == np.arange(m)).any():  # rejection: uniform derangement
+        order = rng.permutation(m)
+    perm = np.arange(n)
+    perm[chosen] = chosen[order]
+    return perm
+
+
+def _pair_index(perm: np.ndarray, shuffle: str) -> tuple[torch.Tensor, torch.Tensor]:
+    moved, kept = torch.from_numpy(perm), torch.arange(len(perm))
+    return (kept, moved) if shuffle == "image" else (moved, kept)
+
+
+def reshuffle(model: Any, feats: Any, fraction: float, seed: int | None = None, shuffle: str = "image",
+              derangement: bool = True, batch_size: int | None = None, device: Any = None) -> torch.Tensor:
+    """Predictions after a fraction of one modality is permuted among the pairs.
+
+    Parameters
+    ----------
+    model : pair model ``f(text_batch, image_batch) -> (B, C) logits``
+    feats : Features of N pairs
+    fraction : share of pairs whose partner is replaced (0: the model's own predictions)
+    seed : seed of the permutation
+    shuffle : "image" -> ``out[i] = f(t_i, v_perm[i])`` (each text keeps its label, its image is
+        swapped); "text" -> ``out[j] = f(t_perm[j], v_j)`` (each image keeps its label)
+    derangement : moved items never keep their own partner (see ``shuffle_permutation``)
+
+    Returns
+    -------
+    (N, C) CPU tensor of logits. Averaged over many seeds with ``derangement=False`` and
+    ``fraction=1`` it tends to ``mean_j f(t_i, v_j)`` (``shuffle="image"``), EMAP's text term;
+    see ``reshuffle_average``.
+    """
+    feats = check_features(feats)
+    check_choice("shuffle", shuffle, SIDES)
+    perm = shuffle_permutation(len(feats), fraction, seed, derangement)
+    device = resolve_device(model, device)
+    with evaluating(model, device):
+        ev = PairEvaluator(model, feats, device, batch_size)
+        return ev.pairs_batched(*_pair_index(perm, shuffle)).cpu()
+
+
+def reshuffle_average(model: Any, feats: Any, rounds: int, seed: int | None = None, shuffle: str = "image",
+                      batch_size: int | None = None, device: Any = None) -> Iterator[torch.Tensor]:
+    """Running mean (N, C) of predictions over ``rounds`` uniformly random full reshuffles.
+
+    Yields the float64 running mean after each round. It converges to the text marginal
+    ``mean_j f(t_i, v_j)`` (``shuffle="image"``) or the image marginal ``mean_j f(t_j, v_i)``
+    (``shuffle="text"``): EMAP's row mean is the expected prediction under reshuffled images.
+    """
+    feats = check_features(feats)
+    rounds = check_positive_int("rounds", rounds)
+    check_choice("shuffle", shuffle, SIDES)
+    rng = np.random.default_rng(seed)
+    device = resolve_device(model, device)
+    total = None
+    for r in range(1, rounds + 1):
+        perm = shuffle_permutation(len(feats), 1.0, int(rng.integers(2**63)), derangement=False)
+        with evaluating(model, device):
+            out = PairEvaluator(model, feats, device, batch_size).pairs_batched(*_pair_index(perm, shuffle))
+        total = out.cpu().double() if total is None else total + out.cpu().double()
+        yield total / r
+
+
+@dataclass(frozen=True)
+class PerceptualScore:
+    """Perceptual scores (Gat et al. 2021) of the two modalities, from exact expectations.
+
+    Attributes
+    ----------
+    image, text : score drop when that modality is permuted (divided by ``model_score`` when
+        normalized, as Gat et al. do)
+    model_score : metric of the model on the true pairs
+    image_shuffled_score, text_shuffled_score : expected metric under a random derangement of
+        the images (resp. texts): the mean over the grid's off-diagonal cells
+    """
+
+    image: float
+    text: float
+    model_score: float
+    image_shuffled_score: float
+    text_shuffled_score: float
+
+
+def _tiles_of(model: Any, feats: Any, batch_size: int | None, device: Any) -> Iterator[tuple[slice, slice, Any]]:
+    """(rows, cols, logits (b, c, C)) over a grid given as an array, or streamed from a model."""
+    if hasattr(model, "shape") and hasattr(model, "ndim"):
+        grid = check_grid(model, name="model", warn=False)
+        step = max(1, 2**22 // (grid.shape[0] * grid.shape[2]))
+        for r in range(0, grid.shape[0], step):
+            rows = slice(r, min(r + step, grid.shape[0]))
+            yield rows, slice(0, grid.shape[0]), grid[rows]
+        return
+    feats = check_features(feats)
+    device = resolve_device(model, device)
+    with evaluating(model, device):
+        ev = PairEvaluator(model, feats, device, batch_size)
+        for rows, cols in ev.tiles():
+            yield rows, cols, ev.tile(rows, cols).cpu().double().numpy()
+
+
+def perceptual_score(labels: Any, model: Any, feats: Any = None, metric: str = "accuracy", normalize: bool = True,
+                     batch_size: int | None = None, device: Any = None) -> PerceptualScore:
+    """Exact perceptual score of each modality (Gat et al. 2021) from the N x N grid.
+
+    Permuting the images by a random derangement pairs text i with some image j != i, keeping
+    text i's label; averaged over all derangements, the metric becomes the mean over the
+    off-diagonal cells of row i (labels of the rows); permuting the texts likewise averages the
+    off-diagonal cells of each column (labels of the columns). No sampling is needed.
+
+    Parameters
+    ----------
+    labels : (N,) class indices or (N, C) label rows (see ``grounding_kit.analysis.metrics``)
+    model : pair model, or a precomputed grid (N, N, C) with ``grid[i, j] = f(t_i, v_j)``
+    feats : Features of N pairs (None when ``model`` is a grid)
+    metric : a per-item metric: "accuracy" or "vqa_soft_accuracy"
+    normalize : divide each drop by the model's own score
+    """
+    per_item = get_metric(metric).per_item
+    if per_item is None:
+        raise ValueError(f"metric={metric!r} is not a mean over items, so its expectation under permutation "
+                         "has no exact form; use 'accuracy' or 'vqa_soft_accuracy', or average "
+                         "reshuffle() over several seeds")
+    y = as_labels(labels)
+    n = len(model) if feats is None else len(feats)
+    check_consistent_length(labels=y, pairs=range(n))
+    sums = {"diag": 0.0, "image": 0.0, "text": 0.0}
+    for rows, cols, logits in _tiles_of(model, feats, batch_size, device):
+        b, c, k = logits.shape
+        flat = logits.reshape(b * c, k)
+        row_labels = np.repeat(y[rows], c, axis=0)
+        col_labels = np.tile(y[cols], (b,) + (1,) * (y.ndim - 1))
+        by_text = per_item(row_labels, flat).reshape(b, c)
+        by_image = per_item(col_labels, flat).reshape(b, c)
+        diag = np.arange(b)[:, None] + rows.start == np.arange(c)[None, :] + cols.start
+        sums["diag"] += by_text[diag].sum()
+        sums["image"] += by_text[~diag].sum()
+        sums["text"] += by_image[~diag].sum()
+    model_score = float(sums["diag"] / n)
+    shuffled = {side: float(sums[side] / (n * (n - 1))) for side in SIDES}
+    scale = model_score if normalize and model_score != 0 else 1.0
+    return PerceptualScore(image=(model_score - shuffled["image"]) / scale,
+                           text=(model_score - shuffled["text"]) / scale, model_score=model_score,
+                           image_shuffled_score=shuffled["image"], text_shuffled_score=shuffled["text"])
