@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -116,14 +117,28 @@ def lab_url(tmp_path, start_server) -> tuple[str, str]:
     """JupyterLab on a free 127.0.0.1 port over a copy of notebooks/ (autosave can't touch the repo)."""
     root = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, root)
+    settings = tmp_path / "lab-settings"
+    _write_lab_settings(settings)
     port, token = free_port(), "gk-test-token"
     jupyter = str(Path(sys.executable).with_name("jupyter"))
     server = start_server([jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                            f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-                           "--allow-root", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-                           "jupyterlab.NeverCheckForUpdate"], "jupyterlab.log")
+                           "--allow-root"], "jupyterlab.log",
+                          env={**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings)})
     wait_for_http(f"http://127.0.0.1:{port}/api/status?token={token}", server.process)
     return f"http://127.0.0.1:{port}", token
+
+
+def _write_lab_settings(folder: Path) -> None:
+    """Render every cell (no windowing, so off-screen outputs exist in the page) and ask for no news."""
+    overrides = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+    }
+    for relative, values in overrides.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
 
 
 def run_all_cells(page) -> None:
