@@ -1,0 +1,187 @@
+"""Every exercise check passes the reference answer and explains a wrong one in plain words."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from grounding_kit import checks
+from grounding_kit.checks import CheckFailed
+
+RNG = np.random.default_rng(0)
+
+
+def unit_rows(n: int, d: int) -> torch.Tensor:
+    x = torch.as_tensor(RNG.normal(size=(n, d)))
+    return x / x.norm(dim=1, keepdim=True)
+
+
+def fails(match: str, check, *args, **kwargs) -> CheckFailed:
+    """Run a check that must fail; return the error after matching its message."""
+    with pytest.raises(CheckFailed, match=match) as info:
+        check(*args, **kwargs)
+    message = str(info.value)
+    assert message.startswith("Exercise "), message
+    assert "not quite" in message
+    return info.value
+
+
+def passes(capsys, check, *args, **kwargs) -> str:
+    check(*args, **kwargs)
+    out = capsys.readouterr().out
+    assert out.startswith("✔ Exercise ") and "correct" in out
+    return out
+
+
+def test_check_failed_is_an_assertion_error_with_a_hint():
+    error = CheckFailed("Exercise 9.9 (x)", "`x` is 3, expected 4.", "add one.")
+    assert isinstance(error, AssertionError)
+    assert str(error) == "Exercise 9.9 (x): not quite. `x` is 3, expected 4.\nHint: add one."
+    assert error.hint == "add one."
+
+
+# ---------------------------------------------------------------- 01
+
+def test_similarity_matrix(capsys):
+    text, image = unit_rows(5, 4), unit_rows(5, 4)
+    passes(capsys, checks.check_similarity_matrix, text @ image.T, text, image)
+    fails("transposed", checks.check_similarity_matrix, image @ text.T, text, image)
+    fails("drop the logit scale", checks.check_similarity_matrix, 100 * text @ image.T, text, image)
+    fails("`S` is None", checks.check_similarity_matrix, None, text, image)
+    err = fails("shape", checks.check_similarity_matrix, (text @ image.T)[:3], text, image)
+    assert "(3, 5)" in str(err) and "(5, 5)" in str(err)
+
+
+def test_retrieval_accuracy(capsys):
+    S = np.array([[1.0, 5.0, 4.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]])  # captions 2/3 right, images 1/3
+    passes(capsys, checks.check_retrieval_accuracy, 2 / 3, S)
+    fails("argmax over axis 0", checks.check_retrieval_accuracy, 1 / 3, S)
+    fails("more than 1", checks.check_retrieval_accuracy, 5, S)
+    fails("single number", checks.check_retrieval_accuracy, S.argmax(1), S)
+
+
+def test_zero_shot(capsys):
+    S = RNG.normal(size=(3, 10))
+    passes(capsys, checks.check_zero_shot, S.argmax(axis=0), S)
+    fails(r"shape \(3,\), expected \(10,\)", checks.check_zero_shot, S.argmax(axis=1), S)
+    wrong = S.argmax(axis=0).copy()
+    wrong[4] = (wrong[4] + 1) % 3
+    fails("1 of 10 predictions differ .*image 4", checks.check_zero_shot, wrong, S)
+    fails("whole numbers", checks.check_zero_shot, S.max(axis=0), S)
+
+
+# ---------------------------------------------------------------- 02
+
+def test_additive_grid(capsys):
+    f_t, f_v = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, 2.0])
+    passes(capsys, checks.check_additive_grid, f_t[:, None] + f_v[None, :], f_t, f_v)
+    fails("transposed", checks.check_additive_grid, f_v[:, None] + f_t[None, :], f_t, f_v)
+    fails("averaged", checks.check_additive_grid, (f_t[:, None] + f_v[None, :]) / 2, f_t, f_v)
+    fails("shape", checks.check_additive_grid, f_t + f_v, f_t, f_v)
+
+
+def test_accuracy(capsys):
+    logits, labels = RNG.normal(size=(20, 3)), RNG.integers(3, size=20)
+    passes(capsys, checks.check_accuracy, np.mean(logits.argmax(-1) == labels), logits, labels)
+    fails("more than 1", checks.check_accuracy, int(np.sum(logits.argmax(-1) == labels)) + 2, logits, labels)
+    fails("expected", checks.check_accuracy, 1.0 - np.mean(logits.argmax(-1) == labels) + 1e-3, logits, labels)
+
+
+def test_interaction_residual(capsys):
+    P = np.array([[2.0, -2.0], [-2.0, 2.0]]) + np.array([[0.5], [1.0]])
+    rows, cols, grand = P.mean(1, keepdims=True), P.mean(0, keepdims=True), P.mean()
+    passes(capsys, checks.check_interaction_residual, P - rows - cols + grand, P)
+    fails("forgot to add the grand mean back", checks.check_interaction_residual, P - rows - cols, P)
+    fails("sign of the grand mean", checks.check_interaction_residual, P - rows - cols - grand, P)
+    fails("NaN", checks.check_interaction_residual, np.full_like(P, np.nan), P)
+
+
+# ---------------------------------------------------------------- 03
+
+QUESTIONS = ["what color?"] * 5 + ["how many?"] * 3
+ANSWERS = ["red", "red", "red", "blue", "green", "2", "3", "3"]
+
+
+def test_blind_accuracy(capsys):
+    passes(capsys, checks.check_blind_accuracy, 5 / 8, QUESTIONS, ANSWERS)
+    fails("single most common answer", checks.check_blind_accuracy, 3 / 8, QUESTIONS, ANSWERS)
+    fails("8 questions but 7 answers", checks.check_blind_accuracy, 0.5, QUESTIONS, ANSWERS[:7])
+
+
+def test_answer_entropy(capsys):
+    p = np.array(list(Counter(ANSWERS[:5]).values())) / 5
+    bits = float(-(p * np.log2(p)).sum())
+    passes(capsys, checks.check_answer_entropy, bits, ANSWERS[:5])
+    fails("nats", checks.check_answer_entropy, bits * np.log(2), ANSWERS[:5])
+    fails("sign is flipped", checks.check_answer_entropy, -bits, ANSWERS[:5])
+
+
+# ---------------------------------------------------------------- 04
+
+def reference_emap(P):
+    P = np.asarray(P, dtype=float)
+    return P.mean(1) + P.mean(0) - P.mean((0, 1))
+
+
+def test_emap_function(capsys):
+    passes(capsys, checks.check_emap_function, reference_emap)
+    fails("forgot to subtract the grand mean", checks.check_emap_function,
+          lambda P: np.asarray(P).mean(1) + np.asarray(P).mean(0))
+    fails("both the text effect", checks.check_emap_function, lambda P: np.asarray(P).mean(1))
+    fails("original predictions", checks.check_emap_function,
+          lambda P: np.stack([P[i, i] for i in range(len(P))]))
+    fails("keeping the class axis", checks.check_emap_function, lambda P: reference_emap(P).sum(-1)[:, None, None])
+    fails("NotImplementedError", checks.check_emap_function, _not_done)
+    fails("should be a function", checks.check_emap_function, np.zeros(3))
+
+
+def _not_done(P):
+    raise NotImplementedError
+
+
+def test_emap_example_projects_to_the_papers_numbers():
+    np.testing.assert_allclose(np.diag(checks.EMAP_EXAMPLE), [-1.3, 3.0, 0.7])
+    np.testing.assert_allclose(reference_emap(checks.EMAP_EXAMPLE), [-0.8, 2.1, 0.5], atol=1e-12)
+
+
+def test_effects(capsys):
+    P = RNG.normal(size=(6, 6, 2))
+    grand = P.mean((0, 1))
+    passes(capsys, checks.check_effects, P.mean(1) - grand, P.mean(0) - grand, P)
+    fails("subtract the grand mean", checks.check_effects, P.mean(1), P.mean(0) - grand, P)
+    fails("rows are texts", checks.check_effects, P.mean(0) - grand, P.mean(1) - grand, P)
+
+
+def test_interaction_share(capsys):
+    P = RNG.normal(size=(5, 5, 2))
+    residual = P - P.mean(1, keepdims=True) - P.mean(0, keepdims=True) + P.mean((0, 1))
+    share = (residual ** 2).sum((0, 1)) / ((P - P.mean((0, 1))) ** 2).sum((0, 1))
+    passes(capsys, checks.check_interaction_share, share, P)
+    fails("must lie in", checks.check_interaction_share, share + 1, P)
+    fails("expected", checks.check_interaction_share, share * 0.9, P)
+    fails("one share per class", checks.check_interaction_share, share[:1], P)
+
+
+# ---------------------------------------------------------------- 05
+
+TABLE = pd.DataFrame([[57.8, 67.6, None], [54.4, 80.2, 75.2]], index=["ours", "sota"],
+                     columns=["OKVQA", "VQAv2", "VisDial"])
+
+
+def test_columns_above(capsys):
+    passes(capsys, checks.check_columns_above, ["OKVQA"], TABLE, row="ours", baseline="sota")
+    fails("1 missing .*OKVQA", checks.check_columns_above, [], TABLE, row="ours", baseline="sota")
+    fails("(?s)not wins.*NaN", checks.check_columns_above, ["OKVQA", "VisDial"], TABLE, row="ours", baseline="sota")
+    fails("not columns", checks.check_columns_above, ["COCO"], TABLE, row="ours", baseline="sota")
+    fails("list of column names", checks.check_columns_above, "OKVQA", TABLE, row="ours", baseline="sota")
+
+
+def test_emap_gap(capsys):
+    report = pd.DataFrame({"score": [0.9, 0.6, 0.5]}, index=["model", "emap", "constant"])
+    passes(capsys, checks.check_emap_gap, 0.3, report)
+    fails("sign is flipped", checks.check_emap_gap, -0.3, report)
+    fails(r"report.loc\['model', 'score'\]", checks.check_emap_gap, 0.4, report)
