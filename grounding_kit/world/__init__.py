@@ -1,6 +1,14 @@
 """The grounding world: synthetic shape scenes and tasks with known answers, rebalancing, and
 loaders that bring real image-text data into the same columns.
 
+- scenes: ``sample_scene(rng, n_objects)``, ``sample_scenes(n, seed)``, ``render_scene(scene, size)``,
+  ``describe(scene)``, ``single_object_caption(obj)``, ``caption_templates()`` (36 captions).
+- tasks: ``make_task(name, n, seed, size, **dials)`` for "additive", "match", "mixed", "vqa";
+  ``bayes_rates(name, **dials)``; ``VQA_ANSWERS`` (the shared closed answer vocabulary).
+- rebalancing: ``rebalance(ds, seed, mode)``, ``rebalance_report(before, after)``,
+  ``question_only_accuracy(ds)``.
+- real data: ``load_image_text_folder(path)``, ``load_hub(name, split, n)``, ``load_gallery(size)``.
+
 Only the light scene API is imported eagerly (numpy and PIL); ``datasets`` loads on first use
 of a task or loader.
 """

@@ -24,7 +24,7 @@ import numpy as np
 from grounding_kit.validation import check_choice
 from grounding_kit.world.scenes import Scene
 from grounding_kit.world.storage import cached_dataset
-from grounding_kit.world.tasks import _dataset, vqa_features, vqa_row
+from grounding_kit.world.tasks import rows_to_dataset, vqa_features, vqa_row
 from grounding_kit.world.vqa import ANSWERS_BY_TYPE, QUESTION_TYPES, VQA_ANSWERS, edit_to_answer
 
 MODES = ("complete", "pairs")
@@ -100,7 +100,7 @@ def _rebalance(ds, seed: int, mode: str):
                 sources = [i for i in rows if meta["answer"][i] != target]
                 for _ in range(top - counts[question][target]):
                     add(sources[rng.integers(len(sources))], target)
-    complements = _dataset(new_rows, size, vqa_features())
+    complements = rows_to_dataset(new_rows, size, vqa_features())
     if ds.features != complements.features:
         ds = ds.cast(complements.features)
     return concatenate_datasets([ds, complements])
@@ -129,7 +129,7 @@ def question_only_accuracy(ds, seed: int = 0, folds: int = 2) -> dict[str, float
     meta = ds.select_columns(["text", "answer", "question_type", "pair_of"]).to_dict()
     n = len(meta["text"])
     root = [p if p >= 0 else i for i, p in enumerate(meta["pair_of"])]
-    fold_of_root = np.random.default_rng(seed).integers(folds, size=n)
+    fold_of_root = np.random.default_rng(seed).integers(folds, size=max(root) + 1)
     fold = [int(fold_of_root[r]) for r in root]
     correct = np.zeros(n, dtype=bool)
     for k in range(folds):

@@ -67,6 +67,7 @@ class SceneObject:
         return self.color in WARM_COLORS
 
     def to_dict(self) -> dict:
+        """The object as a JSON-ready dict (positions rounded to 4 decimals)."""
         return {"shape": self.shape, "color": self.color, "size": self.size,
                 "x": round(float(self.x), 4), "y": round(float(self.y), 4)}
 
@@ -86,10 +87,12 @@ class Scene:
             raise ValueError(f"a scene holds 1 to {MAX_OBJECTS} objects, got {len(self.objects)}")
 
     def to_dicts(self) -> list[dict]:
+        """The objects as JSON-ready dicts (the ``objects`` column holds them as JSON)."""
         return [o.to_dict() for o in self.objects]
 
     @classmethod
     def from_dicts(cls, objects: list[dict], background: str = "white") -> "Scene":
+        """The inverse of :meth:`to_dicts`: ``Scene.from_dicts(json.loads(row["objects"]))``."""
         return cls(tuple(SceneObject(**o) for o in objects), background)
 
 
@@ -132,6 +135,7 @@ def free_cells(scene: Scene) -> list[int]:
 
 
 def cell_of(obj: SceneObject) -> int:
+    """The grid cell (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right) of an object."""
     return int(obj.x >= 0.5) + 2 * int(obj.y >= 0.5)
 
 

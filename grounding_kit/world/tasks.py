@@ -128,7 +128,7 @@ def _build(name: str, n: int, seed: int, size: int, settings: dict[str, Any]):
     rng = np.random.default_rng(seed)
     progress = tqdm(range(n), desc=f"make_task({name!r})", disable=n < _SHOW_PROGRESS_FROM)
     if name == "vqa":
-        return _dataset([_vqa_row(rng, settings) for _ in progress], size, vqa_features())
+        return rows_to_dataset([_vqa_row(rng, settings) for _ in progress], size, vqa_features())
     if name == "match":
         match_rows = rng.permutation(n) < (n + int(rng.integers(2))) // 2  # exactly half, give or take one
         rows = [_match_row(rng, settings, bool(match_rows[i])) for i in progress]
@@ -138,7 +138,7 @@ def _build(name: str, n: int, seed: int, size: int, settings: dict[str, Any]):
                  else _additive_row(rng, settings)) for _ in progress]
     for row in rows:
         row["task"] = name
-    return _dataset(rows, size, binary_features())
+    return rows_to_dataset(rows, size, binary_features())
 
 
 # ---------------------------------------------------------------- binary tasks
@@ -271,7 +271,7 @@ def vqa_features():
     })
 
 
-def _dataset(rows: list[dict[str, Any]], size: int, features):
+def rows_to_dataset(rows: list[dict[str, Any]], size: int, features):
     """Render each row's ``scene_obj`` at ``size`` px and build the Dataset."""
     from datasets import Dataset
 
