@@ -69,6 +69,8 @@ def test_report_shows_the_prior_gone(skewed, complete):
         assert row["question_only_after"] <= row["chance"] + 0.08
         assert row["entropy_after"] == pytest.approx(row["max_entropy"], abs=0.01)
         assert row["entropy_before"] < row["entropy_after"]
+        assert row["given_question_before"] < 0.5 * row["max_entropy"]
+        assert row["given_question_after"] == pytest.approx(row["max_entropy"], abs=0.01)
         assert row["rows_after"] > row["rows_before"]
 
 

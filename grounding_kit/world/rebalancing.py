@@ -115,6 +115,14 @@ def entropy_bits(values: list[str]) -> float:
     return -sum(c / total * math.log2(c / total) for c in Counter(values).values()) if total else 0.0
 
 
+def conditional_entropy_bits(answers: list[str], questions: list[str]) -> float:
+    """H(answer | question) in bits: the answer entropy left once the question is known."""
+    by_question: dict[str, list[str]] = defaultdict(list)
+    for a, q in zip(answers, questions):
+        by_question[q].append(a)
+    return sum(len(v) / len(answers) * entropy_bits(v) for v in by_question.values()) if answers else 0.0
+
+
 def question_only_accuracy(ds, seed: int = 0, folds: int = 2) -> dict[str, float]:
     """Accuracy per question type of a question-only baseline, cross-fitted over ``folds``.
 
@@ -158,7 +166,9 @@ def rebalance_report(before, after, seed: int = 0):
     -------
     pandas.DataFrame indexed by question type (plus "all") with columns ``answers`` (number of
     possible answers), ``chance`` (1 / answers), ``rows_before``, ``rows_after``,
-    ``entropy_before``, ``entropy_after``, ``max_entropy`` (bits) and ``question_only_before``,
+    ``entropy_before``, ``entropy_after``, ``max_entropy`` (answer entropy within the type, bits),
+    ``given_question_before``, ``given_question_after`` (H(answer | question), bits; a strong
+    language prior makes it small even where the type's entropy is high), ``question_only_before``,
     ``question_only_after`` (accuracy of :func:`question_only_accuracy`).
     """
     import pandas as pd
@@ -167,8 +177,8 @@ def rebalance_report(before, after, seed: int = 0):
     _check_vqa(after, "after")
     acc_before = question_only_accuracy(before, seed)
     acc_after = question_only_accuracy(after, seed)
-    answers = {"before": before.select_columns(["answer", "question_type"]).to_dict(),
-               "after": after.select_columns(["answer", "question_type"]).to_dict()}
+    answers = {"before": before.select_columns(["answer", "question_type", "text"]).to_dict(),
+               "after": after.select_columns(["answer", "question_type", "text"]).to_dict()}
     table = []
     for t in [*QUESTION_TYPES, "all"]:
         if t not in acc_before:
@@ -176,9 +186,11 @@ def rebalance_report(before, after, seed: int = 0):
         k = len(VQA_ANSWERS) if t == "all" else len(ANSWERS_BY_TYPE[t])
         row: dict[str, Any] = {"question_type": t, "answers": k, "chance": 1 / k}
         for when, cols in answers.items():
-            values = [a for a, q in zip(cols["answer"], cols["question_type"]) if t in ("all", q)]
+            keep = [i for i, q in enumerate(cols["question_type"]) if t in ("all", q)]
+            values = [cols["answer"][i] for i in keep]
             row[f"rows_{when}"] = len(values)
             row[f"entropy_{when}"] = entropy_bits(values)
+            row[f"given_question_{when}"] = conditional_entropy_bits(values, [cols["text"][i] for i in keep])
         row["max_entropy"] = math.log2(k)
         row["question_only_before"] = acc_before[t]
         row["question_only_after"] = acc_after.get(t, float("nan"))
