@@ -15,9 +15,17 @@ CARD_PX = 96
 def figure(traces: Sequence[Any] = (), *, title: str = "", height: int = 320, **layout: Any) -> go.FigureWidget:
     """A ``FigureWidget`` built once; callbacks later change its traces in ``batch_update``."""
     fig = go.FigureWidget(data=list(traces))
-    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=50, b=45),
-                      template="plotly_white", **layout)
+    layout.setdefault("margin", dict(l=50, r=20, t=50, b=45))
+    fig.update_layout(title=title, height=height, template="plotly_white", **layout)
     return fig
+
+
+def widget_of(fig: go.Figure, *, height: int = 320, **layout: Any) -> go.FigureWidget:
+    """A ``FigureWidget`` from a finished ``go.Figure`` (e.g. ``make_subplots`` with its axes set)."""
+    widget = go.FigureWidget(fig)
+    layout.setdefault("margin", dict(l=50, r=20, t=60, b=45))
+    widget.update_layout(height=height, template="plotly_white", **layout)
+    return widget
 
 
 def png_bytes(image: Any) -> bytes:

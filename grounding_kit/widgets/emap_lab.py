@@ -12,11 +12,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.helpers import accuracy, label_margin, to_numpy
+from grounding_kit.widgets.helpers import to_numpy
 from grounding_kit.widgets.scenarios import scenario
 
 TASKS = ("additive", "match", "mixed", "vqa")
 WINDOW = 30  # items shown on each axis of the heatmaps
+N_BOOT = 200  # bootstrap resamples of the report (the intervals of a live demo)
 
 
 class EmapLab(w.VBox):
@@ -26,7 +27,6 @@ class EmapLab(w.VBox):
                  n: int = 400, n_train: int | None = None, levels: Sequence[float] = (0.25, 0.5, 0.75),
                  seed: int = 0, task: str | None = None, kind: str | None = None) -> None:
         self.clip, self.n_max, self.n_train, self.seed = clip, n, n_train, seed
-        self._reports: dict[tuple, str] = {}
         self._hold = False
         step = max(10, n // 10)
         self.task = w.Dropdown(options=list(tasks), value=task or tasks[0], description="task")
@@ -43,12 +43,10 @@ class EmapLab(w.VBox):
                              subplot_titles=("model f(t_i, v_j)", "EMAP (additive part)", "interaction residual"))
         for col in (1, 2, 3):
             heat.add_trace(go.Heatmap(z=[[0.0]], coloraxis="coloraxis"), 1, col)
-        self.fig_heat = ui.figure(heat.data, height=360)
-        self.fig_heat.update_layout(heat.layout)
-        self.fig_heat.update_layout(coloraxis=dict(colorscale="RdBu", cmid=0), margin=dict(l=40, r=20, t=60, b=30))
-        self.fig_heat.update_yaxes(autorange="reversed")
+        heat.update_yaxes(autorange="reversed")
+        self.fig_heat = ui.widget_of(heat, height=360, coloraxis=dict(colorscale="RdBu", cmid=0))
         self.fig_acc = ui.figure([go.Bar(x=[], y=[], text=[], textposition="outside", marker_color="#4c72b0")],
-                                 title="accuracy on the evaluation pairs", height=300,
+                                 title="accuracy with 95% intervals (emap_report)", height=300,
                                  yaxis=dict(range=[0, 1.1], title="accuracy"))
         self.table = w.HTML()
         self.status = ui.status()
@@ -81,51 +79,44 @@ class EmapLab(w.VBox):
         """Recompute for the current controls (the first visit of a task or model fits its head)."""
         if self._hold:
             return
-        from grounding_kit.analysis import decompose, emap, emap_model
+        from grounding_kit.analysis import decompose, emap_report
 
         start = time.perf_counter()
         self.interaction.layout.visibility = "visible" if self.task.value == "mixed" else "hidden"
         self.partners.layout.visibility = "visible" if self.method.value == "Monte Carlo" else "hidden"
         sc, kind, n = self.current(), self.kind.value, self.n.value
-        grid = sc.grid(kind)[:n, :n]
-        labels = sc.labels_eval[:n]
-        model_logits = grid[np.arange(n), np.arange(n)]
-        if self.method.value == "exact":
-            projected = to_numpy(emap(grid))
-        else:
-            estimate = emap_model(sc.head(kind), sc.feats_eval.take(np.arange(n)),
-                                  partners=self.partners.value, seed=self.seed)
-            projected = to_numpy(getattr(estimate, "estimate", estimate))
-        # heatmaps: the label-class margin of each cell, decomposed over all N pairs, first WINDOW shown
-        margin = grid[np.arange(n)[:, None], np.arange(n)[None, :], labels[:, None]] - grid.mean(axis=2)
+        grid, labels = sc.grid(kind)[:n, :n], sc.labels_eval[:n]
+        if self.method.value == "exact":  # from the cached N x N grid
+            table = emap_report(labels, grid, n_boot=N_BOOT, seed=self.seed)
+        else:  # K random partners per pair, streamed from the head
+            table = emap_report(labels, sc.head(kind), sc.feats_eval.take(np.arange(n)), n_boot=N_BOOT,
+                                seed=self.seed, partners=min(self.partners.value, n))
+        # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
+        # all N x N pairs; the first WINDOW texts and images are shown
+        rows = np.arange(n)
+        margin = grid[rows[:, None], rows[None, :], labels[:, None]] - grid.mean(axis=2)
         parts = decompose(margin)
         m = min(WINDOW, n)
         interaction = to_numpy(parts.interaction)[:m, :m]
-        window = margin[:m, :m]
         with self.fig_heat.batch_update():
-            self.fig_heat.data[0].z = window
-            self.fig_heat.data[1].z = window - interaction
+            self.fig_heat.data[0].z = margin[:m, :m]
+            self.fig_heat.data[1].z = margin[:m, :m] - interaction
             self.fig_heat.data[2].z = interaction
-        scores = {"model": accuracy(model_logits, labels), "EMAP": accuracy(projected, labels),
-                  "constant": float(np.mean(labels == np.bincount(labels).argmax()))}
         with self.fig_acc.batch_update():
-            self.fig_acc.data[0].x = list(scores)
-            self.fig_acc.data[0].y = list(scores.values())
-            self.fig_acc.data[0].text = [f"{v:.2f}" for v in scores.values()]
-        self.table.value = self._report(sc, kind, n)
+            bars = self.fig_acc.data[0]
+            bars.x = list(table.index)
+            bars.y = table["score"].to_numpy()
+            bars.text = [f"{v:.2f}" for v in table["score"]]
+            bars.error_y = dict(type="data", symmetric=False, array=(table["ci_high"] - table["score"]).to_numpy(),
+                                arrayminus=(table["score"] - table["ci_low"]).to_numpy())
+        attrs = table.attrs
+        self.table.value = ui.table_html(table) + (
+            f"<div>model - EMAP: {attrs.get('difference', float('nan')):+.3f}, "
+            f"p = {attrs.get('p_value', float('nan')):.3g} ({attrs.get('method', '')})</div>")
+        share = float(np.asarray(to_numpy(parts.interaction_share)))
         elapsed = time.perf_counter() - start
         self.status.value = (f"{self.task.value} task, {kind} head, N={n}, {self.method.value} EMAP; "
-                             f"updated in {1000 * elapsed:.0f} ms")
-
-    def _report(self, sc, kind: str, n: int) -> str:
-        """The ``emap_report`` table as HTML (memoised per task, dial, model and N)."""
-        from grounding_kit.analysis import emap_report
-
-        key = (sc.task, tuple(sorted(sc.dials.items())), kind, n)
-        if key not in self._reports:
-            table = emap_report(sc.labels_eval[:n], sc.head(kind), sc.feats_eval.take(np.arange(n)))
-            self._reports[key] = ui.table_html(table)
-        return self._reports[key]
+                             f"interaction share of the grid {share:.0%}; updated in {1000 * elapsed:.0f} ms")
 
 
 def emap_lab(clip: Any, *, tasks: Sequence[str] = TASKS, kinds: Sequence[str] = ("additive", "interactive"),

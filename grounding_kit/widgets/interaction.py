@@ -10,7 +10,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.helpers import accuracy, to_numpy
 from grounding_kit.widgets.scenarios import scenario
 
 
@@ -20,6 +19,7 @@ class InteractionDial(w.VBox):
     def __init__(self, clip: Any, *, levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
                  kinds: Sequence[str] = ("additive", "interactive"), n: int = 400, n_train: int | None = None,
                  seed: int = 0) -> None:
+        from grounding_kit.analysis import accuracy
         from grounding_kit.world.tasks import bayes_rates
 
         self.levels = [float(a) for a in levels]
@@ -30,8 +30,8 @@ class InteractionDial(w.VBox):
             sc = scenario(clip, "mixed", n, n_train=n_train, seed=seed, interaction=a)
             for kind in self.kinds:
                 head = sc.head(kind, seed=seed)
-                logits = to_numpy(head(sc.feats_eval.text, sc.feats_eval.image))
-                self.scores[kind].append(accuracy(logits, sc.labels_eval))
+                logits = head(sc.feats_eval.text, sc.feats_eval.image).detach()
+                self.scores[kind].append(accuracy(sc.labels_eval, logits))
         rates = [bayes_rates("mixed", interaction=a) for a in self.levels]
         curves = [go.Scatter(x=self.levels, y=self.scores[kind], mode="lines+markers", name=f"{kind} head")
                   for kind in self.kinds]

@@ -46,10 +46,8 @@ class RebalancingLab(w.VBox):
         hist = make_subplots(rows=1, cols=len(self.types), subplot_titles=self.types, horizontal_spacing=0.04)
         for col, t in enumerate(self.types, start=1):
             hist.add_trace(go.Bar(x=self.answers[t], y=[0.0] * len(self.answers[t]), name=t), 1, col)
-        self.fig_hist = ui.figure(hist.data, height=300, showlegend=False)
-        self.fig_hist.update_layout(hist.layout)
-        self.fig_hist.update_yaxes(range=[0, 1])
-        self.fig_hist.update_layout(title="answer shares per question type")
+        hist.update_yaxes(range=[0, 1])
+        self.fig_hist = ui.widget_of(hist, height=300, showlegend=False, title="answer shares per question type")
         groups = [*self.types, "all"]
         self.fig_acc = ui.figure([go.Bar(x=groups, y=[0.0] * len(groups), name="blind (question only)"),
                                   go.Bar(x=groups, y=[0.0] * len(groups), name="full VQA model"),

@@ -39,7 +39,7 @@ class Scenario:
         if kind not in self.heads:
             from grounding_kit.models import fit_head
 
-            self.heads[kind] = fit_head(kind, self.feats_train, self.labels_train, seed=seed)
+            self.heads[kind] = fit_head(kind, self.feats_train, self.labels_train, seed=seed, progress=False)
         return self.heads[kind]
 
     def grid(self, kind: str) -> np.ndarray:
@@ -47,7 +47,7 @@ class Scenario:
         if kind not in self.grids:
             from grounding_kit.analysis import pairwise_logits
 
-            self.grids[kind] = to_numpy(pairwise_logits(self.head(kind), self.feats_eval))
+            self.grids[kind] = to_numpy(pairwise_logits(self.head(kind), self.feats_eval, progress=False))
         return self.grids[kind]
 
 
@@ -66,7 +66,7 @@ def scenario(clip: Any, task: str, n: int, *, n_train: int | None = None, seed: 
     if key not in _SCENARIOS:
         train = make_task(task, n=n_train, seed=seed, size=size, **dials)
         test = make_task(task, n=n, seed=seed + 1, size=size, **dials)
-        _SCENARIOS[key] = Scenario(task=task, dials=dict(dials), feats_train=embed(train, clip),
-                                   labels_train=np.asarray(train["label"]), feats_eval=embed(test, clip),
+        _SCENARIOS[key] = Scenario(task=task, dials=dict(dials), feats_train=embed(train, clip, progress=False),
+                                   labels_train=np.asarray(train["label"]), feats_eval=embed(test, clip, progress=False),
                                    labels_eval=np.asarray(test["label"]), eval_ds=test)
     return _SCENARIOS[key]

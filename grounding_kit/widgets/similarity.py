@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.helpers import partial_permutation, to_numpy
+from grounding_kit.widgets.helpers import to_numpy
 
 
 class SimilarityWidget(w.VBox):
@@ -45,7 +45,9 @@ class SimilarityWidget(w.VBox):
 
     def set_fraction(self, fraction: float) -> None:
         """Pair ``fraction`` of the texts with other images (fresh random choice)."""
-        self.perm, _ = partial_permutation(self.n, fraction, self.rng)
+        from grounding_kit.analysis import shuffle_permutation
+
+        self.perm = shuffle_permutation(self.n, fraction, int(self.rng.integers(2**63)))
         self._refresh()
 
     def reshuffle(self) -> None:

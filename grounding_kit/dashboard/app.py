@@ -1,0 +1,105 @@
+"""The dashboard's four labs in tabs, built from the kit's offline defaults.
+
+The first tab is built while the page loads; each other tab is built the first time it is
+opened (a few seconds, once), so the page is usable as early as possible.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import ipywidgets as w
+
+from grounding_kit import widgets as gkw
+from grounding_kit.widgets.scenarios import scenario
+
+TAB_TITLES = ("Reshuffle lab", "EMAP lab", "Rebalancing lab", "Grounding explorer")
+RESHUFFLE_TASK = {"task": "mixed", "interaction": 0.5}
+
+
+class Dashboard(w.VBox):
+    """Tabs of labs, each built on first view. ``labs[k]`` is the built lab of tab k (or None)."""
+
+    def __init__(self, n: int = 300, seed: int = 0, clip: Any = None, vqa: Any = None) -> None:
+        self.n, self.seed = n, seed
+        self._clip, self._vqa = clip, vqa
+        self.builders: list[Callable[[], w.Widget]] = [self._reshuffle, self._emap, self._rebalancing,
+                                                       self._explorer]
+        self.labs: list[w.Widget | None] = [None] * len(self.builders)
+        self.slots = [w.VBox([w.HTML("<i>building this lab (first time only)...</i>")]) for _ in self.builders]
+        self.tabs = w.Tab(children=self.slots, titles=TAB_TITLES)
+        self.tabs.add_class("gk-dashboard-tabs")
+        self.tabs.observe(lambda change: self.open(change["new"]), names="selected_index")
+        header = w.HTML("<h2 style='margin:6px 0'>Multimodal grounding: live labs</h2>"
+                        "<div style='color:#555'>Does my multimodal model learn cross-modal interactions? "
+                        "(Hessel &amp; Lee, EMNLP 2020). Tiny offline models on the kit's shapes world.</div>")
+        super().__init__([header, self.tabs])
+        self.add_class("gk-dashboard")
+        self.tabs.selected_index = 0
+        self.open(0)
+
+    def open(self, index: int | None) -> w.Widget | None:
+        """Build tab ``index`` if it is not built yet; returns its lab."""
+        if index is None:
+            return None
+        if self.labs[index] is None:
+            try:
+                self.labs[index] = self.builders[index]()
+            except Exception as err:  # noqa: BLE001 - show the failure in the tab, keep the others alive
+                self.slots[index].children = [w.HTML(f"<pre class='gk-error'>{type(err).__name__}: {err}</pre>")]
+                raise
+            self.slots[index].children = [self.labs[index]]
+        return self.labs[index]
+
+    # ------------------------------------------------------------ models, data
+    @property
+    def clip(self) -> Any:
+        if self._clip is None:
+            from grounding_kit.models import load_clip
+
+            self._clip = load_clip()
+        return self._clip
+
+    @property
+    def vqa(self) -> Any:
+        if self._vqa is None:
+            from grounding_kit.models import load_vqa
+
+            self._vqa = load_vqa()
+        return self._vqa
+
+    # ------------------------------------------------------------ the labs
+    def _reshuffle(self) -> w.Widget:
+        sc = scenario(self.clip, RESHUFFLE_TASK["task"], self.n, seed=self.seed,
+                      interaction=RESHUFFLE_TASK["interaction"])
+        gallery = sc.eval_ds.select(range(6))
+        return gkw.reshuffle_lab(sc.head("interactive"), sc.feats_eval, sc.labels_eval,
+                                 additive=sc.head("additive"), images=gallery["image"], texts=gallery["text"],
+                                 seed=self.seed)
+
+    def _emap(self) -> w.Widget:
+        return gkw.emap_lab(self.clip, n=self.n, seed=self.seed, task=RESHUFFLE_TASK["task"],
+                            levels=(0.25, 0.5, 0.75))
+
+    def _rebalancing(self) -> w.Widget:
+        return gkw.rebalancing_lab(self.vqa, n=max(60, self.n // 2), seed=self.seed)
+
+    def _explorer(self) -> w.Widget:
+        from grounding_kit.world import make_task
+
+        ds = make_task("match", n=40, seed=self.seed + 7)
+        ds = ds.filter(lambda row: row["label"] == 1)  # images whose caption describes them
+        return gkw.grounding_explorer(self.clip, ds["image"], ds["scene"], self.vqa,
+                                      question="what color is the circle?", query="a red circle")
+
+
+def build_dashboard(n: int = 300, seed: int = 0, clip: Any = None, vqa: Any = None) -> Dashboard:
+    """The dashboard: tabs for the reshuffle, EMAP and rebalancing labs and the grounding explorer.
+
+    Parameters
+    ----------
+    n : evaluation pairs per lab (the page uses a modest N so that it starts fast).
+    seed : seeds data, heads and reshuffles.
+    clip, vqa : models (default: the embedded ``load_clip()`` and ``load_vqa()``, loaded on first use).
+    """
+    return Dashboard(n=n, seed=seed, clip=clip, vqa=vqa)

@@ -1,0 +1,51 @@
+"""Serve ``dashboard.ipynb`` with Voila."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+LOCAL = "127.0.0.1"
+
+
+def notebook_path() -> Path:
+    """The dashboard notebook that ships inside the package."""
+    return Path(__file__).resolve().with_name("dashboard.ipynb")
+
+
+def voila_command(port: int, host: str = LOCAL) -> list[str]:
+    """The Voila command line that serves the dashboard on ``host:port``."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(f"port must be an integer in 1..65535, got {port!r}")
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"host must be an address such as {LOCAL!r} or '0.0.0.0', got {host!r}")
+    return [sys.executable, "-m", "voila", str(notebook_path()), "--no-browser", f"--port={port}",
+            f"--Voila.ip={host}", "--VoilaConfiguration.show_tracebacks=True"]
+
+
+def serve(port: int = 8866, host: str = LOCAL) -> int:
+    """Serve the dashboard until interrupted; returns Voila's exit code.
+
+    Parameters
+    ----------
+    port : TCP port.
+    host : ``"127.0.0.1"`` (default, this machine only) or ``"0.0.0.0"`` to serve the room
+        (``grounding-kit dashboard --room``).
+
+    The page uses the offline tiny models, so it needs no network; the hub is switched off
+    (``HF_HUB_OFFLINE=1``) unless the environment says otherwise.
+    """
+    command = voila_command(port, host)
+    env = {**os.environ}
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    print(f"grounding_kit dashboard: http://{LOCAL if host in (LOCAL, 'localhost') else host}:{port}/", flush=True)
+    if host == "0.0.0.0":
+        print(f"  serving the room: http://{socket.gethostname()}:{port}/ (any address of this machine)", flush=True)
+    print("  the page is ready once the labs are built (Ctrl+C stops the server)", flush=True)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
