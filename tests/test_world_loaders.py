@@ -166,3 +166,36 @@ def test_gallery_of_real_photos():
     horse = np.asarray(gallery[gallery["name"].index("horse")]["image"])
     assert horse[0, 0].tolist() == [255, 255, 255] and horse.mean() > 100  # black horse on white
     assert gk.load_gallery(size=64)[0]["image"].size == (64, 64)
+
+
+@pytest.mark.parametrize("name, row, text, answer", [
+    ("vqav2", {"question": "what is it?", "multiple_choice_answer": "a cat",
+               "answers": [{"answer": "cat"}]}, "what is it?", "a cat"),
+    ("vqav2", {"question": "how many?", "answers": [{"answer": "2"}, {"answer": "3"}, {"answer": "2"}]},
+     "how many?", "2"),
+    ("coco-captions", {"answer": ["a dog on a sofa", "a sleepy dog"]}, "a dog on a sofa", None),
+    ("flickr30k", {"caption": ["two people walking", "a street"]}, "two people walking", None),
+])
+def test_hub_rows_map_to_the_world_columns(monkeypatch, name, row, text, answer):
+    """The conversion from each hub schema, fed by a local stream (no network in tests)."""
+    import datasets
+
+    import grounding_kit.world.loaders as loaders
+
+    image = render_scene(sample_scenes(1)[0], 32)
+    requested = {}
+
+    def fake_load_dataset(repo, split, streaming):
+        requested.update(repo=repo, split=split, streaming=streaming)
+        return datasets.IterableDataset.from_generator(lambda: iter([{**row, "image": image}] * 5))
+
+    monkeypatch.setattr(loaders, "require_hub", lambda what, offline: None)
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    ds = gk.load_hub(name, n=3)
+    assert requested == {"repo": loaders.HUB_DATASETS[name][0], "split": loaders.HUB_DATASETS[name][1],
+                         "streaming": True}
+    assert len(ds) == 3 and ds["text"] == [text] * 3 and ds[0]["image"].mode == "RGB"
+    if answer is None:
+        assert "label" not in ds.column_names
+    else:
+        assert ds["answer"] == [answer] * 3 and ds.features["label"].names == [answer]
