@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     # the grounding world and real data
     "make_task": "grounding_kit.world",
     "rebalance": "grounding_kit.world",
+    "rebalance_report": "grounding_kit.world",
+    "bayes_rates": "grounding_kit.world",
     "load_image_text_folder": "grounding_kit.world",
     "load_hub": "grounding_kit.world",
     "load_gallery": "grounding_kit.world",
