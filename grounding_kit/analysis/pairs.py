@@ -196,6 +196,13 @@ class PairEvaluator:
         return [(slice(r, min(r + rows, self.n)), slice(c, min(c + cols, self.n)))
                 for r in range(0, self.n, rows) for c in range(0, self.n, cols)]
 
+    def _hidden_buffer(self) -> torch.Tensor:
+        """One reused (rows * cols, H) block for pair sums (fresh large blocks cost page faults)."""
+        if not hasattr(self, "_buffer"):
+            rows, cols = self.tile_shape()
+            self._buffer = self.text_hidden.new_empty(rows * cols, self.text_hidden.shape[1])
+        return self._buffer
+
     def tile(self, rows: slice, cols: slice) -> torch.Tensor:
         """Logits (b, c, C) of all pairs ``(t_i, v_j)``, i in ``rows``, j in ``cols``."""
         b, c = rows.stop - rows.start, cols.stop - cols.start
@@ -204,8 +211,9 @@ class PairEvaluator:
             return (torch.einsum("irc,jr->ijc", f.left[rows], f.right[cols])
                     + f.text_bias[rows, None, :] + f.image_bias[None, cols, :])
         if self.structure == FIRST_LAYER_LINEAR:
-            hidden = self.text_hidden[rows, None, :] + self.image_hidden[None, cols, :]
-            out = _check_logits(self.model.rest(hidden.reshape(b * c, -1)), b * c, "model.rest")
+            hidden = torch.add(self.text_hidden[rows, None, :], self.image_hidden[None, cols, :],
+                               out=self._hidden_buffer()[:b * c].view(b, c, -1))
+            out = _check_logits(self.model.rest(hidden.view(b * c, -1)), b * c, "model.rest")
             return out.reshape(b, c, -1)
         text_index = torch.arange(rows.start, rows.stop).repeat_interleave(c)
         image_index = torch.arange(cols.start, cols.stop).repeat(b)
