@@ -190,3 +190,9 @@ def test_perceptual_score_needs_a_per_item_metric():
     model, feats, y = match_task(10)
     with pytest.raises(ValueError, match="metric='macro_auc' is not a mean over items"):
         perceptual_score(y, model, feats, metric="macro_auc")
+
+
+def test_report_needs_features_for_a_model():
+    model, _, y = match_task(10)
+    with pytest.raises(TypeError, match="feats must be a grounding_kit.Features.*NoneType"):
+        emap_report(y, model)

@@ -221,3 +221,11 @@ def test_bad_structure_declaration():
 
     with pytest.raises(ValueError, match="model.structure='quadratic' is not valid"):
         emap_model(Odd(), Features(torch.zeros(4, 2), torch.zeros(4, 2)))
+
+
+def test_warns_when_the_model_outputs_probabilities():
+    from grounding_kit.analysis import ProbabilityInputWarning
+
+    model, feats = random_case(0, 6, "mlp")
+    with pytest.warns(ProbabilityInputWarning, match="the model's output looks like probabilities"):
+        emap_model(lambda t, v: torch.softmax(model(t, v), dim=1), feats)

@@ -8,6 +8,10 @@ For a pair model ``f`` evaluated on all N x N text/image combinations of a datas
 i.e. the text's partial-dependence function plus the image's, minus the grand mean. It is the
 least-squares additive function ``g(t) + h(v)`` on the empirical product distribution, so the
 model's cross-modal interactions are exactly what it removes.
+
+The row mean ``mean_j P[i, j]`` is the expected prediction for text i when its image is replaced
+by a uniformly random image of the dataset (a reshuffle); the column mean likewise for image i
+with a random text (see ``grounding_kit.analysis.shuffling``).
 """
 
 from __future__ import annotations

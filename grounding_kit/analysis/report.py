@@ -13,9 +13,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..validation import check_consistent_length, check_fraction, check_positive_int, describe
+from ..validation import check_consistent_length, check_fraction, check_positive_int
 from .grids import check_grid
 from .metrics import as_labels, get_metric
+from .pairs import check_features
 
 PREDICTORS = ("full model", "EMAP", "text-only marginal", "image-only marginal", "constant")
 
@@ -90,9 +91,7 @@ def emap_report(labels: Any, model: Any, feats: Any = None, metric: str | Callab
     n_boot = check_positive_int("n_boot", n_boot)
     level = check_fraction("level", level)
     y = as_labels(labels)
-    n = len(model) if feats is None and hasattr(model, "shape") else len(feats) if hasattr(feats, "__len__") else None
-    if n is None:
-        raise TypeError(f"feats must be a grounding_kit.Features when model is a pair model, got {describe(feats)}")
+    n = len(model) if feats is None and hasattr(model, "shape") else len(check_features(feats))
     check_consistent_length(labels=y, pairs=range(n))
     preds, method = _predictors(model, feats, partners, seed, batch_size, device)
     rng = np.random.default_rng(seed)
@@ -136,8 +135,6 @@ def cross_validate_emap(fit: Callable[[Any, np.ndarray], Any], feats: Any, label
     ``constant``, and ``difference`` (model minus EMAP). EMAP uses the held-out fold's own grid.
     """
     from sklearn.model_selection import KFold
-
-    from .pairs import check_features
 
     scorer = get_metric(metric)
     feats = check_features(feats)

@@ -164,7 +164,7 @@ def perceptual_score(labels: Any, model: Any, feats: Any = None, metric: str = "
                          "has no exact form; use 'accuracy' or 'vqa_soft_accuracy', or average "
                          "reshuffle() over several seeds")
     y = as_labels(labels)
-    n = len(model) if feats is None else len(feats)
+    n = len(model) if feats is None and hasattr(model, "shape") else len(check_features(feats))
     check_consistent_length(labels=y, pairs=range(n))
     sums = {"diag": 0.0, "image": 0.0, "text": 0.0}
     for rows, cols, logits in _tiles_of(model, feats, batch_size, device):

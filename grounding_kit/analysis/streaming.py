@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from ..structure import BILINEAR
 from ..validation import check_positive_int
+from .grids import warn_if_probabilities
 from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
 
 #: default memory budget of ``pairwise_logits`` (bytes)
@@ -222,6 +223,7 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
             stderr, exact = torch.zeros_like(rows), True
     if not (torch.isfinite(rows).all() and torch.isfinite(cols).all() and torch.isfinite(diagonal).all()):
         raise ValueError("model returned NaN or inf logits for some pairs; EMAP needs finite logits")
+    warn_if_probabilities("the model's output", diagonal.numpy())
     return EmapEstimate(projection=rows + cols - grand, stderr=stderr, text_marginal=rows, image_marginal=cols,
                         grand_mean=grand, diagonal=diagonal, partners=partners or n, exact=exact, method=method)
 
