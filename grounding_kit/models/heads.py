@@ -1,0 +1,421 @@
+"""Heads on (text, image) features: pair models ``f(text_batch, image_batch) -> (B, C) logits``.
+
+=================  ===================================  ==========================================
+kind               model                                structure (EMAP's fastest exact path)
+=================  ===================================  ==========================================
+additive           logistic regression on [t; v]        bilinear, rank 0: W_t t + W_v v + b
+additive-mlp       f_t(t) + f_v(v), two MLPs            bilinear, rank 0: only the two biases
+interactive        MLP on [t; v] (one hidden layer)     first-layer-linear
+product            MLP on [t * v; t; v]                 generic (t * v mixes the modalities before
+                                                        the first nonlinearity)
+bilinear           t^T W_c v (rank R) + linear terms    bilinear, rank R
+clip-zero-shot     [0, a * cos(t, v) + b]               bilinear, rank D
+=================  ===================================  ==========================================
+
+``clip-zero-shot`` learns no features: its two scalars (the temperature ``a`` and the threshold
+``b``) are only calibrated on the labels of a two-class (no/yes) match task.
+
+:func:`fit_head` trains any kind with Adam on minibatches, keeps a validation split, stops early
+when the validation loss stops improving and restores the best epoch. Labels are class ids
+(N,) or multi-hot floats (N, C) (e.g. VQA answers; binary cross-entropy).
+"""
+
+from __future__ import annotations
+
+import copy
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..features import Features
+from ..structure import BILINEAR, FIRST_LAYER_LINEAR, GENERIC, BilinearFactors
+from ..validation import NotFittedError, check_choice, check_consistent_length, check_finite, check_fraction, \
+    check_positive_int, describe
+
+HEAD_KINDS = ("additive", "additive-mlp", "interactive", "product", "bilinear", "clip-zero-shot")
+
+
+class Head(nn.Module):
+    """Base class: a pair model on features, built on its first :meth:`fit`.
+
+    Attributes (after fitting)
+    --------------------------
+    text_dim, image_dim, n_classes : the shapes it was fitted on.
+    history_ : dict with per-epoch ``train_loss`` and ``val_loss``, ``best_epoch``, ``val_accuracy``.
+    """
+
+    kind = ""
+    structure = GENERIC
+    default_lr = 3e-3
+
+    def __init__(self, hidden: int = 256, rank: int = 16) -> None:
+        super().__init__()
+        self.hidden = check_positive_int("hidden", hidden)
+        self.rank = check_positive_int("rank", rank)
+        self.text_dim = self.image_dim = self.n_classes = 0
+        self.multilabel = False
+        self.history_: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        shape = (f"text_dim={self.text_dim}, image_dim={self.image_dim}, n_classes={self.n_classes}"
+                 if self.is_fitted else "not fitted")
+        return f"{type(self).__name__}(kind={self.kind!r}, structure={self.structure!r}, {shape})"
+
+    # --- what each kind defines ----------------------------------------------------------------
+    def build(self) -> None:
+        """Create the layers for ``text_dim``, ``image_dim``, ``n_classes``."""
+        raise NotImplementedError
+
+    def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int) -> None:
+        """Raise ValueError if this kind cannot be fitted on such features and labels."""
+
+    # --- the pair-model protocol ---------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.history_)
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; "
+                                 f"call fit_head({self.kind!r}, feats, labels) or head.fit(feats, labels) first")
+
+    def _checked(self, text: Any, image: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        self._require_fitted()
+        text, image = as_matrix("text", text, self.text_dim), as_matrix("image", image, self.image_dim)
+        check_consistent_length(text=text, image=image)
+        device = next(self.parameters()).device
+        return text.to(device), image.to(device)
+
+    def forward(self, text: Any, image: Any) -> torch.Tensor:
+        """Logits (B, C) of the row-aligned pairs ``(text[b], image[b])``."""
+        return self.logits(*self._checked(text, image))
+
+    @torch.no_grad()
+    def predict(self, feats: Features) -> torch.Tensor:
+        """Predicted class ids (N,) of the N pairs in ``feats``."""
+        return self(feats.text, feats.image).argmax(-1).cpu()
+
+    # --- fitting -------------------------------------------------------------------------------
+    def fit(self, feats: Features, labels: Any, *, epochs: int = 200, lr: float | None = None,
+            weight_decay: float = 1e-4, val_fraction: float = 0.2, patience: int = 20,
+            batch_size: int = 256, seed: int = 0, progress: bool = True,
+            n_classes: int | None = None) -> "Head":
+        """Fit on ``feats`` (N pairs) and ``labels`` ((N,) ids or (N, C) multi-hot); return self."""
+        if not isinstance(feats, Features):
+            raise TypeError(f"feats must be a grounding_kit.Features, got {describe(feats)}")
+        text, image = as_matrix("feats.text", feats.text), as_matrix("feats.image", feats.image)
+        targets, n_found, self.multilabel = as_targets(labels)
+        check_consistent_length(**{"feats": text, "labels": targets})
+        epochs, patience = check_positive_int("epochs", epochs), check_positive_int("patience", patience)
+        batch_size = check_positive_int("batch_size", batch_size)
+        val_fraction = check_fraction("val_fraction", val_fraction, high=0.9)
+        if n_classes is not None and check_positive_int("n_classes", n_classes, minimum=2) < n_found:
+            raise ValueError(f"n_classes={n_classes} but labels hold class ids up to {n_found - 1}")
+        self.text_dim, self.image_dim = text.shape[1], image.shape[1]
+        self.n_classes = max(n_found, n_classes or 0, 2)
+        self.check_shapes(self.text_dim, self.image_dim, self.n_classes)
+
+        with single_thread():
+            return self._fit(text, image, targets, epochs=epochs, lr=lr, weight_decay=weight_decay,
+                             val_fraction=val_fraction, patience=patience, batch_size=batch_size, seed=seed,
+                             progress=progress)
+
+    def _fit(self, text: torch.Tensor, image: torch.Tensor, targets: torch.Tensor, *, epochs: int,
+             lr: float | None, weight_decay: float, val_fraction: float, patience: int, batch_size: int,
+             seed: int, progress: bool) -> "Head":
+        generator = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.build()
+        self.to(text.device)
+        targets = targets.to(text.device)
+        order = torch.randperm(len(text), generator=generator).to(text.device)
+        n_val = int(round(val_fraction * len(text))) if len(text) >= 10 else 0
+        val, train = order[:n_val], order[n_val:]
+        loss_fn = nn.BCEWithLogitsLoss() if self.multilabel else nn.CrossEntropyLoss()
+        optimizer = torch.optim.AdamW(self.parameters(), lr=lr or self.default_lr, weight_decay=weight_decay)
+
+        history: dict[str, Any] = {"train_loss": [], "val_loss": []}
+        best, best_state, waited = float("inf"), None, 0
+        bar = tqdm(range(epochs), desc=f"fitting {self.kind} head", disable=not progress)
+        for epoch in bar:
+            self.train()
+            shuffled = train[torch.randperm(len(train), generator=generator).to(text.device)]
+            total = 0.0
+            for start in range(0, len(shuffled), batch_size):
+                rows = shuffled[start:start + batch_size]
+                loss = loss_fn(self.logits(text[rows], image[rows]), targets[rows])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(rows)
+            history["train_loss"].append(total / max(1, len(train)))
+            if n_val:
+                with torch.no_grad():
+                    val_loss = loss_fn(self.logits(text[val], image[val]), targets[val]).item()
+                history["val_loss"].append(val_loss)
+                bar.set_postfix(val_loss=f"{val_loss:.4f}")
+                if val_loss < best - 1e-5:
+                    best, best_state, waited = val_loss, copy.deepcopy(self.state_dict()), 0
+                    history["best_epoch"] = epoch
+                else:
+                    waited += 1
+                    if waited >= patience:
+                        break
+        self.eval()
+        if best_state is not None:
+            self.load_state_dict(best_state)
+        if n_val:
+            with torch.no_grad():
+                predicted = self.logits(text[val], image[val]).argmax(-1)
+            truth = targets[val].argmax(-1) if self.multilabel else targets[val]
+            history["val_accuracy"] = float((predicted == truth).float().mean())
+        history.setdefault("best_epoch", len(history["train_loss"]) - 1)
+        self.history_ = history
+        return self
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one CPU thread: heads are small dense problems, for which thread start-up
+    and synchronisation cost more than they save (badly so on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def as_matrix(name: str, value: Any, width: int | None = None) -> torch.Tensor:
+    """``value`` as a finite float (N, D) tensor; ``width`` checks D."""
+    if isinstance(value, np.ndarray):
+        value = torch.from_numpy(value)
+    if not isinstance(value, torch.Tensor) or value.ndim != 2 or not value.is_floating_point():
+        expected = f"(N, {width})" if width else "(N, D)"
+        raise ValueError(f"{name} must be a float tensor of shape {expected}, got {describe(value)}")
+    if width is not None and value.shape[1] != width:
+        raise ValueError(f"{name} must have shape (N, {width}) as in fitting, got {describe(value)}")
+    check_finite(name, value)
+    return value.float()
+
+
+def as_targets(labels: Any) -> tuple[torch.Tensor, int, bool]:
+    """(targets, number of classes, multilabel) from class ids (N,) or multi-hot floats (N, C)."""
+    array = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+    if array.ndim == 2 and array.shape[1] >= 2:
+        check_finite("labels", array.astype(float))
+        if array.min() < 0 or array.max() > 1:
+            raise ValueError(f"multi-hot labels must lie in [0, 1], got values in [{array.min()}, {array.max()}]")
+        return torch.as_tensor(array, dtype=torch.float32), array.shape[1], True
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"labels must be class ids of shape (N,) or multi-hot floats of shape (N, C), "
+                         f"got {describe(array)}")
+    if not np.issubdtype(array.dtype, np.number) or not np.all(np.mod(array, 1) == 0) or array.min() < 0:
+        raise ValueError(f"labels must be non-negative integer class ids, got {describe(array)} "
+                         f"with values like {array[:5].tolist()}")
+    return torch.as_tensor(array.astype(np.int64)), int(array.max()) + 1, False
+
+
+def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, d_out))
+
+
+class _SumHead(Head):
+    """f(t, v) = g_t(t) + g_v(v): no interaction, so EMAP is exact in O(N * C) (rank-0 bilinear)."""
+
+    structure = BILINEAR
+
+    def towers(self) -> tuple[nn.Module, nn.Module]:
+        raise NotImplementedError
+
+    def build(self) -> None:
+        self.text_tower, self.image_tower = self.towers()
+
+    def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        return self.text_tower(text) + self.image_tower(image)
+
+    def bilinear_factors(self, text: Any, image: Any) -> BilinearFactors:
+        self._require_fitted()
+        text, image = (as_matrix("text", text, self.text_dim).to(self._device()),
+                       as_matrix("image", image, self.image_dim).to(self._device()))
+        return BilinearFactors(left=text.new_zeros(len(text), 0, self.n_classes), right=image.new_zeros(len(image), 0),
+                               text_bias=self.text_tower(text), image_bias=self.image_tower(image))
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class AdditiveHead(_SumHead):
+    """Logistic regression on [t; v] = W_t t + W_v v + b."""
+
+    kind = "additive"
+    default_lr = 1e-2
+
+    def towers(self) -> tuple[nn.Module, nn.Module]:
+        return nn.Linear(self.text_dim, self.n_classes), nn.Linear(self.image_dim, self.n_classes, bias=False)
+
+
+class AdditiveMLPHead(_SumHead):
+    """f_t(t) + f_v(v) with one-hidden-layer MLPs (width ``hidden``)."""
+
+    kind = "additive-mlp"
+
+    def towers(self) -> tuple[nn.Module, nn.Module]:
+        return mlp(self.text_dim, self.hidden, self.n_classes), mlp(self.image_dim, self.hidden, self.n_classes)
+
+
+class InteractiveHead(Head):
+    """MLP on [t; v]: ``out(relu(A t + B v + c))``, hidden width ``hidden``."""
+
+    kind = "interactive"
+    structure = FIRST_LAYER_LINEAR
+
+    def build(self) -> None:
+        self.text_in = nn.Linear(self.text_dim, self.hidden)
+        self.image_in = nn.Linear(self.image_dim, self.hidden, bias=False)
+        self.out = nn.Linear(self.hidden, self.n_classes)
+
+    def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        return self.rest(self.text_in(text) + self.image_in(image))
+
+    def first_layer(self, text: Any, image: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """(text_hidden (N, H), image_hidden (N, H)); the first layer's bias sits in text_hidden."""
+        self._require_fitted()
+        device = self.out.weight.device
+        return (self.text_in(as_matrix("text", text, self.text_dim).to(device)),
+                self.image_in(as_matrix("image", image, self.image_dim).to(device)))
+
+    def rest(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits (B, C) from summed first-layer activations (B, H)."""
+        return self.out(torch.relu(hidden))
+
+
+class ProductHead(Head):
+    """MLP on [t * v; t; v] (needs text and image features of the same width)."""
+
+    kind = "product"
+
+    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int) -> None:
+        if text_dim != image_dim:
+            raise ValueError(f"the product head multiplies t * v, so text and image features need the same "
+                             f"width; got text_dim={text_dim}, image_dim={image_dim}")
+
+    def build(self) -> None:
+        self.net = mlp(2 * self.text_dim + self.image_dim, self.hidden, self.n_classes)
+
+    def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([text * image, text, image], dim=-1))
+
+
+class BilinearHead(Head):
+    """``f(t, v)[c] = (L t)_c . (R v) + w_c . t + u_c . v + b_c`` with rank ``rank``."""
+
+    kind = "bilinear"
+    structure = BILINEAR
+    default_lr = 1e-2
+
+    def build(self) -> None:
+        self.left = nn.Linear(self.text_dim, self.rank * self.n_classes, bias=False)
+        self.right = nn.Linear(self.image_dim, self.rank, bias=False)
+        self.text_linear = nn.Linear(self.text_dim, self.n_classes)
+        self.image_linear = nn.Linear(self.image_dim, self.n_classes, bias=False)
+
+    def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        f = self._factors(text, image)
+        return torch.einsum("brc,br->bc", f.left, f.right) + f.text_bias + f.image_bias
+
+    def _factors(self, text: torch.Tensor, image: torch.Tensor) -> BilinearFactors:
+        return BilinearFactors(left=self.left(text).view(len(text), self.rank, self.n_classes),
+                               right=self.right(image), text_bias=self.text_linear(text),
+                               image_bias=self.image_linear(image))
+
+    def bilinear_factors(self, text: Any, image: Any) -> BilinearFactors:
+        self._require_fitted()
+        device = self.right.weight.device
+        return self._factors(as_matrix("text", text, self.text_dim).to(device),
+                             as_matrix("image", image, self.image_dim).to(device))
+
+
+class ClipZeroShotHead(Head):
+    """CLIP's own score as a match classifier: logits ``[0, a * cos(t, v) + b]``.
+
+    No features are learned; fitting calibrates the temperature ``a`` and threshold ``b`` only.
+    """
+
+    kind = "clip-zero-shot"
+    structure = BILINEAR
+    default_lr = 0.05
+
+    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int) -> None:
+        if text_dim != image_dim:
+            raise ValueError(f"clip-zero-shot needs text and image features in one space (same width); "
+                             f"got text_dim={text_dim}, image_dim={image_dim}")
+        if n_classes != 2 or self.multilabel:
+            raise ValueError(f"clip-zero-shot scores a match (class ids 0 = no, 1 = yes); got {n_classes} "
+                             f"{'multi-hot ' if self.multilabel else ''}classes")
+
+    def build(self) -> None:
+        self.scale = nn.Parameter(torch.tensor(10.0))
+        self.threshold = nn.Parameter(torch.tensor(0.0))
+
+    def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        f = self._factors(text, image)
+        return torch.einsum("brc,br->bc", f.left, f.right) + f.text_bias
+
+    def _factors(self, text: torch.Tensor, image: torch.Tensor) -> BilinearFactors:
+        t, v = nn.functional.normalize(text, dim=-1), nn.functional.normalize(image, dim=-1)
+        left = torch.stack([torch.zeros_like(t), self.scale * t], dim=-1)  # (N, D, 2)
+        text_bias = torch.stack([torch.zeros(len(t), device=t.device),
+                                 self.threshold.expand(len(t))], dim=-1)
+        return BilinearFactors(left=left, right=v, text_bias=text_bias, image_bias=v.new_zeros(len(v), 2))
+
+    def bilinear_factors(self, text: Any, image: Any) -> BilinearFactors:
+        self._require_fitted()
+        device = self.scale.device
+        return self._factors(as_matrix("text", text, self.text_dim).to(device),
+                             as_matrix("image", image, self.image_dim).to(device))
+
+
+_HEADS: dict[str, type[Head]] = {cls.kind: cls for cls in (
+    AdditiveHead, AdditiveMLPHead, InteractiveHead, ProductHead, BilinearHead, ClipZeroShotHead)}
+
+
+def make_head(kind: str, *, hidden: int = 256, rank: int = 16) -> Head:
+    """An unfitted head of ``kind`` (one of ``HEAD_KINDS``)."""
+    check_choice("kind", kind, HEAD_KINDS)
+    return _HEADS[kind](hidden=hidden, rank=rank)
+
+
+def fit_head(kind: str, feats: Features, labels: Any, *, hidden: int = 256, rank: int = 16,
+             epochs: int = 200, lr: float | None = None, weight_decay: float = 1e-4,
+             val_fraction: float = 0.2, patience: int = 20, batch_size: int = 256, seed: int = 0,
+             progress: bool = True, n_classes: int | None = None) -> Head:
+    """Fit a head of ``kind`` on features and labels; deterministic for a given ``seed``.
+
+    Parameters
+    ----------
+    kind : one of ``HEAD_KINDS`` (see the module docstring).
+    feats : Features with text (N, Dt) and image (N, Dv) float tensors (e.g. from ``embed``).
+    labels : (N,) class ids, or (N, C) multi-hot floats (trained with binary cross-entropy).
+    hidden : hidden width of the MLP heads. rank : rank R of the bilinear head.
+    epochs, lr, weight_decay, batch_size : AdamW on shuffled minibatches (``lr`` default per kind).
+    val_fraction, patience : held-out share of rows; stop after ``patience`` epochs without a
+        better validation loss, and restore the best epoch.
+    n_classes : C, when some classes are absent from ``labels``.
+
+    Returns
+    -------
+    Head, an ``nn.Module`` with ``head(text_batch, image_batch) -> (B, C)`` logits, ``predict``,
+    ``structure`` and ``history_``.
+    """
+    return make_head(kind, hidden=hidden, rank=rank).fit(
+        feats, labels, epochs=epochs, lr=lr, weight_decay=weight_decay, val_fraction=val_fraction,
+        patience=patience, batch_size=batch_size, seed=seed, progress=progress, n_classes=n_classes)

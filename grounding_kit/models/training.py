@@ -1,0 +1,279 @@
+"""Training recipes of the embedded tiny models (``grounding-kit train tiny-clip|tiny-vqa``).
+
+Both are deterministic for a given seed (single process, fixed thread count, seeded data) and
+write safetensors weights plus a ``training.json`` record of the recipe and the measured quality.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .registry import TINY_CLIP, TINY_VQA, embedded_path
+
+THREADS = 1  # one thread: faster than two on a shared 2-core machine, and reproducible
+CLIP_STEPS = 2500
+CLIP_MULTI_PER_BATCH = 28  # multi-object scenes per batch, next to one scene per template caption
+CLIP_LR = 2e-3
+EVAL_SEED = 10_000  # far from the training streams: a fresh sample of the world
+BACKGROUNDS = ("white", "gray")
+
+
+def folder_size(folder: Path) -> int:
+    """Total bytes of the files in ``folder``."""
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+
+
+def _lr_at(step: int, steps: int, peak: float) -> float:
+    """Linear warm-up over the first 5% of steps, then cosine decay to zero."""
+    warmup = max(1, steps // 20)
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return 0.5 * peak * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+
+# --- tiny CLIP ---------------------------------------------------------------------------------
+
+def single_object_scene(rng: np.random.Generator, caption_index: int) -> Any:
+    """A one-object scene whose caption is ``caption_templates()[caption_index]``."""
+    from ..world import SHAPES, COLORS, SIZES, sample_scene
+
+    size, rest = divmod(caption_index, len(COLORS) * len(SHAPES))
+    color, shape = divmod(rest, len(SHAPES))
+    scene = sample_scene(rng, 1, background=BACKGROUNDS[rng.integers(len(BACKGROUNDS))])
+    obj = replace(scene.objects[0], shape=SHAPES[shape], color=COLORS[color], size=SIZES[size])
+    return replace(scene, objects=(obj,))
+
+
+def clip_batch(rng: np.random.Generator) -> tuple[list[Any], list[str]]:
+    """One training batch: each of the 36 template captions once (no duplicate captions, so no
+    false negatives in the contrastive loss) plus multi-object scenes with their descriptions."""
+    from ..world import caption_templates, describe, sample_scene
+
+    templates = caption_templates()
+    scenes = [single_object_scene(rng, i) for i in range(len(templates))]
+    scenes += [sample_scene(rng, int(rng.integers(2, 5)), background=BACKGROUNDS[rng.integers(2)])
+               for _ in range(CLIP_MULTI_PER_BATCH)]
+    return scenes, [describe(s) for s in scenes]
+
+
+def world_texts(seed: int = 0) -> list[str]:
+    """Every kind of text the world produces (captions, scene descriptions, task texts): the
+    tiny CLIP's vocabulary is fit on them."""
+    from ..world import caption_templates, describe, make_task, sample_scenes
+
+    texts = caption_templates() + [describe(s) for s in sample_scenes(500, seed=seed)]
+    for task in ("additive", "match", "mixed", "vqa"):
+        texts += list(make_task(task, n=300, seed=seed)["text"])
+    return texts
+
+
+def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0,
+                    progress: bool = True) -> dict[str, Any]:
+    """Train the embedded tiny CLIP on the grounding world and save it.
+
+    open_clip architecture ``grounding_kit/configs/tiny-shapes.json``, word-level vocabulary,
+    open_clip's ``ClipLoss``, AdamW with warm-up and cosine decay, batches of 64 freshly rendered
+    64 px scenes (the evaluation transform, no augmentation), 2 CPU threads.
+
+    Returns
+    -------
+    dict: steps, seconds, the quality figures of :func:`evaluate_clip` on a fresh sample,
+    parameters, size_bytes, output_dir.
+    """
+    import open_clip
+    from safetensors.torch import save_file
+
+    from ..world import render_scene
+    from .clip import _from_open_clip, register_tiny_config
+    from .tokenizer import WordTokenizer
+
+    steps = CLIP_STEPS if steps is None else steps
+    out = Path(output_dir) if output_dir is not None else embedded_path(TINY_CLIP)
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+
+    arch = register_tiny_config()
+    model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
+    text_cfg = open_clip.get_model_config(arch)["text_cfg"]
+    tokenizer = WordTokenizer.fit(world_texts(seed), text_cfg["vocab_size"], text_cfg["context_length"])
+    loss_fn = open_clip.ClipLoss()
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "embedding" in n]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=CLIP_LR)
+    start = time.perf_counter()
+    model.train()
+    bar = tqdm(range(steps), desc="training tiny CLIP", disable=not progress)
+    for step in bar:
+        scenes, texts = clip_batch(rng)
+        images = torch.stack([preprocess(render_scene(s)) for s in scenes])
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, steps, CLIP_LR)
+        image_features, text_features, logit_scale = model(images, tokenizer(texts))
+        loss = loss_fn(image_features, text_features, logit_scale)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():  # as in CLIP: keep the temperature below 100
+            model.logit_scale.clamp_(0, math.log(100))
+        if step % 25 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    seconds = time.perf_counter() - start
+    model.eval()
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
+    tokenizer.save(out / "vocab.json")
+    clip = _from_open_clip(TINY_CLIP, model, preprocess, tokenizer, torch.device("cpu"))
+    summary = {"steps": steps, "seconds": round(seconds, 1), **evaluate_clip(clip),
+               "unknown_words": tokenizer.unknown_words(world_texts(seed + 1)),
+               "parameters": sum(p.numel() for p in model.parameters()),
+               "size_bytes": folder_size(out), "seed": seed}
+    (out / "training.json").write_text(json.dumps(summary, indent=1))
+    return {**summary, "output_dir": str(out)}
+
+
+@torch.no_grad()
+def evaluate_clip(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> dict[str, float]:
+    """Zero-shot quality of a CLIP on ``n`` fresh single-object scenes of the world.
+
+    ``caption_accuracy``: the true caption ranks first among all 36 template captions.
+    ``color_accuracy`` / ``shape_accuracy`` / ``size_accuracy``: the attribute with the highest
+    probability, where an attribute's probability is the softmax mass of the captions that name
+    it (the 36-way softmax marginalised).
+    """
+    from ..world import COLORS, SHAPES, SIZES, caption_templates, render_scene
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(len(caption_templates()), size=n)
+    images = [render_scene(single_object_scene(rng, int(i))) for i in truth]
+    probs = clip.similarity(caption_templates(), images).T.softmax(dim=-1)  # (n, 36)
+    grid = probs.reshape(n, len(SIZES), len(COLORS), len(SHAPES))
+    size_t, rest = np.divmod(truth, len(COLORS) * len(SHAPES))
+    color_t, shape_t = np.divmod(rest, len(SHAPES))
+
+    def accuracy(predicted: torch.Tensor, target: np.ndarray) -> float:
+        return round(float((predicted.numpy() == target).mean()), 4)
+
+    return {"caption_accuracy": accuracy(probs.argmax(-1), truth),
+            "color_accuracy": accuracy(grid.sum((1, 3)).argmax(-1), color_t),
+            "shape_accuracy": accuracy(grid.sum((1, 2)).argmax(-1), shape_t),
+            "size_accuracy": accuracy(grid.sum((2, 3)).argmax(-1), size_t),
+            "eval_n": n, "eval_seed": seed}
+
+
+# --- tiny VQA (ViLT) ---------------------------------------------------------------------------
+
+VQA_STEPS = 3000
+VQA_TRAIN_N = 3000  # questions before rebalancing (about twice as many rows after)
+VQA_BATCH = 32
+VQA_LR = 2e-3
+VQA_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def tiny_vilt(questions: list[str], answers: list[str]) -> tuple[Any, Any]:
+    """A randomly initialised small ViLT VQA model and its processor, built offline.
+
+    The tokenizer is a ``BertTokenizer`` over the words and punctuation of ``questions``.
+    """
+    from transformers import BertTokenizer, ViltConfig, ViltForQuestionAnswering, ViltImageProcessor, \
+        ViltProcessor
+
+    words = sorted({token for q in questions for token in re.findall(r"\w+|[^\w\s]", q.lower())})
+    vocab = {token: i for i, token in enumerate(VQA_SPECIAL_TOKENS + words)}
+    tokenizer = BertTokenizer(vocab=vocab)
+    image_processor = ViltImageProcessor(size={"shortest_edge": 64}, size_divisor=32, do_pad=True)
+    processor = ViltProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    config = ViltConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=128, image_size=64, patch_size=8, max_position_embeddings=16,
+                        num_labels=len(answers), id2label=dict(enumerate(answers)),
+                        label2id={a: i for i, a in enumerate(answers)})
+    return ViltForQuestionAnswering(config), processor
+
+
+def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0,
+                   progress: bool = True) -> dict[str, Any]:
+    """Train the embedded tiny ViLT on the world's rebalanced ``vqa`` task and save it.
+
+    A small ViLT (2 layers, width 64, 8 px patches on 64 px images), binary cross-entropy on
+    one-hot answers (ViLT's VQA objective), AdamW with warm-up and cosine decay, batches of 32.
+
+    Returns
+    -------
+    dict: steps, seconds, accuracy on a fresh rebalanced sample (overall and per question type),
+    parameters, size_bytes, output_dir.
+    """
+    from ..world import VQA_ANSWERS, make_task, rebalance
+    from .vqa import VqaModel
+
+    steps = VQA_STEPS if steps is None else steps
+    out = Path(output_dir) if output_dir is not None else embedded_path(TINY_VQA)
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(seed)
+    train = rebalance(make_task("vqa", n=VQA_TRAIN_N, seed=seed), seed=seed)
+    questions = list(train["text"])
+    model, processor = tiny_vilt(questions + list(make_task("vqa", n=500, seed=seed + 1)["text"]),
+                                 list(VQA_ANSWERS))
+    vqa = VqaModel(TINY_VQA, model, processor, torch.device("cpu"))
+    inputs = vqa.pair_inputs(train["image"], questions)
+    targets = torch.nn.functional.one_hot(torch.as_tensor(train["label"]), len(VQA_ANSWERS)).float()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=VQA_LR, weight_decay=0.01)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    generator = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    model.train()
+    order = torch.randperm(len(targets), generator=generator)
+    bar = tqdm(range(steps), desc="training tiny ViLT", disable=not progress)
+    for step in bar:
+        first = (step * VQA_BATCH) % len(order)
+        if first + VQA_BATCH > len(order):
+            order, first = torch.randperm(len(targets), generator=generator), 0
+        rows = order[first:first + VQA_BATCH]
+        ids, pixels = inputs.text[rows], inputs.image[rows]
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, steps, VQA_LR)
+        logits = model(input_ids=ids, attention_mask=(ids != vqa.pair_model.pad_id).long(),
+                       token_type_ids=torch.zeros_like(ids), pixel_values=pixels[:, :3],
+                       pixel_mask=pixels[:, 3].long()).logits
+        loss = loss_fn(logits, targets[rows]) * len(VQA_ANSWERS)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % 25 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    seconds = time.perf_counter() - start
+    model.eval()
+
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    summary = {"steps": steps, "seconds": round(seconds, 1), "train_rows": len(targets),
+               **evaluate_vqa(vqa), "parameters": sum(p.numel() for p in model.parameters()),
+               "size_bytes": folder_size(out), "seed": seed}
+    (out / "training.json").write_text(json.dumps(summary, indent=1))
+    return {**summary, "output_dir": str(out)}
+
+
+@torch.no_grad()
+def evaluate_vqa(vqa: Any, n: int = 1000, seed: int = EVAL_SEED) -> dict[str, Any]:
+    """Accuracy of a VQA model on a fresh sample of the world's vqa task, rebalanced (every
+    question's answers equally frequent), overall and per question type."""
+    from ..world import make_task, rebalance
+
+    ds = rebalance(make_task("vqa", n=n, seed=seed), seed=seed)
+    predicted = [vqa.answers[i] for i in vqa.logits(ds["image"], ds["text"]).argmax(-1).tolist()]
+    correct = np.array([p == a for p, a in zip(predicted, ds["answer"])])
+    types = np.array(ds["question_type"])
+    return {"accuracy": round(float(correct.mean()), 4),
+            "accuracy_by_type": {str(t): round(float(correct[types == t].mean()), 4) for t in sorted(set(types))},
+            "eval_rows": len(ds), "eval_seed": seed}

@@ -1,0 +1,163 @@
+"""Heads on features: each kind fits what it should, declares an exact structure, fails clearly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from grounding_kit.features import Features
+from grounding_kit.models.heads import HEAD_KINDS, fit_head, make_head
+from grounding_kit.structure import structure_of
+from grounding_kit.validation import NotFittedError
+
+N, D = 1200, 8
+TRAINED_KINDS = [k for k in HEAD_KINDS if k != "clip-zero-shot"]
+
+
+def gaussian_features(seed: int = 0, n: int = N, d: int = D) -> Features:
+    g = torch.Generator().manual_seed(seed)
+    return Features(text=torch.randn(n, d, generator=g), image=torch.randn(n, d, generator=g))
+
+
+@pytest.fixture(scope="module")
+def feats() -> Features:
+    return gaussian_features()
+
+
+def additive_labels(f: Features) -> torch.Tensor:
+    return (f.text[:, 0] + f.image[:, 0] > 0).long()
+
+
+def xor_labels(f: Features) -> torch.Tensor:
+    return ((f.text[:, 0] > 0) ^ (f.image[:, 0] > 0)).long()
+
+
+def accuracy(head, f: Features, labels: torch.Tensor) -> float:
+    return float((head.predict(f) == labels).float().mean())
+
+
+@pytest.mark.parametrize("kind", TRAINED_KINDS)
+def test_every_trained_kind_solves_additive_data(kind, feats):
+    head = fit_head(kind, feats, additive_labels(feats), progress=False)
+    test = gaussian_features(seed=1, n=600)
+    assert accuracy(head, test, additive_labels(test)) > 0.85
+    assert 0 <= head.history_["best_epoch"] < len(head.history_["train_loss"])
+
+
+@pytest.mark.parametrize("kind, solves", [("additive", False), ("additive-mlp", False),
+                                          ("interactive", True), ("product", True), ("bilinear", True)])
+def test_only_interactive_kinds_solve_xor(kind, solves, feats):
+    head = fit_head(kind, feats, xor_labels(feats), progress=False)
+    test = gaussian_features(seed=2, n=600)
+    acc = accuracy(head, test, xor_labels(test))
+    assert (acc > 0.75) if solves else (acc < 0.6), acc
+
+
+def test_clip_zero_shot_calibrates_cosine_to_a_match_decision():
+    g = torch.Generator().manual_seed(3)
+    text = torch.randn(800, 16, generator=g)
+    match = torch.rand(800, generator=g) < 0.5
+    image = torch.where(match[:, None], text + 0.5 * torch.randn(800, 16, generator=g),
+                        torch.randn(800, 16, generator=g))
+    head = fit_head("clip-zero-shot", Features(text, image), match.long(), progress=False)
+    assert head.structure == "bilinear"
+    assert accuracy(head, Features(text, image), match.long()) > 0.95
+    cos = torch.nn.functional.cosine_similarity(text, image)
+    logits = head(text, image)
+    assert torch.allclose(logits[:, 0], torch.zeros(800))
+    assert torch.allclose(logits[:, 1], head.scale * cos + head.threshold, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", HEAD_KINDS)
+def test_declared_structure_reproduces_the_pair_logits(kind, feats):
+    labels = additive_labels(feats) if kind == "clip-zero-shot" else torch.arange(N) % 3
+    head = fit_head(kind, feats, labels, epochs=3, progress=False)
+    text, image = feats.text[:5], feats.image[:7]
+    # full grid by broadcasting pairs through the call
+    rows, cols = torch.meshgrid(torch.arange(5), torch.arange(7), indexing="ij")
+    with torch.no_grad():
+        grid = head(text[rows.flatten()], image[cols.flatten()]).view(5, 7, -1)
+        structure = structure_of(head)
+        if structure == "bilinear":
+            f = head.bilinear_factors(text, image)
+            rebuilt = (torch.einsum("irc,jr->ijc", f.left, f.right)
+                       + f.text_bias[:, None] + f.image_bias[None])
+        elif structure == "first-layer-linear":
+            th, ih = head.first_layer(text, image)
+            rebuilt = head.rest((th[:, None] + ih[None]).reshape(35, -1)).view(5, 7, -1)
+        else:
+            assert kind == "product"
+            rebuilt = grid
+    assert torch.allclose(grid, rebuilt, atol=1e-5)
+
+
+def test_expected_structures():
+    assert {k: make_head(k).structure for k in HEAD_KINDS} == {
+        "additive": "bilinear", "additive-mlp": "bilinear", "interactive": "first-layer-linear",
+        "product": "generic", "bilinear": "bilinear", "clip-zero-shot": "bilinear"}
+
+
+def test_fitting_is_deterministic_for_a_seed(feats):
+    labels = xor_labels(feats)
+    a = fit_head("interactive", feats, labels, epochs=5, seed=7, progress=False)
+    b = fit_head("interactive", feats, labels, epochs=5, seed=7, progress=False)
+    c = fit_head("interactive", feats, labels, epochs=5, seed=8, progress=False)
+    out = [h(feats.text[:10], feats.image[:10]) for h in (a, b, c)]
+    assert torch.equal(out[0], out[1]) and not torch.equal(out[0], out[2])
+
+
+def test_multi_hot_labels_train_with_bce(feats):
+    ids = (feats.text[:, 0] > 0).long() * 2 + (feats.image[:, 0] > 0).long()  # 4 classes, additive-ish
+    multi_hot = torch.nn.functional.one_hot(ids, 5).float()
+    head = fit_head("interactive", feats, multi_hot, progress=False)
+    assert head.multilabel and head.n_classes == 5
+    assert accuracy(head, feats, ids) > 0.85
+
+
+def test_labels_from_a_list_and_numpy(feats):
+    labels = additive_labels(feats)
+    for given in (labels.tolist(), labels.numpy()):
+        head = fit_head("additive", feats, given, epochs=2, progress=False)
+        assert head.n_classes == 2
+
+
+def test_unknown_kind_lists_the_valid_ones(feats):
+    with pytest.raises(ValueError, match="kind='mlp' is not valid; expected one of .*interactive"):
+        fit_head("mlp", feats, additive_labels(feats))
+
+
+def test_inconsistent_lengths(feats):
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: feats=1200, labels=1199"):
+        fit_head("additive", feats, additive_labels(feats)[:-1])
+
+
+def test_unfitted_head_raises_not_fitted(feats):
+    head = make_head("interactive")
+    for use in (lambda: head.predict(feats), lambda: head(feats.text, feats.image),
+                lambda: head.first_layer(feats.text, feats.image)):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            use()
+
+
+def test_wrong_feature_shapes(feats):
+    head = fit_head("additive", feats, additive_labels(feats), epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"text must have shape \(N, 8\) as in fitting"):
+        head(torch.zeros(4, 9), torch.zeros(4, 8))
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: text=4, image=3"):
+        head(torch.zeros(4, 8), torch.zeros(3, 8))
+    with pytest.raises(ValueError, match=r"feats.text must be a float tensor of shape \(N, D\)"):
+        fit_head("additive", Features(["a"] * N, feats.image), additive_labels(feats))
+    with pytest.raises(TypeError, match="feats must be a grounding_kit.Features"):
+        fit_head("additive", (feats.text, feats.image), additive_labels(feats))
+
+
+def test_bad_labels_and_kind_constraints(feats):
+    with pytest.raises(ValueError, match="non-negative integer class ids"):
+        fit_head("additive", feats, np.full(N, 0.5))
+    with pytest.raises(ValueError, match="must be finite"):
+        fit_head("additive", Features(feats.text.clone().fill_(float("nan")), feats.image), additive_labels(feats))
+    with pytest.raises(ValueError, match="clip-zero-shot scores a match"):
+        fit_head("clip-zero-shot", feats, torch.arange(N) % 3)
+    with pytest.raises(ValueError, match="same width"):
+        fit_head("product", Features(feats.text, feats.image[:, :4]), additive_labels(feats))
