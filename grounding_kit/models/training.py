@@ -77,8 +77,8 @@ def world_texts(seed: int = 0) -> list[str]:
     return texts
 
 
-def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0,
-                    progress: bool = True) -> dict[str, Any]:
+def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0, *,
+                    progress: bool = True, n_eval: int = 720) -> dict[str, Any]:
     """Train the embedded tiny CLIP on the grounding world and save it.
 
     open_clip architecture ``grounding_kit/configs/tiny-shapes.json``, word-level vocabulary,
@@ -136,7 +136,7 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
     tokenizer.save(out / "vocab.json")
     clip = _from_open_clip(TINY_CLIP, model, preprocess, tokenizer, torch.device("cpu"))
-    summary = {"steps": steps, "seconds": round(seconds, 1), **evaluate_clip(clip),
+    summary = {"steps": steps, "seconds": round(seconds, 1), **evaluate_clip(clip, n=n_eval),
                "unknown_words": tokenizer.unknown_words(world_texts(seed + 1)),
                "parameters": sum(p.numel() for p in model.parameters()),
                "size_bytes": folder_size(out), "seed": seed}
@@ -202,8 +202,8 @@ def tiny_vilt(questions: list[str], answers: list[str]) -> tuple[Any, Any]:
     return ViltForQuestionAnswering(config), processor
 
 
-def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0,
-                   progress: bool = True) -> dict[str, Any]:
+def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0, *,
+                   progress: bool = True, n_train: int = VQA_TRAIN_N, n_eval: int = 1000) -> dict[str, Any]:
     """Train the embedded tiny ViLT on the world's rebalanced ``vqa`` task and save it.
 
     A small ViLT (2 layers, width 64, 8 px patches on 64 px images), binary cross-entropy on
@@ -221,7 +221,7 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
     out = Path(output_dir) if output_dir is not None else embedded_path(TINY_VQA)
     torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
-    train = rebalance(make_task("vqa", n=VQA_TRAIN_N, seed=seed), seed=seed)
+    train = rebalance(make_task("vqa", n=n_train, seed=seed), seed=seed)
     questions = list(train["text"])
     model, processor = tiny_vilt(questions + list(make_task("vqa", n=500, seed=seed + 1)["text"]),
                                  list(VQA_ANSWERS))
@@ -258,7 +258,7 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
     model.save_pretrained(out)
     processor.save_pretrained(out)
     summary = {"steps": steps, "seconds": round(seconds, 1), "train_rows": len(targets),
-               **evaluate_vqa(vqa), "parameters": sum(p.numel() for p in model.parameters()),
+               **evaluate_vqa(vqa, n=n_eval), "parameters": sum(p.numel() for p in model.parameters()),
                "size_bytes": folder_size(out), "seed": seed}
     (out / "training.json").write_text(json.dumps(summary, indent=1))
     return {**summary, "output_dir": str(out)}
