@@ -181,7 +181,7 @@ def test_columns_above(capsys):
 
 
 def test_emap_gap(capsys):
-    report = pd.DataFrame({"score": [0.9, 0.6, 0.5]}, index=["model", "emap", "constant"])
+    report = pd.DataFrame({"score": [0.9, 0.6, 0.5]}, index=["full model", "EMAP", "constant"])
     passes(capsys, checks.check_emap_gap, 0.3, report)
     fails("sign is flipped", checks.check_emap_gap, -0.3, report)
-    fails(r"report.loc\['model', 'score'\]", checks.check_emap_gap, 0.4, report)
+    fails(r"report.loc\['full model', 'score'\]", checks.check_emap_gap, 0.4, report)

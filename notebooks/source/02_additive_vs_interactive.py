@@ -120,14 +120,17 @@ tasks["additive"][0]["text"], tasks["match"][0]["text"]
 # | `"additive"` | logistic regression on $[t; v]$ | additive |
 # | `"additive-mlp"` | $f_t(t) + f_v(v)$, an MLP for each side | additive |
 # | `"interactive"` | an MLP on $[t; v]$ | interactive |
-# | `"product"` | an MLP on $t \odot v$ and $[t; v]$ | interactive |
+#
+# (`"product"`, an MLP on $t \odot v$ and $[t; v]$, and `"bilinear"`, $t^\top W v$, are two more
+# interactive kinds to try at home.)
 
 # %% -
-KINDS = ("additive", "additive-mlp", "interactive", "product")
+KINDS = ("additive", "additive-mlp", "interactive")
 heads = {(task, kind): gk.fit_head(kind, features[task].take(train), labels[task][train], seed=0)
          for task in tasks for kind in KINDS}
-test_logits = {key: np.asarray(head(features[key[0]].take(test).text, features[key[0]].take(test).image))
-               for key, head in heads.items()}
+test_feats = {task: features[task].take(test) for task in tasks}
+test_logits = {(task, kind): head(test_feats[task].text, test_feats[task].image).detach().numpy()
+               for (task, kind), head in heads.items()}
 
 # %% [markdown] subslide
 # ## Exercise 2.3: accuracy
@@ -146,7 +149,7 @@ check_accuracy(accuracy, logits, y)
 # ## Which family wins where?
 
 # %% -
-scores = pd.DataFrame({task: {kind: float(np.mean(test_logits[(task, kind)].argmax(-1) == labels[task][test]))
+scores = pd.DataFrame({task: {kind: gk.analysis.accuracy(labels[task][test], test_logits[(task, kind)])
                               for kind in KINDS} for task in tasks}).round(3)
 scores.index.name = "head"
 scores
@@ -182,12 +185,11 @@ scores
 # gain over the ensemble did not come from interactions.
 
 # %% -
-additive_test = features["additive"].take(test)
-report = gk.emap_report(labels["additive"][test], heads[("additive", "interactive")], additive_test)
+report = gk.emap_report(labels["additive"][test], heads[("additive", "interactive")], test_feats["additive"])
 comparison = pd.DataFrame({
-    "accuracy": [report.loc["text-only", "score"], report.loc["image-only", "score"],
-                 scores.loc["additive", "additive"], scores.loc["additive", "interactive"],
-                 report.loc["emap", "score"]]},
+    "accuracy": [report.loc["text-only marginal", "score"], report.loc["image-only marginal", "score"],
+                 scores.loc["additive", "additive"], scores.loc["interactive", "additive"],
+                 report.loc["EMAP", "score"]]},
     index=["text only (the head's text marginal)", "image only (the head's image marginal)",
            "text + image ensemble (additive head)", "our fancy method (interactive head)",
            "  + EMAP (the fancy method, made additive)"]).round(3)
@@ -201,7 +203,7 @@ comparison
 # keeps up. The gap between them is what interactions are worth on that task.
 
 # %% -
-gk.widgets.InteractionDial(clip, n=400)
+gk.widgets.interaction_dial(clip, levels=(0.0, 0.5, 1.0), n=300, n_train=400, seed=0)
 
 # %% [markdown] slide
 # ## Take-aways and homework

@@ -128,7 +128,8 @@ report[["rows_before", "rows_after", "entropy_before", "entropy_after", "max_ent
 ### BEGIN SOLUTION
 blind_balanced = blind_accuracy(balanced["text"], balanced["answer"])
 ### END SOLUTION
-check_blind_accuracy(blind_balanced, balanced["text"], balanced["answer"])
+check_blind_accuracy(blind_balanced, balanced["text"], balanced["answer"],
+                     exercise="Exercise 3.3 (blind baseline after rebalancing)")
 print(f"blind baseline: {blind_biased:.1%} before, {blind_balanced:.1%} after rebalancing")
 
 # %% [markdown] slide

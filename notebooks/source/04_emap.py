@@ -39,8 +39,9 @@
 # texts and images (Hessel and Lee, 2020; in the tradition of Friedman, 2001, and Hooker, 2004). If
 # $\hat f$ scores as well as $f$, the model's interactions are not what makes it accurate.
 #
-# A worked example with three pairs: the original predictions (the diagonal) are -1.3, 3.0 and 0.7;
-# their projections are -0.8, 2.1 and 0.5.
+# The paper's appendix works through three pairs whose original predictions are -1.3, 3.0 and 0.7 and
+# whose projections are -0.8, 2.1 and 0.5. The grid below has those numbers (the paper gives only the
+# diagonal and the projections; the other cells are reconstructed to match).
 
 # %% -
 import numpy as np
@@ -160,8 +161,7 @@ check_interaction_share(share, P_np)
 
 # %% -
 gk.widgets.reshuffle_lab(heads["interactive"], test_feats, test_labels, additive=heads["additive"],
-                         images=task.select(test[:6])["image"], texts=task.select(test[:6])["text"],
-                         seed=0)
+                         images=task.select(test)["image"], texts=task.select(test)["text"], seed=0)
 
 # %% [markdown] slide
 # ## Report EMAP
@@ -236,7 +236,7 @@ unbalanced_results
 # %% -
 paper = {"balanced VQA v2 (LXMERT)": (70.3, 40.5, 23.4),
          "unbalanced T-ST2 (best interactive)": (80.9, 80.7, None)}
-ours = {f"shapes world: {name}": tuple(100 * summary.loc[row, name] for row in ("model", "emap", "constant"))
+ours = {f"shapes world: {name}": tuple(100 * summary.loc[row, name] for row in ("full model", "EMAP", "constant"))
         for name in ("additive", "match")}
 pd.DataFrame({**paper, **ours}, index=["model", "+ EMAP", "constant"]).T.round(1)
 

@@ -183,7 +183,7 @@ report
 
 # %% -
 ### BEGIN SOLUTION
-gap = report.loc["model", "score"] - report.loc["emap", "score"]
+gap = report.loc["full model", "score"] - report.loc["EMAP", "score"]
 ### END SOLUTION
 check_emap_gap(gap, report)
 
@@ -194,7 +194,7 @@ check_emap_gap(gap, report)
 
 # %% -
 gk.widgets.reshuffle_lab(heads["interactive"], test_feats, labels[test], additive=heads["additive"],
-                         images=data.select(test[:6])["image"], texts=data.select(test[:6])["text"], seed=0)
+                         images=data.select(test)["image"], texts=data.select(test)["text"], seed=0)
 
 # %% [markdown] slide
 # ## Ethics and discussion
