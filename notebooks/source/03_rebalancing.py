@@ -104,7 +104,7 @@ check_answer_entropy(colour_entropy, colour_answers)
 
 # %% -
 vqa = gk.load_vqa(MODEL)
-gk.widgets.rebalancing_lab(vqa, priors=(0.0, 0.5, 0.9), n=200, seed=0)
+gk.widgets.rebalancing_lab(vqa, priors=(0.0, 0.5, 0.9), n=80, seed=0)
 
 # %% [markdown] slide
 # ## Rebalancing by complementary pairs
