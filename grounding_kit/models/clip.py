@@ -93,8 +93,7 @@ class ClipModel:
             digest = hashlib.sha256()
             for key, tensor in sorted(self.module.state_dict().items()):
                 digest.update(key.encode())
-                digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
-                              if tensor.numel() else b"")
+                digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
             self._weights_hash = digest.hexdigest()[:16]
         return self._weights_hash
 
@@ -139,15 +138,13 @@ def load_tiny_clip(folder: Path | None = None, device: str | torch.device | None
                    name: str = TINY_CLIP) -> ClipModel:
     """The embedded tiny CLIP from ``folder`` (``model.safetensors`` + ``vocab.json``)."""
     import open_clip
-    from safetensors.torch import load_file
 
     folder = Path(folder) if folder is not None else embedded_path(TINY_CLIP)
     weights = folder / "model.safetensors"
     if not weights.exists():
         raise FileNotFoundError(f"no weights for {name!r} at {weights}; "
                                 "rebuild them with `grounding-kit train tiny-clip`")
-    model, _, preprocess = open_clip.create_model_and_transforms(register_tiny_config(), pretrained=None)
-    model.load_state_dict(load_file(str(weights)))
+    model, _, preprocess = open_clip.create_model_and_transforms(register_tiny_config(), pretrained=str(weights))
     return _from_open_clip(name, model, preprocess, tiny_tokenizer(folder), _device(device))
 
 

@@ -75,9 +75,9 @@ def _save(feats: Features, path: Path) -> None:
 
 
 def _load(path: Path, n: int, width: int) -> Features:
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
-    tensors = load_file(str(path))
+    tensors = load(Path(path).read_bytes())  # in memory, not memory-mapped: the file may be replaced
     text, image = tensors["text"], tensors["image"]
     for name, value in (("text", text), ("image", image)):
         if tuple(value.shape) != (n, width):

@@ -1,0 +1,48 @@
+"""The training commands run end to end (a few steps) and write loadable models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grounding_kit.cli import main
+from grounding_kit.models import load_clip, load_vqa
+from grounding_kit.models.training import train_tiny_vqa
+from grounding_kit.paths import models_dir
+
+
+@pytest.mark.slow
+def test_cli_trains_tiny_clip_into_a_loadable_folder(tmp_path, capsys):
+    assert main(["train", "tiny-clip", "--output-dir", str(tmp_path), "--steps", "3", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "caption_accuracy:" in out and "unknown_words: []" in out  # the vocabulary covers the world
+    clip = load_clip(str(tmp_path))
+    assert clip.embed_dim == 64
+    record = json.loads((tmp_path / "training.json").read_text())
+    assert record["steps"] == 3 and record["size_bytes"] < 20e6
+
+
+@pytest.mark.slow
+def test_train_tiny_vqa_writes_a_loadable_model(tmp_path):
+    summary = train_tiny_vqa(tmp_path, steps=3, seed=1, progress=False, n_train=60, n_eval=20)
+    assert summary["steps"] == 3 and 0 <= summary["accuracy"] <= 1
+    assert set(summary["accuracy_by_type"]) <= {"color", "shape", "count", "exists", "left_right"}
+    vqa = load_vqa(str(tmp_path))
+    assert len(vqa.answers) == 15
+
+
+@pytest.mark.slow
+def test_tiny_vqa_training_is_deterministic(tmp_path):
+    a = train_tiny_vqa(tmp_path / "a", steps=4, seed=2, progress=False, n_train=60, n_eval=20)
+    b = train_tiny_vqa(tmp_path / "b", steps=4, seed=2, progress=False, n_train=60, n_eval=20)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+    assert a["accuracy"] == b["accuracy"]
+
+
+@pytest.mark.parametrize("name, limit", [("tiny-shapes", 20e6), ("tiny-shapes-vqa", 20e6)])
+def test_shipped_weights_are_small_and_recorded(name, limit):
+    folder = models_dir() / name
+    assert (folder / "model.safetensors").stat().st_size <= limit
+    record = json.loads((folder / "training.json").read_text())
+    assert record["seed"] == 0 and record["steps"] > 0
