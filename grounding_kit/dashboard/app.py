@@ -1,18 +1,27 @@
 """The dashboard's four labs in tabs, built from the kit's offline defaults.
 
-The first tab is built while the page loads; each other tab is built the first time it is
-opened (a few seconds, once), so the page is usable as early as possible.
+``grounding-kit dashboard`` pre-heats a Voila kernel, which builds every lab before the first
+visit (``eager=True``). Built lazily instead (``eager=False``), the first tab is built at once
+and each other tab the first time it is opened.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+import html
+import io
+import logging
+import sys
+import time
+from typing import Any, Callable, Iterator
 
 import ipywidgets as w
 
 from grounding_kit import widgets as gkw
+from grounding_kit.dashboard.server import READY_LOG
 from grounding_kit.widgets.scenarios import scenario
 
+LOG = logging.getLogger(__name__)
 TAB_TITLES = ("Reshuffle lab", "EMAP lab", "Rebalancing lab", "Grounding explorer")
 RESHUFFLE_TASK = {"task": "mixed", "interaction": 0.5}
 
@@ -20,7 +29,8 @@ RESHUFFLE_TASK = {"task": "mixed", "interaction": 0.5}
 class Dashboard(w.VBox):
     """Tabs of labs, each built on first view. ``labs[k]`` is the built lab of tab k (or None)."""
 
-    def __init__(self, n: int = 300, seed: int = 0, clip: Any = None, vqa: Any = None) -> None:
+    def __init__(self, n: int = 300, seed: int = 0, clip: Any = None, vqa: Any = None, eager: bool = False) -> None:
+        start = time.perf_counter()
         self.n, self.seed = n, seed
         self._clip, self._vqa = clip, vqa
         self.builders: list[Callable[[], w.Widget]] = [self._reshuffle, self._emap, self._rebalancing,
@@ -29,25 +39,34 @@ class Dashboard(w.VBox):
         self.slots = [w.VBox([w.HTML("<i>building this lab (first time only)...</i>")]) for _ in self.builders]
         self.tabs = w.Tab(children=self.slots, titles=TAB_TITLES)
         self.tabs.add_class("gk-dashboard-tabs")
-        self.tabs.observe(lambda change: self.open(change["new"]), names="selected_index")
+        self.tabs.observe(lambda change: self.show_tab(change["new"]), names="selected_index")
         header = w.HTML("<h2 style='margin:6px 0'>Multimodal grounding: live labs</h2>"
                         "<div style='color:#555'>Does my multimodal model learn cross-modal interactions? "
                         "(Hessel &amp; Lee, EMNLP 2020). Tiny offline models on the kit's shapes world.</div>")
         super().__init__([header, self.tabs])
         self.add_class("gk-dashboard")
         self.tabs.selected_index = 0
-        self.open(0)
+        for index in range(len(self.builders) if eager else 1):
+            self.show_tab(index)
+        # to the kernel's own stderr, i.e. the server's log, not the page: the page is ready to open
+        print(f"{READY_LOG} ({'all' if eager else 'first'} tabs) in {time.perf_counter() - start:.1f} s",
+              file=sys.__stderr__, flush=True)
 
-    def open(self, index: int | None) -> w.Widget | None:
+    def show_tab(self, index: int | None) -> w.Widget | None:
         """Build tab ``index`` if it is not built yet; returns its lab."""
         if index is None:
             return None
         if self.labs[index] is None:
             try:
-                self.labs[index] = self.builders[index]()
-            except Exception as err:  # noqa: BLE001 - show the failure in the tab, keep the others alive
-                self.slots[index].children = [w.HTML(f"<pre class='gk-error'>{type(err).__name__}: {err}</pre>")]
-                raise
+                with quiet():
+                    self.labs[index] = self.builders[index]()
+            except Exception as err:  # noqa: BLE001 - show the failure in its tab, keep the other labs alive
+                LOG.exception("building the %s failed", TAB_TITLES[index])
+                print(f"grounding_kit dashboard: building the {TAB_TITLES[index]} failed: {err!r}",
+                      file=sys.__stderr__, flush=True)
+                self.slots[index].children = [w.HTML(f"<pre class='gk-error'>{TAB_TITLES[index]} failed: "
+                                                     f"{html.escape(repr(err))}</pre>")]
+                return None
             self.slots[index].children = [self.labs[index]]
         return self.labs[index]
 
@@ -72,9 +91,8 @@ class Dashboard(w.VBox):
     def _reshuffle(self) -> w.Widget:
         sc = scenario(self.clip, RESHUFFLE_TASK["task"], self.n, seed=self.seed,
                       interaction=RESHUFFLE_TASK["interaction"])
-        gallery = sc.eval_ds.select(range(6))
         return gkw.reshuffle_lab(sc.head("interactive"), sc.feats_eval, sc.labels_eval,
-                                 additive=sc.head("additive"), images=gallery["image"], texts=gallery["text"],
+                                 additive=sc.head("additive"), images=sc.eval_ds["image"], texts=sc.eval_ds["text"],
                                  seed=self.seed)
 
     def _emap(self) -> w.Widget:
@@ -93,7 +111,19 @@ class Dashboard(w.VBox):
                                       question="what color is the circle?", query="a red circle")
 
 
-def build_dashboard(n: int = 300, seed: int = 0, clip: Any = None, vqa: Any = None) -> Dashboard:
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep library chatter (log lines and warnings on stderr) off the projected page; log it instead."""
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        if buffer.getvalue().strip():
+            LOG.info("while building a lab:\n%s", buffer.getvalue())
+
+
+def build_dashboard(n: int = 300, seed: int = 0, clip: Any = None, vqa: Any = None, eager: bool = False) -> Dashboard:
     """The dashboard: tabs for the reshuffle, EMAP and rebalancing labs and the grounding explorer.
 
     Parameters
@@ -101,5 +131,6 @@ def build_dashboard(n: int = 300, seed: int = 0, clip: Any = None, vqa: Any = No
     n : evaluation pairs per lab (the page uses a modest N so that it starts fast).
     seed : seeds data, heads and reshuffles.
     clip, vqa : models (default: the embedded ``load_clip()`` and ``load_vqa()``, loaded on first use).
+    eager : build every tab now (else each tab on its first opening).
     """
-    return Dashboard(n=n, seed=seed, clip=clip, vqa=vqa)
+    return Dashboard(n=n, seed=seed, clip=clip, vqa=vqa, eager=eager)

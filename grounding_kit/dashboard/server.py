@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 LOCAL = "127.0.0.1"
+READY_LOG = "grounding_kit dashboard: labs built"  # the notebook prints it to the server's log
+# after a visit takes the pre-heated kernel, wait this long before heating the next one, so that
+# building it does not slow down the live page (a second visitor meanwhile waits for it)
+REFILL_DELAY_S = 120
 
 
 def notebook_path() -> Path:
@@ -17,13 +21,18 @@ def notebook_path() -> Path:
 
 
 def voila_command(port: int, host: str = LOCAL) -> list[str]:
-    """The Voila command line that serves the dashboard on ``host:port``."""
+    """The Voila command line that serves the dashboard on ``host:port``.
+
+    The kernel is pre-heated: Voila runs the notebook once at start-up, so the first visitor gets
+    a page whose first lab is already built (the server's log shows ``READY_LOG`` when it is).
+    """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ValueError(f"port must be an integer in 1..65535, got {port!r}")
     if not isinstance(host, str) or not host:
         raise ValueError(f"host must be an address such as {LOCAL!r} or '0.0.0.0', got {host!r}")
     return [sys.executable, "-m", "voila", str(notebook_path()), "--no-browser", f"--port={port}",
-            f"--Voila.ip={host}", "--VoilaConfiguration.show_tracebacks=True"]
+            f"--Voila.ip={host}", "--VoilaConfiguration.show_tracebacks=True",
+            "--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}"]
 
 
 def serve(port: int = 8866, host: str = LOCAL) -> int:
@@ -44,7 +53,8 @@ def serve(port: int = 8866, host: str = LOCAL) -> int:
     print(f"grounding_kit dashboard: http://{LOCAL if host in (LOCAL, 'localhost') else host}:{port}/", flush=True)
     if host == "0.0.0.0":
         print(f"  serving the room: http://{socket.gethostname()}:{port}/ (any address of this machine)", flush=True)
-    print("  the page is ready once the labs are built (Ctrl+C stops the server)", flush=True)
+    print(f"  the labs are built before the first visit: open the page once the log shows '{READY_LOG}' "
+          "(Ctrl+C stops the server)", flush=True)
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:

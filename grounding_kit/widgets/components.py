@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import io
 from typing import Any, Sequence
@@ -26,6 +27,20 @@ def widget_of(fig: go.Figure, *, height: int = 320, **layout: Any) -> go.FigureW
     layout.setdefault("margin", dict(l=50, r=20, t=60, b=45))
     widget.update_layout(height=height, template="plotly_white", **layout)
     return widget
+
+
+def publish(owner: Any) -> None:
+    """Make the current state of ``owner``'s FigureWidgets what views opened later will show.
+
+    A FigureWidget sends each update as a one-off message to the views open at that moment; a
+    view opened later starts from the figure's initial state. Widgets update their figures while
+    they are being built, before anything is displayed, so they call this at the end of
+    construction.
+    """
+    for value in list(vars(owner).values()):
+        if isinstance(value, go.FigureWidget):
+            value._widget_data = copy.deepcopy(value._data)
+            value._widget_layout = copy.deepcopy(value._layout_obj._props)
 
 
 def png_bytes(image: Any) -> bytes:

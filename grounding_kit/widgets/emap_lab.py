@@ -34,6 +34,7 @@ class EmapLab(w.VBox):
                                              description="interaction", continuous_update=False)
         self.kind = w.Dropdown(options=list(kinds), value=kind or kinds[-1], description="model")
         self.n = w.IntSlider(value=n, min=step, max=n, step=step, description="N", continuous_update=False)
+        self.n.add_class("gk-n")
         self.method = w.ToggleButtons(options=["exact", "Monte Carlo"], value="exact", description="EMAP")
         self.partners = w.IntSlider(value=16, min=2, max=64, step=2, description="partners K",
                                     continuous_update=False)
@@ -59,6 +60,7 @@ class EmapLab(w.VBox):
         ])
         self.add_class("gk-emap-lab")
         self.update()
+        ui.publish(self)
 
     def configure(self, **values: Any) -> None:
         """Set any of ``task, interaction, kind, n, method, partners`` and update once."""

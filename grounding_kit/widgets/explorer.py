@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any, Sequence
 
 import ipywidgets as w
@@ -31,6 +30,7 @@ class RetrievalWidget(w.VBox):
         self._build(query if query is not None else self.texts[0])
         self.search(self.query.value)
         self.pick(0)
+        ui.publish(self)
 
     def _build(self, query: str) -> None:
         self.query = w.Text(value=query, description="caption", continuous_update=False,
@@ -45,7 +45,6 @@ class RetrievalWidget(w.VBox):
                                   continuous_update=False)
         self.picker.observe(lambda change: self.pick(change["new"]), names="value")
         self.picked = ui.ImageCard(px=128)
-        self.captions = w.HTML()
         self.fig_texts = ui.figure([go.Bar(x=[], y=[], orientation="h", marker_color="#55a868")], height=260,
                                    title="captions ranked by CLIP similarity to the image",
                                    yaxis=dict(autorange="reversed"), margin=dict(l=260, r=20, t=50, b=40))
@@ -55,6 +54,7 @@ class RetrievalWidget(w.VBox):
             ui.title("Image -> captions", "Pick an image: CLIP ranks the candidate captions."),
             self.picker, w.HBox([self.picked, self.fig_texts]),
         ])
+        self.add_class("gk-retrieval")
 
     def search(self, caption: str) -> np.ndarray:
         """Rank the images for ``caption``; returns the top-k image indices, best first."""
@@ -76,7 +76,6 @@ class RetrievalWidget(w.VBox):
         scores = self.scale * self.text_emb @ self.image_emb[index]
         top = ranking(scores, self.top_k)
         self.picked.show(self.png[index], f"image #{index}")
-        self.captions.value = "<ol>" + "".join(f"<li>{html.escape(self.texts[i])}</li>" for i in top) + "</ol>"
         with self.fig_texts.batch_update():
             self.fig_texts.data[0].y = [self.texts[i] for i in top]
             self.fig_texts.data[0].x = scores[top]
@@ -100,9 +99,11 @@ class GroundingExplorer(RetrievalWidget):
                                      title="VQA model: answers for the picked image", yaxis=dict(range=[0, 1]))
         super().__init__(clip, images, texts, top_k=top_k, query=query)
         self.question.observe(lambda change: self.ask(change["new"]), names="value")
+        ui.publish(self)
         self.children = (*self.children,
                          ui.title("Ask the picked image", "Type a question (Enter): the VQA model answers."),
                          self.question, self.fig_answers)
+        self.add_class("gk-explorer")
 
     def pick(self, index: int) -> np.ndarray:
         top = super().pick(index)

@@ -52,6 +52,7 @@ class InteractionDial(w.VBox):
                                                            "only while the task is additive."),
                           self.dial, self.fig, self.status])
         self.set_level(self.levels[0])
+        ui.publish(self)
 
     def set_level(self, level: float) -> dict[str, float]:
         """Mark the dial position; returns each head's accuracy there."""

@@ -62,6 +62,7 @@ class RebalancingLab(w.VBox):
         ])
         self.add_class("gk-rebalancing-lab")
         self.show()
+        ui.publish(self)
 
     def _summarise(self, ds: Any, vqa: Any, blind: dict[str, float], batch_size: int) -> dict[str, Any]:
         from grounding_kit.world.vqa import VQA_ANSWERS

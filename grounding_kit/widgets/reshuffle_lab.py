@@ -53,11 +53,13 @@ class ReshuffleLab(w.VBox):
         self.gaps: list[tuple[int, float]] = []  # (reshuffles k, mean |running - EMAP| margin)
         self._build(n_gallery)
         self.reset()
+        ui.publish(self)
 
     # ----------------------------------------------------------------- layout
     def _build(self, n_gallery: int) -> None:
         self.fraction = w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="reshuffled",
                                       continuous_update=False, readout_format=".0%")
+        self.fraction.add_class("gk-fraction")
         self.button = w.Button(description="reshuffle", button_style="primary",
                                tooltip="new random pairs at this fraction, and one more full reshuffle "
                                        "for the running average")

@@ -42,6 +42,7 @@ class SimilarityWidget(w.VBox):
                                    "Aligned pairs sit on the diagonal; reshuffling moves the images."),
                           w.HBox([self.fraction, self.button]), self.fig, self.status])
         self._refresh()
+        ui.publish(self)
 
     def set_fraction(self, fraction: float) -> None:
         """Pair ``fraction`` of the texts with other images (fresh random choice)."""

@@ -1,0 +1,136 @@
+"""The live-demo dashboard in a real headless browser: one Voila server, one page, every tab.
+
+Offline for real: the page may fetch nothing outside 127.0.0.1 (requests elsewhere are aborted
+and listed); the only ones allowed to fail are the font-awesome stylesheets that Voila's own
+templates link from a CDN (icons the kit does not use). The time from the first request to a usable page is measured and
+saved in test-artifacts/dashboard_timing.json (reported, not asserted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import ARTIFACTS, Server, free_port, wait_for_http
+from grounding_kit.dashboard.server import READY_LOG, voila_command
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+VOILA_CDN = ("cdn.jsdelivr.net/npm/font-awesome", "cdn.jsdelivr.net/npm/@fortawesome")  # Voila templates, not the kit
+LABS = {  # tab title -> CSS class of its lab
+    "Reshuffle lab": "gk-reshuffle-lab",
+    "EMAP lab": "gk-emap-lab",
+    "Rebalancing lab": "gk-rebalancing-lab",
+    "Grounding explorer": "gk-explorer",
+}
+PAGE_N = "200"  # evaluation pairs per lab for the test page
+
+
+def plot_data(page, lab: str, k: int = 0):
+    """The plotly data (list of traces) of the k-th figure inside the lab ``lab``, read from the page."""
+    return page.evaluate(
+        "([lab, k]) => { const plots = document.querySelectorAll('.' + lab + ' .js-plotly-plot');"
+        " return plots.length > k ? JSON.parse(JSON.stringify(plots[k].data)) : null; }", [lab, k])
+
+
+def wait_for_change(page, lab: str, k: int, before, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        "([lab, k, before]) => { const plots = document.querySelectorAll('.' + lab + ' .js-plotly-plot');"
+        " return plots.length > k && JSON.stringify(plots[k].data) !== before; }",
+        arg=[lab, k, json.dumps(before, separators=(",", ":"))], timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def dashboard(browser):
+    """(page, records): the dashboard page loaded once; records hold timing, console errors, blocked URLs."""
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GROUNDING_KIT_DASHBOARD_N": PAGE_N}
+    log = ARTIFACTS / "voila_dashboard.log"
+    launched = time.monotonic()
+    server = Server(voila_command(port), log, env=env)  # the command `grounding-kit dashboard` runs
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/voila/static/voila.js", server.process)  # a static file: starts no kernel
+        deadline = time.monotonic() + 300  # the pre-heated kernel runs the notebook before the first visit
+        while READY_LOG not in log.read_text() and time.monotonic() < deadline and server.process.poll() is None:
+            time.sleep(0.5)
+        preheat_s = round(time.monotonic() - launched, 1)
+        page = context.new_page()
+        records = {"console_errors": [], "blocked": []}
+        page.on("console", lambda msg: msg.type == "error" and records["console_errors"].append(
+            {"text": msg.text, "url": (msg.location or {}).get("url", "")}))
+
+        def offline(route):
+            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+                route.continue_()
+            else:
+                records["blocked"].append(route.request.url)
+                route.abort()
+
+        context.route("**/*", offline)
+        start = time.monotonic()
+        page.goto(f"{base}/", timeout=300_000)
+        # the first lab's figure, or a failed cell (then fail now, with the server log's tail)
+        page.wait_for_function(
+            "() => document.querySelector('.gk-reshuffle-lab .js-plotly-plot') ||"
+            " /Traceback|There was an error when executing/.test(document.body.innerText)", timeout=300_000)
+        if page.query_selector(".gk-reshuffle-lab .js-plotly-plot") is None:
+            pytest.fail("the dashboard notebook failed:\n" + page.inner_text("body")[-3000:])
+        page.wait_for_selector(".gk-reshuffle-lab .gk-fraction .noUi-handle", timeout=60_000)
+        records["usable_s"] = round(time.monotonic() - start, 1)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "dashboard_timing.json").write_text(json.dumps(
+            {"server_start_to_preheated_s": preheat_s, "first_request_to_usable_s": records["usable_s"],
+             "page_n": int(PAGE_N)}, indent=2))
+        print(f"dashboard: kernel pre-heated {preheat_s} s after the server started; "
+              f"page usable {records['usable_s']} s after the first request")
+        yield page, records
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_reshuffle_lab_renders_and_responds(dashboard):
+    page, _ = dashboard
+    lab = LABS["Reshuffle lab"]
+    accuracy_before = plot_data(page, lab, 0)
+    assert accuracy_before and len(accuracy_before[0]["y"]) >= 5
+    page.locator(f".{lab} .gk-fraction .noUi-handle").first.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    wait_for_change(page, lab, 0, accuracy_before)
+    running_before = plot_data(page, lab, 1)
+    page.locator(f".{lab} .gk-reshuffle").first.click()
+    wait_for_change(page, lab, 1, running_before)
+    running_after = plot_data(page, lab, 1)
+    assert len(running_after[2]["x"]) == len(running_before[2]["x"]) + 1  # one more point on the gap curve
+    page.screenshot(path=str(ARTIFACTS / "dashboard_reshuffle_lab.png"), full_page=True)
+
+
+@pytest.mark.parametrize("title", ["EMAP lab", "Rebalancing lab", "Grounding explorer"])
+def test_every_tab_renders_its_figure(dashboard, title):
+    page, _ = dashboard
+    lab = LABS[title]
+    page.locator(".lm-TabBar-tab", has_text=title).first.click()
+    page.wait_for_selector(f".{lab} .js-plotly-plot", timeout=240_000)
+    page.wait_for_function(
+        "lab => { const p = document.querySelector('.' + lab + ' .js-plotly-plot');"
+        " return p && p.data && p.data.length > 0; }", arg=lab, timeout=60_000)
+    if title == "EMAP lab":  # a slider recomputes the decomposition heatmaps
+        before = plot_data(page, lab, 0)
+        page.locator(f".{lab} .gk-n .noUi-handle").first.focus()
+        page.keyboard.press("ArrowLeft")  # the N slider starts at its maximum
+        wait_for_change(page, lab, 0, before)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard_{lab}.png"), full_page=True)
+
+
+def test_page_is_offline_and_has_no_console_errors_from_the_kit(dashboard):
+    _, records = dashboard
+    assert all(url.split("//", 1)[-1].startswith(VOILA_CDN) for url in records["blocked"]), records["blocked"]
+    kit_errors = [e for e in records["console_errors"] if not e["url"].split("//", 1)[-1].startswith(VOILA_CDN)]
+    assert kit_errors == [], kit_errors
