@@ -32,7 +32,7 @@ def test_vilt_from_a_save_pretrained_folder(vilt_folder, questions):
 
     vqa = load_vqa(str(vilt_folder), device="cpu")
     assert vqa.answers == list(VQA_ANSWERS)
-    images, texts = questions["image"], questions["text"]
+    images, texts = list(questions["image"]), list(questions["text"])
     logits = vqa.logits(images, texts)
     assert logits.shape == (6, len(VQA_ANSWERS))
     reference = ViltForQuestionAnswering.from_pretrained(vilt_folder).eval()
@@ -106,3 +106,46 @@ def test_bad_names_and_inputs(tmp_path, vilt_folder, questions):
         vqa.answer(questions["image"][:1], "what color is the circle?")
     with pytest.raises(ValueError, match=r"pixels \(B, 4, H, W\)"):
         vqa.pair_model(torch.zeros(2, 16, dtype=torch.long), torch.zeros(2, 3, 64, 64))
+
+
+@pytest.fixture(scope="module")
+def blip_folder(tmp_path_factory):
+    from transformers import BertTokenizer, BlipConfig, BlipForQuestionAnswering, BlipImageProcessor, BlipProcessor
+
+    folder = tmp_path_factory.mktemp("blip")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "what", "color", "is", "the", "circle", "?",
+             "red", "blue", "yes", "no"]
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(words)})
+    tokenizer.add_special_tokens({"bos_token": "[DEC]"})
+    text = {"vocab_size": len(words), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "max_position_embeddings": 32, "bos_token_id": 5, "sep_token_id": 3,
+            "pad_token_id": 0, "encoder_hidden_size": 32}
+    vision = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+              "image_size": 32, "patch_size": 8}
+    torch.manual_seed(0)
+    BlipForQuestionAnswering(BlipConfig(text_config=text, vision_config=vision)).save_pretrained(folder)
+    processor = BlipProcessor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def test_blip_scores_candidate_answers_by_their_decoder_likelihood(blip_folder, questions):
+    images, texts = list(questions["image"][:3]), ["what color is the circle?"] * 3
+    vqa = load_vqa(str(blip_folder), device="cpu")
+    assert vqa.answers == list(VQA_ANSWERS)  # the world's vocabulary by default
+    assert vqa.logits(images, texts).shape == (3, len(VQA_ANSWERS))
+    # independent check: BLIP's own greedy decoding gives log p(first token) and log p([SEP] | it)
+    inputs = vqa.processor(images=images, text=texts, return_tensors="pt")
+    with torch.no_grad():
+        out = vqa.module.generate(**inputs, max_new_tokens=2, do_sample=False, output_scores=True,
+                                  return_dict_in_generate=True)
+    first = out.sequences[:, 1]
+    words = vqa.processor.tokenizer.convert_ids_to_tokens(first.tolist())
+    expected = (out.scores[0].log_softmax(-1).gather(1, first[:, None])[:, 0]
+                + out.scores[1].log_softmax(-1)[:, vqa.processor.tokenizer.sep_token_id])
+    scored = load_vqa(str(blip_folder), answers=[words[0], "no"]).logits(images[:1], texts[:1])
+    assert scored[0, 0].item() == pytest.approx(expected[0].item(), abs=2e-3)  # cached vs full decoding
+    answers = vqa.answer(images, texts, top_k=3)
+    assert all(len(a) == 3 and a[0][1] >= a[2][1] for a in answers)
+    with pytest.raises(TypeError, match="answers must be a non-empty list of strings"):
+        load_vqa(str(blip_folder), answers="red")

@@ -20,19 +20,22 @@ from ..validation import check_consistent_length, check_positive_int, describe
 from .clip import PROGRESS_MIN, _device, _rgb
 from .registry import OFFLINE_VQA_DEFAULT, TINY_VQA, embedded_path
 
+BLIP_QUESTION_TOKENS = 32  # questions are padded or cut to this many tokens for BLIP
 
-class ViltPairModel:
-    """ViLT as a generic pair model: ``f(input_ids (B, L), pixels (B, 4, H, W)) -> (B, A)``.
+
+class _PairModel:
+    """A VQA model as a generic pair model: ``f(input_ids (B, L), pixels (B, 4, H, W)) -> (B, A)``.
 
     ``pixels`` holds the normalised RGB channels and the pixel mask as a fourth channel, so one
-    tensor carries an image of any size padded to a common one.
+    tensor carries images of any size padded to a common one. Pairs run in batches, no gradients.
     """
 
     structure = "generic"
 
-    def __init__(self, module: torch.nn.Module, pad_id: int, batch_size: int = 64) -> None:
+    def __init__(self, module: torch.nn.Module, pad_id: int, n_answers: int, batch_size: int = 64) -> None:
         self.module = module
         self.pad_id = pad_id
+        self.n_answers = n_answers
         self.batch_size = batch_size
 
     @torch.no_grad()
@@ -42,14 +45,54 @@ class ViltPairModel:
             raise ValueError(f"expected input_ids (B, L) and pixels (B, 4, H, W) from pair_inputs; got "
                              f"{describe(input_ids)} and {describe(pixels)}")
         device = next(self.module.parameters()).device
-        out = []
-        for start in range(0, len(input_ids), self.batch_size):
-            ids = input_ids[start:start + self.batch_size].to(device)
-            pix = pixels[start:start + self.batch_size].to(device)
-            out.append(self.module(input_ids=ids, attention_mask=(ids != self.pad_id).long(),
-                                   token_type_ids=torch.zeros_like(ids), pixel_values=pix[:, :3],
-                                   pixel_mask=pix[:, 3].long()).logits.float().cpu())
-        return torch.cat(out) if out else torch.empty(0, self.module.config.num_labels)
+        out = [self.batch_logits(input_ids[start:start + self.batch_size].to(device),
+                                 pixels[start:start + self.batch_size].to(device)).float().cpu()
+               for start in range(0, len(input_ids), self.batch_size)]
+        return torch.cat(out) if out else torch.empty(0, self.n_answers)
+
+    def batch_logits(self, ids: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class ViltPairModel(_PairModel):
+    """ViLT's VQA classifier logits over its answer vocabulary (single stream: no factorization)."""
+
+    def batch_logits(self, ids: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+        return self.module(input_ids=ids, attention_mask=(ids != self.pad_id).long(),
+                           token_type_ids=torch.zeros_like(ids), pixel_values=pixels[:, :3],
+                           pixel_mask=pixels[:, 3].long()).logits
+
+
+class BlipPairModel(_PairModel):
+    """BLIP VQA (generative) scored over a closed list of candidate answers.
+
+    ``logits[b, a]`` is the log-likelihood of answer ``a`` under BLIP's answer decoder given the
+    question and the image (teacher forcing from the decoder's start token to the end token),
+    as in BLIP's own ranking evaluation of VQA.
+    """
+
+    def __init__(self, module: torch.nn.Module, pad_id: int, candidates: torch.Tensor,
+                 batch_size: int = 16) -> None:
+        super().__init__(module, pad_id, len(candidates), batch_size)
+        self.candidates = candidates.clone()
+        self.candidates[:, 0] = module.decoder_start_token_id
+        self.candidate_mask = (candidates != pad_id).long()
+
+    def batch_logits(self, ids: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+        module, n_answers = self.module, len(self.candidates)
+        image = module.vision_model(pixel_values=pixels[:, :3]).last_hidden_state
+        mask = (ids != self.pad_id).long()
+        question = module.text_encoder(input_ids=ids, attention_mask=mask, encoder_hidden_states=image,
+                                       encoder_attention_mask=torch.ones(image.shape[:2], dtype=torch.long,
+                                                                         device=image.device)).last_hidden_state
+        answers = self.candidates.to(ids.device).repeat(len(ids), 1)
+        answer_mask = self.candidate_mask.to(ids.device).repeat(len(ids), 1)
+        scores = module.text_decoder(input_ids=answers, attention_mask=answer_mask,
+                                     encoder_hidden_states=question.repeat_interleave(n_answers, 0),
+                                     encoder_attention_mask=mask.repeat_interleave(n_answers, 0),
+                                     return_logits=True)  # (B * A, La - 1, V): predictions of tokens 1..
+        token_logp = scores.log_softmax(-1).gather(-1, answers[:, 1:, None])[..., 0]
+        return (token_logp * answer_mask[:, 1:]).sum(-1).view(len(ids), n_answers)
 
 
 class VqaModel:
@@ -65,15 +108,15 @@ class VqaModel:
     """
 
     def __init__(self, name: str, module: torch.nn.Module, processor: Any, device: torch.device,
-                 probabilities: Callable[[torch.Tensor], torch.Tensor] = torch.sigmoid) -> None:
+                 pair_model: _PairModel, answers: list[str], max_length: int,
+                 probabilities: Callable[[torch.Tensor], torch.Tensor]) -> None:
         self.name = name
         self.module = module.eval()
         self.processor = processor
         self.device = device
-        config = module.config
-        self.answers = [config.id2label[i] for i in range(config.num_labels)]
-        self.max_length = int(config.max_position_embeddings)
-        self.pair_model = ViltPairModel(module, processor.tokenizer.pad_token_id)
+        self.pair_model = pair_model
+        self.answers = list(answers)
+        self.max_length = max_length
         self._probabilities = probabilities
 
     def __repr__(self) -> str:
@@ -81,8 +124,7 @@ class VqaModel:
 
     def encode_questions(self, questions: Sequence[str]) -> torch.Tensor:
         """Token ids (N, L), padded to the model's text length."""
-        if isinstance(questions, str) or not all(isinstance(q, str) for q in questions):
-            raise TypeError(f"questions must be a list of strings, got {describe(questions)}")
+        _check_questions(questions)
         return self.processor.tokenizer(list(questions), padding="max_length", truncation=True,
                                         max_length=self.max_length, return_tensors="pt")["input_ids"]
 
@@ -92,7 +134,9 @@ class VqaModel:
             raise TypeError(f"images must be a list of PIL images, got {describe(images)}")
         images = [_rgb(img) for img in images]
         out = self.processor.image_processor(images, return_tensors="pt")
-        return torch.cat([out["pixel_values"], out["pixel_mask"][:, None].float()], dim=1)
+        pixels = out["pixel_values"]
+        mask = out["pixel_mask"].float() if "pixel_mask" in out else pixels.new_ones(len(pixels), *pixels.shape[2:])
+        return torch.cat([pixels, mask[:, None]], dim=1)
 
     def pair_inputs(self, images: Sequence[Any], questions: Sequence[str]) -> Features:
         """``Features(text=input_ids (N, L), image=pixels (N, 4, H, W))`` for :attr:`pair_model`.
@@ -100,11 +144,13 @@ class VqaModel:
         Pass them to the EMAP engine with ``pair_model``: all question x image pairs are then
         evaluated with each question tokenized once and each image preprocessed once.
         """
+        _check_questions(questions)
         check_consistent_length(images=images, questions=questions)
         return Features(text=self.encode_questions(questions), image=self.encode_images(images))
 
     def logits(self, images: Sequence[Any], questions: Sequence[str], batch_size: int = 64) -> torch.Tensor:
         """Answer logits (B, A) of the row-aligned pairs ``(images[b], questions[b])``."""
+        _check_questions(questions)
         check_consistent_length(images=images, questions=questions)
         batch_size = check_positive_int("batch_size", batch_size)
         chunks = []
@@ -115,7 +161,8 @@ class VqaModel:
         return torch.cat(chunks) if chunks else torch.empty(0, len(self.answers))
 
     def answer(self, images: Sequence[Any], questions: Sequence[str], top_k: int = 3) -> list[list[tuple[str, float]]]:
-        """The ``top_k`` answers of each pair with their probabilities (sigmoid, as ViLT's VQA head)."""
+        """The ``top_k`` answers of each pair with their probabilities (softmax over the answers for
+        single-label models and BLIP, per-answer sigmoid for multi-label ViLT such as the hub's)."""
         top_k = min(check_positive_int("top_k", top_k), len(self.answers))
         probs = self._probabilities(self.logits(images, questions))
         values, index = probs.topk(top_k, dim=-1)
@@ -123,13 +170,41 @@ class VqaModel:
                 for row_p, row_i in zip(values, index)]
 
 
+def _check_questions(questions: Any) -> None:
+    if isinstance(questions, str) or not hasattr(questions, "__len__") or \
+            not all(isinstance(q, str) for q in questions):
+        raise TypeError(f"questions must be a list of strings, got {describe(questions)}")
+
+
 def load_vilt(source: str | Path, device: torch.device, name: str, local: bool = True) -> VqaModel:
-    """A ViLT VQA model and its processor from a ``save_pretrained`` folder or a hub name."""
+    """A ViLT VQA model and its processor from a ``save_pretrained`` folder or a hub name.
+
+    Probabilities are softmax for a model trained as single-label (``problem_type``), else
+    sigmoid, ViLT's VQA objective.
+    """
     from transformers import ViltForQuestionAnswering, ViltProcessor
 
     module = ViltForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
     processor = ViltProcessor.from_pretrained(str(source), local_files_only=local)
-    return VqaModel(name, module, processor, device)
+    config = module.config
+    single = config.problem_type == "single_label_classification"
+    return VqaModel(name, module, processor, device,
+                    ViltPairModel(module, processor.tokenizer.pad_token_id, config.num_labels),
+                    [config.id2label[i] for i in range(config.num_labels)], int(config.max_position_embeddings),
+                    (lambda x: x.softmax(-1)) if single else torch.sigmoid)
+
+
+def load_blip(source: str | Path, device: torch.device, name: str, answers: Sequence[str],
+              local: bool = True) -> VqaModel:
+    """A BLIP VQA model scored over ``answers`` (softmax of the answers' log-likelihoods)."""
+    from transformers import BlipForQuestionAnswering, BlipProcessor
+
+    module = BlipForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
+    processor = BlipProcessor.from_pretrained(str(source), local_files_only=local)
+    pad_id = processor.tokenizer.pad_token_id
+    candidates = processor.tokenizer(list(answers), padding=True, return_tensors="pt")["input_ids"]
+    return VqaModel(name, module, processor, device, BlipPairModel(module, pad_id, candidates), list(answers),
+                    BLIP_QUESTION_TOKENS, lambda x: x.softmax(-1))
 
 
 def _model_type(folder: Path) -> str:
@@ -138,42 +213,55 @@ def _model_type(folder: Path) -> str:
     return json.loads((folder / "config.json").read_text()).get("model_type", "")
 
 
-def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None) -> VqaModel:
+def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
+             answers: Sequence[str] | None = None) -> VqaModel:
     """Load a VQA model by name.
 
     Parameters
     ----------
     name : ``"tiny-shapes-vqa"`` (embedded ViLT trained on the grounding world, offline), a local
-        ``save_pretrained`` folder of a ViLT VQA model, or a hub name such as
-        ``"dandelin/vilt-b32-finetuned-vqa"`` (needs the model hub).
+        ``save_pretrained`` folder of a ViLT or BLIP VQA model, or a hub name such as
+        ``"dandelin/vilt-b32-finetuned-vqa"`` or ``"Salesforce/blip-vqa-base"`` (model hub).
     device : default CUDA if available, else CPU.
+    answers : the candidate answers a generative BLIP model is scored over (default: the
+        grounding world's answer vocabulary); ViLT models have their own.
 
     Raises
     ------
     RuntimeError within seconds for a hub name when the hub is out of reach; FileNotFoundError
-    for a missing embedded folder; ValueError for a folder or name of another kind.
+    for a missing folder; ValueError for a folder or name of another kind.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {describe(name)}")
     dev = _device(device)
-    if name == TINY_VQA:
-        folder = embedded_path(TINY_VQA)
-        if not (folder / "config.json").exists():
-            raise FileNotFoundError(f"no weights for {name!r} at {folder}; "
-                                    "rebuild them with `grounding-kit train tiny-vqa`")
-        return load_vilt(folder, dev, name)
-    path = Path(name).expanduser()
+    path = embedded_path(TINY_VQA) if name == TINY_VQA else Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
             raise FileNotFoundError(f"{path} holds no transformers model (no config.json)")
         kind = _model_type(path)
-        if kind != "vilt":
-            raise ValueError(f"{path} holds a {kind!r} model; load_vqa reads ViLT VQA folders")
-        return load_vilt(path, dev, name)
+        if kind == "vilt":
+            return load_vilt(path, dev, name)
+        if kind == "blip":
+            return load_blip(path, dev, name, _candidates(answers))
+        raise ValueError(f"{path} holds a {kind!r} model; load_vqa reads ViLT and BLIP VQA folders")
+    if name == TINY_VQA:
+        raise FileNotFoundError(f"no weights for {name!r} at {path}; rebuild them with `grounding-kit train tiny-vqa`")
     if path.exists() or name.startswith((".", "/", "~")):
         raise FileNotFoundError(f"no VQA model folder at {path}")
     if name.count("/") == 1:
         require_hub(name, OFFLINE_VQA_DEFAULT)
+        if "blip" in name.lower():
+            return load_blip(name, dev, name, _candidates(answers), local=False)
         return load_vilt(name, dev, name, local=False)
-    raise ValueError(f"unknown VQA name {name!r}; expected {TINY_VQA!r}, a ViLT folder or a hub name "
-                     "like 'dandelin/vilt-b32-finetuned-vqa'")
+    raise ValueError(f"unknown VQA name {name!r}; expected {TINY_VQA!r}, a ViLT or BLIP folder or a hub "
+                     "name like 'dandelin/vilt-b32-finetuned-vqa'")
+
+
+def _candidates(answers: Sequence[str] | None) -> list[str]:
+    if answers is None:
+        from ..world import VQA_ANSWERS
+
+        return list(VQA_ANSWERS)
+    if isinstance(answers, str) or not answers or not all(isinstance(a, str) for a in answers):
+        raise TypeError(f"answers must be a non-empty list of strings, got {describe(answers)}")
+    return list(answers)
