@@ -62,6 +62,7 @@ class EmapLab(w.VBox):
         self.update()
         ui.publish(self)
 
+    @ui.callback
     def configure(self, **values: Any) -> None:
         """Set any of ``task, interaction, kind, n, method, partners`` and update once."""
         self._hold = True
@@ -77,6 +78,7 @@ class EmapLab(w.VBox):
         dials = {"interaction": self.interaction.value} if self.task.value == "mixed" else {}
         return scenario(self.clip, self.task.value, self.n_max, n_train=self.n_train, seed=self.seed, **dials)
 
+    @ui.callback
     def update(self) -> None:
         """Recompute for the current controls (the first visit of a task or model fits its head)."""
         if self._hold:
@@ -87,12 +89,13 @@ class EmapLab(w.VBox):
         self.interaction.layout.visibility = "visible" if self.task.value == "mixed" else "hidden"
         self.partners.layout.visibility = "visible" if self.method.value == "Monte Carlo" else "hidden"
         sc, kind, n = self.current(), self.kind.value, self.n.value
-        grid, labels = sc.grid(kind)[:n, :n], sc.labels_eval[:n]
-        if self.method.value == "exact":  # from the cached N x N grid
+        lookup, labels = sc.lookup(kind), sc.labels_eval[:n]
+        grid = lookup.grid[:n, :n].numpy()
+        if self.method.value == "exact":  # the N x N grid, computed once per task and model
             table = emap_report(labels, grid, n_boot=N_BOOT, seed=self.seed)
-        else:  # K random partners per pair, streamed from the head
-            table = emap_report(labels, sc.head(kind), sc.feats_eval.take(np.arange(n)), n_boot=N_BOOT,
-                                seed=self.seed, partners=min(self.partners.value, n))
+        else:  # K random partners per pair, read from the same grid
+            table = emap_report(labels, lookup, lookup.features(n), n_boot=N_BOOT, seed=self.seed,
+                                partners=min(self.partners.value, n))
         # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
         # all N x N pairs; the first WINDOW texts and images are shown
         rows = np.arange(n)

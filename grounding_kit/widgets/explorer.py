@@ -27,6 +27,7 @@ class RetrievalWidget(w.VBox):
         self.text_emb = to_numpy(clip.encode_texts(self.texts))
         self.scale = float(getattr(clip, "logit_scale", 1.0))
         self.png = [ui.png_bytes(im) for im in self.images]
+        self._queries: dict[str, np.ndarray] = {}  # typed caption -> its embedding
         self._build(query if query is not None else self.texts[0])
         self.search(self.query.value)
         self.pick(0)
@@ -56,9 +57,12 @@ class RetrievalWidget(w.VBox):
         ])
         self.add_class("gk-retrieval")
 
+    @ui.callback
     def search(self, caption: str) -> np.ndarray:
         """Rank the images for ``caption``; returns the top-k image indices, best first."""
-        q = to_numpy(self.clip.encode_texts([caption]))[0]
+        if caption not in self._queries:
+            self._queries[caption] = to_numpy(self.clip.encode_texts([caption]))[0]
+        q = self._queries[caption]
         scores = self.scale * self.image_emb @ q
         top = ranking(scores, self.top_k)
         for card, j in zip(self.image_cards, top):
@@ -68,6 +72,7 @@ class RetrievalWidget(w.VBox):
             self.fig_images.data[0].y = scores[top]
         return top
 
+    @ui.callback
     def pick(self, index: int) -> np.ndarray:
         """Rank the captions for image ``index``; returns the top-k caption indices, best first."""
         index = int(index)
@@ -105,11 +110,13 @@ class GroundingExplorer(RetrievalWidget):
                          self.question, self.fig_answers)
         self.add_class("gk-explorer")
 
+    @ui.callback
     def pick(self, index: int) -> np.ndarray:
         top = super().pick(index)
         self.ask(self.question.value)
         return top
 
+    @ui.callback
     def ask(self, question: str) -> list[tuple[str, float]]:
         """The VQA model's top answers (answer, probability) for the picked image."""
         answers = self.vqa.answer([self.images[self.picker.value]], [question], top_k=self.top_k)[0]

@@ -54,6 +54,7 @@ class InteractionDial(w.VBox):
         self.set_level(self.levels[0])
         ui.publish(self)
 
+    @ui.callback
     def set_level(self, level: float) -> dict[str, float]:
         """Mark the dial position; returns each head's accuracy there."""
         i = self.levels.index(float(level))

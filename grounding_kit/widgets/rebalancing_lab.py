@@ -86,6 +86,7 @@ class RebalancingLab(w.VBox):
         return {"shares": shares, "blind": blind, "full": full, "chance": chance, "rows": len(ds),
                 "questions": len(set(questions))}
 
+    @ui.callback
     def show(self, prior: float | None = None, balanced: bool | None = None) -> None:
         """Display the precomputed results for ``prior`` and ``balanced`` (default: the controls)."""
         if prior is not None or balanced is not None:

@@ -3,7 +3,9 @@
 EMAP's text term is a text's average prediction over every image it could be paired with, so
 averaging the predictions of many random reshuffles converges to EMAP; the lab shows that
 convergence click by click. All numbers come from ``grounding_kit.analysis``
-(``emap_details``, ``shuffle_permutation``, ``reshuffle``, ``reshuffle_average``).
+(``pairwise_logits``, ``emap_details``, ``shuffle_permutation``, ``reshuffle``,
+``reshuffle_average``); the reshuffles run on the model's N x N logit grid, computed once, through
+:class:`~grounding_kit.widgets.lookup.GridLookup`, so a click costs O(N) look-ups.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ class ReshuffleLab(w.VBox):
     def __init__(self, model: Callable, feats: Any, labels: Sequence[int], *, additive: Callable | None = None,
                  images: Sequence[Any] | None = None, texts: Sequence[str] | None = None, n_gallery: int = 6,
                  seed: int = 0, name: str = "interactive") -> None:
-        from grounding_kit.analysis import emap_details
+        from grounding_kit.analysis import emap_details, pairwise_logits
+        from grounding_kit.widgets.lookup import GridLookup
 
         self.labels = np.asarray(labels, dtype=np.int64)
         self.n = len(self.labels)
@@ -38,12 +41,16 @@ class ReshuffleLab(w.VBox):
             raise ValueError(f"images and texts must both be given, one per pair (N={self.n}), got "
                              f"{None if images is None else len(images)} images and "
                              f"{None if texts is None else len(texts)} texts")
-        self.model, self.additive, self.feats, self.name = model, additive, feats, name
+        self.name = name
+        # precomputed once: each model's N x N x C logits, read back by the callbacks
+        self.lookup = GridLookup(pairwise_logits(model, feats, progress=False))
+        self.additive = None if additive is None else GridLookup(pairwise_logits(additive, feats, progress=False))
+        self.pairs = self.lookup.features()
         self.images, self.texts = images, texts
         self._png: dict[int, bytes] = {}
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        # precomputed once: EMAP and the marginals it is built from (exact, streamed)
+        # precomputed once: EMAP and the marginals it is built from (exact)
         est = emap_details(model, feats, progress=False)
         self.grand = to_numpy(est.grand_mean)                # (C,)
         self.text_marginal = to_numpy(est.text_marginal)     # (N, C): mean_j f(t_i, v_j)
@@ -103,6 +110,7 @@ class ReshuffleLab(w.VBox):
         self.add_class("gk-reshuffle-lab")
 
     # -------------------------------------------------------------- callbacks
+    @ui.callback
     def set_fraction(self, fraction: float) -> None:
         """Reshuffle ``fraction`` of the images among the texts (a fresh random choice)."""
         from grounding_kit.analysis import shuffle_permutation
@@ -114,6 +122,7 @@ class ReshuffleLab(w.VBox):
         self.perm = shuffle_permutation(self.n, fraction, self.perm_seed)
         self._refresh_pairs()
 
+    @ui.callback
     def reshuffle(self, times: int = 1) -> None:
         """New random pairs at the current fraction, and ``times`` more full reshuffles averaged."""
         for _ in range(times):
@@ -122,13 +131,14 @@ class ReshuffleLab(w.VBox):
         self.set_fraction(self.fraction.value)
         self._refresh_running()
 
+    @ui.callback
     def reset(self) -> None:
         """Forget the running average."""
         from grounding_kit.analysis import reshuffle_average
 
         seed = int(self.rng.integers(2**63))
-        self._row_average = reshuffle_average(self.model, self.feats, ROUNDS, seed=seed, shuffle="image")
-        self._col_average = reshuffle_average(self.model, self.feats, ROUNDS, seed=seed + 1, shuffle="text")
+        self._row_average = reshuffle_average(self.lookup, self.pairs, ROUNDS, seed=seed, shuffle="image")
+        self._col_average = reshuffle_average(self.lookup, self.pairs, ROUNDS, seed=seed + 1, shuffle="text")
         self._rows = self._cols = None
         self.k, self.gaps = 0, []
         self.set_fraction(self.fraction.value)
@@ -149,8 +159,8 @@ class ReshuffleLab(w.VBox):
         perm, fraction = self.perm, self.fraction.value
         preds = {"text only": self.text_marginal, "image only": self.image_marginal[perm]}
         if self.additive is not None:
-            preds["additive"] = to_numpy(reshuffle(self.additive, self.feats, fraction, seed=self.perm_seed))
-        preds[self.name] = to_numpy(reshuffle(self.model, self.feats, fraction, seed=self.perm_seed))
+            preds["additive"] = to_numpy(reshuffle(self.additive, self.pairs, fraction, seed=self.perm_seed))
+        preds[self.name] = to_numpy(reshuffle(self.lookup, self.pairs, fraction, seed=self.perm_seed))
         # EMAP of the reshuffled pair (t_i, v_perm[i]): text term of i plus image term of perm[i]
         preds["EMAP"] = self.text_marginal + self.image_marginal[perm] - self.grand
         if self.k:

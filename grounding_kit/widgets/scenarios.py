@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from grounding_kit.widgets.helpers import to_numpy
 
 _SCENARIOS: dict[tuple, "Scenario"] = {}
 
@@ -32,7 +31,7 @@ class Scenario:
     labels_eval: np.ndarray
     eval_ds: Any
     heads: dict[str, Any] = field(default_factory=dict)
-    grids: dict[str, np.ndarray] = field(default_factory=dict)
+    lookups: dict[str, Any] = field(default_factory=dict)
 
     def head(self, kind: str, seed: int = 0) -> Any:
         """The head of this ``kind`` fitted on the train split (fitted on first request)."""
@@ -42,13 +41,15 @@ class Scenario:
             self.heads[kind] = fit_head(kind, self.feats_train, self.labels_train, seed=seed, progress=False)
         return self.heads[kind]
 
-    def grid(self, kind: str) -> np.ndarray:
-        """``pairwise_logits`` of the ``kind`` head on the evaluation split: (N, N, C), float64."""
-        if kind not in self.grids:
+    def lookup(self, kind: str):
+        """The ``kind`` head's logits on every evaluation pair, as a
+        :class:`~grounding_kit.widgets.lookup.GridLookup` over ``pairwise_logits`` (computed once)."""
+        if kind not in self.lookups:
             from grounding_kit.analysis import pairwise_logits
+            from grounding_kit.widgets.lookup import GridLookup
 
-            self.grids[kind] = to_numpy(pairwise_logits(self.head(kind), self.feats_eval, progress=False))
-        return self.grids[kind]
+            self.lookups[kind] = GridLookup(pairwise_logits(self.head(kind), self.feats_eval, progress=False))
+        return self.lookups[kind]
 
 
 def scenario(clip: Any, task: str, n: int, *, n_train: int | None = None, seed: int = 0,

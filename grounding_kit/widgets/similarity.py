@@ -44,6 +44,7 @@ class SimilarityWidget(w.VBox):
         self._refresh()
         ui.publish(self)
 
+    @ui.callback
     def set_fraction(self, fraction: float) -> None:
         """Pair ``fraction`` of the texts with other images (fresh random choice)."""
         from grounding_kit.analysis import shuffle_permutation

@@ -1,0 +1,133 @@
+"""Server time of every dashboard callback, against rebuilding the lab from scratch.
+
+Each lab is built once (the cost a naive widget would pay on every slider tick: recompute and
+rebuild its figures), then each callback (what a slider tick or button click runs) is called
+directly, several times, with features, heads and grids cached. Widgets are not displayed;
+ipywidgets still serializes every state change, so the times include the messages' payloads
+but not the socket. The issue's budget: <= 100 ms per callback at N = 1,000.
+
+Usage: python benchmarks/dashboard_bench.py [--n 1000] [--repeats 7] [--quick] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+BUDGET_MS = 100.0
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return 1000 * (time.perf_counter() - start)
+
+
+def measure(rows: list[dict], lab: str, build_ms: float, name: str, fn: Callable[[], Any], repeats: int) -> None:
+    times = [timed(fn) for _ in range(repeats)]
+    rows.append({"lab": lab, "callback": name, "median_ms": statistics.median(times), "max_ms": max(times),
+                 "rebuild_ms": build_ms, "speedup": build_ms / max(statistics.median(times), 1e-6),
+                 "within_budget": statistics.median(times) <= BUDGET_MS})
+
+
+def run(n: int, repeats: int) -> tuple[list[dict], dict]:
+    import torch
+
+    torch.set_num_threads(2)
+    import grounding_kit as gk
+    from grounding_kit import widgets as gkw
+    from grounding_kit.widgets.scenarios import scenario
+
+    setup: dict[str, float] = {}
+    start = time.perf_counter()
+    clip = gk.load_clip()
+    sc = scenario(clip, "mixed", n, seed=0, interaction=0.5)
+    heads = {kind: sc.head(kind) for kind in ("interactive", "additive")}
+    setup["data, features and heads (s)"] = time.perf_counter() - start
+    rows: list[dict] = []
+    cycle = iter(range(10**9))
+
+    build = timed(lambda: setattr(run, "lab", gkw.reshuffle_lab(
+        heads["interactive"], sc.feats_eval, sc.labels_eval, additive=heads["additive"],
+        images=sc.eval_ds["image"], texts=sc.eval_ds["text"], seed=0)))
+    lab = run.lab
+    measure(rows, "reshuffle", build, "fraction slider", lambda: lab.set_fraction((next(cycle) % 20 + 1) / 20), repeats)
+    measure(rows, "reshuffle", build, "reshuffle button", lab.reshuffle, repeats)
+    measure(rows, "reshuffle", build, "+10 reshuffles", lambda: lab.reshuffle(10), repeats)
+    measure(rows, "reshuffle", build, "reset average", lab.reset, repeats)
+
+    build = timed(lambda: setattr(run, "lab", gkw.emap_lab(clip, n=n, seed=0, task="mixed",
+                                                            levels=(0.25, 0.5, 0.75))))
+    lab = run.lab
+    lab.configure(kind="additive")  # fit and grid once: the first visit of a model is not a tick
+    lab.configure(kind="interactive")
+    sizes = [n // 2, n]
+    measure(rows, "emap", build, f"N slider (exact, N<={n})", lambda: lab.configure(n=sizes[next(cycle) % 2]), repeats)
+    measure(rows, "emap", build, "model dropdown (cached)",
+            lambda: lab.configure(kind=("additive", "interactive")[next(cycle) % 2]), repeats)
+    lab.configure(method="Monte Carlo", n=n)
+    measure(rows, "emap", build, "partners slider (Monte Carlo)",
+            lambda: lab.configure(partners=(8, 16)[next(cycle) % 2]), repeats)
+    lab.configure(method="exact")
+
+    images, texts = sc.eval_ds["image"][:64], sc.eval_ds["scene"][:64]
+    build = timed(lambda: setattr(run, "lab", gkw.similarity_widget(clip, images[:16], texts[:16])))
+    lab = run.lab
+    measure(rows, "similarity", build, "reshuffle", lab.reshuffle, repeats)
+
+    try:
+        vqa = gk.load_vqa()
+    except (FileNotFoundError, OSError, RuntimeError, ImportError) as err:
+        vqa = None
+        print(f"[no VQA model ({type(err).__name__}): rebalancing lab and explorer's VQA skipped]", file=sys.stderr)
+    if vqa is not None:
+        build = timed(lambda: setattr(run, "lab", gkw.grounding_explorer(clip, images, texts, vqa)))
+        lab = run.lab
+        measure(rows, "explorer", build, "caption -> images", lambda: lab.search(("a red circle", "a blue square")[next(cycle) % 2]), repeats)
+        measure(rows, "explorer", build, "pick an image (+VQA)", lambda: lab.pick(next(cycle) % len(images)), repeats)
+        measure(rows, "explorer", build, "ask a question", lambda: lab.ask(("what color is the circle?", "how many objects are there?")[next(cycle) % 2]), repeats)
+        build = timed(lambda: setattr(run, "lab", gkw.rebalancing_lab(vqa, priors=(0.0, 0.9), n=max(60, n // 5), seed=0)))
+        lab = run.lab
+        measure(rows, "rebalancing", build, "prior dial / rebalance toggle",
+                lambda: lab.show(prior=(0.0, 0.9)[next(cycle) % 2], balanced=bool(next(cycle) % 2)), repeats)
+    else:
+        build = timed(lambda: setattr(run, "lab", gkw.retrieval_widget(clip, images, texts)))
+        lab = run.lab
+        measure(rows, "retrieval", build, "caption -> images", lambda: lab.search(("a red circle", "a blue square")[next(cycle) % 2]), repeats)
+        measure(rows, "retrieval", build, "pick an image", lambda: lab.pick(next(cycle) % len(images)), repeats)
+    return rows, setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="evaluation pairs (default 1000, the issue's N)")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="N=300, 3 repeats (for `make bench`)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    n, repeats = (300, 3) if args.quick else (args.n, args.repeats)
+    rows, setup = run(n, repeats)
+    if args.json:
+        print(json.dumps({"n": n, "repeats": repeats, "budget_ms": BUDGET_MS, "setup": setup, "rows": rows}, indent=2))
+        return 0
+    print(f"dashboard callbacks at N={n} ({repeats} calls each; budget {BUDGET_MS:.0f} ms); "
+          f"baseline = rebuilding the lab from cached features and heads")
+    for key, value in setup.items():
+        print(f"  setup, once: {key} {value:.1f}")
+    header = f"{'lab':<12} {'callback':<32} {'median ms':>10} {'max ms':>8} {'rebuild ms':>11} {'speedup':>8}  budget"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['lab']:<12} {r['callback']:<32} {r['median_ms']:>10.1f} {r['max_ms']:>8.1f} {r['rebuild_ms']:>11.0f} "
+              f"{r['speedup']:>7.0f}x  {'ok' if r['within_budget'] else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
