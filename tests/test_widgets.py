@@ -1,0 +1,201 @@
+"""The widgets on the real tiny models, without a browser: build, call the callbacks, read the figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import grounding_kit as gk
+from grounding_kit import widgets as gkw
+from grounding_kit.models.registry import TINY_VQA, embedded_path
+from grounding_kit.widgets.scenarios import scenario
+
+N = 120
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return gk.load_clip()
+
+
+@pytest.fixture(scope="module")
+def mixed(clip):
+    """The mixed task (interaction 0.5): evaluation features, labels and the two fitted heads."""
+    return scenario(clip, "mixed", N, n_train=300, seed=0, interaction=0.5)
+
+
+@pytest.fixture(scope="module")
+def match_pairs():
+    ds = gk.make_task("match", n=40, seed=3).filter(lambda row: row["label"] == 1)
+    return list(ds["image"][:16]), list(ds["scene"][:16])
+
+
+@pytest.fixture(scope="module")
+def vqa():
+    if not (embedded_path(TINY_VQA) / "config.json").exists():
+        pytest.skip("the embedded tiny VQA model is not built yet (grounding-kit train tiny-vqa)")
+    return gk.load_vqa()
+
+
+@pytest.fixture
+def lab(mixed):
+    return gkw.reshuffle_lab(mixed.head("interactive"), mixed.feats_eval, mixed.labels_eval,
+                             additive=mixed.head("additive"), images=mixed.eval_ds["image"],
+                             texts=mixed.eval_ds["text"], seed=0)
+
+
+# ---------------------------------------------------------------- reshuffle lab
+
+
+def test_reshuffle_lab_predictions_on_intact_pairs_are_the_models_and_emap(lab, mixed):
+    head, feats = mixed.head("interactive"), mixed.feats_eval
+    preds = lab.predictions()
+    np.testing.assert_allclose(preds["interactive"], head(feats.text, feats.image).detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(preds["EMAP"], gk.emap_model(head, feats).numpy(), atol=1e-5)
+    assert "running average" not in preds  # nothing averaged yet
+    assert np.isnan(lab.fig_acc.data[0].y[-1])
+
+
+def test_reshuffle_lab_fraction_breaks_pairs_like_the_library_reshuffle(lab, mixed):
+    before = list(lab.fig_acc.data[0].y)
+    lab.set_fraction(0.5)
+    assert lab.fraction.value == 0.5
+    moved = lab.perm != np.arange(N)
+    assert moved.sum() == N // 2
+    expected = gk.reshuffle(mixed.head("interactive"), mixed.feats_eval, 0.5, seed=lab.perm_seed)
+    np.testing.assert_allclose(lab.predictions()["interactive"], expected.numpy(), atol=1e-5)
+    assert list(lab.fig_acc.data[0].y) != before
+    assert f"{N // 2} of {N} pairs reshuffled" in lab.status.value
+    for i, card in enumerate(lab.cards):  # reshuffled captions are highlighted
+        assert ("#c0392b" in card.caption.value) == bool(moved[i])
+
+
+def test_reshuffle_lab_running_average_converges_to_emap(lab):
+    lab.reshuffle()
+    assert lab.k == 1 and len(lab.fig_conv.data[2].x) == 1
+    first_gap = lab.gaps[0][1]
+    lab.reshuffle(299)
+    assert lab.k == 300 and [k for k, _ in lab.gaps] == [1, 300]
+    assert lab.gaps[-1][1] < 0.25 * first_gap  # Monte Carlo error shrinks like 1 / sqrt(k)
+    np.testing.assert_allclose(lab.running_emap(), lab.emap, atol=0.5)
+    assert not np.isnan(lab.fig_conv.data[1].y).any()
+    lab.reset()
+    assert lab.k == 0 and lab.gaps == [] and np.isnan(lab.fig_acc.data[0].y[-1])
+
+
+def test_reshuffle_lab_rejects_misaligned_inputs(mixed):
+    with pytest.raises(ValueError, match="one per pair"):
+        gkw.reshuffle_lab(mixed.head("interactive"), mixed.feats_eval, mixed.labels_eval,
+                          images=mixed.eval_ds["image"][:6], texts=mixed.eval_ds["text"][:6])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        gkw.reshuffle_lab(mixed.head("interactive"), mixed.feats_eval, mixed.labels_eval[:10])
+
+
+# ---------------------------------------------------------------- EMAP lab
+
+
+@pytest.mark.slow
+def test_emap_lab_shows_the_emap_report_and_responds_to_every_control(clip, mixed):
+    lab = gkw.emap_lab(clip, tasks=("additive", "mixed"), n=N, n_train=300, task="mixed", seed=0)
+    grid = mixed.lookup("interactive").grid.numpy()
+    report = gk.emap_report(mixed.labels_eval, grid, n_boot=200, seed=0)
+    assert list(lab.fig_acc.data[0].x) == list(report.index)
+    np.testing.assert_allclose(lab.fig_acc.data[0].y, report["score"].to_numpy())
+    heat = np.array(lab.fig_heat.data[2].z)
+    lab.configure(n=60)
+    assert "N=60" in lab.status.value and not np.array_equal(np.array(lab.fig_heat.data[2].z), heat)
+    lab.configure(method="Monte Carlo", partners=8)
+    assert "monte carlo" in lab.table.value and lab.partners.layout.visibility == "visible"
+    lab.configure(kind="additive", method="exact")
+    assert "additive head" in lab.status.value
+    lab.configure(task="additive")
+    assert lab.interaction.layout.visibility == "hidden" and "additive task" in lab.status.value
+
+
+# ---------------------------------------------------------------- CLIP widgets
+
+
+def test_similarity_widget_reshuffling_moves_the_diagonal(clip, match_pairs):
+    images, texts = match_pairs
+    widget = gkw.similarity_widget(clip, images, texts, seed=0)
+    sim = clip.similarity(texts, images).numpy()
+    np.testing.assert_allclose(np.array(widget.fig.data[0].z), sim, rtol=1e-5, atol=1e-5)
+    aligned = widget.top1()
+    widget.set_fraction(1.0)
+    assert not np.allclose(np.array(widget.fig.data[0].z), sim)
+    assert widget.top1() < aligned
+    assert "16 of 16" in widget.status.value
+
+
+def test_retrieval_widget_ranks_like_clip_similarity(clip, match_pairs):
+    images, texts = match_pairs
+    widget = gkw.retrieval_widget(clip, images, texts, top_k=3)
+    query = "a red circle"
+    top = widget.search(query)
+    expected = np.argsort(-clip.similarity([query], images).numpy()[0], kind="stable")[:3]
+    assert top.tolist() == expected.tolist()
+    assert list(widget.fig_images.data[0].x) == [f"#{j}" for j in expected]
+    top_captions = widget.pick(5)
+    expected = np.argsort(-clip.similarity(texts, [images[5]]).numpy()[:, 0], kind="stable")[:3]
+    assert top_captions.tolist() == expected.tolist() and widget.picker.value == 5
+    assert list(widget.fig_texts.data[0].y) == [texts[i] for i in expected]
+
+
+def test_grounding_explorer_answers_questions_about_the_picked_image(clip, vqa, match_pairs):
+    images, texts = match_pairs
+    widget = gkw.grounding_explorer(clip, images, texts, vqa, question="how many objects are there?")
+    answers = widget.ask("how many objects are there?")
+    assert answers == [(a, round(p, 4)) for a, p in vqa.answer([images[0]], ["how many objects are there?"],
+                                                                 top_k=len(answers))[0]]
+    widget.pick(3)
+    assert list(widget.fig_answers.data[0].x) == [a for a, _ in vqa.answer([images[3]], [widget.question.value],
+                                                                            top_k=len(answers))[0]]
+
+
+@pytest.mark.slow
+def test_rebalancing_lab_swaps_precomputed_results(vqa):
+    lab = gkw.rebalancing_lab(vqa, priors=(0.0, 0.9), n=60, seed=0)
+    lab.show(prior=0.9, balanced=False)
+    skewed = lab.results[(0.9, False)]
+    assert list(lab.fig_acc.data[0].y)[-1] == pytest.approx(skewed["blind"]["all"])
+    lab.show(balanced=True)
+    assert lab.balanced.value == "rebalanced"
+    assert list(lab.fig_acc.data[0].y)[-1] == pytest.approx(lab.results[(0.9, True)]["blind"]["all"])
+    for trace, t in zip(lab.fig_hist.data, lab.types):
+        assert sum(trace.y) == pytest.approx(1.0) or sum(trace.y) == 0
+
+
+@pytest.mark.slow
+def test_interaction_dial_moves_its_marker(clip):
+    dial = gkw.interaction_dial(clip, levels=(0.0, 1.0), n=100, n_train=300, seed=0)
+    assert all(len(scores) == 2 for scores in dial.scores.values())
+    at = dial.set_level(1.0)
+    assert list(dial.fig.data[-1].x) == [1.0, 1.0] and list(dial.fig.data[-1].y) == list(at.values())
+    assert dial.dial.value == 1.0 and "interaction 1.00" in dial.status.value
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+def test_dashboard_command_and_notebook():
+    import nbformat
+
+    from grounding_kit.dashboard import notebook_path, voila_command
+
+    command = voila_command(8866, "0.0.0.0")
+    assert str(notebook_path()) in command and "--port=8866" in command and "--Voila.ip=0.0.0.0" in command
+    with pytest.raises(ValueError, match="port"):
+        voila_command(0)
+    nb = nbformat.read(notebook_path(), as_version=4)
+    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_dashboard_builds_tabs_on_first_view(clip):
+    from grounding_kit.dashboard import build_dashboard
+
+    dash = build_dashboard(n=60, clip=clip)
+    assert isinstance(dash.labs[0], gkw.ReshuffleLab) and dash.labs[1:] == [None, None, None]
+    dash.tabs.selected_index = 1
+    assert isinstance(dash.labs[1], gkw.EmapLab) and dash.slots[1].children == (dash.labs[1],)
