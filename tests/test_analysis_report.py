@@ -196,3 +196,18 @@ def test_report_needs_features_for_a_model():
     model, _, y = match_task(10)
     with pytest.raises(TypeError, match="feats must be a grounding_kit.Features.*NoneType"):
         emap_report(y, model)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m, f, y: reshuffle(m, f, 1.5), ValueError, r"fraction must be in \[0.0, 1.0\], got 1.5"),
+    (lambda m, f, y: reshuffle(m, f, 0.5, shuffle="audio"), ValueError, r"shuffle='audio' is not valid"),
+    (lambda m, f, y: next(reshuffle_average(m, f, rounds=0)), ValueError, r"rounds must be >= 1, got 0"),
+    (lambda m, f, y: emap_report(y, m, f, n_boot=0), ValueError, r"n_boot must be >= 1, got 0"),
+    (lambda m, f, y: emap_report(y, m, f, level=95), ValueError, r"level must be in \[0.0, 1.0\], got 95"),
+    (lambda m, f, y: pairwise_logits(m, f, batch_size=0), ValueError, r"batch_size must be >= 1, got 0"),
+    (lambda m, f, y: cross_validate_emap(lambda a, b: m, f, y, folds=1), ValueError, r"folds must be >= 2"),
+])
+def test_argument_errors(call, error, message):
+    model, feats, y = match_task(10)
+    with pytest.raises(error, match=message):
+        call(model, feats, y)

@@ -78,7 +78,8 @@ def emap_report(labels: Any, model: Any, feats: Any = None, metric: str | Callab
     n_boot : bootstrap resamples (the same resamples for every row: intervals are paired)
     seed : seed of the resamples, the permutation test and Monte Carlo partners
     level : confidence level of the intervals
-    partners : None for exact EMAP; K for Monte Carlo EMAP (see ``emap_model``)
+    partners : None for exact EMAP; K for Monte Carlo EMAP (see ``emap_model``); the bootstrap
+        intervals then cover resampling of items only, not the Monte Carlo error of the marginals
 
     Returns
     -------
