@@ -23,8 +23,8 @@
 #   (Wu et al., 2017; Sharma et al., 2019).
 # * **Human-robot interaction**: a robot must map "here are the yellow ones" to the objects in front
 #   of it (Matuszek et al., 2012).
-# * **Web video parsing**: aligning the steps of a how-to video with its narration
-#   (Kim et al., 2014).
+# * **Web video parsing**: finding the steps of a how-to video ("Photoshop: vintage effect") in
+#   its frames and narration (Kim et al., 2014).
 # * **Visual commonsense reasoning** (VCR): "Why is [person4] pointing at [person1]?", answered from
 #   a movie still (Zellers et al., 2019).
 
