@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.helpers import label_margin, ranking, to_numpy
+from grounding_kit.widgets.helpers import label_margin, label_margin_grid, ranking, to_numpy
 from grounding_kit.widgets.lookup import GridLookup
 
 
@@ -82,3 +82,13 @@ def test_png_bytes_and_image_card():
     card = ui.ImageCard()
     card.show(png, "a <red> square", highlight=True)
     assert card.image.value == png and "&lt;red&gt;" in card.caption.value and "#c0392b" in card.caption.value
+
+
+def test_label_margin_grid_matches_label_margin_row_by_row():
+    rng = np.random.default_rng(1)
+    grid, labels = rng.normal(size=(6, 6, 3)), rng.integers(0, 3, size=6)
+    margins = label_margin_grid(grid, labels)
+    for j in range(6):
+        np.testing.assert_allclose(margins[:, j], label_margin(grid[:, j], labels))
+    with pytest.raises(ValueError, match=r"\(N, N, C\)"):
+        label_margin_grid(grid[:, :5], labels)

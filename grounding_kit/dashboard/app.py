@@ -11,14 +11,16 @@ import contextlib
 import html
 import io
 import logging
-import sys
+import os
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import ipywidgets as w
 
 from grounding_kit import widgets as gkw
-from grounding_kit.dashboard.server import READY_LOG
+from grounding_kit.cache import atomic_write
+from grounding_kit.dashboard.server import READY_ENV
 from grounding_kit.widgets.scenarios import scenario
 
 LOG = logging.getLogger(__name__)
@@ -48,9 +50,11 @@ class Dashboard(w.VBox):
         self.tabs.selected_index = 0
         for index in range(len(self.builders) if eager else 1):
             self.show_tab(index)
-        # to the kernel's own stderr, i.e. the server's log, not the page: the page is ready to open
-        print(f"{READY_LOG} ({'all' if eager else 'first'} tabs) in {time.perf_counter() - start:.1f} s",
-              file=sys.__stderr__, flush=True)
+        self.build_seconds = time.perf_counter() - start
+        ready = os.environ.get(READY_ENV)
+        if ready:  # tell `grounding-kit dashboard` (and the browser test) that the page is ready
+            built = f"{len(self.builders) if eager else 1} labs built in {self.build_seconds:.0f} s"
+            atomic_write(Path(ready), lambda tmp: tmp.write_text(built))
 
     def show_tab(self, index: int | None) -> w.Widget | None:
         """Build tab ``index`` if it is not built yet; returns its lab."""
@@ -61,9 +65,7 @@ class Dashboard(w.VBox):
                 with quiet():
                     self.labs[index] = self.builders[index]()
             except Exception as err:  # noqa: BLE001 - show the failure in its tab, keep the other labs alive
-                LOG.exception("building the %s failed", TAB_TITLES[index])
-                print(f"grounding_kit dashboard: building the {TAB_TITLES[index]} failed: {err!r}",
-                      file=sys.__stderr__, flush=True)
+                LOG.debug("building the %s failed", TAB_TITLES[index], exc_info=True)
                 self.slots[index].children = [w.HTML(f"<pre class='gk-error'>{TAB_TITLES[index]} failed: "
                                                      f"{html.escape(repr(err))}</pre>")]
                 return None

@@ -98,8 +98,7 @@ class EmapLab(w.VBox):
                                 partners=min(self.partners.value, n))
         # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
         # all N x N pairs; the first WINDOW texts and images are shown
-        rows = np.arange(n)
-        margin = grid[rows[:, None], rows[None, :], labels[:, None]] - grid.mean(axis=2)
+        margin = sc.margin(kind)[:n, :n]
         parts = decompose(margin)
         m = min(WINDOW, n)
         interaction = to_numpy(parts.interaction)[:m, :m]

@@ -28,6 +28,23 @@ def label_margin(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return logits[np.arange(len(labels)), labels] - logits.mean(axis=1)
 
 
+def label_margin_grid(grid: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """:func:`label_margin` of every cell, with the label of the cell's text (its row).
+
+    grid: (N, N, C) logits ``grid[i, j] = f(t_i, v_j)``; labels: (N,) -> (N, N) float64 with
+    ``out[i, j] = grid[i, j, labels[i]] - mean_c grid[i, j, c]``.
+    """
+    grid, labels = np.asarray(grid), np.asarray(labels)
+    if grid.ndim != 3 or grid.shape[0] != grid.shape[1] or labels.shape != grid.shape[:1]:
+        raise ValueError(f"grid must be (N, N, C) and labels (N,), got {grid.shape} and {labels.shape}")
+    out = np.empty(grid.shape[:2], dtype=np.float64)
+    for c in np.unique(labels):
+        rows = labels == c
+        out[rows] = grid[rows, :, c]
+    out -= grid.mean(axis=2)
+    return out
+
+
 def ranking(scores: np.ndarray, top_k: int) -> np.ndarray:
     """Indices of the ``top_k`` highest scores, best first (ties keep the lower index first)."""
     scores = np.asarray(scores)

@@ -32,6 +32,7 @@ class Scenario:
     eval_ds: Any
     heads: dict[str, Any] = field(default_factory=dict)
     lookups: dict[str, Any] = field(default_factory=dict)
+    margins: dict[str, np.ndarray] = field(default_factory=dict)
 
     def head(self, kind: str, seed: int = 0) -> Any:
         """The head of this ``kind`` fitted on the train split (fitted on first request)."""
@@ -50,6 +51,15 @@ class Scenario:
 
             self.lookups[kind] = GridLookup(pairwise_logits(self.head(kind), self.feats_eval, progress=False))
         return self.lookups[kind]
+
+
+    def margin(self, kind: str) -> np.ndarray:
+        """(N, N) label margins of the ``kind`` head's grid (see ``label_margin_grid``), computed once."""
+        if kind not in self.margins:
+            from grounding_kit.widgets.helpers import label_margin_grid
+
+            self.margins[kind] = label_margin_grid(self.lookup(kind).grid.numpy(), self.labels_eval)
+        return self.margins[kind]
 
 
 def scenario(clip: Any, task: str, n: int, *, n_train: int | None = None, seed: int = 0,
