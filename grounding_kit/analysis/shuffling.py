@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..validation import check_choice, check_consistent_length, check_fraction, check_positive_int
-from .grids import check_grid, is_torch
+from .grids import check_grid
 from .metrics import as_labels, get_metric
 from .pairs import PairEvaluator, check_features, evaluating, resolve_device
 
