@@ -101,7 +101,7 @@ check_interaction_residual(residual, match_grid)
 
 # %% -
 MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
-N = 800  # pairs per task; the first half trains, the second half tests
+N = 600  # pairs per task; the first half trains, the second half tests
 clip = gk.load_clip(MODEL)
 
 tasks = {name: gk.make_task(name, n=N, seed=0) for name in ("additive", "match")}
@@ -205,7 +205,7 @@ comparison
 # keeps up. The gap between them is what interactions are worth on that task.
 
 # %% -
-gk.widgets.interaction_dial(clip, levels=(0.0, 0.5, 1.0), n=300, n_train=400, seed=0)
+gk.widgets.interaction_dial(clip, levels=(0.0, 0.5, 1.0), n=200, n_train=300, seed=0)
 
 # %% [markdown] slide
 # ## Take-aways and homework

@@ -150,7 +150,7 @@ MODEL = "tiny-shapes"  # with your own photos use a real CLIP, e.g. "ViT-B-32/la
 FOLDER = None  # e.g. "my_photos/" (an imagefolder with metadata.jsonl or captions.csv)
 
 clip = gk.load_clip(MODEL)
-data = gk.make_task("match", n=800, seed=3) if FOLDER is None else gk.load_image_text_folder(FOLDER)
+data = gk.make_task("match", n=600, seed=0) if FOLDER is None else gk.load_image_text_folder(FOLDER)
 labels = np.asarray(data["label"])
 feats = gk.embed(data, clip)
 rng = np.random.default_rng(0)
