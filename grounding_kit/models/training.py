@@ -175,10 +175,10 @@ def evaluate_clip(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> dict[str, f
 
 # --- tiny VQA (ViLT) ---------------------------------------------------------------------------
 
-VQA_STEPS = 3000
+VQA_STEPS = 6000
 VQA_TRAIN_N = 3000  # questions before rebalancing (about twice as many rows after)
 VQA_BATCH = 32
-VQA_LR = 2e-3
+VQA_LR = 1e-3
 VQA_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -195,19 +195,50 @@ def tiny_vilt(questions: list[str], answers: list[str]) -> tuple[Any, Any]:
     tokenizer = BertTokenizer(vocab=vocab)
     image_processor = ViltImageProcessor(size={"shortest_edge": 64}, size_divisor=32, do_pad=True)
     processor = ViltProcessor(image_processor=image_processor, tokenizer=tokenizer)
-    config = ViltConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=128, image_size=64, patch_size=8, max_position_embeddings=16,
+    config = ViltConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=256, image_size=64, patch_size=8, max_position_embeddings=16,
                         num_labels=len(answers), id2label=dict(enumerate(answers)),
-                        label2id={a: i for i, a in enumerate(answers)})
+                        label2id={a: i for i, a in enumerate(answers)},
+                        problem_type="single_label_classification")
     return ViltForQuestionAnswering(config), processor
 
 
+@torch.no_grad()
+def init_vilt_from_clip(vilt: Any, visual: Any) -> None:
+    """Initialise ViLT's patch embedding and transformer layers from an open_clip image tower.
+
+    The original ViLT starts from ImageNet ViT weights; this one starts from the tiny CLIP's
+    image tower (same width, heads, patches and MLP size), so that it already sees colours and
+    shapes and only has to learn to read them for a question. Text embeddings, the pooler and
+    the answer head start random.
+    """
+    embeddings = vilt.vilt.embeddings
+    embeddings.patch_embeddings.projection.weight.copy_(visual.conv1.weight)
+    embeddings.patch_embeddings.projection.bias.zero_()
+    embeddings.cls_token.copy_(visual.class_embedding.view(1, 1, -1))
+    embeddings.position_embeddings.copy_(visual.positional_embedding[None])
+    for layer, block in zip(vilt.vilt.encoder.layer, visual.transformer.resblocks):
+        attention = layer.attention.attention
+        for part, weight, bias in zip((attention.query, attention.key, attention.value),
+                                      block.attn.in_proj_weight.chunk(3), block.attn.in_proj_bias.chunk(3)):
+            part.weight.copy_(weight)
+            part.bias.copy_(bias)
+        pairs = ((layer.attention.output.dense, block.attn.out_proj), (layer.layernorm_before, block.ln_1),
+                 (layer.layernorm_after, block.ln_2), (layer.intermediate.dense, block.mlp.c_fc),
+                 (layer.output.dense, block.mlp.c_proj))
+        for target, source in pairs:
+            target.load_state_dict(source.state_dict())
+
+
 def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0, *,
-                   progress: bool = True, n_train: int = VQA_TRAIN_N, n_eval: int = 1000) -> dict[str, Any]:
+                   progress: bool = True, n_train: int = VQA_TRAIN_N, n_eval: int = 1000,
+                   clip_dir: str | Path | None = None) -> dict[str, Any]:
     """Train the embedded tiny ViLT on the world's rebalanced ``vqa`` task and save it.
 
-    A small ViLT (2 layers, width 64, 8 px patches on 64 px images), binary cross-entropy on
-    one-hot answers (ViLT's VQA objective), AdamW with warm-up and cosine decay, batches of 32.
+    A small ViLT (2 layers, width 64, 8 px patches on 64 px images) whose patch embedding and
+    layers start from the tiny CLIP's image tower in ``clip_dir`` (default: the shipped
+    ``tiny-shapes``; see :func:`init_vilt_from_clip`), cross-entropy over the answers (each
+    question has exactly one), AdamW with warm-up and cosine decay, batches of 32.
 
     Returns
     -------
@@ -215,7 +246,8 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
     parameters, size_bytes, output_dir.
     """
     from ..world import VQA_ANSWERS, make_task, rebalance
-    from .vqa import VqaModel
+    from .clip import load_tiny_clip
+    from .vqa import wrap_vilt
 
     steps = VQA_STEPS if steps is None else steps
     out = Path(output_dir) if output_dir is not None else embedded_path(TINY_VQA)
@@ -225,28 +257,23 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
     questions = list(train["text"])
     model, processor = tiny_vilt(questions + list(make_task("vqa", n=500, seed=seed + 1)["text"]),
                                  list(VQA_ANSWERS))
-    vqa = VqaModel(TINY_VQA, model, processor, torch.device("cpu"))
+    init_vilt_from_clip(model, load_tiny_clip(clip_dir, device="cpu").module.visual)
+    vqa = wrap_vilt(TINY_VQA, model, processor, torch.device("cpu"))
     inputs = vqa.pair_inputs(train["image"], questions)
-    targets = torch.nn.functional.one_hot(torch.as_tensor(train["label"]), len(VQA_ANSWERS)).float()
+    targets = torch.as_tensor(train["label"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=VQA_LR, weight_decay=0.01)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     model.train()
-    order = torch.randperm(len(targets), generator=generator)
+    epochs = math.ceil(steps * VQA_BATCH / len(targets))
+    order = torch.cat([torch.randperm(len(targets), generator=generator) for _ in range(epochs)])
     bar = tqdm(range(steps), desc="training tiny ViLT", disable=not progress)
     for step in bar:
-        first = (step * VQA_BATCH) % len(order)
-        if first + VQA_BATCH > len(order):
-            order, first = torch.randperm(len(targets), generator=generator), 0
-        rows = order[first:first + VQA_BATCH]
+        rows = order[step * VQA_BATCH:(step + 1) * VQA_BATCH]
         ids, pixels = inputs.text[rows], inputs.image[rows]
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, VQA_LR)
-        logits = model(input_ids=ids, attention_mask=(ids != vqa.pair_model.pad_id).long(),
-                       token_type_ids=torch.zeros_like(ids), pixel_values=pixels[:, :3],
-                       pixel_mask=pixels[:, 3].long()).logits
-        loss = loss_fn(logits, targets[rows]) * len(VQA_ANSWERS)
+        loss = torch.nn.functional.cross_entropy(vqa.pair_model.batch_logits(ids, pixels), targets[rows])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -186,6 +186,11 @@ def load_vilt(source: str | Path, device: torch.device, name: str, local: bool =
 
     module = ViltForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
     processor = ViltProcessor.from_pretrained(str(source), local_files_only=local)
+    return wrap_vilt(name, module, processor, device)
+
+
+def wrap_vilt(name: str, module: torch.nn.Module, processor: Any, device: torch.device) -> VqaModel:
+    """A :class:`VqaModel` over a ``ViltForQuestionAnswering`` and its ``ViltProcessor``."""
     config = module.config
     single = config.problem_type == "single_label_classification"
     return VqaModel(name, module, processor, device,
