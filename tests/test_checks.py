@@ -185,3 +185,11 @@ def test_emap_gap(capsys):
     passes(capsys, checks.check_emap_gap, 0.3, report)
     fails("sign is flipped", checks.check_emap_gap, -0.3, report)
     fails(r"report.loc\['full model', 'score'\]", checks.check_emap_gap, 0.4, report)
+
+
+def test_every_check_is_tested_here():
+    from pathlib import Path
+
+    source = Path(__file__).read_text()
+    untested = [name for name in checks.__all__ if name.startswith("check_") and f"checks.{name}," not in source]
+    assert not untested, f"add pass/fail tests for {untested}"
