@@ -12,9 +12,10 @@ dict         a nested-dict reference like the paper's example code (small N only
 
 Usage: python benchmarks/emap_bench.py [--sizes 1000 4000 10000] [--quick] [--json] [--threads 2]
 
-On a shared, busy machine ``--threads 1`` is much faster for the streamed paths: their steps are
-small memory-bound operations, and two OpenMP threads competing with other processes for two
-cores mostly wait on each other.
+Workers run with ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is set: on a busy 2-core machine
+torch's default spinning OpenMP threads made the streamed path (many small memory-bound steps)
+about 25x slower with 2 threads than with 1; passive waiting removes that. ``--threads 1`` is
+still the fastest setting on a shared machine.
 """
 
 from __future__ import annotations
@@ -146,8 +147,9 @@ def worker(method: str, n: int, threads: int) -> dict:
 
 
 def run(method: str, n: int, threads: int) -> dict:
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     out = subprocess.run([sys.executable, __file__, "--worker", method, str(n), "--threads", str(threads)],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     if out.returncode != 0:
         return {"method": method, "n": n, "error": out.stderr.strip().splitlines()[-1:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -202,7 +204,8 @@ def main() -> None:
                           "results": results}, indent=2))
     else:
         print(f"exact EMAP, MLP head [t; v] ({2 * DIM} -> {HIDDEN} -> {CLASSES}), closed form on a rank-{RANK} "
-              f"bilinear head; {args.threads} torch threads, load average {load:.1f} at start;\n"
+              f"bilinear head; {args.threads} torch threads, OMP_WAIT_POLICY="
+              f"{os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}, load average {load:.1f} at start;\n"
               "speedup vs naive at the same N; peak RSS includes torch and the features (base)")
         print(table(results))
         print(targets(results))
