@@ -14,7 +14,7 @@ from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, deco
                                     vqa_soft_accuracy, weighted_f1)
 from grounding_kit.features import Features
 
-torch.set_num_threads(1)
+
 rng = np.random.default_rng(0)
 
 

@@ -12,7 +12,14 @@ from grounding_kit.analysis import EmapEstimate, emap, emap_details, emap_model,
 from grounding_kit.features import Features
 from grounding_kit.structure import BilinearFactors
 
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Small tiles run fastest on one thread on a shared machine; restore the setting afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 class MLPHead(torch.nn.Module):
