@@ -200,6 +200,8 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
     The exact path follows ``structure_of(model)``: the bilinear closed form (O(N * R * C)),
     the first-layer-linear stream (each modality projected once, ``rest`` on pair sums) or the
     generic stream (the model called on pair batches). Memory: O(N * C) plus one tile.
+    On a busy shared CPU, the streamed paths' many small steps run much faster with
+    ``torch.set_num_threads(1)`` or with ``OMP_WAIT_POLICY=PASSIVE`` set before torch is imported.
     """
     feats = check_features(feats)
     n = len(feats)
