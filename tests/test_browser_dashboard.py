@@ -118,7 +118,12 @@ def test_every_tab_renders_its_figure(dashboard, title):
     page, _ = dashboard
     lab = LABS[title]
     page.locator(".lm-TabBar-tab", has_text=title).first.click()
-    page.wait_for_selector(f".{lab} .js-plotly-plot", timeout=240_000)
+    page.wait_for_function(  # its figure, or the error the dashboard shows in a tab that failed to build
+        "lab => document.querySelector('.' + lab + ' .js-plotly-plot') ||"
+        " Array.from(document.querySelectorAll('.gk-error')).some(e => e.offsetParent !== null)",
+        arg=lab, timeout=240_000)
+    failed = [e.inner_text() for e in page.query_selector_all(".gk-error") if e.is_visible()]
+    assert not failed, failed
     page.wait_for_function(
         "lab => { const p = document.querySelector('.' + lab + ' .js-plotly-plot');"
         " return p && p.data && p.data.length > 0; }", arg=lab, timeout=60_000)
