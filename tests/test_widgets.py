@@ -140,6 +140,8 @@ def test_retrieval_widget_ranks_like_clip_similarity(clip, match_pairs):
     expected = np.argsort(-clip.similarity(texts, [images[5]]).numpy()[:, 0], kind="stable")[:3]
     assert top_captions.tolist() == expected.tolist() and widget.picker.value == 5
     assert list(widget.fig_texts.data[0].y) == [texts[i] for i in expected]
+    widget.image_cards[1].button.click()  # "pick" under the second-ranked image
+    assert widget.picker.value == int(widget.ranked[1])
 
 
 def test_grounding_explorer_answers_questions_about_the_picked_image(clip, vqa, match_pairs):

@@ -108,17 +108,18 @@ class Dashboard(w.VBox):
         from grounding_kit.world import make_task
 
         ds = make_task("match", n=40, seed=self.seed + 7)
-        ds = ds.filter(lambda row: row["label"] == 1)  # images whose caption describes them
+        ds = ds.select([i for i, label in enumerate(ds["label"]) if label == 1])  # images their caption describes
         return gkw.grounding_explorer(self.clip, ds["image"], ds["scene"], self.vqa,
                                       question="what color is the circle?", query="a red circle")
 
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Keep library chatter (log lines and warnings on stderr) off the projected page; log it instead."""
+    """Keep library chatter off the projected page: progress bars and other displays go to an
+    ``Output`` widget that is never shown, warnings and log lines on stderr to the log."""
     buffer = io.StringIO()
     try:
-        with contextlib.redirect_stderr(buffer):
+        with w.Output(), contextlib.redirect_stderr(buffer):
             yield
     finally:
         if buffer.getvalue().strip():

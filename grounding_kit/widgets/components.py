@@ -83,10 +83,12 @@ def png_bytes(image: Any) -> bytes:
 class ImageCard(w.VBox):
     """An image with a caption under it; ``show(png, caption, highlight)`` updates both."""
 
-    def __init__(self, px: int = CARD_PX) -> None:
+    def __init__(self, px: int = CARD_PX, button: str | None = None) -> None:
         self.image = w.Image(format="png", width=px, height=px)
         self.caption = w.HTML(layout=w.Layout(width=f"{px + 40}px"))
-        super().__init__([self.image, self.caption], layout=w.Layout(align_items="center", margin="4px"))
+        self.button = None if button is None else w.Button(description=button, layout=w.Layout(width=f"{px}px"))
+        parts = [self.image, self.caption] + ([self.button] if self.button is not None else [])
+        super().__init__(parts, layout=w.Layout(align_items="center", margin="4px"))
         self.add_class("gk-card")
 
     def show(self, png: bytes, caption: str, highlight: bool = False) -> None:
@@ -97,9 +99,9 @@ class ImageCard(w.VBox):
                               f"{html.escape(caption)}</div>")
 
 
-def gallery(n: int, px: int = CARD_PX) -> tuple[w.Box, list[ImageCard]]:
-    """A wrapping row of ``n`` image cards."""
-    cards = [ImageCard(px) for _ in range(n)]
+def gallery(n: int, px: int = CARD_PX, button: str | None = None) -> tuple[w.Box, list[ImageCard]]:
+    """A wrapping row of ``n`` image cards (each with a button labelled ``button`` if given)."""
+    cards = [ImageCard(px, button) for _ in range(n)]
     box = w.Box(cards, layout=w.Layout(flex_flow="row wrap"))
     box.add_class("gk-gallery")
     return box, cards

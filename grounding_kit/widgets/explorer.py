@@ -38,7 +38,10 @@ class RetrievalWidget(w.VBox):
                             layout=w.Layout(width="420px"))
         self.query.add_class("gk-query")
         self.query.observe(lambda change: self.search(change["new"]), names="value")
-        self.image_gallery, self.image_cards = ui.gallery(self.top_k)
+        self.image_gallery, self.image_cards = ui.gallery(self.top_k, button="pick")
+        self.ranked = np.zeros(self.top_k, dtype=int)  # image index shown on each card
+        for k, card in enumerate(self.image_cards):
+            card.button.on_click(lambda _, k=k: self.pick(int(self.ranked[k])))
         self.fig_images = ui.figure([go.Bar(x=[], y=[], marker_color="#4c72b0")], height=260,
                                     title="images ranked by CLIP similarity to the caption",
                                     yaxis=dict(title="scaled cosine"))
@@ -52,7 +55,8 @@ class RetrievalWidget(w.VBox):
         super().__init__([
             ui.title("Caption -> images", "Type a caption (Enter): CLIP ranks the images."),
             self.query, self.image_gallery, self.fig_images,
-            ui.title("Image -> captions", "Pick an image: CLIP ranks the candidate captions."),
+            ui.title("Image -> captions", "Pick an image (slider or a ranked image's button): "
+                                          "CLIP ranks the candidate captions."),
             self.picker, w.HBox([self.picked, self.fig_texts]),
         ])
         self.add_class("gk-retrieval")
@@ -65,6 +69,7 @@ class RetrievalWidget(w.VBox):
         q = self._queries[caption]
         scores = self.scale * self.image_emb @ q
         top = ranking(scores, self.top_k)
+        self.ranked = top
         for card, j in zip(self.image_cards, top):
             card.show(self.png[j], f"#{j}  {scores[j]:.2f}")
         with self.fig_images.batch_update():
