@@ -37,7 +37,7 @@ lab: $(VENV)/.kit-installed
 		--ServerApp.root_dir=$(CURDIR)/notebooks $(ROOT_FLAG)
 
 test: $(VENV)/.test-installed
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 dashboard: $(VENV)/.kit-installed
 	$(BIN)/grounding-kit dashboard --port $(DASHBOARD_PORT)
