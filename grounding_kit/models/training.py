@@ -175,8 +175,8 @@ def evaluate_clip(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> dict[str, f
 
 # --- tiny VQA (ViLT) ---------------------------------------------------------------------------
 
-VQA_STEPS = 6000
-VQA_TRAIN_N = 3000  # questions before rebalancing (about twice as many rows after)
+VQA_STEPS = 12000
+VQA_TRAIN_N = 6000  # questions before rebalancing (about twice as many rows after)
 VQA_BATCH = 32
 VQA_LR = 1e-3
 VQA_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
