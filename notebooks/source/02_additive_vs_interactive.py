@@ -59,6 +59,8 @@ import pandas as pd
 import grounding_kit as gk
 from grounding_kit.checks import check_accuracy, check_additive_grid, check_interaction_residual
 
+MODEL = "tiny-shapes"  # the CLIP whose features the heads use; online e.g. "ViT-B-32/laion2b_s34b_b79k"
+
 f_t = np.array([2.0, -1.0, 0.5, 0.0])
 f_v = np.array([0.3, 1.2, -0.7, 0.1])
 ### BEGIN SOLUTION
@@ -100,7 +102,6 @@ check_interaction_residual(residual, match_grid)
 # We embed each task with the CLIP of notebook 01 and train heads on the frozen features.
 
 # %% -
-MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
 N = 600  # pairs per task; the first half trains, the second half tests
 clip = gk.load_clip(MODEL)
 

@@ -53,6 +53,9 @@ import grounding_kit as gk
 from grounding_kit.checks import (EMAP_EXAMPLE, check_effects, check_emap_function,
                                   check_interaction_share)
 
+MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/laion2b_s34b_b79k"
+VQA_MODEL = "tiny-shapes-vqa"  # online e.g. "dandelin/vilt-b32-finetuned-vqa"
+
 print(EMAP_EXAMPLE)
 print("original:", np.diag(EMAP_EXAMPLE), " EMAP:", gk.emap(EMAP_EXAMPLE).round(2))
 
@@ -82,7 +85,6 @@ check_emap_function(my_emap)
 # and evaluate both on all pairs of a held-out set.
 
 # %% -
-MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
 N_TRAIN, N_TEST = 400, 200
 clip = gk.load_clip(MODEL)
 task = gk.make_task("mixed", n=N_TRAIN + N_TEST, seed=0, interaction=0.5)
@@ -218,7 +220,7 @@ summary
 # so the question alone should not suffice.
 
 # %% -
-vqa = gk.load_vqa("tiny-shapes-vqa")  # online e.g. "dandelin/vilt-b32-finetuned-vqa"
+vqa = gk.load_vqa(VQA_MODEL)
 vqa_data = gk.rebalance(gk.make_task("vqa", n=100, seed=7), seed=0).shuffle(seed=0).select(range(60))
 vqa_feats = vqa.pair_inputs(vqa_data["image"], vqa_data["text"])
 vqa_report = gk.emap_report(np.asarray(vqa_data["label"]), vqa.pair_model, vqa_feats, partners=6, seed=0)

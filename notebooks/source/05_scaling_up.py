@@ -25,7 +25,11 @@ import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
-from grounding_kit.checks import check_emap_gap, check_columns_above
+from grounding_kit.checks import check_columns_above, check_emap_gap
+
+# for the capstone at the end: your own photos with a real CLIP, or the offline defaults
+MODEL = "tiny-shapes"  # with your own photos use a real CLIP, e.g. "ViT-B-32/laion2b_s34b_b79k"
+FOLDER = None  # e.g. "my_photos/" (an imagefolder with metadata.jsonl or captions.csv)
 
 web_data = pd.DataFrame(
     [("image + text", "Conceptual Captions", "Sharma et al. (2018)", "3M webly supervised image-caption pairs"),
@@ -141,14 +145,12 @@ check_columns_above(wins, flamingo, row="Flamingo 32-shot", baseline="fine-tuned
 #
 # Put your photos in a folder with a `metadata.jsonl` beside them, one line per image:
 # `{"file_name": "cat.jpg", "text": "a cat on a sofa", "label": 1}` (or a `captions.csv` with the same
-# columns), set `FOLDER`, and pick a real CLIP in `MODEL`. `gk.load_image_text_folder(FOLDER)` gives the
-# same columns as the kit's synthetic tasks, so every step below runs unchanged. With `FOLDER = None`
-# the capstone runs offline on the shapes world's match task.
+# columns). The label is what your task predicts (does the caption fit? is the post positive?); the
+# heads learn it. Set `FOLDER` and `MODEL` in the set-up cell at the top and run all cells.
+# `gk.load_image_text_folder(FOLDER)` gives the same columns as the kit's synthetic tasks, so every step
+# below runs unchanged. With `FOLDER = None` the capstone runs offline on the shapes world's match task.
 
 # %% -
-MODEL = "tiny-shapes"  # with your own photos use a real CLIP, e.g. "ViT-B-32/laion2b_s34b_b79k"
-FOLDER = None  # e.g. "my_photos/" (an imagefolder with metadata.jsonl or captions.csv)
-
 clip = gk.load_clip(MODEL)
 data = gk.make_task("match", n=600, seed=0) if FOLDER is None else gk.load_image_text_folder(FOLDER)
 labels = np.asarray(data["label"])
