@@ -9,8 +9,7 @@ logits (pre-softmax) in the last axis.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from grounding_kit.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -54,17 +53,4 @@ _SUBMODULES = ("analysis", "world", "models", "widgets", "checks", "course")
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"grounding_kit.{name}")
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'grounding_kit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, _SUBMODULES)

@@ -7,8 +7,7 @@ last axis. Submodules load on first use, so ``import grounding_kit.analysis`` st
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from grounding_kit.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "emap": "projection",
@@ -37,15 +36,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'grounding_kit.analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -11,8 +11,7 @@ Public API (imported lazily, so ``import grounding_kit.models`` stays light):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from grounding_kit.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "load_clip": "grounding_kit.models.clip",
@@ -29,15 +28,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'grounding_kit.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

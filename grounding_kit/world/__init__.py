@@ -15,8 +15,7 @@ of a task or loader.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from grounding_kit.lazy import lazy_exports
 
 from grounding_kit.world.render import render_scene, render_scenes
 from grounding_kit.world.scenes import (COLOR_RGB, COLORS, SHAPES, SIZES, WARM_COLORS, Scene,
@@ -43,11 +42,4 @@ __all__ = ["COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "Sc
            "caption_templates", "describe", "render_scene", "render_scenes", "sample_scene",
            "sample_scenes", "single_object_caption", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'grounding_kit.world' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
