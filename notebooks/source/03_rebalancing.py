@@ -120,6 +120,31 @@ report[["rows_before", "rows_after", "entropy_before", "entropy_after", "max_ent
         "question_only_before", "question_only_after", "chance"]].round(3)
 
 # %% [markdown] subslide
+# ## What a complementary pair looks like
+#
+# Each column is one question: on top the original image and its answer, below the edited image that
+# the rebalancing added, on which the same question has another answer.
+
+# %% -
+import io
+
+import ipywidgets as widgets
+
+
+def card(row, width=128):
+    buffer = io.BytesIO()
+    row["image"].save(buffer, format="PNG")
+    return widgets.VBox([widgets.Image(value=buffer.getvalue(), width=width, height=width),
+                         widgets.HTML(f"<b>{row['answer']}</b>")])
+
+
+complements = [i for i, source in enumerate(balanced["source"]) if source == "complement"][:4]
+widgets.HBox([widgets.VBox([widgets.HTML(f"<i>{balanced[i]['text']}</i>"),
+                            card(balanced[balanced[i]["pair_of"]]), card(balanced[i])],
+                           layout=widgets.Layout(width="190px", margin="0 8px"))
+              for i in complements])
+
+# %% [markdown] subslide
 # ## Exercise 3.3: the blind baseline after rebalancing
 #
 # Use your `blind_accuracy` on the rebalanced data. Before you run it: what do you expect?
