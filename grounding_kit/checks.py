@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailed",
+    "EMAP_EXAMPLE",
     "check_similarity_matrix",
     "check_retrieval_accuracy",
     "check_zero_shot",
