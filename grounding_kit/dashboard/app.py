@@ -53,7 +53,7 @@ class Dashboard(w.VBox):
         self.build_seconds = time.perf_counter() - start
         ready = os.environ.get(READY_ENV)
         if ready:  # tell `grounding-kit dashboard` (and the browser test) that the page is ready
-            built = f"{len(self.builders) if eager else 1} labs built in {self.build_seconds:.0f} s"
+            built = f"{len(self.builders) if eager else 1} of {len(self.builders)} labs built in {self.build_seconds:.0f} s"
             atomic_write(Path(ready), lambda tmp: tmp.write_text(built))
 
     def show_tab(self, index: int | None) -> w.Widget | None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 LOCAL = "127.0.0.1"
 READY_ENV = "GROUNDING_KIT_DASHBOARD_READY"  # file the notebook writes once its labs are built
-# after a visit takes the pre-heated kernel, wait this long before heating the next one, so that
-# building it does not slow down the live page (a second visitor meanwhile waits for it)
+# with preheat: after a visit takes the pre-heated kernel, wait this long before heating the next
+# one, so that building it does not slow down the live page (a second visitor waits for it)
 REFILL_DELAY_S = 120
 
 
@@ -22,11 +22,13 @@ def notebook_path() -> Path:
     return Path(__file__).resolve().with_name("dashboard.ipynb")
 
 
-def voila_command(port: int, host: str = LOCAL) -> list[str]:
+def voila_command(port: int, host: str = LOCAL, preheat: bool = False) -> list[str]:
     """The Voila command line that serves the dashboard on ``host:port``.
 
-    The kernel is pre-heated: Voila runs the notebook once at start-up, so the first visitor gets
-    a page whose labs are already built (the notebook then writes the file named by ``READY_ENV``).
+    ``preheat=True`` makes Voila run the notebook once at start-up, so that the first visitor
+    gets a page whose first lab is already built. Off by default: in our browser tests, pages
+    served from a pre-heated kernel sometimes froze their plotly figures (other widgets kept
+    updating), which a live demo cannot afford.
     """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ValueError(f"port must be an integer in 1..65535, got {port!r}")
@@ -34,10 +36,11 @@ def voila_command(port: int, host: str = LOCAL) -> list[str]:
         raise ValueError(f"host must be an address such as {LOCAL!r} or '0.0.0.0', got {host!r}")
     return [sys.executable, "-m", "voila", str(notebook_path()), "--no-browser", f"--port={port}",
             f"--Voila.ip={host}", "--VoilaConfiguration.show_tracebacks=True",
-            "--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}"]
+            *(["--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}"]
+              if preheat else [])]
 
 
-def serve(port: int = 8866, host: str = LOCAL) -> int:
+def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False) -> int:
     """Serve the dashboard until interrupted; returns Voila's exit code.
 
     Parameters
@@ -45,27 +48,28 @@ def serve(port: int = 8866, host: str = LOCAL) -> int:
     port : TCP port.
     host : ``"127.0.0.1"`` (default, this machine only) or ``"0.0.0.0"`` to serve the room
         (``grounding-kit dashboard --room``).
+    preheat : build the page before the first visit (see :func:`voila_command`).
 
-    Prints the address, then a line when the labs are built and the page is ready to open. The
+    Prints the address, then a line each time a page has built its labs. The
     page uses the offline tiny models, so it needs no network; the hub is switched off
     (``HF_HUB_OFFLINE=1``) unless the environment says otherwise.
     """
-    command = voila_command(port, host)
+    command = voila_command(port, host, preheat)
     ready = Path(tempfile.mkdtemp(prefix="gk-dashboard-")) / "ready"
     env = {**os.environ, READY_ENV: str(ready)}
     env.setdefault("HF_HUB_OFFLINE", "1")
     url = f"http://{LOCAL if host in (LOCAL, 'localhost') else host}:{port}/"
-    print(f"grounding_kit dashboard: {url} (building the labs before the first visit...)", flush=True)
+    print(f"grounding_kit dashboard: open {url} (a page builds its first lab when it opens: "
+          "about half a minute on 2 cores; Ctrl+C stops the server)", flush=True)
     if host == "0.0.0.0":
         print(f"  serving the room: http://{socket.gethostname()}:{port}/ (any address of this machine)", flush=True)
     process = subprocess.Popen(command, env=env)
-    announced = False
+    seen = 0.0
     try:
         while process.poll() is None:
-            if not announced and ready.exists():
-                print(f"grounding_kit dashboard: ready ({ready.read_text().strip()}), open {url} "
-                      "(Ctrl+C stops the server)", flush=True)
-                announced = True
+            if ready.exists() and ready.stat().st_mtime != seen:
+                seen = ready.stat().st_mtime
+                print(f"grounding_kit dashboard: page ready ({ready.read_text().strip()})", flush=True)
             time.sleep(0.5)
     except KeyboardInterrupt:
         process.terminate()
