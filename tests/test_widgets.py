@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import grounding_kit as gk
 from grounding_kit import widgets as gkw

@@ -1,8 +1,8 @@
 """The dashboard's four labs in tabs, built from the kit's offline defaults.
 
-``grounding-kit dashboard`` pre-heats a Voila kernel, which builds every lab before the first
-visit (``eager=True``). Built lazily instead (``eager=False``), the first tab is built at once
-and each other tab the first time it is opened.
+By default (``eager=False``) the first tab is built when the page loads and each other tab the
+first time it is opened, so the page is usable as early as possible; ``eager=True`` builds every
+tab at once (for a pre-heated Voila kernel, see ``voila_command(preheat=True)``).
 """
 
 from __future__ import annotations

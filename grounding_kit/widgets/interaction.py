@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import ipywidgets as w
-import numpy as np
 import plotly.graph_objects as go
 
 from grounding_kit.widgets import components as ui
