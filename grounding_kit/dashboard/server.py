@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -65,6 +66,7 @@ def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False) -> int:
         print(f"  serving the room: http://{socket.gethostname()}:{port}/ (any address of this machine)", flush=True)
     process = subprocess.Popen(command, env=env)
     seen = 0.0
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops Voila too, like Ctrl+C
     try:
         while process.poll() is None:
             if ready.exists() and ready.stat().st_mtime != seen:
@@ -78,4 +80,10 @@ def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return process.returncode
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
