@@ -3,7 +3,10 @@ retrieval widget renders a plotly figure that answers a typed caption and a pick
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, NOTEBOOKS, run_all_cells
 
@@ -30,10 +33,21 @@ def test_notebook_01_widgets_render_and_respond_in_jupyterlab(lab_url, page):
     if not (NOTEBOOKS / NOTEBOOK).exists():
         pytest.fail(f"{NOTEBOOK} is missing from notebooks/")
     base, token = lab_url
-    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
+    # a fresh workspace (`reset`): no tab restored from an earlier session takes the focus
+    page.goto(f"{base}/lab/workspaces/gk-widgets-{uuid.uuid4().hex[:8]}/tree/{NOTEBOOK}?token={token}&reset",
+              timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    run_all_cells(page)
+    for _ in range(2):  # the menu can be clicked before the notebook holds the focus: check, then retry
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        run_all_cells(page)
+        try:
+            page.wait_for_function(  # some cell got an execution count, or is running
+                "() => Array.from(document.querySelectorAll('.jp-Notebook .jp-InputPrompt'))"
+                ".some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))", timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            continue
     try:
         check_retrieval_widget(page)
     finally:
