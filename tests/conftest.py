@@ -114,7 +114,8 @@ def page(browser):
 
 @pytest.fixture
 def lab_url(tmp_path, start_server) -> tuple[str, str]:
-    """JupyterLab on a free 127.0.0.1 port over a copy of notebooks/ (autosave can't touch the repo)."""
+    """JupyterLab on a free 127.0.0.1 port over a copy of notebooks/ (autosave can't touch the repo),
+    with fresh settings and workspaces (no layout restored from an earlier run)."""
     root = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, root)
     settings = tmp_path / "lab-settings"
@@ -124,7 +125,8 @@ def lab_url(tmp_path, start_server) -> tuple[str, str]:
     server = start_server([jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                            f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
                            "--allow-root"], "jupyterlab.log",
-                          env={**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings)})
+                          env={**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
+                               "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces")})
     wait_for_http(f"http://127.0.0.1:{port}/api/status?token={token}", server.process)
     return f"http://127.0.0.1:{port}", token
 

@@ -53,7 +53,7 @@ def test_reshuffle_lab_predictions_on_intact_pairs_are_the_models_and_emap(lab, 
     np.testing.assert_allclose(preds["interactive"], head(feats.text, feats.image).detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(preds["EMAP"], gk.emap_model(head, feats).numpy(), atol=1e-5)
     assert "running average" not in preds  # nothing averaged yet
-    assert np.isnan(lab.fig_acc.data[0].y[-1])
+    assert lab.fig_acc.data[0].y[-1] is None  # no bar yet (None is valid JSON, NaN is not)
 
 
 def test_reshuffle_lab_fraction_breaks_pairs_like_the_library_reshuffle(lab, mixed):
@@ -80,7 +80,7 @@ def test_reshuffle_lab_running_average_converges_to_emap(lab):
     np.testing.assert_allclose(lab.running_emap(), lab.emap, atol=0.5)
     assert not np.isnan(lab.fig_conv.data[1].y).any()
     lab.reset()
-    assert lab.k == 0 and lab.gaps == [] and np.isnan(lab.fig_acc.data[0].y[-1])
+    assert lab.k == 0 and lab.gaps == [] and lab.fig_acc.data[0].y[-1] is None
 
 
 def test_reshuffle_lab_rejects_misaligned_inputs(mixed):

@@ -172,10 +172,11 @@ class ReshuffleLab(w.VBox):
         preds = self.predictions()
         from grounding_kit.analysis import accuracy
 
-        scores = [accuracy(self.labels, preds[key]) if key in preds else np.nan for key in self.predictors]
+        # None, not NaN, for a bar with no value yet: NaN is not valid JSON for the browser
+        scores = [accuracy(self.labels, preds[key]) if key in preds else None for key in self.predictors]
         with self.fig_acc.batch_update():
             self.fig_acc.data[0].y = scores
-            self.fig_acc.data[0].text = ["" if np.isnan(s) else f"{s:.2f}" for s in scores]
+            self.fig_acc.data[0].text = ["" if s is None else f"{s:.2f}" for s in scores]
         moved = self.perm != np.arange(self.n)
         for i, card in enumerate(self.cards):
             j = int(self.perm[i])
@@ -190,7 +191,7 @@ class ReshuffleLab(w.VBox):
         exact = label_margin(self.emap, self.labels)
         running = self.running_emap()
         if running is None:
-            est = np.full(m, np.nan)
+            est = [None] * m  # no running average yet (None, not NaN: the browser needs valid JSON)
         else:
             margin = label_margin(running, self.labels)
             est = margin[:m]
