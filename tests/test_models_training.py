@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
+import torch
 
 from grounding_kit.cli import main
 from grounding_kit.models import load_clip, load_vqa
-from grounding_kit.models.training import train_tiny_vqa
+from grounding_kit.models.training import tiny_vilt, train_tiny_vqa, vqa_batches
+from grounding_kit.models.vqa import wrap_vilt
+from grounding_kit.world import VQA_ANSWERS
 from grounding_kit.paths import models_dir
 
 
@@ -38,6 +42,22 @@ def test_tiny_vqa_training_is_deterministic(tmp_path):
     b = train_tiny_vqa(tmp_path / "b", steps=4, seed=2, progress=False, n_train=60, n_eval=20)
     assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
     assert a["accuracy"] == b["accuracy"]
+
+
+def test_vqa_batches_are_seeded_and_draw_fresh_chunks():
+    model, processor = tiny_vilt(None, list(VQA_ANSWERS))
+    vqa = wrap_vilt("tiny", model, processor, torch.device("cpu"))
+
+    def first_batches(seed, k):  # chunks of 10 questions (about 20 rows), one pass: 2 batches of 8 each
+        return list(itertools.islice(vqa_batches(vqa, seed, n=10, passes=1, batch_size=8), k))
+
+    a, b, other = first_batches(0, 6), first_batches(0, 6), first_batches(1, 2)
+    assert all(x.shape == (8, vqa.max_length) and p.shape == (8, 4, 64, 64) and y.shape == (8,) for x, p, y in a)
+    assert all(torch.equal(u, v) for batch_a, batch_b in zip(a, b) for u, v in zip(batch_a, batch_b))
+    assert not torch.equal(a[0][1], other[0][1])
+    images = [p for _, p, _ in a]  # later chunks show scenes the first chunk did not
+    first_chunk = torch.cat(images[:2])
+    assert any(not any(torch.equal(img, seen) for seen in first_chunk) for img in torch.cat(images[4:]))
 
 
 @pytest.mark.parametrize("name, limit", [("tiny-shapes", 20e6), ("tiny-shapes-vqa", 20e6)])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grounding_kit.models import embed, fit_head, load_clip, load_vqa
-from grounding_kit.models.training import EVAL_SEED, evaluate_vqa, tiny_vilt
+from grounding_kit.models.training import EVAL_SEED, all_questions, evaluate_vqa, tiny_vilt
 from grounding_kit.world import VQA_ANSWERS, make_task, rebalance
 
 
@@ -63,18 +63,38 @@ def test_pair_inputs_feed_the_generic_pair_model(vilt_folder, questions):
 def test_embedded_tiny_vqa_loads_and_answers():
     vqa = load_vqa("tiny-shapes-vqa")
     assert vqa.answers == list(VQA_ANSWERS)
-    assert sum(p.numel() for p in vqa.module.parameters()) < 200_000
+    assert sum(p.numel() for p in vqa.module.parameters()) < 2_000_000
     ds = make_task("vqa", n=4, seed=EVAL_SEED + 7)
     assert len(vqa.answer(ds["image"], ds["text"])[0]) == 3
 
 
+def test_embedded_tiny_vqa_knows_every_word_of_every_question():
+    vqa = load_vqa("tiny-shapes-vqa")
+    questions = all_questions()
+    assert len(questions) == 640 and "is the red circle left of the blue square?" in questions
+    ids = vqa.encode_questions(questions)
+    assert not (ids == vqa.processor.tokenizer.unk_token_id).any()
+    assert (ids[:, -1] == vqa.processor.tokenizer.pad_token_id).all()  # no question is cut
+
+
+@pytest.fixture(scope="module")
+def fresh_quality():
+    return evaluate_vqa(load_vqa("tiny-shapes-vqa"), n=600, seed=EVAL_SEED + 1)
+
+
 @pytest.mark.slow
-def test_embedded_tiny_vqa_on_a_fresh_balanced_sample():
-    quality = evaluate_vqa(load_vqa("tiny-shapes-vqa"), n=600, seed=EVAL_SEED + 1)
+def test_embedded_tiny_vqa_on_a_fresh_balanced_sample(fresh_quality):
     # a question-only model is at chance on a rebalanced sample (about 0.35 over the five types)
-    assert quality["accuracy"] >= 0.6 and quality["accuracy_by_type"]["count"] >= 0.95, quality
-    if quality["accuracy"] < 0.85:
-        pytest.xfail(f"known gap: the tiny ViLT reaches {quality['accuracy']} of the 0.85 target ({quality})")
+    by_type = fresh_quality["accuracy_by_type"]
+    assert fresh_quality["accuracy"] >= 0.85, fresh_quality
+    assert by_type["count"] >= 0.95 and min(by_type["color"], by_type["shape"], by_type["exists"]) >= 0.8, fresh_quality
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known gap: the shipped tiny ViLT answers left/right questions at chance "
+                                       "(0.50 on a fresh balanced sample; see training.json)")
+def test_embedded_tiny_vqa_answers_left_right_questions(fresh_quality):
+    assert fresh_quality["accuracy_by_type"]["left_right"] >= 0.75, fresh_quality
 
 
 @pytest.mark.slow

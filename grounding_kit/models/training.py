@@ -6,13 +6,14 @@ write safetensors weights plus a ``training.json`` record of the recipe and the 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -175,105 +176,116 @@ def evaluate_clip(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> dict[str, f
 
 # --- tiny VQA (ViLT) ---------------------------------------------------------------------------
 
-VQA_STEPS = 12000
-VQA_TRAIN_N = 6000  # questions before rebalancing (about twice as many rows after)
+VQA_STEPS = 10000
+VQA_CHUNK_N = 2000  # questions per freshly drawn chunk of training data (about twice as many rows rebalanced)
+VQA_PASSES = 3  # passes over a chunk before the next fresh one is drawn
 VQA_BATCH = 32
-VQA_LR = 1e-3
+VQA_LR = 7e-4
+# A small ViLT whose 32 px patches on 64 px images are exactly the cells of the world's 2 x 2 grid:
+# each image token sees one whole object (or an empty cell), and the 2 x 2 position embeddings say
+# which cell, which is what left/right questions need. Four layers to bind a question's words to
+# a cell, then compare cells; no dropout (fresh data every few hundred steps, nothing to overfit).
+VQA_CONFIG: dict[str, Any] = {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4,
+                              "intermediate_size": 256, "image_size": 64, "patch_size": 32,
+                              "max_position_embeddings": 16, "hidden_dropout_prob": 0.0,
+                              "attention_probs_dropout_prob": 0.0}
 VQA_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def tiny_vilt(questions: list[str], answers: list[str]) -> tuple[Any, Any]:
-    """A randomly initialised small ViLT VQA model and its processor, built offline.
+def question_words(questions: list[str] | None = None) -> list[str]:
+    """The sorted words and punctuation of ``questions`` (default: every question the world's
+    templates can word, so that the tokenizer knows every word of every question type)."""
+    if questions is None:
+        questions = all_questions()
+    return sorted({token for q in questions for token in re.findall(r"\w+|[^\w\s]", q.lower())})
 
-    The tokenizer is a ``BertTokenizer`` over the words and punctuation of ``questions``.
+
+def all_questions() -> list[str]:
+    """Every question of the world's vqa task, each question type over all its referents."""
+    from itertools import permutations, product
+
+    from ..world import COLORS, SHAPES
+    from ..world.vqa import question_text
+
+    objects = [{"color": c, "shape": s} for c, s in product(COLORS, SHAPES)]
+    specs = [{"type": "color", "shape": s} for s in SHAPES] + [{"type": "shape", "color": c} for c in COLORS]
+    specs += [{"type": "count"}] + [{"type": "exists", **o} for o in objects]
+    specs += [{"type": "left_right", "a": a, "b": b, "relation": r}
+              for a, b in permutations(objects, 2) for r in ("left", "right")]
+    return [question_text(spec) for spec in specs]
+
+
+def tiny_vilt(questions: list[str] | None, answers: list[str]) -> tuple[Any, Any]:
+    """A randomly initialised small ViLT VQA model (:data:`VQA_CONFIG`) and its processor, offline.
+
+    The tokenizer is a word-level ``BertTokenizer`` over :func:`question_words` of ``questions``
+    (default: all the world's questions). The image processor keeps the 64 px images as they are
+    (no resize, crop or flip), so the patches are the grid cells.
     """
     from transformers import BertTokenizer, ViltConfig, ViltForQuestionAnswering, ViltImageProcessor, \
         ViltProcessor
 
-    words = sorted({token for q in questions for token in re.findall(r"\w+|[^\w\s]", q.lower())})
-    vocab = {token: i for i, token in enumerate(VQA_SPECIAL_TOKENS + words)}
+    vocab = {token: i for i, token in enumerate(VQA_SPECIAL_TOKENS + question_words(questions))}
     tokenizer = BertTokenizer(vocab=vocab)
     image_processor = ViltImageProcessor(size={"shortest_edge": 64}, size_divisor=32, do_pad=True)
     processor = ViltProcessor(image_processor=image_processor, tokenizer=tokenizer)
-    config = ViltConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=256, image_size=64, patch_size=8, max_position_embeddings=16,
-                        num_labels=len(answers), id2label=dict(enumerate(answers)),
-                        label2id={a: i for i, a in enumerate(answers)},
+    config = ViltConfig(vocab_size=len(vocab), **VQA_CONFIG, num_labels=len(answers),
+                        id2label=dict(enumerate(answers)), label2id={a: i for i, a in enumerate(answers)},
                         problem_type="single_label_classification")
     return ViltForQuestionAnswering(config), processor
 
 
-@torch.no_grad()
-def init_vilt_from_clip(vilt: Any, visual: Any) -> None:
-    """Initialise ViLT's patch embedding and transformer layers from an open_clip image tower.
+def vqa_batches(vqa: Any, seed: int, n: int = VQA_CHUNK_N, passes: int = VQA_PASSES,
+                batch_size: int = VQA_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """An endless, seeded stream of training batches ``(input_ids (B, L), pixels (B, 4, H, W),
+    labels (B,))`` from fresh chunks of the rebalanced vqa task: ``n`` questions per chunk (seeds
+    far from :data:`EVAL_SEED`), each chunk shuffled and seen ``passes`` times."""
+    from ..world import make_task, rebalance
 
-    The original ViLT starts from ImageNet ViT weights; this one starts from the tiny CLIP's
-    image tower (same width, heads, patches and MLP size), so that it already sees colours and
-    shapes and only has to learn to read them for a question. Text embeddings, the pooler and
-    the answer head start random.
-    """
-    embeddings = vilt.vilt.embeddings
-    embeddings.patch_embeddings.projection.weight.copy_(visual.conv1.weight)
-    embeddings.patch_embeddings.projection.bias.zero_()
-    embeddings.cls_token.copy_(visual.class_embedding.view(1, 1, -1))
-    embeddings.position_embeddings.copy_(visual.positional_embedding[None])
-    for layer, block in zip(vilt.vilt.encoder.layer, visual.transformer.resblocks):
-        attention = layer.attention.attention
-        for part, weight, bias in zip((attention.query, attention.key, attention.value),
-                                      block.attn.in_proj_weight.chunk(3), block.attn.in_proj_bias.chunk(3)):
-            part.weight.copy_(weight)
-            part.bias.copy_(bias)
-        pairs = ((layer.attention.output.dense, block.attn.out_proj), (layer.layernorm_before, block.ln_1),
-                 (layer.layernorm_after, block.ln_2), (layer.intermediate.dense, block.mlp.c_fc),
-                 (layer.output.dense, block.mlp.c_proj))
-        for target, source in pairs:
-            target.load_state_dict(source.state_dict())
+    generator = torch.Generator().manual_seed(seed)
+    for chunk in itertools.count():
+        chunk_seed = 1_000_000 * (seed + 1) + chunk
+        ds = rebalance(make_task("vqa", n=n, seed=chunk_seed), seed=chunk_seed)
+        inputs = vqa.pair_inputs(ds["image"], list(ds["text"]))
+        labels = torch.as_tensor(ds["label"])
+        order = torch.cat([torch.randperm(len(labels), generator=generator) for _ in range(passes)])
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            rows = order[start:start + batch_size]
+            yield inputs.text[rows], inputs.image[rows], labels[rows]
 
 
 def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0, *,
-                   progress: bool = True, n_train: int = VQA_TRAIN_N, n_eval: int = 1000,
-                   clip_dir: str | Path | None = None) -> dict[str, Any]:
+                   progress: bool = True, n_train: int = VQA_CHUNK_N, n_eval: int = 1000) -> dict[str, Any]:
     """Train the embedded tiny ViLT on the world's rebalanced ``vqa`` task and save it.
 
-    A small ViLT (2 layers, width 64, 8 px patches on 64 px images) whose patch embedding and
-    layers start from the tiny CLIP's image tower in ``clip_dir`` (default: the shipped
-    ``tiny-shapes``; see :func:`init_vilt_from_clip`), cross-entropy over the answers (each
-    question has exactly one), AdamW with warm-up and cosine decay, batches of 32.
+    :func:`tiny_vilt` from random weights, cross-entropy over the answers (each question has
+    exactly one), AdamW with warm-up and cosine decay, batches of 32 from fresh chunks of
+    ``n_train`` questions (:func:`vqa_batches`), one CPU thread. ``seconds`` counts the data
+    generation inside the loop.
 
     Returns
     -------
     dict: steps, seconds, accuracy on a fresh rebalanced sample (overall and per question type),
     parameters, size_bytes, output_dir.
     """
-    from ..world import VQA_ANSWERS, make_task, rebalance
-    from .clip import load_tiny_clip
+    from ..world import VQA_ANSWERS
     from .vqa import wrap_vilt
 
     steps = VQA_STEPS if steps is None else steps
     out = Path(output_dir) if output_dir is not None else embedded_path(TINY_VQA)
     torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
-    train = rebalance(make_task("vqa", n=n_train, seed=seed), seed=seed)
-    questions = list(train["text"])
-    model, processor = tiny_vilt(questions + list(make_task("vqa", n=500, seed=seed + 1)["text"]),
-                                 list(VQA_ANSWERS))
-    init_vilt_from_clip(model, load_tiny_clip(clip_dir, device="cpu").module.visual)
+    model, processor = tiny_vilt(None, list(VQA_ANSWERS))
     vqa = wrap_vilt(TINY_VQA, model, processor, torch.device("cpu"))
-    inputs = vqa.pair_inputs(train["image"], questions)
-    targets = torch.as_tensor(train["label"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=VQA_LR, weight_decay=0.01)
-    generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     model.train()
-    epochs = math.ceil(steps * VQA_BATCH / len(targets))
-    order = torch.cat([torch.randperm(len(targets), generator=generator) for _ in range(epochs)])
+    batches = vqa_batches(vqa, seed, n=n_train)
     bar = tqdm(range(steps), desc="training tiny ViLT", disable=not progress)
-    for step in bar:
-        rows = order[step * VQA_BATCH:(step + 1) * VQA_BATCH]
-        ids, pixels = inputs.text[rows], inputs.image[rows]
+    for step, (ids, pixels, labels) in zip(bar, batches):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, VQA_LR)
-        loss = torch.nn.functional.cross_entropy(vqa.pair_model.batch_logits(ids, pixels), targets[rows])
+        loss = torch.nn.functional.cross_entropy(vqa.pair_model.batch_logits(ids, pixels), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -284,7 +296,7 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
 
     model.save_pretrained(out)
     processor.save_pretrained(out)
-    summary = {"steps": steps, "seconds": round(seconds, 1), "train_rows": len(targets),
+    summary = {"steps": steps, "seconds": round(seconds, 1), "train_rows_seen": steps * VQA_BATCH,
                **evaluate_vqa(vqa, n=n_eval), "parameters": sum(p.numel() for p in model.parameters()),
                "size_bytes": folder_size(out), "seed": seed}
     (out / "training.json").write_text(json.dumps(summary, indent=1))
