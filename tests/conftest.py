@@ -132,9 +132,11 @@ def lab_url(tmp_path, start_server) -> tuple[str, str]:
 
 
 def _write_lab_settings(folder: Path) -> None:
-    """Render every cell (no windowing, so off-screen outputs exist in the page) and ask for no news."""
+    """Render every cell (no windowing, so off-screen outputs exist in the page), start the
+    notebook's kernel without asking, and ask for no news."""
     overrides = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none",
+                                                                      "autoStartDefaultKernel": True},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
     }
     for relative, values in overrides.items():
@@ -143,7 +145,23 @@ def _write_lab_settings(folder: Path) -> None:
         path.write_text(json.dumps(values))
 
 
-def run_all_cells(page) -> None:
-    """Run every cell of the open JupyterLab notebook through its Run menu."""
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+def run_all_cells(page, attempts: int = 3) -> None:
+    """Run every cell of the open JupyterLab notebook through its Run menu.
+
+    A click on the menu can land before the notebook holds the focus and then does nothing, so
+    the call checks that some cell got an execution count (or is running) and retries if not.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.jp-Notebook .jp-InputPrompt'))"
+                ".some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))", timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"Run All Cells started no cell in {attempts} attempts")

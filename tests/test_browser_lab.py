@@ -15,8 +15,11 @@ def test_start_here_notebook_runs_in_jupyterlab(lab_url, page):
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     run_all_cells(page)
-    # the doctor's verdict and a live widget appear once the kernel has run the cells
-    page.wait_for_selector("text=doctor: all good", timeout=180_000)
+    try:  # the doctor's verdict and a live widget appear once the kernel has run the cells
+        page.wait_for_selector("text=doctor: all good", timeout=180_000)
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab_00_doctor.png"), full_page=True)
     slider = page.locator(".jp-OutputArea .widget-slider").first
     slider.wait_for(timeout=120_000)
     caption = page.locator(".jp-OutputArea .gk-scene-caption").first

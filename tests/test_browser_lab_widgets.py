@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, NOTEBOOKS, run_all_cells
 
@@ -38,16 +37,7 @@ def test_notebook_01_widgets_render_and_respond_in_jupyterlab(lab_url, page):
               timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    for _ in range(2):  # the menu can be clicked before the notebook holds the focus: check, then retry
-        page.locator(".jp-Notebook .jp-Cell").first.click()
-        run_all_cells(page)
-        try:
-            page.wait_for_function(  # some cell got an execution count, or is running
-                "() => Array.from(document.querySelectorAll('.jp-Notebook .jp-InputPrompt'))"
-                ".some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))", timeout=30_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    run_all_cells(page)
     try:
         check_retrieval_widget(page)
     finally:
