@@ -82,8 +82,11 @@ def run(n: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="images per measurement")
+    parser.add_argument("--quick", action="store_true", help="n=500 (for `make bench`)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
+    if args.quick:
+        args.n = 500
     rows = run(args.n)
     if args.json:
         print(json.dumps({"n": args.n, "target_images_per_s": TARGET_IMAGES_PER_S, "rows": rows}, indent=1))
