@@ -12,8 +12,8 @@ from grounding_kit.cli import main
 from grounding_kit.models import load_clip, load_vqa
 from grounding_kit.models.training import tiny_vilt, train_tiny_vqa, vqa_batches
 from grounding_kit.models.vqa import wrap_vilt
-from grounding_kit.world import VQA_ANSWERS
 from grounding_kit.paths import models_dir
+from grounding_kit.world import VQA_ANSWERS
 
 
 @pytest.mark.slow
