@@ -92,7 +92,7 @@ def test_embedded_tiny_vqa_on_a_fresh_balanced_sample(fresh_quality):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="known gap: the shipped tiny ViLT answers left/right questions at chance "
-                                       "(0.50 on a fresh balanced sample; see training.json)")
+                                       "(0.50 on a fresh balanced sample; see VQA_CONFIG in training.py)")
 def test_embedded_tiny_vqa_answers_left_right_questions(fresh_quality):
     assert fresh_quality["accuracy_by_type"]["left_right"] >= 0.75, fresh_quality
 
