@@ -184,9 +184,11 @@ VQA_LR = 7e-4
 # A small ViLT whose 32 px patches on 64 px images are exactly the cells of the world's 2 x 2 grid:
 # each image token sees one whole object (or an empty cell), so one layer less is spent assembling
 # objects from patches. Four layers to bind a question's words to a cell; no dropout (fresh data
-# every few hundred steps, nothing to overfit). Known gap: left/right questions stay at chance.
-# The image position embeddings (zero-initialised by transformers' ViLT) end near norm 0.4 while
-# the un-normalised patch tokens grow past norm 100, so the image tokens carry almost no position.
+# every few hundred steps, nothing to overfit). Known gap: left/right questions stay at chance
+# (loss ln 2 throughout), an optimisation plateau rather than an input bug: the labels agree with
+# the rendered scenes and the image position embeddings are distinct, yet even runs on left/right
+# questions alone, with position embeddings started as large as the patch tokens, stay at chance
+# for 3000 steps (bind two referents, compare their columns, flip on "right").
 VQA_CONFIG: dict[str, Any] = {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4,
                               "intermediate_size": 256, "image_size": 64, "patch_size": 32,
                               "max_position_embeddings": 16, "hidden_dropout_prob": 0.0,
