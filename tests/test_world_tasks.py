@@ -169,6 +169,15 @@ def test_cache_is_reused_and_a_corrupt_cache_is_rebuilt(tmp_path, monkeypatch):
     assert len(list((tmp_path / "datasets").iterdir())) == 1
 
 
+def test_cache_false_builds_the_same_rows_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROUNDING_KIT_CACHE", str(tmp_path))
+    vqa = gk.make_task("vqa", n=40, seed=3, cache=False)
+    balanced = gk.rebalance(vqa, seed=3, cache=False)
+    assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").iterdir())
+    assert vqa["text"] == gk.make_task("vqa", n=40, seed=3)["text"]
+    assert len(balanced) > len(vqa)
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda: gk.make_task("bogus"), ValueError, "name='bogus'"),
     (lambda: gk.make_task("match", n=0), ValueError, "n must be >= 1"),

@@ -249,7 +249,7 @@ def vqa_batches(vqa: Any, seed: int, n: int = VQA_CHUNK_N, passes: int = VQA_PAS
     generator = torch.Generator().manual_seed(seed)
     for chunk in itertools.count():
         chunk_seed = 1_000_000 * (seed + 1) + chunk
-        ds = rebalance(make_task("vqa", n=n, seed=chunk_seed), seed=chunk_seed)
+        ds = rebalance(make_task("vqa", n=n, seed=chunk_seed, cache=False), seed=chunk_seed, cache=False)
         inputs = vqa.pair_inputs(ds["image"], list(ds["text"]))
         labels = torch.as_tensor(ds["label"])
         order = torch.cat([torch.randperm(len(labels), generator=generator) for _ in range(passes)])

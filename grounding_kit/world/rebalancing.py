@@ -31,7 +31,7 @@ MODES = ("complete", "pairs")
 REQUIRED_COLUMNS = ("image", "text", "answer", "question_type", "question_spec", "objects", "pair_of")
 
 
-def rebalance(ds, seed: int = 0, mode: str = "complete"):
+def rebalance(ds, seed: int = 0, mode: str = "complete", *, cache: bool = True):
     """Add complementary images to a vqa dataset from ``make_task("vqa")``.
 
     Parameters
@@ -40,6 +40,7 @@ def rebalance(ds, seed: int = 0, mode: str = "complete"):
     seed : seeds the choice of complements and the edits.
     mode : "complete" (every question's answers equally frequent) or "pairs" (one complement
         per row, as in VQA v2).
+    cache : keep the result in the kit's cache folder (default); False builds it in memory only.
 
     Returns
     -------
@@ -49,7 +50,7 @@ def rebalance(ds, seed: int = 0, mode: str = "complete"):
     check_choice("mode", mode, MODES)
     _check_vqa(ds, "ds")
     return cached_dataset("vqa-rebalanced", (ds._fingerprint, int(seed), mode),
-                          lambda: _rebalance(ds, int(seed), mode))
+                          lambda: _rebalance(ds, int(seed), mode), cache)
 
 
 def _check_vqa(ds, name: str) -> None:

@@ -63,7 +63,12 @@ def load_dataset_verified(folder: Path):
     return load_from_disk(str(folder))
 
 
-def cached_dataset(name: str, key_parts: tuple, build: Callable[[], Any]):
-    """The dataset cached under ``cache_dir('datasets')`` for ``key_parts``, built if absent or corrupt."""
+def cached_dataset(name: str, key_parts: tuple, build: Callable[[], Any], cache: bool = True):
+    """The dataset cached under ``cache_dir('datasets')`` for ``key_parts``, built if absent or corrupt.
+
+    With ``cache=False`` it is built in memory and nothing is written (e.g. throw-away training chunks).
+    """
+    if not cache:
+        return build()
     path = cache_dir("datasets") / f"{name}-{cache_key(WORLD_VERSION, name, *key_parts)}"
     return cached(path, build, save_dataset, load_dataset_verified)

@@ -66,7 +66,7 @@ DEFAULT_DIALS: dict[str, dict[str, Any]] = {
 _SHOW_PROGRESS_FROM = 5000
 
 
-def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, **dials: Any):
+def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, *, cache: bool = True, **dials: Any):
     """A synthetic task as a ``datasets.Dataset`` (cached on disk, keyed by every argument).
 
     Parameters
@@ -75,6 +75,7 @@ def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, **dials: 
     n : number of rows.
     seed : the same seed gives the same rows and pixels.
     size : image side in pixels (64 by default; 224 for a real CLIP).
+    cache : keep the result in the kit's cache folder (default); False builds it in memory only.
     **dials : task settings. additive: ``noise`` (> 0, default 0.25), ``max_objects`` (1..4,
         default 2). match: ``max_objects``. mixed: ``interaction`` in [0, 1] (default 0.5),
         ``noise``, ``max_objects``. vqa: ``prior`` in [0, 1] (default 0), ``question_types``
@@ -91,7 +92,7 @@ def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, **dials: 
         raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
     settings = _check_dials(name, dials)
     build: Callable[[], Any] = lambda: _build(name, n, int(seed), size, settings)  # noqa: E731
-    return cached_dataset(name, (n, int(seed), size, settings), build)
+    return cached_dataset(name, (n, int(seed), size, settings), build, cache)
 
 
 def _check_dials(name: str, dials: dict[str, Any]) -> dict[str, Any]:
