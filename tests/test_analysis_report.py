@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
-from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, decompose, emap, emap_details,
+from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, decompose, emap_details,
                                     emap_report, macro_auc, pairwise_logits, pairwise_ranking_accuracy,
                                     perceptual_score, reshuffle, reshuffle_average, score, shuffle_permutation,
                                     vqa_soft_accuracy, weighted_f1)

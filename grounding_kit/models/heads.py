@@ -23,8 +23,7 @@ when the validation loss stops improving and restores the best epoch. Labels are
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,6 +32,7 @@ from tqdm.auto import tqdm
 
 from ..features import Features
 from ..structure import BILINEAR, FIRST_LAYER_LINEAR, GENERIC, BilinearFactors
+from ..threads import single_thread
 from ..validation import NotFittedError, check_choice, check_consistent_length, check_finite, check_fraction, \
     check_positive_int, describe
 
@@ -180,18 +180,6 @@ class Head(nn.Module):
         history.setdefault("best_epoch", len(history["train_loss"]) - 1)
         self.history_ = history
         return self
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one CPU thread: heads are small dense problems, for which thread start-up
-    and synchronisation cost more than they save (badly so on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def as_matrix(name: str, value: Any, width: int | None = None) -> torch.Tensor:

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import html
 import io
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import ipywidgets as w
 import plotly.graph_objects as go
 
+from grounding_kit.threads import single_thread
+
 CARD_PX = 96
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one thread: a callback's small tensors gain nothing from more, and on a busy
-    machine waking idle threads costs far more (0.7 ms vs 200 ms to embed one caption, measured)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def callback(method: F) -> F:
