@@ -14,6 +14,10 @@ evaluated on row-aligned pairs ``(text_batch[b], image_batch[b])``. A model may 
     ``rest(hidden (B, H)) -> logits (B, C)`` such that
     ``f(t_i, v_j) = rest(text_hidden[i] + image_hidden[j])`` (the bias sits in one of the two).
     Each modality is projected once; only ``rest`` runs on the N x N pairs.
+    If ``rest`` is one ReLU layer and a linear read-out, ``rest(h) = relu(h) @ weight.T + bias``,
+    the model may also implement ``relu_readout() -> (weight (C, H), bias (C,))``: then
+    ``sum_j relu(a_i + b_j)`` is, per hidden unit, a sort and a prefix sum, and EMAP is exact in
+    O(H * N log N) without evaluating any pair.
 
 ``"generic"`` (default; e.g. single-stream ViLT)
     Only the call itself: pairs are evaluated in batches.

@@ -45,6 +45,16 @@ class MLPHead(torch.nn.Module):
         return self.out(torch.tanh(self.second(torch.relu(hidden))))
 
 
+class ReluHead(MLPHead):
+    """One hidden ReLU layer and a linear read-out, declared with ``relu_readout``."""
+
+    def rest(self, hidden):
+        return self.out(torch.relu(hidden))
+
+    def relu_readout(self):
+        return self.out.weight, self.out.bias
+
+
 class LowRankBilinear(torch.nn.Module):
     """f(t, v)[c] = t^T A_c^T B v + a_c^T t + b_c^T v, declaring its factors."""
 
@@ -87,11 +97,11 @@ def brute_force(model, feats: Features) -> torch.Tensor:
 
 def random_case(seed: int, n: int, head: str):
     torch.manual_seed(seed)
-    model = {"mlp": MLPHead, "bilinear": LowRankBilinear, "generic": GenericHead}[head]()
+    model = {"mlp": MLPHead, "relu": ReluHead, "bilinear": LowRankBilinear, "generic": GenericHead}[head]()
     return model, Features(torch.randn(n, 6), torch.randn(n, 6))
 
 
-HEADS = ["mlp", "bilinear", "generic"]
+HEADS = ["mlp", "relu", "bilinear", "generic"]
 
 
 @settings(max_examples=15, deadline=None)
@@ -103,11 +113,20 @@ def test_streamed_equals_materialized_equals_brute_force(seed, n, head, batch_si
     details = emap_details(model, feats, batch_size=batch_size)
     np.testing.assert_allclose(details.projection.numpy(), emap(P.double()).numpy(), atol=1e-6)
     np.testing.assert_allclose(details.diagonal.numpy(), P.double()[range(n), range(n)].numpy(), atol=1e-6)
-    assert details.exact and details.method == {"mlp": "first-layer-linear stream", "bilinear": "bilinear closed form",
-                                                 "generic": "generic stream"}[head]
+    assert details.exact and details.method == {"mlp": "first-layer-linear stream", "relu": "relu closed form",
+                                                 "bilinear": "bilinear closed form", "generic": "generic stream"}[head]
 
 
-@pytest.mark.parametrize("head", ["mlp", "bilinear"])
+def test_relu_closed_form_handles_ties_and_dead_units():
+    """Partners exactly at -a_i contribute relu(0) = 0; a unit that never fires contributes nothing."""
+    model, _ = random_case(0, 2, "relu")
+    text = torch.tensor([[1.0, -2.0, 0.5, 0.0, 0.0, 0.0]] * 3 + [[0.0] * 6])
+    feats = Features(text, -text.flip(0))
+    np.testing.assert_allclose(emap_model(model, feats).numpy(),
+                               emap(pairwise_logits(model, feats).double()).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("head", ["mlp", "relu", "bilinear"])
 def test_structured_paths_equal_the_generic_path(head):
     model, feats = random_case(3, 33, head)
     fast = emap_model(model, feats)

@@ -98,6 +98,16 @@ def test_expected_structures():
         "product": "generic", "bilinear": "bilinear", "clip-zero-shot": "bilinear"}
 
 
+def test_interactive_head_gets_the_exact_relu_closed_form(feats):
+    import grounding_kit as gk
+
+    head = fit_head("interactive", feats, xor_labels(feats), epochs=5, progress=False)
+    details = gk.emap_details(head, feats)
+    assert details.method == "relu closed form"
+    torch.testing.assert_close(details.projection, gk.emap(gk.pairwise_logits(head, feats).double()),
+                               atol=1e-6, rtol=1e-6)
+
+
 def test_fitting_is_deterministic_for_a_seed(feats):
     labels = xor_labels(feats)
     a = fit_head("interactive", feats, labels, epochs=5, seed=7, progress=False)

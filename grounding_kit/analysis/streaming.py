@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..structure import BILINEAR
+from ..structure import BILINEAR, FIRST_LAYER_LINEAR
 from ..validation import check_positive_int
 from .grids import warn_if_probabilities
 from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
@@ -119,6 +119,30 @@ def _bilinear_closed_form(ev: PairEvaluator) -> tuple[torch.Tensor, ...]:
     return row_mean, col_mean, grand, diagonal
 
 
+def _relu_sums(own: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
+    """``out[i, h] = sum_j relu(own[i, h] + partner[j, h])`` for (N, H) inputs, in O(H * N log N).
+
+    Per hidden unit, the partners with ``partner > -own[i]`` are a suffix of the sorted partners:
+    the sum is their count times ``own[i]`` plus their suffix sum.
+    """
+    n = partner.shape[0]
+    ordered = partner.double().T.contiguous().sort(dim=1).values                  # (H, N)
+    suffix = torch.cat([ordered.flip(1).cumsum(1).flip(1), ordered.new_zeros(ordered.shape[0], 1)], dim=1)
+    values = own.double().T.contiguous()                                          # (H, N)
+    first = torch.searchsorted(ordered, -values, right=True)                      # (H, N)
+    return ((n - first) * values + suffix.gather(1, first)).T                     # (N, H)
+
+
+def _relu_closed_form(ev: PairEvaluator) -> tuple[torch.Tensor, ...]:
+    """Row means, column means, grand mean and diagonal of ``relu(a_i + b_j) @ W.T + bias``, no pair evaluated."""
+    weight, bias = (value.detach().double() for value in ev.model.relu_readout())
+    text_hidden, image_hidden = ev.text_hidden.detach(), ev.image_hidden.detach()
+    row_mean = _relu_sums(text_hidden, image_hidden) @ weight.T / ev.n + bias
+    col_mean = _relu_sums(image_hidden, text_hidden) @ weight.T / ev.n + bias
+    diagonal = torch.relu(text_hidden.double() + image_hidden.double()) @ weight.T + bias
+    return row_mean, col_mean, row_mean.mean(0), diagonal
+
+
 def _streamed_sums(ev: PairEvaluator, show: bool) -> tuple[torch.Tensor, ...]:
     """Row means, column means, grand mean and diagonal from one pass over the grid's tiles."""
     c = ev.classes
@@ -198,6 +222,7 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
     EmapEstimate (CPU float64 tensors).
 
     The exact path follows ``structure_of(model)``: the bilinear closed form (O(N * R * C)),
+    the ReLU closed form for a first-layer-linear model with ``relu_readout`` (O(H * N log N)),
     the first-layer-linear stream (each modality projected once, ``rest`` on pair sums) or the
     generic stream (the model called on pair batches). Memory: O(N * C) plus one tile.
     On a busy shared CPU, the streamed paths' many small steps run much faster with
@@ -219,6 +244,8 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
         else:
             if ev.structure == BILINEAR:
                 parts, method = _bilinear_closed_form(ev), "bilinear closed form"
+            elif ev.structure == FIRST_LAYER_LINEAR and hasattr(model, "relu_readout"):
+                parts, method = _relu_closed_form(ev), "relu closed form"
             else:
                 parts, method = _streamed_sums(ev, show), f"{ev.structure} stream"
             rows, cols, grand, diagonal = (p.to("cpu", torch.float64) for p in parts)

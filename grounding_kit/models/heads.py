@@ -285,6 +285,10 @@ class InteractiveHead(Head):
         """Logits (B, C) from summed first-layer activations (B, H)."""
         return self.out(torch.relu(hidden))
 
+    def relu_readout(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weight (C, H), bias (C,)) with ``rest(h) = relu(h) @ weight.T + bias`` (see grounding_kit.structure)."""
+        return self.out.weight, self.out.bias
+
 
 class ProductHead(Head):
     """MLP on [t * v; t; v] (needs text and image features of the same width)."""
