@@ -90,6 +90,14 @@ def _as_number(exercise: str, name: str, value: Any) -> float:
     return float(array.reshape(()))
 
 
+def _as_fraction(exercise: str, name: str, value: Any, hint: str) -> float:
+    """A single number that must be a fraction: above 1 fails with ``hint``."""
+    got = _as_number(exercise, name, value)
+    if got > 1.0:
+        _fail(exercise, f"{name} is {got:g}, which is more than 1.", hint)
+    return got
+
+
 def _expect_shape(exercise: str, name: str, array: np.ndarray, shape: tuple[int, ...],
                   hint: str | None = None) -> None:
     if array.shape != tuple(shape):
@@ -152,10 +160,8 @@ def check_retrieval_accuracy(accuracy: Any, similarity: Any) -> None:
     rows = np.arange(len(S))
     expected = float(np.mean(S.argmax(axis=1) == rows))
     by_image = float(np.mean(S.argmax(axis=0) == rows))
-    got = _as_number(exercise, "accuracy", accuracy)
-    if got > 1.0:
-        _fail(exercise, f"accuracy is {got:g}, which is more than 1.",
-              "give a fraction between 0 and 1: divide the number of hits by N (or use .mean()).")
+    got = _as_fraction(exercise, "accuracy", accuracy,
+                       "give a fraction between 0 and 1: divide the number of hits by N (or use .mean()).")
     if abs(got - expected) > 1e-6:
         hint = ("you ranked captions for each image (argmax over axis 0); the exercise ranks images "
                 "for each caption: argmax over axis 1."
@@ -221,10 +227,8 @@ def check_accuracy(accuracy: Any, logits: Any, labels: Any) -> None:
     exercise = "Exercise 2.3 (accuracy)"
     scores, truth = _reference(logits), _reference(labels)
     expected = float(np.mean(scores.argmax(axis=-1) == truth))
-    got = _as_number(exercise, "accuracy", accuracy)
-    if got > 1.0:
-        _fail(exercise, f"accuracy is {got:g}, which is more than 1.",
-              "a fraction between 0 and 1: the mean of (predictions == labels).")
+    got = _as_fraction(exercise, "accuracy", accuracy,
+                       "a fraction between 0 and 1: the mean of (predictions == labels).")
     if abs(got - expected) > 1e-6:
         hint = ("predictions are logits.argmax(axis=-1) (over the classes); compare them with the "
                 "labels and take the mean.")
@@ -280,7 +284,8 @@ def check_blind_accuracy(accuracy: Any, questions: Sequence[Any], answers: Seque
         _fail(exercise, f"{len(questions)} questions but {len(answers)} answers.",
               "pass the question and answer columns of the same dataset.")
     expected = _majority_accuracy(questions, answers)
-    got = _as_number(exercise, "accuracy", accuracy)
+    got = _as_fraction(exercise, "accuracy", accuracy,
+                       "a fraction between 0 and 1: the number of right answers divided by the number of questions.")
     overall = Counter(answers).most_common(1)[0][1] / len(answers)
     if abs(got - expected) > 1e-6:
         hint = ("that is the accuracy of answering every question with the single most common answer; "
