@@ -1,0 +1,147 @@
+"""Notebook 00: start here (set-up check, course map, how exercises and widgets work)."""
+
+# %% [markdown] slide
+# # 00 · Start here
+#
+# **grounding_kit** is a hands-on course on *multimodal grounding*: tasks that connect what we read
+# with what we see (visual question answering, captioning, image-text retrieval). It is built around one
+# sharp question asked by Jack Hessel and Lillian Lee at EMNLP 2020:
+#
+# > *Does my multimodal model learn cross-modal interactions?* It's harder to tell than you might think!
+#
+# A model that scores well on an image+text task may be doing little more than adding up what the text
+# says and what the image shows, separately. The course gives you a tool to find out, **EMAP**, and lets
+# you try it on worlds where you know the right answer, then on real CLIP and VQA models.
+#
+# Every number in these notebooks is computed by the tested library `grounding_kit`; the notebooks
+# explain, ask and show. Run this one top to bottom (*Run → Run All Cells*): it checks your set-up.
+
+# %% [markdown] subslide
+# ## If you are on Google Colab
+#
+# Colab starts without the kit. The cell below installs it there (and does nothing anywhere else).
+# Set `KIT_REPO` to the git URL your instructor gave you.
+
+# %%
+import sys
+
+KIT_REPO = "https://github.com/YOUR-ORG/grounding_kit"  # your course's copy of this repository
+if "google.colab" in sys.modules:
+    !git clone --depth 1 {KIT_REPO} /content/grounding_kit
+    !pip install --quiet -e /content/grounding_kit
+    sys.path.insert(0, "/content/grounding_kit")
+
+# %% [markdown] slide
+# ## Is everything ready?
+#
+# `gk.doctor()` checks the Python and package versions, the compute device, the two tiny models that
+# ship with the kit, whether the model hub is reachable (decided within three seconds), and where caches
+# live. Offline is fine: the embedded models need no network. The same check runs in a terminal as
+# `grounding-kit doctor`.
+
+# %%
+import grounding_kit as gk
+
+report = gk.doctor()
+report
+
+# %% [markdown] slide
+# ## The map of the course
+#
+# | notebook | what you will do | lecture time |
+# |---|---|---|
+# | `01_grounding_and_clip` | what grounding is; CLIP as a grounding model; zero-shot classification and retrieval | 25 min |
+# | `02_additive_vs_interactive` | additive $f_t(t) + f_v(v)$ vs interactive $f(t, v)$; why beating an ensemble proves little | 25 min |
+# | `03_rebalancing` | language priors in VQA, blind baselines, complementary pairs (Goyal et al., CVPR 2017) | 20 min |
+# | `04_emap` | the decomposition, the projection, reshuffling, and reporting EMAP (Hessel & Lee, EMNLP 2020) | 30 min |
+# | `05_scaling_up` | web-scale pretraining, and the whole analysis on your own images | 25 min |
+#
+# Each notebook ends with exercises. Write your answer between the marked lines; the check below it
+# tells you in plain words what is still wrong.
+
+# %% [markdown] slide
+# ## How the exercises work
+#
+# Each notebook has two to four exercises. You write your answer between the lines marked
+# `### BEGIN SOLUTION` and `### END SOLUTION` (in your copy they read `# YOUR CODE HERE`), and the
+# `check_...` call below it gives instant feedback: a line starting with ✔ when you are right, or an
+# explanation of what is wrong (the shape, the value, a hint) when you are not. Here is the check of
+# exercise 2.3 (notebook 02) receiving a count where it expects a fraction, then the right answer:
+
+# %%
+import numpy as np
+
+from grounding_kit.checks import CheckFailed, check_accuracy
+
+logits = np.array([[2.0, 0.1], [0.3, 1.5], [1.0, 0.2]])  # 3 examples, 2 classes
+labels = np.array([0, 1, 1])
+try:
+    check_accuracy(2, logits, labels)  # 2 right answers: a count, not a fraction
+except CheckFailed as problem:
+    print(problem)
+check_accuracy(2 / 3, logits, labels)
+
+# %% [markdown] subslide
+# **Instructors:** `make student` writes student copies of every notebook to `build/student/`
+# (solutions replaced by `# YOUR CODE HERE` and `raise NotImplementedError`), and `make slides` turns
+# each notebook into a reveal.js deck in `build/slides/` using the cells' slide metadata
+# (`python -m grounding_kit.course slides --execute` runs the notebooks first, so the decks show the
+# figures). The notebooks themselves are generated from readable sources in `notebooks/source/`
+# (`python -m grounding_kit.course build`).
+
+# %% [markdown] slide
+# ## One variable switches every notebook to real models
+#
+# Near the top of each notebook sits a cell like the one below. The default, `"tiny-shapes"`, is a small
+# CLIP that the kit trained on its own synthetic shapes world and ships in `data/models/`: it works in a
+# lecture hall with no Wi-Fi. With network, put any open_clip name there (for example
+# `"ViT-B-32/laion2b_s34b_b79k"`) or a Hugging Face CLIP (`"openai/clip-vit-base-patch32"`). Without
+# network such a name fails within seconds and tells you to switch back.
+
+# %%
+MODEL = "tiny-shapes"  # offline default; online e.g. "ViT-B-32/laion2b_s34b_b79k"
+gk.list_models()
+
+# %% [markdown] slide
+# ## How the widgets work
+#
+# The notebooks are interactive: sliders, buttons and plots that recompute as you move them. Try it:
+# the slider picks a random scene from the kit's **shapes world**, the synthetic world in which every
+# task of this course has a known answer. Each scene comes with its description, which is exactly what
+# a perfect captioning model would say.
+
+# %% subslide
+import io
+
+import ipywidgets as widgets
+import numpy as np
+
+def scene_png(seed: int) -> tuple[bytes, str]:
+    scene = gk.world.sample_scene(np.random.default_rng(seed))
+    buffer = io.BytesIO()
+    gk.world.render_scene(scene, size=192).save(buffer, format="PNG")
+    return buffer.getvalue(), gk.world.describe(scene)
+
+seed_slider = widgets.IntSlider(value=0, min=0, max=99, description="scene")
+picture = widgets.Image(format="png", width=192, height=192)
+caption = widgets.HTML().add_class("gk-scene-caption")
+
+def show_scene(change=None) -> None:
+    picture.value, text = scene_png(seed_slider.value)
+    caption.value = f"<b>{text}</b>"
+
+seed_slider.observe(show_scene, names="value")
+show_scene()
+widgets.VBox([seed_slider, picture, caption])
+
+# %% [markdown] slide
+# ## Going online, and back
+#
+# * **Online** (network to the model hub): set `MODEL` to a real model name in any notebook. Weights are
+#   downloaded once into the Hugging Face cache (`~/.cache/huggingface`) and reused offline afterwards.
+# * **Offline** (a lecture hall without Wi-Fi): keep `MODEL = "tiny-shapes"`. To be sure nothing tries
+#   the network, start Jupyter with `HF_HUB_OFFLINE=1`.
+# * **Caches**: generated datasets and computed features live in `~/.cache/grounding_kit` (or wherever
+#   `GROUNDING_KIT_CACHE` points). Deleting that folder is always safe.
+#
+# Next: open `01_grounding_and_clip.ipynb`.
