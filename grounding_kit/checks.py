@@ -33,6 +33,7 @@ __all__ = [
     "check_interaction_share",
     "check_columns_above",
     "check_emap_gap",
+    "gap_verdict",
 ]
 
 
@@ -459,6 +460,27 @@ def check_emap_gap(gap: Any, report: Any, *, row: str = "full model", against: s
         hint = ("the sign is flipped: model minus EMAP." if abs(got + expected) < 1e-9 else
                 f"use report.loc[{row!r}, {column!r}] - report.loc[{against!r}, {column!r}].")
         _fail(exercise, f"gap is {got:.4f}, expected {expected:.4f}.", hint)
-    verdict = ("the model's cross-modal interactions buy it something here."
-               if expected > 0.01 else "an additive projection does about as well as the model.")
-    _passed(exercise, f"gap {expected:+.3f}: {verdict}")
+    _passed(exercise, f"gap {expected:+.3f}. {gap_verdict(report)}")
+
+
+def gap_verdict(report: Any) -> str:
+    """What the interval of model minus EMAP in an ``emap_report`` table rules out, in one sentence.
+
+    Reads ``report.attrs["difference_ci"]`` (the paired bootstrap interval of model minus EMAP) and
+    ``report.attrs["level"]``. A large p-value is not evidence of additivity; the interval is: when it
+    contains 0, interactions add at most its upper end on this data; when it lies above 0, they add at
+    least its lower end; when it lies below 0, the projection beats the model.
+    """
+    if "difference_ci" not in getattr(report, "attrs", {}):
+        raise ValueError("report has no attrs['difference_ci']: pass the table returned by "
+                         "gk.emap_report, whose attrs hold the interval of model minus EMAP")
+    low, high = (float(v) for v in report.attrs["difference_ci"])
+    level = float(report.attrs.get("level", 0.95))
+    interval = f"{level:.0%} interval of model - EMAP [{low:+.3f}, {high:+.3f}]"
+    if low > 0:
+        return (f"{interval} lies above 0: on this data the model's interactions add at least "
+                f"{low:+.3f} to the score.")
+    if high < 0:
+        return f"{interval} lies below 0: the additive projection scores higher than the model."
+    return (f"{interval} contains 0: the data show no gain from interactions, and rule out a gain "
+            f"larger than {high:+.3f} (not the same as showing the model is additive).")

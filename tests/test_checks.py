@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -182,9 +183,26 @@ def test_columns_above(capsys):
 
 def test_emap_gap(capsys):
     report = pd.DataFrame({"score": [0.9, 0.6, 0.5]}, index=["full model", "EMAP", "constant"])
+    report.attrs.update(difference_ci=(0.2, 0.4), level=0.95)
     passes(capsys, checks.check_emap_gap, 0.3, report)
     fails("sign is flipped", checks.check_emap_gap, -0.3, report)
     fails(r"report.loc\['full model', 'score'\]", checks.check_emap_gap, 0.4, report)
+
+
+@pytest.mark.parametrize("interval, says", [
+    ((0.02, 0.10), r"lies above 0: .* at least \+0\.020"),
+    ((-0.10, -0.02), "lies below 0: the additive projection scores higher"),
+    ((-0.03, 0.05), r"contains 0: .*larger than \+0\.050 \(not the same as showing the model is additive\)"),
+])
+def test_gap_verdict_reads_the_interval_not_the_point_estimate(interval, says):
+    report = pd.DataFrame({"score": [0.61, 0.60]}, index=["full model", "EMAP"])
+    report.attrs.update(difference_ci=interval, level=0.95)
+    assert re.search(says, checks.gap_verdict(report))
+
+
+def test_gap_verdict_names_a_table_without_an_interval():
+    with pytest.raises(ValueError, match="difference_ci.*gk.emap_report"):
+        checks.gap_verdict(pd.DataFrame({"score": [0.9]}, index=["full model"]))
 
 
 def test_every_check_is_tested_here():
