@@ -36,7 +36,12 @@ lab: $(VENV)/.kit-installed
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.root_dir=$(CURDIR)/notebooks $(ROOT_FLAG)
 
-test: $(VENV)/.test-installed
+# The browser first (fails at once, in one line, where none can be had), then the Python stack,
+# then Playwright's own browser where that is the only way (see scripts/ensure_browser.sh).
+test:
+	@bash scripts/ensure_browser.sh system
+	@$(MAKE) --no-print-directory $(VENV)/.test-installed
+	@bash scripts/ensure_browser.sh playwright $(BIN)/python
 	HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 dashboard: $(VENV)/.kit-installed
