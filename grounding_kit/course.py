@@ -30,7 +30,7 @@ STUDENT_STUB = ("# YOUR CODE HERE", "raise NotImplementedError")
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
-_HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: (?P<slide>\S+))?\s*$")
+_HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: (?P<slide>[^\s=]+))?(?P<tags>(?: [a-z]+=\S+)*)\s*$")
 
 
 # ---------------------------------------------------------------- build from sources
@@ -38,13 +38,15 @@ _HEADER = re.compile(r"^# %%(?P<markdown> \[markdown\])?(?: (?P<slide>\S+))?\s*$
 def parse_source(text: str, name: str = "<source>") -> NotebookNode:
     """A notebook (without outputs) from percent-format Python source.
 
-    Each cell starts with a header line ``# %% [SLIDE_TYPE]`` (code) or
-    ``# %% [markdown] [SLIDE_TYPE]`` (markdown, every line commented with ``# ``); the optional
-    slide type is one of ``SLIDE_TYPES`` (default ``-``: continue the current slide). Lines
-    before the first header are ignored (a module docstring, for instance).
+    Each cell starts with a header line ``# %% [SLIDE_TYPE] [key=value ...]`` (code) or
+    ``# %% [markdown] [SLIDE_TYPE] [key=value ...]`` (markdown, every line commented with ``# ``);
+    the optional slide type is one of ``SLIDE_TYPES`` (default ``-``: continue the current slide).
+    The optional ``key=value`` tags mark homework cells (``exercise=2.1``, ``check=2.1 points=2``,
+    see :mod:`grounding_kit.homework`) and go to ``metadata["grounding_kit"]``. Lines before the
+    first header are ignored (a module docstring, for instance).
     """
     cells: list[NotebookNode] = []
-    kind, slide, lines = None, "-", []
+    kind, slide, lines, tags = None, "-", [], {}
 
     def flush() -> None:
         if kind is None:
@@ -55,8 +57,10 @@ def parse_source(text: str, name: str = "<source>") -> NotebookNode:
             lines.pop(0)
         body = "\n".join(lines)
         make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
-        cells.append(make(body, metadata={"slideshow": {"slide_type": slide}},
-                          id=f"cell-{len(cells):03d}"))
+        metadata = {"slideshow": {"slide_type": slide}}
+        if tags:
+            metadata["grounding_kit"] = tags
+        cells.append(make(body, metadata=metadata, id=f"cell-{len(cells):03d}"))
 
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
@@ -64,6 +68,7 @@ def parse_source(text: str, name: str = "<source>") -> NotebookNode:
             flush()
             kind = "markdown" if header["markdown"] else "code"
             slide, lines = header["slide"] or "-", []
+            tags = parse_tags(header["tags"], where=f"{name}:{number}")
             if slide not in SLIDE_TYPES:
                 raise ValueError(f"{name}:{number}: unknown slide type {slide!r}; expected one of "
                                  f"{list(SLIDE_TYPES)}")
@@ -79,6 +84,22 @@ def parse_source(text: str, name: str = "<source>") -> NotebookNode:
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     return notebook
+
+
+def parse_tags(text: str, where: str = "<header>") -> dict[str, str | int]:
+    """The ``key=value`` tags of a cell header; ``points`` must be a positive integer."""
+    tags: dict[str, str | int] = {}
+    for token in text.split():
+        key, value = token.split("=", 1)
+        if key in tags:
+            raise ValueError(f"{where}: tag {key!r} given twice")
+        if key == "points":
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"{where}: points={value!r}; expected a positive integer")
+            tags[key] = int(value)
+        else:
+            tags[key] = value
+    return tags
 
 
 def build_notebook(source: Path) -> NotebookNode:
