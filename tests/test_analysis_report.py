@@ -9,7 +9,7 @@ import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
 from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, decompose, emap_details,
-                                    emap_report, macro_auc, pairwise_logits, pairwise_ranking_accuracy,
+                                    emap_report, macro_auc, monte_carlo_spread, pairwise_logits, pairwise_ranking_accuracy,
                                     perceptual_score, reshuffle, reshuffle_average, score, shuffle_permutation,
                                     vqa_soft_accuracy, weighted_f1)
 from grounding_kit.features import Features
@@ -118,6 +118,58 @@ def test_report_grid_and_model_agree():
     pd.testing.assert_frame_equal(a, b)
 
 
+def interaction_task(n: int = 120, dim: int = 8, seed: int = 0):
+    """Noisy labels from a model with a strong bilinear interaction and small additive effects."""
+    g = torch.Generator().manual_seed(seed)
+    text, image = torch.randn(n, dim, generator=g), torch.randn(n, dim, generator=g)
+
+    def model(t, v):
+        s = (t * v).sum(1, keepdim=True) + t[:, :1] + v[:, :1]
+        return torch.cat([torch.zeros_like(s), s], dim=1)
+
+    y = (model(text, image)[:, 1] + torch.randn(n, generator=g) > 0).long().numpy()
+    return model, Features(text, image), y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_monte_carlo_report_interval_covers_the_monte_carlo_error(seed):
+    model, feats, y = interaction_task(seed=seed)
+    exact = emap_report(y, model, feats, n_boot=200, seed=0)
+    assert exact.attrs["monte_carlo_sd"] == 0.0
+
+    def width(table, key=None):
+        low, high = table.attrs["difference_ci"] if key else table.loc["EMAP", ["ci_low", "ci_high"]]
+        return high - low
+
+    sampled = {k: emap_report(y, model, feats, n_boot=200, seed=0, partners=k) for k in (4, 30, 120)}
+    for k in (4, 30):
+        assert width(sampled[k]) >= width(exact) and width(sampled[k], "diff") >= width(exact, "diff")
+        low, high = sampled[k].attrs["difference_ci"]
+        assert low <= sampled[k].attrs["difference"] <= high
+    spread = {k: t.attrs["monte_carlo_sd"] for k, t in sampled.items()}
+    assert spread[4] > spread[30] > 0 and spread[120] == 0.0  # K = N is exact
+    pd.testing.assert_frame_equal(sampled[120], exact, check_exact=False)
+
+
+def test_monte_carlo_spread_is_zero_when_exact_and_grows_with_stderr():
+    y = rng.integers(0, 2, 200)
+    projection = rng.normal(size=(200, 2))
+    assert monte_carlo_spread("accuracy", y, projection, np.zeros_like(projection)) == 0.0
+    small = monte_carlo_spread("accuracy", y, projection, np.full_like(projection, 0.05))
+    large = monte_carlo_spread("accuracy", y, projection, np.full_like(projection, 0.5))
+    assert 0 < small < large
+    with pytest.raises(ValueError, match="stderr has shape"):
+        monte_carlo_spread("accuracy", y, projection, np.zeros((200, 3)))
+    with pytest.raises(ValueError, match="partners=1"):
+        monte_carlo_spread("accuracy", y, projection, np.full_like(projection, np.nan))
+
+
+def test_report_refuses_one_partner():
+    model, feats, y = match_task(20)
+    with pytest.raises(ValueError, match="partners=1 gives no estimate"):
+        emap_report(y, model, feats, partners=1)
+
+
 def test_report_label_count_mismatch():
     model, feats, y = match_task(20)
     with pytest.raises(ValueError, match="inconsistent numbers of samples: labels=19, pairs=20"):
@@ -194,8 +246,10 @@ def test_perceptual_score_needs_a_per_item_metric():
 
 def test_report_needs_features_for_a_model():
     model, _, y = match_task(10)
-    with pytest.raises(TypeError, match="feats must be a grounding_kit.Features.*NoneType"):
+    with pytest.raises(TypeError, match="feats is required for a pair model"):
         emap_report(y, model)
+    with pytest.raises(TypeError, match="feats is required for a pair model"):
+        perceptual_score(y, model)
 
 
 @pytest.mark.parametrize("call, error, message", [

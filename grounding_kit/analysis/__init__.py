@@ -13,6 +13,7 @@ _EXPORTS: dict[str, str] = {
     "emap": "projection",
     "decompose": "projection",
     "Decomposition": "projection",
+    "GridModel": "grid_model",
     "ProbabilityInputWarning": "grids",
     "pairwise_logits": "streaming",
     "emap_model": "streaming",
@@ -32,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "vqa_soft_accuracy": "metrics",
     "emap_report": "report",
     "cross_validate_emap": "report",
+    "monte_carlo_spread": "report",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,32 +12,72 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import erfinv
 
-from ..validation import check_consistent_length, check_fraction, check_positive_int
-from .grids import check_grid
-from .metrics import as_labels, get_metric
+from ..validation import check_consistent_length, check_fraction, check_positive_int, check_seed, seed_int
+from .grid_model import as_pair_model
+from .metrics import Metric, as_labels, get_metric
 from .pairs import check_features
 
 PREDICTORS = ("full model", "EMAP", "text-only marginal", "image-only marginal", "constant")
 
 
 def _predictors(model: Any, feats: Any, partners: int | None, seed: int | None,
-                batch_size: int | None, device: Any) -> tuple[dict[str, np.ndarray], str]:
-    """The five predictors (N, C) as float64 numpy, from a grid or streamed from a model."""
-    if feats is None and hasattr(model, "shape"):
-        grid = check_grid(model, name="model")
-        rows, cols = grid.mean(axis=1), grid.mean(axis=0)
-        grand = rows.mean(axis=0)
-        diagonal, method = grid[np.arange(len(grid)), np.arange(len(grid))], "grid"
-    else:
-        from .streaming import emap_details
+                batch_size: int | None, device: Any) -> tuple[dict[str, np.ndarray], str, np.ndarray]:
+    """The five predictors (N, C) as float64 numpy, the method and EMAP's stderr (N, C), from
+    ``emap_details`` (a grid reads its means)."""
+    from .streaming import emap_details
 
-        est = emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device)
-        rows, cols, grand, diagonal = (t.numpy() for t in (est.text_marginal, est.image_marginal,
-                                                           est.grand_mean, est.diagonal))
-        method = est.method
-    values = (diagonal, rows + cols - grand, rows, cols, np.broadcast_to(grand, rows.shape))
-    return dict(zip(PREDICTORS, values)), method
+    if partners == 1:
+        raise ValueError("partners=1 gives no estimate of the Monte Carlo error (one partner per item "
+                         "has no spread); use partners >= 2, or None for the exact projection")
+    est = emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device)
+    rows, cols, grand, diagonal = (t.numpy() for t in (est.text_marginal, est.image_marginal,
+                                                       est.grand_mean, est.diagonal))
+    values = (diagonal, est.projection.numpy(), rows, cols, np.broadcast_to(grand, rows.shape))
+    return dict(zip(PREDICTORS, values)), est.method, est.stderr.numpy()
+
+
+def monte_carlo_spread(metric: Any, labels: Any, projection: np.ndarray, stderr: np.ndarray,
+                       rounds: int = 200, seed: int = 0) -> float:
+    """Standard deviation of a score caused by the Monte Carlo error of an estimated projection.
+
+    Parameters
+    ----------
+    metric : a metric name, callable or ``Metric`` (as for ``emap_report``)
+    labels : (N,) or (N, C) labels
+    projection : (N, C) estimated EMAP predictions
+    stderr : (N, C) their Monte Carlo standard errors (``EmapEstimate.stderr``)
+    rounds : number of simulated projections
+    seed : seed of the simulation
+
+    Returns
+    -------
+    The standard deviation of ``metric(labels, projection + stderr * Z)`` over ``rounds`` draws of
+    independent standard normal ``Z`` (N, C): how much the score would move with other partner draws,
+    holding the items fixed. 0.0 when ``stderr`` is all zero (an exact projection).
+    """
+    scorer = metric if isinstance(metric, Metric) else get_metric(metric)
+    rounds = check_positive_int("rounds", rounds, minimum=2)
+    y = as_labels(labels)
+    projection, stderr = np.asarray(projection, dtype=np.float64), np.asarray(stderr, dtype=np.float64)
+    if projection.shape != stderr.shape:
+        raise ValueError(f"projection has shape {projection.shape} but stderr has shape {stderr.shape}; "
+                         "expected the same (N, C)")
+    if not np.isfinite(stderr).all() or (stderr < 0).any():
+        raise ValueError("stderr must be finite and non-negative (partners=1 gives NaN standard errors; "
+                         "use partners >= 2)")
+    if not stderr.any():
+        return 0.0
+    rng = np.random.default_rng(seed)
+    draws = [scorer.fn(y, projection + stderr * rng.standard_normal(projection.shape)) for _ in range(rounds)]
+    return float(np.std(draws, ddof=1))
+
+
+def _widen(score: float, low: float, high: float, spread: float, z: float) -> tuple[float, float]:
+    """Add ``z * spread`` in quadrature to both half-widths of the interval [low, high] around ``score``."""
+    below, above = max(score - low, 0.0), max(high - score, 0.0)
+    return score - float(np.hypot(below, z * spread)), score + float(np.hypot(above, z * spread))
 
 
 def _bootstrap(metric: Any, y: np.ndarray, preds: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
@@ -71,30 +111,38 @@ def emap_report(labels: Any, model: Any, feats: Any = None, metric: str | Callab
     Parameters
     ----------
     labels : (N,) class indices / targets or (N, C) label rows (soft or multi-hot for VQA)
-    model : pair model, or a precomputed grid (N, N, C) with ``grid[i, j] = f(t_i, v_j)``
-    feats : Features of N pairs (None when ``model`` is a grid)
+    model : pair model, a ``GridModel``, or a precomputed grid (N, N, C) with
+        ``grid[i, j] = f(t_i, v_j)`` (see ``grounding_kit.analysis.grid_model.as_pair_model``)
+    feats : Features of N pairs (None for a grid: all its pairs)
     metric : "accuracy", "macro_auc", "weighted_f1", "pairwise_ranking", "vqa_soft_accuracy",
         or a callable ``(labels, logits) -> float``
     n_boot : bootstrap resamples (the same resamples for every row: intervals are paired)
     seed : seed of the resamples, the permutation test and Monte Carlo partners
     level : confidence level of the intervals
-    partners : None for exact EMAP; K for Monte Carlo EMAP (see ``emap_model``); the bootstrap
-        intervals then cover resampling of items only, not the Monte Carlo error of the marginals
+    partners : None for exact EMAP; K >= 2 for Monte Carlo EMAP (see ``emap_model``). The EMAP row's
+        interval and ``difference_ci`` then cover both sources of error: the paired bootstrap
+        half-widths (resampling items) are combined in quadrature with ``z * s``, where ``s`` is
+        ``attrs["monte_carlo_sd"]``, the spread of the score over simulated projections
+        ``projection + stderr * Z`` (``monte_carlo_spread``; the two errors are independent, so their
+        variances add). ``s`` shrinks as K grows and is 0 at K = N. The marginal rows' intervals
+        and ``p_value`` cover item resampling only.
 
     Returns
     -------
     DataFrame indexed by predictor with columns ``score``, ``ci_low``, ``ci_high``; ``attrs`` hold
     ``metric``, ``level``, ``n_boot``, ``method``, ``difference`` (model minus EMAP), its interval
-    ``difference_ci`` and ``p_value``, a paired randomization test of model vs EMAP
-    (per-item swaps, ``n_boot`` rounds).
+    ``difference_ci``, ``monte_carlo_sd`` (0.0 for an exact projection) and ``p_value``, a paired
+    randomization test of model vs EMAP (per-item swaps, ``n_boot`` rounds).
     """
     scorer = get_metric(metric)
     n_boot = check_positive_int("n_boot", n_boot)
     level = check_fraction("level", level)
+    seed = seed_int(seed)  # one int: the resamples and the Monte Carlo partners both derive from it
     y = as_labels(labels)
-    n = len(model) if feats is None and hasattr(model, "shape") else len(check_features(feats))
+    model, feats = as_pair_model(model, feats)
+    n = len(check_features(feats))
     check_consistent_length(labels=y, pairs=range(n))
-    preds, method = _predictors(model, feats, partners, seed, batch_size, device)
+    preds, method, stderr = _predictors(model, feats, partners, seed, batch_size, device)
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n, size=(n_boot, n))
     boot = _bootstrap(scorer, y, preds, index)
@@ -105,11 +153,20 @@ def emap_report(labels: Any, model: Any, feats: Any = None, metric: str | Callab
          "ci_high": [np.nanpercentile(boot[k], 100 - tail) for k in preds]},
         index=pd.Index(list(preds), name="predictor"))
     diff = boot["full model"] - boot["EMAP"]
+    difference = float(table.loc["full model", "score"] - table.loc["EMAP", "score"])
+    difference_ci = (float(np.nanpercentile(diff, tail)), float(np.nanpercentile(diff, 100 - tail)))
+    p_value = _paired_test(scorer, y, preds["full model"], preds["EMAP"], n_boot, rng)
+    spread = monte_carlo_spread(scorer, y, preds["EMAP"], stderr, seed=seed)
+    if spread > 0:
+        z = float(np.sqrt(2.0) * erfinv(level))
+        emap_score = float(table.loc["EMAP", "score"])
+        table.loc["EMAP", ["ci_low", "ci_high"]] = _widen(emap_score, table.loc["EMAP", "ci_low"],
+                                                          table.loc["EMAP", "ci_high"], spread, z)
+        difference_ci = _widen(difference, *difference_ci, spread, z)
     table.attrs.update(
         metric=metric if isinstance(metric, str) else getattr(metric, "__name__", "custom"), level=level,
-        n_boot=n_boot, method=method, difference=float(table.loc["full model", "score"] - table.loc["EMAP", "score"]),
-        difference_ci=(float(np.nanpercentile(diff, tail)), float(np.nanpercentile(diff, 100 - tail))),
-        p_value=_paired_test(scorer, y, preds["full model"], preds["EMAP"], n_boot, rng),
+        n_boot=n_boot, method=method, difference=difference, difference_ci=difference_ci,
+        monte_carlo_sd=spread, p_value=p_value,
         test="paired randomization test of full model vs EMAP (per-item swaps)")
     return table
 
@@ -144,13 +201,14 @@ def cross_validate_emap(fit: Callable[[Any, np.ndarray], Any], feats: Any, label
     folds = check_positive_int("folds", folds, minimum=2)
     if folds > len(y) // 2:
         raise ValueError(f"folds={folds} leaves fewer than 2 held-out pairs per fold with N={len(y)}")
-    seed_list = list(range(check_positive_int("seeds", seeds))) if isinstance(seeds, (int, np.integer)) else list(seeds)
+    seed_list = ([check_seed(s, "seeds item") for s in seeds] if isinstance(seeds, (list, tuple, range, np.ndarray))
+                 else list(range(check_positive_int("seeds", seeds))))
     records = []
     for seed in seed_list:
         splitter = KFold(n_splits=folds, shuffle=True, random_state=int(seed))
         for fold, (train, test) in enumerate(splitter.split(np.arange(len(y)))):
             model = fit(feats.take(train), y[train])
-            preds, _ = _predictors(model, feats.take(test), partners, int(seed), batch_size, device)
+            preds, _, _ = _predictors(model, feats.take(test), partners, int(seed), batch_size, device)
             scores = {name: scorer.fn(y[test], p) for name, p in preds.items()}
             records.append({"seed": seed, "fold": fold, "n_train": len(train), "n_test": len(test), **scores,
                             "difference": scores["full model"] - scores["EMAP"]})
