@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "emap_model": "grounding_kit.analysis",
     "emap_details": "grounding_kit.analysis",
     "EmapEstimate": "grounding_kit.analysis",
+    "GridModel": "grounding_kit.analysis",
     "Decomposition": "grounding_kit.analysis",
     "reshuffle_average": "grounding_kit.analysis",
     "reshuffle": "grounding_kit.analysis",

@@ -9,7 +9,6 @@ import torch
 
 from grounding_kit.widgets import components as ui
 from grounding_kit.widgets.helpers import label_margin, label_margin_grid, ranking, to_numpy
-from grounding_kit.widgets.lookup import GridLookup
 
 
 def test_label_margin_is_the_label_logit_minus_the_row_mean():
@@ -35,17 +34,6 @@ def test_ranking_is_best_first_stable_and_clamped():
 def test_to_numpy_copies_tensors_and_arrays_as_float64():
     assert to_numpy(torch.ones(2, dtype=torch.float32)).dtype == np.float64
     assert to_numpy([1, 2]).tolist() == [1.0, 2.0]
-
-
-def test_grid_lookup_reads_the_grid_and_rejects_non_grids():
-    grid = torch.arange(2 * 2 * 3, dtype=torch.float32).reshape(2, 2, 3)
-    lookup = GridLookup(grid)
-    assert torch.equal(lookup(torch.tensor([0, 1]), torch.tensor([1, 0])), grid[[0, 1], [1, 0]])
-    assert len(lookup.features()) == 2 and lookup.features(1).text.tolist() == [0]
-    with pytest.raises(ValueError, match=r"\(N, N, C\)"):
-        GridLookup(torch.zeros(2, 3, 1))
-    with pytest.raises(ValueError, match="floating"):
-        GridLookup(torch.zeros(2, 2, 1, dtype=torch.long))
 
 
 def test_publish_makes_updates_before_display_the_state_new_views_start_from():

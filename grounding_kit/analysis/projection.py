@@ -24,7 +24,7 @@ import numpy as np
 from .grids import apply_like, check_grid, like
 
 
-def _row_col_grand(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def row_col_grand(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row means (N, C), column means (N, C) and grand mean (C,) of a float64 (N, N, C) grid."""
     rows = grid.mean(axis=1)
     cols = grid.mean(axis=0)
@@ -32,7 +32,7 @@ def _row_col_grand(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _project(grid: np.ndarray) -> np.ndarray:
-    rows, cols, grand = _row_col_grand(grid)
+    rows, cols, grand = row_col_grand(grid)
     return rows + cols - grand
 
 
@@ -105,7 +105,7 @@ def decompose(P: Any) -> Decomposition:
     Decomposition, with fields in the same kind as ``P``.
     """
     grid = check_grid(P)
-    rows, cols, grand = _row_col_grand(grid)
+    rows, cols, grand = row_col_grand(grid)
     text_effect = rows - grand
     image_effect = cols - grand
     interaction = grid - rows[:, None, :] - cols[None, :, :] + grand

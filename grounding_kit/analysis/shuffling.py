@@ -17,9 +17,9 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from ..validation import check_choice, check_consistent_length, check_fraction, check_positive_int
-from .grids import check_grid
-from .metrics import as_labels, get_metric
+from ..validation import check_choice, check_consistent_length, check_fraction, check_positive_int, check_seed
+from .grid_model import GridModel, as_pair_model
+from .metrics import as_labels, class_indices, get_metric, n_classes_of
 from .pairs import PairEvaluator, check_features, evaluating, resolve_device
 
 SIDES = ("image", "text")
@@ -35,7 +35,7 @@ def shuffle_permutation(n: int, fraction: float, seed: int | None = None, derang
     """
     n = check_positive_int("n", n, minimum=2)
     fraction = check_fraction("fraction", fraction)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, allow_none=True))
     m = int(round(fraction * n))
     if derangement and m == 1:
         m = 2
@@ -75,6 +75,7 @@ def reshuffle(model: Any, feats: Any, fraction: float, seed: int | None = None, 
     """
     feats = check_features(feats)
     check_choice("shuffle", shuffle, SIDES)
+    seed = check_seed(seed, allow_none=True)
     perm = shuffle_permutation(len(feats), fraction, seed, derangement)
     device = resolve_device(model, device)
     with evaluating(model, device):
@@ -93,7 +94,7 @@ def reshuffle_average(model: Any, feats: Any, rounds: int, seed: int | None = No
     feats = check_features(feats)
     rounds = check_positive_int("rounds", rounds)
     check_choice("shuffle", shuffle, SIDES)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, allow_none=True))
     device = resolve_device(model, device)
     total = None
     for r in range(1, rounds + 1):
@@ -125,15 +126,14 @@ class PerceptualScore:
 
 
 def _tiles_of(model: Any, feats: Any, batch_size: int | None, device: Any) -> Iterator[tuple[slice, slice, Any]]:
-    """(rows, cols, logits (b, c, C)) over a grid given as an array, or streamed from a model."""
-    if hasattr(model, "shape") and hasattr(model, "ndim"):
-        grid = check_grid(model, name="model", warn=False)
+    """(rows, cols, logits (b, c, C)) over the grid of ``model`` on ``feats``, read or streamed."""
+    if isinstance(model, GridModel):
+        grid = model.subgrid(feats)
         step = max(1, 2**22 // (grid.shape[0] * grid.shape[2]))
         for r in range(0, grid.shape[0], step):
             rows = slice(r, min(r + step, grid.shape[0]))
             yield rows, slice(0, grid.shape[0]), grid[rows]
         return
-    feats = check_features(feats)
     device = resolve_device(model, device)
     with evaluating(model, device):
         ev = PairEvaluator(model, feats, device, batch_size)
@@ -153,8 +153,9 @@ def perceptual_score(labels: Any, model: Any, feats: Any = None, metric: str = "
     Parameters
     ----------
     labels : (N,) class indices or (N, C) label rows (see ``grounding_kit.analysis.metrics``)
-    model : pair model, or a precomputed grid (N, N, C) with ``grid[i, j] = f(t_i, v_j)``
-    feats : Features of N pairs (None when ``model`` is a grid)
+    model : pair model, a ``GridModel``, or a precomputed grid (N, N, C) with
+        ``grid[i, j] = f(t_i, v_j)`` (see ``grounding_kit.analysis.grid_model.as_pair_model``)
+    feats : Features of N pairs (None for a grid: all its pairs)
     metric : a per-item metric: "accuracy" or "vqa_soft_accuracy"
     normalize : divide each drop by the model's own score
     """
@@ -164,12 +165,15 @@ def perceptual_score(labels: Any, model: Any, feats: Any = None, metric: str = "
                          "has no exact form; use 'accuracy' or 'vqa_soft_accuracy', or average "
                          "reshuffle() over several seeds")
     y = as_labels(labels)
-    n = len(model) if feats is None and hasattr(model, "shape") else len(check_features(feats))
+    model, feats = as_pair_model(model, feats)
+    n = len(check_features(feats))
     check_consistent_length(labels=y, pairs=range(n))
     sums = {"diag": 0.0, "image": 0.0, "text": 0.0}
     for rows, cols, logits in _tiles_of(model, feats, batch_size, device):
         b, c, k = logits.shape
         flat = logits.reshape(b * c, k)
+        if rows.start == 0 and cols.start == 0 and y.ndim == 1:  # name the row before it is repeated
+            class_indices(y, n_classes_of(flat))
         row_labels = np.repeat(y[rows], c, axis=0)
         col_labels = np.tile(y[cols], (b,) + (1,) * (y.ndim - 1))
         by_text = per_item(row_labels, flat).reshape(b, c)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from tqdm.auto import tqdm
 
 from ..structure import BILINEAR, FIRST_LAYER_LINEAR
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_seed, seed_int
+from .grid_model import GridModel
 from .grids import warn_if_probabilities
 from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
 
@@ -40,7 +41,8 @@ class EmapEstimate:
     diagonal : (N, C), the model's own predictions ``f(t_i, v_i)``
     partners : partners averaged per item (N when exact)
     exact : whether every pair entered (closed form or full stream)
-    method : "bilinear closed form", "first-layer-linear stream", "generic stream" or "monte carlo"
+    method : "grid" (a ``GridModel``: means read from the grid), "bilinear closed form",
+        "relu closed form", "first-layer-linear stream", "generic stream" or "monte carlo"
     """
 
     projection: torch.Tensor
@@ -172,34 +174,68 @@ def _monte_carlo(ev: PairEvaluator, k: int, seed: int | None, show: bool) -> tup
     Rows and columns use independent partner draws; variances carry the finite-population
     correction (1 - k/N), so they vanish at k = N where the estimate is exact.
     """
+    n, c = ev.n, ev.classes
+    stats = {side: (torch.zeros(n, c, dtype=torch.float64), torch.zeros(n, c, dtype=torch.float64))
+             for side in ("text", "image")}
+    block = monte_carlo_block_size(ev, k)
+    for items, partners in tqdm(monte_carlo_draws(n, k, block, seed), total=math.ceil(n / block),
+                                desc="EMAP (Monte Carlo)", disable=not show):
+        for side, (mean, var) in stats.items():
+            mean[items], var[items] = partner_stats(ev, side, items, partners[side])
+    (row_mean, row_var), (col_mean, col_var) = stats["text"], stats["image"]
+    grand, stderr = monte_carlo_combine(row_mean, row_var, col_mean, col_var)
+    items = torch.arange(n)
+    diagonal = ev.pairs_batched(items, items).to("cpu", torch.float64)
+    return row_mean, col_mean, grand, diagonal, stderr
+
+
+def monte_carlo_block_size(ev: PairEvaluator, k: int) -> int:
+    """Items per Monte Carlo block: about ``pairs_per_call`` pairs per side, at most 2**22 keys drawn."""
+    return max(1, min(ev.n, 2**22 // ev.n, ev.pairs_per_call // k or 1))
+
+
+def monte_carlo_draws(n: int, k: int, block: int,
+                      seed: Any) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+    """Per block of ``block`` items: ``(items (b,), {"text": (b, k), "image": (b, k)})`` partners.
+
+    One generator, seeded once, draws the blocks in order (text side, then image side), so the
+    partners depend only on ``(n, k, block, seed)``, never on where or when a block is evaluated.
+    """
     generator = torch.Generator()
     if seed is None:
         generator.seed()
     else:
-        generator.manual_seed(seed)
-    n, c = ev.n, ev.classes
-    fpc = 1.0 - k / n
-    stats = {side: (torch.zeros(n, c, dtype=torch.float64), torch.zeros(n, c, dtype=torch.float64))
-             for side in ("text", "image")}
-    block = max(1, min(n, 2**22 // n, ev.pairs_per_call // k or 1))
-    starts = range(0, n, block)
-    for s in tqdm(starts, desc="EMAP (Monte Carlo)", disable=not show):
+        generator.manual_seed(seed_int(seed))
+    for s in range(0, n, block):
         items = torch.arange(s, min(s + block, n))
-        for side, (mean, var) in stats.items():
-            partners = _sample_partners(n, k, items, generator).flatten()
-            own = items.repeat_interleave(k)
-            text_index, image_index = (own, partners) if side == "text" else (partners, own)
-            values = ev.pairs_batched(text_index, image_index).to("cpu", torch.float64).reshape(len(items), k, c)
-            mean[items] = values.mean(1)
-            var[items] = values.var(1, unbiased=True) * fpc / k if k > 1 else float("nan")
-    (row_mean, row_var), (col_mean, col_var) = stats["text"], stats["image"]
+        yield items, {side: _sample_partners(n, k, items, generator) for side in ("text", "image")}
+
+
+def partner_stats(ev: PairEvaluator, side: str, items: torch.Tensor,
+                  partners: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (b, C) of each item's k partner pairs and its sampling variance (b, C).
+
+    ``side="text"`` pairs text ``items[i]`` with the images ``partners[i]`` (a row marginal),
+    ``side="image"`` image ``items[i]`` with the texts ``partners[i]`` (a column marginal). The
+    variance carries the finite-population correction (1 - k/N); it is NaN for k = 1.
+    """
+    k = partners.shape[1]
+    own = items.repeat_interleave(k)
+    text_index, image_index = (own, partners.flatten()) if side == "text" else (partners.flatten(), own)
+    values = ev.pairs_batched(text_index, image_index).to("cpu", torch.float64).reshape(len(items), k, ev.classes)
+    var = values.var(1, unbiased=True) * (1.0 - k / ev.n) / k if k > 1 else torch.full_like(values[:, 0], math.nan)
+    return values.mean(1), var
+
+
+def monte_carlo_combine(row_mean: torch.Tensor, row_var: torch.Tensor, col_mean: torch.Tensor,
+                        col_var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grand mean (C,) and the projection's standard errors (N, C) from sampled marginals (N, C)."""
+    n = len(row_mean)
     grand = (row_mean.mean(0) + col_mean.mean(0)) / 2
     grand_var = (row_var.sum(0) + col_var.sum(0)) / (4 * n * n)
     # emap_i = r_i + c_i - g with g containing r_i / (2n) and c_i / (2n)
     proj_var = (row_var + col_var) * (1 - 1 / n) + grand_var
-    items = torch.arange(n)
-    diagonal = ev.pairs_batched(items, items).to("cpu", torch.float64)
-    return row_mean, col_mean, grand, diagonal, proj_var.clamp_min(0).sqrt()
+    return grand, proj_var.clamp_min(0).sqrt()
 
 
 def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,
@@ -234,6 +270,12 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
         check_positive_int("partners", partners)
         if partners > n:
             raise ValueError(f"partners must be between 1 and N={n} (sampling without replacement), got {partners}")
+    seed = check_seed(seed, allow_none=True)
+    if partners is None and isinstance(model, GridModel):
+        rows, cols, grand, diagonal = (torch.from_numpy(v) for v in model.marginals(feats))
+        return EmapEstimate(projection=rows + cols - grand, stderr=torch.zeros_like(rows), text_marginal=rows,
+                            image_marginal=cols, grand_mean=grand, diagonal=diagonal, partners=n, exact=True,
+                            method="grid")
     device = resolve_device(model, device)
     show = _show_progress(progress, n)
     with evaluating(model, device):
@@ -250,11 +292,20 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
                 parts, method = _streamed_sums(ev, show), f"{ev.structure} stream"
             rows, cols, grand, diagonal = (p.to("cpu", torch.float64) for p in parts)
             stderr, exact = torch.zeros_like(rows), True
+    return finish_estimate(rows, cols, grand, diagonal, stderr, partners or n, exact, method)
+
+
+def finish_estimate(rows: torch.Tensor, cols: torch.Tensor, grand: torch.Tensor, diagonal: torch.Tensor,
+                    stderr: torch.Tensor, partners: int, exact: bool, method: str) -> EmapEstimate:
+    """The ``EmapEstimate`` of float64 marginals (N, C), (N, C), (C,) and diagonal (N, C).
+
+    Refuses non-finite logits and warns when the diagonal looks like probabilities.
+    """
     if not (torch.isfinite(rows).all() and torch.isfinite(cols).all() and torch.isfinite(diagonal).all()):
         raise ValueError("model returned NaN or inf logits for some pairs; EMAP needs finite logits")
     warn_if_probabilities("the model's output", diagonal.numpy())
     return EmapEstimate(projection=rows + cols - grand, stderr=stderr, text_marginal=rows, image_marginal=cols,
-                        grand_mean=grand, diagonal=diagonal, partners=partners or n, exact=exact, method=method)
+                        grand_mean=grand, diagonal=diagonal, partners=partners, exact=exact, method=method)
 
 
 def emap_model(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,

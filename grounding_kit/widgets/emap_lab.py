@@ -90,12 +90,10 @@ class EmapLab(w.VBox):
         self.partners.layout.visibility = "visible" if self.method.value == "Monte Carlo" else "hidden"
         sc, kind, n = self.current(), self.kind.value, self.n.value
         lookup, labels = sc.lookup(kind), sc.labels_eval[:n]
-        grid = lookup.grid[:n, :n].numpy()
-        if self.method.value == "exact":  # the N x N grid, computed once per task and model
-            table = emap_report(labels, grid, n_boot=N_BOOT, seed=self.seed)
-        else:  # K random partners per pair, read from the same grid
-            table = emap_report(labels, lookup, lookup.features(n), n_boot=N_BOOT, seed=self.seed,
-                                partners=min(self.partners.value, n))
+        # exact: the first n x n pairs of the grid computed once per task and model; Monte Carlo:
+        # K random partners per pair, read from the same grid
+        partners = None if self.method.value == "exact" else min(self.partners.value, n)
+        table = emap_report(labels, lookup, lookup.features(n), n_boot=N_BOOT, seed=self.seed, partners=partners)
         # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
         # all N x N pairs; the first WINDOW texts and images are shown
         margin = sc.margin(kind)[:n, :n]

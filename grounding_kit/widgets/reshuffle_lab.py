@@ -5,7 +5,7 @@ averaging the predictions of many random reshuffles converges to EMAP; the lab s
 convergence click by click. All numbers come from ``grounding_kit.analysis``
 (``pairwise_logits``, ``emap_details``, ``shuffle_permutation``, ``reshuffle``,
 ``reshuffle_average``); the reshuffles run on the model's N x N logit grid, computed once, through
-:class:`~grounding_kit.widgets.lookup.GridLookup`, so a click costs O(N) look-ups.
+:class:`~grounding_kit.analysis.grid_model.GridModel`, so a click costs O(N) look-ups.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ class ReshuffleLab(w.VBox):
     def __init__(self, model: Callable, feats: Any, labels: Sequence[int], *, additive: Callable | None = None,
                  images: Sequence[Any] | None = None, texts: Sequence[str] | None = None, n_gallery: int = 6,
                  seed: int = 0, name: str = "interactive") -> None:
-        from grounding_kit.analysis import emap_details, pairwise_logits
-        from grounding_kit.widgets.lookup import GridLookup
+        from grounding_kit.analysis import GridModel, emap_details
 
         self.labels = np.asarray(labels, dtype=np.int64)
         self.n = len(self.labels)
@@ -43,15 +42,15 @@ class ReshuffleLab(w.VBox):
                              f"{None if texts is None else len(texts)} texts")
         self.name = name
         # precomputed once: each model's N x N x C logits, read back by the callbacks
-        self.lookup = GridLookup(pairwise_logits(model, feats, progress=False))
-        self.additive = None if additive is None else GridLookup(pairwise_logits(additive, feats, progress=False))
+        self.lookup = GridModel.from_model(model, feats, progress=False)
+        self.additive = None if additive is None else GridModel.from_model(additive, feats, progress=False)
         self.pairs = self.lookup.features()
         self.images, self.texts = images, texts
         self._png: dict[int, bytes] = {}
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         # precomputed once: EMAP and the marginals it is built from (exact)
-        est = emap_details(model, feats, progress=False)
+        est = emap_details(self.lookup, self.pairs, progress=False)
         self.grand = to_numpy(est.grand_mean)                # (C,)
         self.text_marginal = to_numpy(est.text_marginal)     # (N, C): mean_j f(t_i, v_j)
         self.image_marginal = to_numpy(est.image_marginal)   # (N, C): mean_j f(t_j, v_i)

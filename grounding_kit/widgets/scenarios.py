@@ -44,12 +44,11 @@ class Scenario:
 
     def lookup(self, kind: str):
         """The ``kind`` head's logits on every evaluation pair, as a
-        :class:`~grounding_kit.widgets.lookup.GridLookup` over ``pairwise_logits`` (computed once)."""
+        :class:`~grounding_kit.analysis.grid_model.GridModel` (computed once)."""
         if kind not in self.lookups:
-            from grounding_kit.analysis import pairwise_logits
-            from grounding_kit.widgets.lookup import GridLookup
+            from grounding_kit.analysis import GridModel
 
-            self.lookups[kind] = GridLookup(pairwise_logits(self.head(kind), self.feats_eval, progress=False))
+            self.lookups[kind] = GridModel.from_model(self.head(kind), self.feats_eval, progress=False)
         return self.lookups[kind]
 
 
