@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterable, NoReturn, Sequence
 
 import numpy as np
 
+from .validation import check_labels_in_range
+
 __all__ = [
     "CheckFailed",
     "EMAP_EXAMPLE",
@@ -227,6 +229,7 @@ def check_accuracy(accuracy: Any, logits: Any, labels: Any) -> None:
     """Exercise 2.3: accuracy of the argmax of ``logits`` (N, C) against integer ``labels`` (N,)."""
     exercise = "Exercise 2.3 (accuracy)"
     scores, truth = _reference(logits), _reference(labels)
+    check_labels_in_range(truth, scores.shape[-1])
     expected = float(np.mean(scores.argmax(axis=-1) == truth))
     got = _as_fraction(exercise, "accuracy", accuracy,
                        "a fraction between 0 and 1: the mean of (predictions == labels).")

@@ -6,6 +6,8 @@ Each check raises ``ValueError`` or ``TypeError`` whose message names the argume
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -71,3 +73,156 @@ def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+#: seeds are stored as int64 by torch and datasets; larger ones are refused rather than wrapped
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: Any, name: str = "seed", *, allow_none: bool = False) -> int | np.random.Generator | None:
+    """Check a seed: an integer in [0, 2**63 - 1] or a ``numpy.random.Generator`` (or None if allowed).
+
+    Returns the seed as a Python int (or the Generator / None unchanged). Floats are refused,
+    never truncated (``1.7`` is not ``1``), and so are bools and strings.
+
+    >>> check_seed(3)
+    3
+    """
+    if seed is None and allow_none:
+        return None
+    if isinstance(seed, np.random.Generator):
+        return seed
+    expected = f"an integer in [0, {MAX_SEED}] or a numpy.random.Generator" + (" or None" if allow_none else "")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be {expected}, got {seed!r} ({type(seed).__name__})")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be {expected}, got {seed}")
+    return int(seed)
+
+
+def seed_int(seed: Any, name: str = "seed") -> int:
+    """A checked seed as an int: the int itself, or a seed drawn from a ``numpy.random.Generator``.
+
+    For code that needs an int (cache keys, ``torch.manual_seed``). A Generator advances by one draw.
+    """
+    seed = check_seed(seed, name)
+    return int(seed.integers(MAX_SEED)) if isinstance(seed, np.random.Generator) else seed
+
+
+# ---------------------------------------------------------------- budgets: refuse what cannot work
+
+#: environment variable raising (or lowering) the memory budget, in bytes or with a unit ("8GiB")
+MEMORY_BUDGET_ENV = "GROUNDING_KIT_MAX_MEMORY"
+#: environment variable of the time budget in seconds for long computations (e.g. emap_model)
+TIME_BUDGET_ENV = "GROUNDING_KIT_MAX_SECONDS"
+#: share of this machine's physical memory allowed by default
+MEMORY_SHARE = 0.5
+#: default time budget in seconds
+DEFAULT_MAX_SECONDS = 600.0
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+class BudgetError(ValueError):
+    """A computation would need more memory or time than its budget; nothing was started."""
+
+
+def format_bytes(n: float) -> str:
+    """``1536`` -> ``'1.5 KiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def format_seconds(s: float) -> str:
+    """``5400`` -> ``'1.5 h'``."""
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} days"
+
+
+def _parse_bytes(text: str) -> int:
+    number = text.strip().lower().replace(" ", "")
+    unit = number.lstrip("0123456789.e+")
+    try:
+        value = float(number[:len(number) - len(unit)]) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise ValueError(f"{MEMORY_BUDGET_ENV}={text!r} is not a size; expected bytes or e.g. '8GiB'") from None
+    return int(value)
+
+
+def memory_budget() -> int:
+    """Bytes a single kit computation may allocate: ``GROUNDING_KIT_MAX_MEMORY``, else half the RAM."""
+    override = os.environ.get(MEMORY_BUDGET_ENV)
+    if override:
+        return _parse_bytes(override)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        total = 8 * 2**30
+    return int(MEMORY_SHARE * total)
+
+
+def time_budget() -> float:
+    """Seconds a single kit computation may take: ``GROUNDING_KIT_MAX_SECONDS``, else 600."""
+    override = os.environ.get(TIME_BUDGET_ENV)
+    if not override:
+        return DEFAULT_MAX_SECONDS
+    try:
+        return float(override)
+    except ValueError:
+        raise ValueError(f"{TIME_BUDGET_ENV}={override!r} is not a number of seconds") from None
+
+
+def check_memory(what: str, needed: float, *, budget: float | None = None, hint: str = "") -> None:
+    """Raise ``BudgetError`` if ``what`` would need more than ``budget`` bytes (default: ``memory_budget()``).
+
+    The message names the estimate, the budget, how to raise it and ``hint`` (a cheaper way).
+    """
+    limit = memory_budget() if budget is None else budget
+    if needed > limit:
+        source = f"raise it with {MEMORY_BUDGET_ENV}=..." if budget is None else "the budget passed in"
+        raise BudgetError(f"{what} would need about {format_bytes(needed)} of memory, above the budget of "
+                          f"{format_bytes(limit)} ({source}); nothing was started." + (f" {hint}" if hint else ""))
+
+
+def check_time(what: str, seconds: float, *, budget: float | None = None, hint: str = "") -> None:
+    """Raise ``BudgetError`` if ``what`` is estimated to take more than ``budget`` seconds
+    (default: ``time_budget()``)."""
+    limit = time_budget() if budget is None else budget
+    if seconds > limit:
+        source = f"{TIME_BUDGET_ENV}" if budget is None else "the max_seconds passed in"
+        raise BudgetError(f"{what} would take about {format_seconds(seconds)}, above the budget of "
+                          f"{format_seconds(limit)} (raise it with {source}); nothing was started."
+                          + (f" {hint}" if hint else ""))
+
+
+def check_labels_in_range(labels: np.ndarray, n_classes: int, name: str = "labels") -> None:
+    """Raise ``ValueError`` if (N,) class indices fall outside ``0 .. n_classes - 1``."""
+    bad = (labels < 0) | (labels >= n_classes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be class indices in 0..{n_classes - 1} (the model has {n_classes} "
+                         f"classes), but {int(bad.sum())} are outside (first: {name}[{i}] = {labels[i]}); "
+                         f"values found: {sorted(set(np.unique(labels).tolist()))[:10]}")
+
+
+def check_sum_fits(name: str, values: np.ndarray, terms: int, *, power: int = 1) -> None:
+    """Raise ``ValueError`` if summing ``terms`` values of ``values`` (raised to ``power``) can overflow float64.
+
+    A finite input whose sums overflow would otherwise come back as inf or NaN with only numpy's
+    RuntimeWarning.
+    """
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    limit = np.finfo(np.float64).max / 4
+    if largest > 0 and (power * math.log(largest) + math.log(max(terms, 1))) > math.log(limit):
+        raise ValueError(f"{name} holds values as large as {largest:.3g}: summing {terms:,} of them"
+                         f"{' squared' if power == 2 else ''} overflows float64 (max {np.finfo(np.float64).max:.3g}), "
+                         "so the result would be inf or NaN. Logits are normally far smaller: rescale "
+                         f"{name} (e.g. divide it by {10 ** math.ceil(math.log10(largest) - 3):.0e}).")

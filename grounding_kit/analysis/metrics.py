@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..validation import check_choice, check_consistent_length, check_finite, describe
+from ..validation import check_choice, check_consistent_length, check_finite, check_labels_in_range, describe
 from .grids import is_torch, to_float64
 
 
@@ -45,13 +45,24 @@ def predicted_class(logits: np.ndarray) -> np.ndarray:
     return (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(axis=1)
 
 
-def class_indices(labels: np.ndarray) -> np.ndarray:
-    """(N,) class indices from (N,) indices or (N, C) one-hot / soft rows (their argmax)."""
+def class_indices(labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+    """(N,) class indices from (N,) indices or (N, C) one-hot / soft rows (their argmax).
+
+    With ``n_classes``, (N,) indices outside ``0 .. n_classes - 1`` raise ``ValueError``: a label
+    the model cannot predict would otherwise be scored silently as a miss.
+    """
     if labels.ndim == 2:
         return labels.argmax(axis=1)
     if labels.dtype.kind == "f" and not np.array_equal(labels, np.round(labels)):
         raise TypeError(f"class labels must be integers, got non-integer floats ({describe(labels)})")
+    if n_classes is not None:
+        check_labels_in_range(labels, n_classes)
     return labels.astype(int)
+
+
+def n_classes_of(logits: np.ndarray) -> int:
+    """Classes a (N, C) logit array predicts: C, or 2 for a single logit column (positive = class 1)."""
+    return max(2, logits.shape[1])
 
 
 def _checked(labels: Any, logits: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +77,7 @@ def _checked(labels: Any, logits: Any) -> tuple[np.ndarray, np.ndarray]:
 def accuracy_per_item(labels: Any, logits: Any) -> np.ndarray:
     """1.0 where the predicted class is the label's class, else 0.0; shape (N,)."""
     y, z = _checked(labels, logits)
-    return (predicted_class(z) == class_indices(y)).astype(float)
+    return (predicted_class(z) == class_indices(y, n_classes_of(z))).astype(float)
 
 
 def vqa_soft_scores(labels: np.ndarray) -> np.ndarray:
@@ -83,7 +94,7 @@ def vqa_soft_accuracy_per_item(labels: Any, logits: Any) -> np.ndarray:
     """VQA accuracy of each item's top answer: min(#annotators who gave it / 3, 1); shape (N,)."""
     y, z = _checked(labels, logits)
     if y.ndim == 1:
-        return (predicted_class(z) == class_indices(y)).astype(float)
+        return (predicted_class(z) == class_indices(y, n_classes_of(z))).astype(float)
     return vqa_soft_scores(y)[np.arange(len(y)), predicted_class(z)]
 
 
@@ -125,7 +136,7 @@ def macro_auc(labels: Any, logits: Any) -> float:
     if y.ndim == 2 and z.shape[1] > 1 and set(np.unique(y)) <= {0, 1} and (y.sum(1) != 1).any():
         aucs = [_binary_auc(y[:, c] == 1, z[:, c]) for c in range(z.shape[1])]
     else:
-        classes = class_indices(y)
+        classes = class_indices(y, n_classes_of(z))
         if z.shape[1] <= 2:
             return _binary_auc(classes == 1, z[:, 0] if z.shape[1] == 1 else z[:, 1] - z[:, 0])
         probs = _softmax(z)
@@ -137,7 +148,7 @@ def macro_auc(labels: Any, logits: Any) -> float:
 def weighted_f1(labels: Any, logits: Any) -> float:
     """F1 per class averaged with weights proportional to class support (scikit-learn's 'weighted')."""
     y, z = _checked(labels, logits)
-    truth, pred = class_indices(y), predicted_class(z)
+    truth, pred = class_indices(y, n_classes_of(z)), predicted_class(z)
     size = max(truth.max(), pred.max()) + 1
     true_pos = np.bincount(truth[truth == pred], minlength=size)
     support, predicted = np.bincount(truth, minlength=size), np.bincount(pred, minlength=size)

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import check_labels_in_range
+
 
 def to_numpy(values: Any) -> np.ndarray:
     """A float64 numpy copy of a numpy array or torch tensor."""
@@ -25,6 +27,7 @@ def label_margin(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels)
+    check_labels_in_range(labels, logits.shape[1])
     return logits[np.arange(len(labels)), labels] - logits.mean(axis=1)
 
 
@@ -37,6 +40,7 @@ def label_margin_grid(grid: np.ndarray, labels: np.ndarray) -> np.ndarray:
     grid, labels = np.asarray(grid), np.asarray(labels)
     if grid.ndim != 3 or grid.shape[0] != grid.shape[1] or labels.shape != grid.shape[:1]:
         raise ValueError(f"grid must be (N, N, C) and labels (N,), got {grid.shape} and {labels.shape}")
+    check_labels_in_range(labels, grid.shape[2])
     out = np.empty(grid.shape[:2], dtype=np.float64)
     for c in np.unique(labels):
         rows = labels == c

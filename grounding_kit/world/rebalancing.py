@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from grounding_kit.validation import check_choice
+from grounding_kit.validation import check_choice, check_seed, seed_int
 from grounding_kit.world.scenes import Scene
 from grounding_kit.world.storage import cached_dataset
 from grounding_kit.world.tasks import rows_to_dataset, vqa_features, vqa_row
@@ -37,7 +37,8 @@ def rebalance(ds, seed: int = 0, mode: str = "complete", *, cache: bool = True):
     Parameters
     ----------
     ds : datasets.Dataset with the vqa columns of :func:`make_task`.
-    seed : seeds the choice of complements and the edits.
+    seed : seeds the choice of complements and the edits: an integer >= 0 or a
+        ``numpy.random.Generator`` (one int seed is drawn from it).
     mode : "complete" (every question's answers equally frequent) or "pairs" (one complement
         per row, as in VQA v2).
     cache : keep the result in the kit's cache folder (default); False builds it in memory only.
@@ -49,8 +50,9 @@ def rebalance(ds, seed: int = 0, mode: str = "complete", *, cache: bool = True):
     """
     check_choice("mode", mode, MODES)
     _check_vqa(ds, "ds")
-    return cached_dataset("vqa-rebalanced", (ds._fingerprint, int(seed), mode),
-                          lambda: _rebalance(ds, int(seed), mode), cache)
+    seed = seed_int(seed)
+    return cached_dataset("vqa-rebalanced", (ds._fingerprint, seed, mode),
+                          lambda: _rebalance(ds, seed, mode), cache)
 
 
 def _check_vqa(ds, name: str) -> None:
@@ -135,6 +137,7 @@ def question_only_accuracy(ds, seed: int = 0, folds: int = 2) -> dict[str, float
     Returns ``{question_type: accuracy, ..., "all": accuracy}``.
     """
     _check_vqa(ds, "ds")
+    seed = check_seed(seed)
     meta = ds.select_columns(["text", "answer", "question_type", "pair_of"]).to_dict()
     n = len(meta["text"])
     root = [p if p >= 0 else i for i, p in enumerate(meta["pair_of"])]
@@ -176,6 +179,7 @@ def rebalance_report(before, after, seed: int = 0):
 
     _check_vqa(before, "before")
     _check_vqa(after, "after")
+    seed = seed_int(seed)  # one int for both tables, also when a Generator is given
     acc_before = question_only_accuracy(before, seed)
     acc_after = question_only_accuracy(after, seed)
     answers = {"before": before.select_columns(["answer", "question_type", "text"]).to_dict(),

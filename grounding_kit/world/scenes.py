@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grounding_kit.validation import check_choice, check_positive_int
+from grounding_kit.validation import check_choice, check_positive_int, check_seed
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
 # well separated in RGB; the first three are warm, the last three cool (see WARM_COLORS)
@@ -173,5 +173,5 @@ def sample_scene(rng: np.random.Generator, n_objects: int | None = None,
 def sample_scenes(n: int, seed: int = 0, n_objects: int | None = None) -> list[Scene]:
     """``n`` scenes from ``numpy.random.default_rng(seed)``; the same seed gives the same scenes."""
     n = check_positive_int("n", n)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     return [sample_scene(rng, n_objects) for _ in range(n)]

@@ -43,7 +43,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from grounding_kit.validation import check_choice, check_fraction, check_positive_int
+from grounding_kit.validation import check_choice, check_fraction, check_positive_int, seed_int
 from grounding_kit.world.render import MIN_SIZE, render_scene
 from grounding_kit.world.scenes import (COLORS, MAX_OBJECTS, SHAPES, SIZES, Scene, SceneObject,
                                         article, describe, join_phrases, ordered, sample_scene)
@@ -73,7 +73,8 @@ def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, *, cache:
     ----------
     name : "additive", "match", "mixed" or "vqa" (see the module docstring for the rules).
     n : number of rows.
-    seed : the same seed gives the same rows and pixels.
+    seed : an integer >= 0 (the same seed gives the same rows and pixels), or a
+        ``numpy.random.Generator`` (one int seed is drawn from it).
     size : image side in pixels (64 by default; 224 for a real CLIP).
     cache : keep the result in the kit's cache folder (default); False builds it in memory only.
     **dials : task settings. additive: ``noise`` (> 0, default 0.25), ``max_objects`` (1..4,
@@ -88,11 +89,10 @@ def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, *, cache:
     check_choice("name", name, TASKS)
     n = check_positive_int("n", n)
     size = check_positive_int("size", size, minimum=MIN_SIZE)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    seed = seed_int(seed)
     settings = _check_dials(name, dials)
-    build: Callable[[], Any] = lambda: _build(name, n, int(seed), size, settings)  # noqa: E731
-    return cached_dataset(name, (n, int(seed), size, settings), build, cache)
+    build: Callable[[], Any] = lambda: _build(name, n, seed, size, settings)  # noqa: E731
+    return cached_dataset(name, (n, seed, size, settings), build, cache)
 
 
 def _check_dials(name: str, dials: dict[str, Any]) -> dict[str, Any]:
