@@ -119,6 +119,19 @@ def test_match_is_at_chance_for_each_modality_alone_but_additive_is_not():
     assert image_accuracy(additive) > 0.68
 
 
+def test_additive_uniformity_rule_is_additive_but_nonlinear_in_the_colours():
+    ds = gk.make_task("additive", n=400, seed=4, image_rule="uniformity", cache=False)
+    s, w = np.array(ds["text_score"]), np.array(ds["image_score"])
+    u = 2 * np.abs(w) - 1
+    np.testing.assert_allclose(ds["p_yes"], 1 / (1 + np.exp(-(s + u) / 0.25)), rtol=1e-5)
+    assert ds["text"] == gk.make_task("additive", n=400, seed=4, cache=False)["text"]  # same rows, other rule
+    rates = bayes_rates("additive", image_rule="uniformity")
+    assert rates["bayes"] == rates["additive"] > rates["text_only"] > 0.5
+    assert np.mean((s + u > 0) == np.array(ds["label"])) == pytest.approx(rates["bayes"], abs=0.05)
+    with pytest.raises(ValueError, match="image_rule"):
+        gk.make_task("additive", n=10, image_rule="xor")
+
+
 def test_mixed_moves_from_additive_to_match():
     additive = gk.make_task("additive", n=200, seed=5)
     assert gk.make_task("mixed", n=200, seed=5, interaction=0.0)["text"] == additive["text"]

@@ -7,7 +7,12 @@
     label is ``yes`` with probability ``sigmoid((s + w) / noise)``. The log-odds are a sum of a
     text term and an image term, so an additive model reaches the Bayes rate; neither modality
     alone does. With the defaults (``noise=0.25``, 1 or 2 objects) the Bayes rate is 0.866,
-    text only 0.723, image only 0.758 (exact values: :func:`bayes_rates`).
+    text only 0.723, image only 0.758 (exact values: :func:`bayes_rates`). With
+    ``image_rule="uniformity"`` the image term is ``u = 2|w| - 1`` instead: +1 when every object
+    is warm or every object is cool, -1 for a warm-cool mix. Still additive (log-odds
+    ``(s + u) / noise``), but the image term is not a linear function of the objects' colours,
+    so a linear model on the features falls short where a nonlinear one, even an additive
+    ``f_t(t) + f_v(v)``, does not.
 ``"match"``  needs nothing but interaction: does the caption describe the image? A caption
     scene is drawn and described; with probability 1/2 the image shows it (``yes``), else one
     attribute (shape, colour or size) of one object is changed to another value drawn uniformly
@@ -58,10 +63,15 @@ SENTIMENT: dict[str, float] = {
     "nice": 0.5, "pleasant": 0.5, "wonderful": 1.0, "beautiful": 1.0,
 }
 DEFAULT_DIALS: dict[str, dict[str, Any]] = {
-    "additive": {"noise": 0.25, "max_objects": 2},
+    "additive": {"noise": 0.25, "max_objects": 2, "image_rule": "warmth"},
     "match": {"max_objects": 2},
     "mixed": {"interaction": 0.5, "noise": 0.25, "max_objects": 2},
     "vqa": {"prior": 0.0, "question_types": QUESTION_TYPES},
+}
+#: image term of the additive rule, from the colour warmth w in [-1, 1]
+IMAGE_RULES: dict[str, Callable[[float], float]] = {
+    "warmth": lambda w: w,
+    "uniformity": lambda w: 2 * abs(w) - 1,
 }
 _SHOW_PROGRESS_FROM = 5000
 
@@ -78,7 +88,7 @@ def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, *, cache:
     size : image side in pixels (64 by default; 224 for a real CLIP).
     cache : keep the result in the kit's cache folder (default); False builds it in memory only.
     **dials : task settings. additive: ``noise`` (> 0, default 0.25), ``max_objects`` (1..4,
-        default 2). match: ``max_objects``. mixed: ``interaction`` in [0, 1] (default 0.5),
+        default 2), ``image_rule`` ("warmth", default, or "uniformity"). match: ``max_objects``. mixed: ``interaction`` in [0, 1] (default 0.5),
         ``noise``, ``max_objects``. vqa: ``prior`` in [0, 1] (default 0), ``question_types``
         (a subset of ``QUESTION_TYPES``).
 
@@ -110,6 +120,8 @@ def _check_dials(name: str, dials: dict[str, Any]) -> dict[str, Any]:
         m = check_positive_int("max_objects", settings["max_objects"])
         if m > MAX_OBJECTS:
             raise ValueError(f"max_objects must be in 1..{MAX_OBJECTS}, got {m}")
+    if "image_rule" in settings:
+        check_choice("image_rule", settings["image_rule"], IMAGE_RULES)
     if "interaction" in settings:
         settings["interaction"] = check_fraction("interaction", settings["interaction"])
     if "prior" in settings:
@@ -163,7 +175,7 @@ def _additive_row(rng: np.random.Generator, settings: dict[str, Any]) -> dict[st
     scene = sample_scene(rng, int(rng.integers(1, settings["max_objects"] + 1)))
     word = list(SENTIMENT)[rng.integers(len(SENTIMENT))]
     s, w = SENTIMENT[word], warmth(scene)
-    p = _sigmoid((s + w) / settings["noise"])
+    p = _sigmoid((s + IMAGE_RULES[settings.get("image_rule", "warmth")](w)) / settings["noise"])
     shapes = join_phrases([f"a {o.size} {o.shape}" for o in ordered(scene)])
     return {**_scene_row(scene), "text": f"{article(word)} {word} picture of {shapes}",
             "label": int(rng.random() < p), "rule": "additive", "caption_scene": "", "changed": "",
@@ -203,19 +215,19 @@ def bayes_rates(name: str, **dials: Any) -> dict[str, float]:
     match = {"bayes": 1.0, "additive": 0.5, "text_only": 0.5, "image_only": 0.5}
     if name == "match":
         return match
-    additive = _additive_rates(settings["noise"], settings["max_objects"])
+    additive = _additive_rates(settings["noise"], settings["max_objects"], settings.get("image_rule", "warmth"))
     a = settings.get("interaction", 0.0)
     return {k: (1 - a) * additive[k] + a * match[k] for k in match}
 
 
-def _additive_rates(noise: float, max_objects: int) -> dict[str, float]:
+def _additive_rates(noise: float, max_objects: int, image_rule: str = "warmth") -> dict[str, float]:
     cells: list[tuple[float, float, float, float]] = []  # (s, w, probability, p_yes)
     for n_obj in range(1, max_objects + 1):
         for warm in range(n_obj + 1):
             p_w = math.comb(n_obj, warm) / 2 ** n_obj / max_objects
             w = (2 * warm - n_obj) / n_obj
             for word, s in SENTIMENT.items():
-                cells.append((s, w, p_w / len(SENTIMENT), _sigmoid((s + w) / noise)))
+                cells.append((s, w, p_w / len(SENTIMENT), _sigmoid((s + IMAGE_RULES[image_rule](w)) / noise)))
     bayes = sum(p * max(q, 1 - q) for _, _, p, q in cells)
 
     def one_modality(index: int) -> float:
