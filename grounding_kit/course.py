@@ -7,8 +7,8 @@ Three commands (``python -m grounding_kit.course --help``):
 - ``student``: writes student copies, in which the code between ``### BEGIN SOLUTION`` and
   ``### END SOLUTION`` becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError`` (as nbgrader
   and fastbook do); ``make student``.
-- ``slides``: reveal.js decks from each cell's ``metadata.slideshow.slide_type`` with nbconvert's
-  slides exporter; ``make slides``. ``--execute`` runs the notebooks first so figures show.
+- ``slides``: executed reveal.js decks that need no network (:mod:`grounding_kit.slides`) from
+  each cell's ``metadata.slideshow.slide_type``; ``make slides``.
 """
 
 from __future__ import annotations
@@ -158,12 +158,20 @@ def strip_solutions(code: str, where: str = "<cell>") -> str:
 
 
 def student_notebook(notebook: NotebookNode, name: str = "notebook") -> NotebookNode:
-    """A copy of ``notebook`` with solutions stripped and outputs cleared."""
+    """A copy of ``notebook`` with solutions, hidden tests and rubrics stripped, outputs cleared.
+
+    Rubrics are the ``answer`` cells of :mod:`grounding_kit.homework`; they become ``YOUR ANSWER HERE``.
+    """
+    from .homework import ANSWER_STUB, cell_role, strip_hidden_tests
+
     copy = nbformat.reads(nbformat.writes(notebook), as_version=4)
     for index, cell in enumerate(copy.cells):
         if cell.cell_type == "code":
-            cell.source = strip_solutions(cell.source, where=f"{name} cell {index}")
+            code = strip_hidden_tests(cell.source, where=f"{name} cell {index}")
+            cell.source = strip_solutions(code, where=f"{name} cell {index}")
             cell.outputs, cell.execution_count = [], None
+        elif (cell_role(cell) or ("",))[0] == "answer":
+            cell.source = ANSWER_STUB
     return copy
 
 
@@ -196,51 +204,31 @@ def write_student_copies(notebooks_dir: Path, output_dir: Path) -> dict[Path, in
     return written
 
 
-# ---------------------------------------------------------------- slides
+# ---------------------------------------------------------------- slides and book
 
-def execute_notebook(notebook: NotebookNode, cwd: Path, timeout: int = 300) -> NotebookNode:
-    """Run a notebook headless (offline defaults) so that its figures appear in the slides."""
-    from nbclient import NotebookClient
-
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute()
-    return notebook
-
-
-def write_slides(notebooks_dir: Path, output_dir: Path, *, execute: bool = False,
-                 reveal_url_prefix: str | None = None, names: Iterable[str] | None = None) -> list[Path]:
-    """Write ``<stem>.slides.html`` (reveal.js) for each notebook; return the paths.
+def write_slides(notebooks_dir: Path, output_dir: Path, *, execute: bool = True,
+                 reveal_url_prefix: str | None = None, names: Iterable[str] | None = None,
+                 executed_dir: Path | None = None) -> list[Path]:
+    """Write ``<stem>.slides.html`` (reveal.js) for each notebook, with ``assets/`` beside them.
 
     Parameters
     ----------
-    execute : run each notebook first (slower; shows outputs and figures in the deck).
-    reveal_url_prefix : where the deck loads reveal.js from (nbconvert's CDN default when None;
-        point it at a local copy for a lecture hall without network).
+    execute : run each notebook first (figures as static plots; see :mod:`grounding_kit.slides`).
+    reveal_url_prefix : where the decks load reveal.js from (default: the copy in ``assets/``).
     names : notebook stems to convert (all when None).
+    executed_dir : keep the executed notebooks there (the book reuses them).
     """
-    from nbconvert import SlidesExporter
+    from .slides import write_decks
 
-    exporter = SlidesExporter()
-    if reveal_url_prefix:
-        exporter.reveal_url_prefix = reveal_url_prefix
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    wanted = set(names) if names is not None else None
-    written = []
-    for path in notebook_paths(notebooks_dir):
-        if wanted is not None and path.stem not in wanted:
-            continue
-        notebook = nbformat.read(path, as_version=4)
-        if execute:
-            execute_notebook(notebook, cwd=path.parent)
-        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": path.stem}})
-        target = output_dir / f"{path.stem}.slides.html"
-        target.write_text(body, encoding="utf-8")
-        written.append(target)
-    if wanted is not None and len(written) != len(wanted):
-        found = {p.name.removesuffix(".slides.html") for p in written}
-        raise FileNotFoundError(f"no notebook named {sorted(wanted - found)} in {notebooks_dir}")
-    return written
+    paths = notebook_paths(notebooks_dir)
+    if names is not None:
+        wanted = set(names)
+        missing = sorted(wanted - {p.stem for p in paths})
+        if missing:
+            raise FileNotFoundError(f"no notebook named {missing} in {notebooks_dir}")
+        paths = [p for p in paths if p.stem in wanted]
+    return write_decks(paths, output_dir, execute=execute, executed_dir=executed_dir,
+                       reveal_url_prefix=reveal_url_prefix)
 
 
 # ---------------------------------------------------------------- command line
@@ -256,10 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     student = commands.add_parser("student", help="write student copies (solutions stripped)")
     student.add_argument("--notebooks", type=Path, default=REPO_NOTEBOOKS)
     student.add_argument("--output", type=Path, default=Path("build/student"))
+    grader = commands.add_parser("nbgrader", help="write an nbgrader course folder (see grounding_kit.homework)")
+    grader.add_argument("directory", type=Path, help="the course folder to create")
+    grader.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these notebooks")
+    grader.add_argument("--force", action="store_true", help="regenerate the sources of an existing course")
     slides = commands.add_parser("slides", help="write reveal.js slide decks")
     slides.add_argument("--notebooks", type=Path, default=REPO_NOTEBOOKS)
     slides.add_argument("--output", type=Path, default=Path("build/slides"))
-    slides.add_argument("--execute", action="store_true", help="run each notebook first (shows figures)")
+    slides.add_argument("--no-execute", dest="execute", action="store_false",
+                        help="convert the notebooks as stored (no outputs, no figures)")
+    slides.add_argument("--executed", type=Path, default=Path("build/executed"),
+                        help="where the executed notebooks are kept (reused by `book`)")
     slides.add_argument("--reveal-url-prefix", default=None, help="where the decks load reveal.js from")
     slides.add_argument("--only", nargs="*", default=None, metavar="STEM", help="convert only these notebooks")
     return parser
@@ -278,8 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path, exercises in write_student_copies(args.notebooks, args.output).items():
             print(f"student copy: {path} ({exercises} exercises)")
         return 0
+    if args.command == "nbgrader":
+        from .homework import init_course_cli
+
+        return init_course_cli(args.directory, args.only, args.force)
     written = write_slides(args.notebooks, args.output, execute=args.execute,
-                           reveal_url_prefix=args.reveal_url_prefix, names=args.only)
+                           reveal_url_prefix=args.reveal_url_prefix, names=args.only,
+                           executed_dir=args.executed)
     for path in written:
         print(f"slides: {path}")
     return 0

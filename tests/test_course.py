@@ -104,7 +104,7 @@ def test_student_copies_are_generated_from_the_current_solutions(tmp_path):
 
 def test_slides_export_one_notebook(tmp_path):
     written = course.write_slides(NOTEBOOKS, tmp_path, names=["01_grounding_and_clip"],
-                                  reveal_url_prefix="reveal.js")
+                                  reveal_url_prefix="reveal.js", execute=False)
     html = written[0].read_text()
     assert written[0].name == "01_grounding_and_clip.slides.html"
     assert "Reveal.initialize" in html and '"reveal.js/dist/reveal.js"' in html
@@ -115,4 +115,4 @@ def test_slides_export_one_notebook(tmp_path):
 
 def test_slides_refuses_an_unknown_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such"):
-        course.write_slides(NOTEBOOKS, tmp_path, names=["no_such"])
+        course.write_slides(NOTEBOOKS, tmp_path, names=["no_such"], execute=False)

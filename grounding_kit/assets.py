@@ -1,0 +1,98 @@
+"""The JavaScript a static page needs, taken from installed packages (never from a CDN).
+
+Decks and the book ship these files in a folder beside their pages (``vendor``), so that a page
+opened from a USB stick requests nothing outside it:
+
+========== ====================================================== ==========================
+asset      from the installed package                             what for
+========== ====================================================== ==========================
+reveal.js  ``sphinx-revealjs`` (reveal.js 5 ``dist/`` and notes)  slide decks
+require.js ``voila`` (its template's ``require.min.js``)          nbconvert's reveal template
+MathJax    ``jupyter-server-mathjax`` (MathJax 2.7)               formulas in decks and book
+plotly.js  ``plotly`` (``package_data/plotly.min.js``)            static figures
+========== ====================================================== ==========================
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+ASSETS = ("reveal.js", "require.min.js", "MathJax", "plotly.min.js")
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # the full configuration that package ships
+# the package ships the STIX-Web fonts only: MathJax must not look for its default TeX fonts
+MATHJAX_OPTIONS = {"HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web",
+                                "webFont": "STIX-Web", "imageFont": None}}
+_MATHJAX_SKIP = ("SVG", "a11y")  # output and accessibility files the HTML-CSS configuration never loads
+
+
+def _package_dir(package: str, pip_name: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the package {pip_name!r} is not installed; static decks and the book take "
+                                f"their JavaScript from it (pip install {pip_name}, or `pip install -e .`)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _existing(path: Path, pip_name: str) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing from the installed {pip_name!r}; reinstall it")
+    return path
+
+
+def source(asset: str) -> Path:
+    """Where the installed package keeps ``asset`` (one of ``ASSETS``).
+
+    Raises ``ValueError`` for an unknown asset, ``FileNotFoundError`` naming the package to
+    install when it is missing.
+    """
+    if asset == "reveal.js":
+        return _existing(_package_dir("sphinx_revealjs", "sphinx-revealjs") / "_static" / "revealjs", "sphinx-revealjs")
+    if asset == "require.min.js":
+        from jupyter_core.paths import jupyter_path
+
+        for folder in jupyter_path("voila", "templates", "base", "static"):
+            if (Path(folder) / "require.min.js").exists():
+                return Path(folder) / "require.min.js"
+        raise FileNotFoundError("require.min.js not found in Voila's templates (pip install voila)")
+    if asset == "MathJax":
+        return _existing(_package_dir("jupyter_server_mathjax", "jupyter-server-mathjax") / "static",
+                         "jupyter-server-mathjax")
+    if asset == "plotly.min.js":
+        return _existing(_package_dir("plotly", "plotly") / "package_data" / "plotly.min.js", "plotly")
+    raise ValueError(f"unknown asset {asset!r}; expected one of {list(ASSETS)}")
+
+
+def _ignore_for(asset: str):
+    if asset == "reveal.js":  # the deck needs dist/ and the notes plugin, not the sources
+        return lambda folder, names: [n for n in names if n in ("css", "markdown", "search", "highlight", "zoom",
+                                                                 "math") or n.endswith(".map")]
+    if asset == "MathJax":
+        return lambda folder, names: [n for n in names if n in _MATHJAX_SKIP
+                                      or (Path(folder).name == "localization" and n != "en")]
+    return None
+
+
+def vendor(target: Path, assets: tuple[str, ...] = ASSETS) -> dict[str, Path]:
+    """Copy ``assets`` into the folder ``target`` (created); returns each asset's copy.
+
+    An asset already there with the same files is left as it is, so rebuilding a deck does not
+    copy MathJax again.
+    """
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    copies = {}
+    for asset in assets:
+        origin, copy = source(asset), target / asset
+        if origin.is_dir():
+            shutil.copytree(origin, copy, ignore=_ignore_for(asset), dirs_exist_ok=True)
+        elif not copy.exists() or copy.stat().st_size != origin.stat().st_size:
+            shutil.copy2(origin, copy)
+        copies[asset] = copy
+    return copies
+
+
+def mathjax_url(prefix: str) -> str:
+    """The MathJax URL for a page whose vendored assets are at ``prefix`` (a relative path)."""
+    return f"{prefix}/MathJax/MathJax.js?config={MATHJAX_CONFIG}"

@@ -1,0 +1,114 @@
+"""Static reveal.js decks that work from a USB stick: executed, static figures, no network.
+
+``make slides`` (``python -m grounding_kit.course slides``) runs :func:`write_decks`:
+
+1. each notebook is executed headless (nbclient) and its widget outputs made static
+   (:func:`grounding_kit.static_widgets.make_static`); the result is kept in
+   ``build/executed/<stem>.ipynb``, which the book (:mod:`grounding_kit.book`) reuses;
+2. nbconvert's slides exporter writes ``<stem>.slides.html`` with the kit's ``gk_reveal``
+   template (nbconvert's reveal template, every script local);
+3. reveal.js, require.js, MathJax and plotly.js are copied from installed packages into
+   ``assets/`` beside the decks (:func:`grounding_kit.assets.vendor`).
+
+Copy the output folder as a whole: a deck opened from it requests nothing outside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import nbformat
+from nbformat import NotebookNode
+
+from . import assets
+from .static_widgets import make_static
+
+TEMPLATES = Path(__file__).resolve().with_name("templates")
+ASSET_DIR = "assets"  # the folder beside the decks
+SLIDE_SIZE = (1280, 720)  # reveal's slide size in CSS pixels (a 720p projector)
+
+
+def execute_notebook(notebook: NotebookNode, cwd: Path, timeout: int = 600) -> NotebookNode:
+    """Run a notebook headless in ``cwd`` (in place), keeping the final state of its widgets."""
+    from nbclient import NotebookClient
+
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return notebook
+
+
+def executed_static(path: Path, executed_dir: Path | None = None, timeout: int = 600) -> NotebookNode:
+    """The notebook at ``path`` executed, with static figures (see :mod:`grounding_kit.static_widgets`).
+
+    With ``executed_dir``, the result is stored there as ``<stem>.ipynb`` and reused while it is
+    newer than ``path``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}")
+    stored = Path(executed_dir) / path.name if executed_dir is not None else None
+    if stored is not None and stored.exists() and stored.stat().st_mtime >= path.stat().st_mtime:
+        return nbformat.read(stored, as_version=4)
+    notebook = execute_notebook(nbformat.read(path, as_version=4), cwd=path.parent, timeout=timeout)
+    make_static(notebook)
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, stored)
+    return notebook
+
+
+def exporter(reveal_url_prefix: str | None = None):
+    """nbconvert's ``SlidesExporter`` with the kit's ``gk_reveal`` template and local scripts.
+
+    ``reveal_url_prefix`` overrides where reveal.js is loaded from (default: ``assets/reveal.js``
+    beside the deck).
+    """
+    from nbconvert import SlidesExporter
+
+    slides = SlidesExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="gk_reveal")
+    slides.reveal_url_prefix = reveal_url_prefix or f"{ASSET_DIR}/reveal.js"
+    slides.require_js_url = f"{ASSET_DIR}/require.min.js"
+    slides.mathjax_url = assets.mathjax_url(ASSET_DIR)
+    slides.reveal_width, slides.reveal_height = (str(v) for v in SLIDE_SIZE)
+    slides.reveal_theme = "white"  # its fonts ship with reveal.js (others import web fonts)
+    return slides
+
+
+def write_deck(notebook: NotebookNode, name: str, output_dir: Path,
+               reveal_url_prefix: str | None = None) -> Path:
+    """Write ``output_dir/<name>.slides.html`` from ``notebook`` and vendor the assets beside it."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    wanted = assets.ASSETS if reveal_url_prefix is None else tuple(a for a in assets.ASSETS if a != "reveal.js")
+    assets.vendor(output_dir / ASSET_DIR, wanted)
+    body, _ = exporter(reveal_url_prefix).from_notebook_node(
+        notebook, resources={"metadata": {"name": name}, "gk_assets": ASSET_DIR,
+                             "gk_mathjax_config": assets.MATHJAX_OPTIONS})
+    target = output_dir / f"{name}.slides.html"
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def write_decks(paths: Iterable[Path], output_dir: Path, *, execute: bool = True,
+                executed_dir: Path | None = None, reveal_url_prefix: str | None = None) -> list[Path]:
+    """One deck per notebook in ``paths``; returns the decks written.
+
+    Parameters
+    ----------
+    paths : notebooks (``.ipynb``).
+    output_dir : where the decks and their ``assets/`` folder go.
+    execute : run each notebook first, so that its figures and outputs show (else the deck has
+        the notebook's stored outputs: none for the committed notebooks).
+    executed_dir : keep (and reuse) the executed, static notebooks there.
+    reveal_url_prefix : load reveal.js from there instead of the vendored copy.
+    """
+    written = []
+    for path in paths:
+        path = Path(path)
+        notebook = (executed_static(path, executed_dir) if execute else
+                    nbformat.read(path, as_version=4))
+        if not execute:
+            notebook.metadata.pop("widgets", None)
+        written.append(write_deck(notebook, path.stem, output_dir, reveal_url_prefix))
+    return written
