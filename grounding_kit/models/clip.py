@@ -7,6 +7,7 @@ tensors and scores them with CLIP's scaled cosine.
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -14,13 +15,17 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..devices import check_device
 from ..hub import require_hub
 from ..paths import configs_dir
 from ..validation import describe
-from .registry import OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path
+from ._internal import PROGRESS_MIN, check_model_name, checkpoint_errors, config_model_type, rgb
+from .registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, find_entry, is_path_like
 from .tokenizer import WordTokenizer
 
-PROGRESS_MIN = 256  # show a progress bar from this many inputs on
+OPEN_CLIP_CONFIG = "open_clip_config.json"
+WEIGHTS = "model.safetensors"
+VOCAB = "vocab.json"
 
 
 class ClipModel:
@@ -34,6 +39,8 @@ class ClipModel:
     device : torch.device of the weights.
     embed_dim : D, the size of the joint space.
     logit_scale : float, CLIP's learned temperature ``s`` (``similarity = s * cos``).
+    tokenizer : the text tokenizer where the kit knows it (the tiny CLIP's
+        :class:`~grounding_kit.models.tokenizer.WordTokenizer`), else None.
     """
 
     def __init__(self, name: str, module: torch.nn.Module, preprocess: Callable[[Any], torch.Tensor],
@@ -47,6 +54,7 @@ class ClipModel:
         self._encode_image_batch = encode_image_batch
         self.logit_scale = float(logit_scale)
         self.device = device
+        self.tokenizer: Any = None
         self.embed_dim = int(self.encode_texts(["a"]).shape[1])
         self._weights_hash: str | None = None
 
@@ -67,7 +75,7 @@ class ClipModel:
             raise TypeError(f"images must be a list of PIL images, got {describe(images)}")
 
         def encode(batch: list[Any]) -> torch.Tensor:
-            pixels = torch.stack([self.preprocess(_rgb(img)) for img in batch]).to(self.device)
+            pixels = torch.stack([self.preprocess(rgb(img)) for img in batch]).to(self.device)
             return self._encode_image_batch(pixels)
 
         return self._batched(list(images), batch_size, encode, "images", progress)
@@ -98,70 +106,165 @@ class ClipModel:
         return self._weights_hash
 
 
-def _rgb(image: Any) -> Any:
-    if not hasattr(image, "convert"):
-        raise TypeError(f"expected a PIL image, got {describe(image)}")
-    return image if image.mode == "RGB" else image.convert("RGB")
-
-
-def _device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 # --- open_clip ---------------------------------------------------------------------------------
 
 def _from_open_clip(name: str, model: torch.nn.Module, preprocess: Callable, tokenizer: Callable,
                     device: torch.device) -> ClipModel:
     model = model.to(device)
-    return ClipModel(
+    clip = ClipModel(
         name, model, preprocess,
         encode_text_batch=lambda texts: model.encode_text(tokenizer(texts).to(device)),
         encode_image_batch=lambda pixels: model.encode_image(pixels),
         logit_scale=float(model.logit_scale.detach().exp()), device=device)
+    clip.tokenizer = tokenizer
+    return clip
 
 
 def register_tiny_config() -> str:
-    """Register the embedded architecture JSON(s) with open_clip; return the tiny CLIP's arch name."""
+    """Register the tiny CLIP's recipe architecture (``grounding_kit/configs/tiny-shapes.json``)
+    with open_clip, for training; return its name. Trained folders carry their own config."""
     import open_clip
 
     open_clip.add_model_config(configs_dir())
     return TINY_CLIP
 
 
-def tiny_tokenizer(folder: Path) -> WordTokenizer:
-    return WordTokenizer.load(Path(folder) / "vocab.json")
+def save_open_clip_folder(folder: str | Path, model: torch.nn.Module, model_cfg: dict[str, Any],
+                          tokenizer: WordTokenizer | None = None) -> Path:
+    """Save an open_clip model as a self-describing folder that ``local-dir:FOLDER`` loads.
+
+    Writes ``open_clip_config.json`` (``model_cfg`` and the model's ``preprocess_cfg``, the
+    layout of open_clip's hub models), ``model.safetensors`` and, for a word-level
+    :class:`~grounding_kit.models.tokenizer.WordTokenizer`, its ``vocab.json``.
+
+    Returns
+    -------
+    The folder.
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    preprocess_cfg = dict(getattr(model.visual, "preprocess_cfg", {}) or {})
+    config = {"model_cfg": model_cfg, "preprocess_cfg": preprocess_cfg}
+    (folder / OPEN_CLIP_CONFIG).write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(folder / WEIGHTS))
+    if tokenizer is not None:
+        tokenizer.save(folder / VOCAB)
+    return folder
 
 
-def load_tiny_clip(folder: Path | None = None, device: str | torch.device | None = None,
-                   name: str = TINY_CLIP) -> ClipModel:
-    """The embedded tiny CLIP from ``folder`` (``model.safetensors`` + ``vocab.json``)."""
+def _check_open_clip_folder(folder: Path) -> None:
+    """Refuse a folder open_clip would read as a random model or fail on deep inside."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no open_clip folder at {folder}")
+    config_path = folder / OPEN_CLIP_CONFIG
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{folder} has no {OPEN_CLIP_CONFIG}; an open_clip local-dir folder holds the "
+                                "config beside its weights")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{config_path} is not a JSON open_clip config ({err})") from None
+    model_cfg = config.get("model_cfg") if isinstance(config, dict) else None
+    if not isinstance(model_cfg, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(model_cfg):
+        raise ValueError(f"{config_path} is not an open_clip config: expected a 'model_cfg' object with "
+                         "'embed_dim', 'vision_cfg' and 'text_cfg'")
+    if not any(folder.glob(pattern) for pattern in ("*.safetensors", "*.bin", "*.pth")):
+        raise FileNotFoundError(f"{folder} has {OPEN_CLIP_CONFIG} but no weights (*.safetensors, *.bin, *.pth); "
+                                "open_clip would build a RANDOM model from it")
+
+
+def load_open_clip_folder(name: str, device: torch.device, pretrained: str | None = None,
+                          folder: Path | None = None) -> ClipModel:
+    """An open_clip ``local-dir`` folder: ``open_clip_config.json`` beside the weights.
+
+    The folder's ``vocab.json``, when present, is the kit's word-level tokenizer (the tiny
+    CLIP's); otherwise open_clip's own tokenizer for the config.
+    """
     import open_clip
 
-    folder = Path(folder) if folder is not None else embedded_path(TINY_CLIP)
-    weights = folder / "model.safetensors"
-    if not weights.exists():
-        raise FileNotFoundError(f"no weights for {name!r} at {weights}; "
-                                "rebuild them with `grounding-kit train tiny-clip`")
-    model, _, preprocess = open_clip.create_model_and_transforms(register_tiny_config(), pretrained=str(weights))
-    return _from_open_clip(name, model, preprocess, tiny_tokenizer(folder), _device(device))
-
-
-def _load_open_clip(name: str, arch: str, pretrained: str | None, device: torch.device) -> ClipModel:
-    import open_clip
-
-    model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=pretrained, device=device)
-    tokenizer = open_clip.get_tokenizer(arch)
+    _no_pretrained(name, pretrained)
+    folder = folder if folder is not None else Path(name.removeprefix(LOCAL_DIR)).expanduser()
+    _check_open_clip_folder(folder)
+    source = f"{LOCAL_DIR}{folder}"
+    with checkpoint_errors(folder, f"weights matching {folder / OPEN_CLIP_CONFIG}"):
+        model, _, preprocess = open_clip.create_model_and_transforms(source, device=device)
+    vocab = folder / VOCAB
+    tokenizer = WordTokenizer.load(vocab) if vocab.is_file() else open_clip.get_tokenizer(source)
     return _from_open_clip(name, model, preprocess, tokenizer, device)
+
+
+def load_embedded_clip(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
+    """The embedded tiny CLIP, ``data/models/tiny-shapes`` (an open_clip local-dir folder)."""
+    folder = embedded_path(name)
+    if not (folder / WEIGHTS).is_file():
+        raise FileNotFoundError(f"no weights for {name!r} at {folder / WEIGHTS}; "
+                                "rebuild them with `grounding-kit train tiny-clip`")
+    return load_open_clip_folder(name, device, pretrained, folder=folder)
+
+
+def load_open_clip_hub(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
+    """An open_clip model from the hub, ``hf-hub:org/repo``."""
+    import open_clip
+
+    _no_pretrained(name, pretrained)
+    require_hub(name, OFFLINE_CLIP_DEFAULT)
+    model, _, preprocess = open_clip.create_model_and_transforms(name, device=device)
+    return _from_open_clip(name, model, preprocess, open_clip.get_tokenizer(name), device)
+
+
+def load_open_clip_architecture(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
+    """An open_clip architecture: ``ARCH/TAG``, or ``ARCH`` with ``pretrained`` (a tag or a local
+    checkpoint file); ``ARCH`` alone builds random weights, with a warning."""
+    import open_clip
+
+    arch, _, tag = name.partition("/")
+    if tag and pretrained is not None:
+        raise ValueError(f"load_clip({name!r}, pretrained={pretrained!r}) names the weights twice; "
+                         f"use load_clip({arch!r}, pretrained=...) or load_clip({name!r})")
+    weights = tag or pretrained
+    if weights is None:
+        warnings.warn(f"load_clip({name!r}) with pretrained=None builds RANDOM weights; "
+                      f"pass e.g. {name + '/' + (open_clip.list_pretrained_tags_by_model(name) or ['TAG'])[0]!r} "
+                      "for a trained model", UserWarning, stacklevel=3)
+    elif not isinstance(weights, str) or not weights.strip():
+        raise (TypeError if not isinstance(weights, str) else ValueError)(
+            f"pretrained must be an open_clip tag or a checkpoint file path, got {weights!r}")
+    elif Path(weights).expanduser().is_dir():
+        raise ValueError(f"pretrained={weights!r} is a folder; pass a checkpoint file, or load the folder "
+                         f"itself with load_clip({weights!r})")
+    elif Path(weights).expanduser().is_file():
+        weights = str(Path(weights).expanduser())
+    elif is_path_like(weights) or weights not in open_clip.list_pretrained_tags_by_model(arch):
+        if is_path_like(weights):
+            raise FileNotFoundError(f"no checkpoint file at {weights}")
+        raise ValueError(f"pretrained={weights!r} is neither a checkpoint file nor a tag of {arch!r}; "
+                         f"tags: {open_clip.list_pretrained_tags_by_model(arch)}")
+    else:
+        require_hub(f"{arch}/{weights}", OFFLINE_CLIP_DEFAULT)
+    with checkpoint_errors(weights, f"weights of the open_clip architecture {arch!r}"):
+        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights, device=device)
+    return _from_open_clip(name, model, preprocess, open_clip.get_tokenizer(arch), device)
+
+
+def _no_pretrained(name: str, pretrained: str | None) -> None:
+    if pretrained is not None:
+        raise ValueError(f"pretrained={pretrained!r} applies to an open_clip architecture name such as "
+                         f"'ViT-B-32'; {name!r} names its weights itself")
 
 
 # --- transformers ------------------------------------------------------------------------------
 
-def _load_transformers_clip(name: str, source: str, device: torch.device, local: bool) -> ClipModel:
+#: transformers ``model_type`` values a ``CLIPModel`` reads
+CLIP_MODEL_TYPES = ("clip",)
+
+
+def _transformers_clip(name: str, source: str, device: torch.device, local: bool) -> ClipModel:
     from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
 
-    model = CLIPModel.from_pretrained(source, local_files_only=local).to(device)
+    with checkpoint_errors(source, "a transformers CLIP checkpoint (save_pretrained)"):
+        model = CLIPModel.from_pretrained(source, local_files_only=local).to(device)
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
     processor = CLIPImageProcessor.from_pretrained(source, local_files_only=local)
     max_length = model.config.text_config.max_position_embeddings
@@ -178,71 +281,68 @@ def _load_transformers_clip(name: str, source: str, device: torch.device, local:
                      logit_scale=float(model.logit_scale.detach().exp()), device=device)
 
 
+def load_transformers_clip_folder(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
+    """A transformers ``save_pretrained`` CLIP folder; a folder of another architecture is refused."""
+    _no_pretrained(name, pretrained)
+    folder = Path(name).expanduser()
+    kind = config_model_type(folder)
+    if kind not in CLIP_MODEL_TYPES:
+        hint = f"; it is a VQA model: load it with gk.load_vqa({name!r})" if kind in ("vilt", "blip") else ""
+        raise ValueError(f"{folder} holds a {kind or 'untyped'!r} model (config.json model_type), not a CLIP "
+                         f"(model_type in {list(CLIP_MODEL_TYPES)}){hint}")
+    return _transformers_clip(name, str(folder), device, local=True)
+
+
+def load_transformers_clip_hub(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
+    """A transformers CLIP from the hub, ``org/name``."""
+    _no_pretrained(name, pretrained)
+    require_hub(name, OFFLINE_CLIP_DEFAULT)
+    return _transformers_clip(name, name, device, local=False)
+
+
 # --- the one entry point -----------------------------------------------------------------------
 
 def load_clip(name: str = TINY_CLIP, device: str | torch.device | None = None, *,
               pretrained: str | None = None) -> ClipModel:
     """Load a CLIP by name; every source gives the same :class:`ClipModel` interface.
 
+    The name is read by the first matching entry of ``registry.CLIP_LOADERS``.
+
     Parameters
     ----------
     name : one of
         - ``"tiny-shapes"``: the embedded tiny CLIP trained on the grounding world (offline);
+        - ``"local-dir:/folder"`` or a folder with ``open_clip_config.json`` beside its weights
+          (an open_clip folder, like the embedded one);
         - ``"ARCH/TAG"``, e.g. ``"ViT-B-32/laion2b_s34b_b79k"``: open_clip architecture and
           pretrained tag (model hub); ``"ARCH"`` alone builds random weights (with a warning)
           unless ``pretrained`` names a tag or a local checkpoint file;
-        - ``"hf-hub:org/repo"`` (open_clip from the hub) or ``"local-dir:/folder"`` (open_clip folder);
+        - ``"hf-hub:org/repo"``: open_clip from the hub;
         - a transformers CLIP: ``"openai/clip-vit-base-patch32"`` or a local ``save_pretrained`` folder.
-    device : where to put the weights (default: CUDA if available, else CPU).
+    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device`` (default: CUDA if
+        available, else CPU).
     pretrained : open_clip pretrained tag or local checkpoint path, for an ``"ARCH"`` name.
 
     Raises
     ------
+    TypeError for a name that is not a string.
+    ValueError for a blank or unknown name, an unknown or absent device, a folder or checkpoint of
+    another architecture, or a file that is not a checkpoint (the file is named).
+    FileNotFoundError for a missing folder or file, or a folder without a model.
     RuntimeError within seconds if a hub model is asked for and the hub is out of reach.
-    ValueError for a name no source knows.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {describe(name)}")
-    dev = _device(device)
-    if name == TINY_CLIP:
-        return load_tiny_clip(device=dev)
-    import open_clip
-
-    arch_names = set(open_clip.list_models())
-    if name.startswith("local-dir:"):
-        return _load_open_clip(name, name, None, dev)
-    if name.startswith("hf-hub:"):
-        require_hub(name, OFFLINE_CLIP_DEFAULT)
-        return _load_open_clip(name, name, None, dev)
-    if name in arch_names:
-        if pretrained is None:
-            warnings.warn(f"load_clip({name!r}) with pretrained=None builds RANDOM weights; "
-                          f"pass e.g. {name + '/' + (open_clip.list_pretrained_tags_by_model(name) or ['TAG'])[0]!r} "
-                          "for a trained model", UserWarning, stacklevel=2)
-        elif not Path(pretrained).exists():
-            require_hub(f"{name}/{pretrained}", OFFLINE_CLIP_DEFAULT)
-        return _load_open_clip(name, name, pretrained, dev)
-    arch, _, tag = name.partition("/")
-    if tag and arch in arch_names:
-        if not Path(tag).exists():
-            require_hub(name, OFFLINE_CLIP_DEFAULT)
-        return _load_open_clip(name, arch, tag, dev)
+    check_model_name(name, "load_clip")
+    dev = check_device(device)
+    entry = find_entry(CLIP_LOADERS, name)
+    if entry is not None:
+        return entry.loader()(name, dev, pretrained=pretrained)
     path = Path(name).expanduser()
     if path.is_dir():
-        if (path / "open_clip_config.json").exists():
-            return _load_open_clip(name, f"local-dir:{path}", None, dev)
-        if (path / "config.json").exists():
-            return _load_transformers_clip(name, str(path), dev, local=True)
-        if (path / "model.safetensors").exists() and (path / "vocab.json").exists():
-            return load_tiny_clip(path, dev, name=name)
-        raise FileNotFoundError(f"{path} holds no CLIP: expected config.json (transformers), "
-                                "open_clip_config.json (open_clip) or model.safetensors + vocab.json (tiny)")
-    if path.exists() or name.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"{path} holds no CLIP: expected {OPEN_CLIP_CONFIG} beside the weights (open_clip) "
+                                "or config.json (transformers)")
+    if is_path_like(name):
         raise FileNotFoundError(f"no CLIP folder at {path}; a checkpoint file needs an architecture: "
                                 f"load_clip('ViT-B-32', pretrained={name!r})")
-    if name.count("/") == 1:
-        require_hub(name, OFFLINE_CLIP_DEFAULT)
-        return _load_transformers_clip(name, name, dev, local=False)
     raise ValueError(f"unknown CLIP name {name!r}; expected {TINY_CLIP!r}, an open_clip architecture "
-                     f"(e.g. 'ViT-B-32/laion2b_s34b_b79k'), 'hf-hub:org/repo', a transformers name "
-                     f"('org/name') or a local folder")
+                     f"(e.g. 'ViT-B-32/laion2b_s34b_b79k'), 'hf-hub:org/repo', 'local-dir:FOLDER', a "
+                     "transformers name ('org/name') or a local folder")

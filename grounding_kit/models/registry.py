@@ -1,8 +1,18 @@
-"""Names the loaders accept: embedded tiny models and a few suggested online checkpoints."""
+"""The loader registry: ordered (matches, load) entries for ``load_clip`` and ``load_vqa``.
+
+Each :class:`LoaderEntry` says which names it reads (``matches``) and which function loads them
+(``load``, a ``"module:function"`` path imported on first use, so this module and
+``list_models()`` stay light: no torch, no open_clip). The loaders try the entries in order and
+use the first that matches, as open_clip's factory reads ``hf-hub:`` / ``local-dir:`` / built-in
+names. ``list_models()`` is derived from the entries' example names.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..paths import models_dir
 
@@ -12,15 +22,100 @@ TINY_VQA = "tiny-shapes-vqa"
 OFFLINE_CLIP_DEFAULT = f'gk.load_clip("{TINY_CLIP}")'
 OFFLINE_VQA_DEFAULT = f'gk.load_vqa("{TINY_VQA}")'
 
-SUGGESTED_CLIP = (
-    "ViT-B-32/laion2b_s34b_b79k",
-    "ViT-B-16/openai",
-    "hf-hub:timm/ViT-B-16-SigLIP",
-    "openai/clip-vit-base-patch32",
+LOCAL_DIR = "local-dir:"
+HF_HUB = "hf-hub:"
+
+
+@dataclass(frozen=True)
+class LoaderEntry:
+    """One kind of model name a loader reads.
+
+    Attributes
+    ----------
+    source : what the entry reads, in words (shown by error messages).
+    matches : ``matches(name) -> bool``, cheap (no model import beyond a name list).
+    load : ``"module:function"`` of ``function(name, device, **options) -> model``.
+    names : example names ``list_models()`` shows for this entry.
+    online : whether loading needs the model hub.
+    """
+
+    source: str
+    matches: Callable[[str], bool]
+    load: str
+    names: tuple[str, ...] = ()
+    online: bool = False
+
+    def loader(self) -> Callable:
+        """The load function (its module imported now)."""
+        module, _, function = self.load.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+
+def find_entry(entries: tuple[LoaderEntry, ...], name: str) -> LoaderEntry | None:
+    """The first entry of ``entries`` that matches ``name`` (None when none does)."""
+    return next((entry for entry in entries if entry.matches(name)), None)
+
+
+def _path(name: str) -> Path:
+    return Path(name.removeprefix(LOCAL_DIR)).expanduser()
+
+
+def is_path_like(name: str) -> bool:
+    """Whether ``name`` is meant as a file or folder path (it exists, or starts with ``.``, ``/``, ``~``)."""
+    return _path(name).exists() or name.startswith((".", "/", "~", LOCAL_DIR))
+
+
+def _folder_with(filename: str) -> Callable[[str], bool]:
+    def matches(name: str) -> bool:
+        return not name.startswith(HF_HUB) and (_path(name) / filename).is_file()
+    return matches
+
+
+def _hub_name(name: str) -> bool:
+    """``org/name`` that is not a local path."""
+    return name.count("/") == 1 and not is_path_like(name) and not name.startswith(HF_HUB)
+
+
+def _open_clip_architecture(name: str) -> bool:
+    """``ARCH`` or ``ARCH/TAG`` with ARCH one of open_clip's built-in architectures."""
+    import open_clip
+
+    return name.partition("/")[0] in set(open_clip.list_models())
+
+
+def _tiny(model: str) -> Callable[[str], bool]:
+    return lambda name: name == model
+
+
+CLIP_MODULE = "grounding_kit.models.clip"
+VQA_MODULE = "grounding_kit.models.vqa"
+
+CLIP_LOADERS: tuple[LoaderEntry, ...] = (
+    LoaderEntry("the embedded tiny CLIP (an open_clip local-dir folder in data/models)", _tiny(TINY_CLIP),
+                f"{CLIP_MODULE}:load_embedded_clip", names=(TINY_CLIP,)),
+    LoaderEntry("an open_clip folder (open_clip_config.json beside the weights), as 'local-dir:FOLDER' or "
+                "the folder's path", lambda name: name.startswith(LOCAL_DIR) or _folder_with("open_clip_config.json")(name),
+                f"{CLIP_MODULE}:load_open_clip_folder"),
+    LoaderEntry("an open_clip architecture 'ARCH' or 'ARCH/TAG'", _open_clip_architecture,
+                f"{CLIP_MODULE}:load_open_clip_architecture",
+                names=("ViT-B-32/laion2b_s34b_b79k", "ViT-B-16/openai"), online=True),
+    LoaderEntry("open_clip from the model hub, 'hf-hub:org/repo'", lambda name: name.startswith(HF_HUB),
+                f"{CLIP_MODULE}:load_open_clip_hub", names=("hf-hub:timm/ViT-B-16-SigLIP",), online=True),
+    LoaderEntry("a transformers CLIP folder (save_pretrained: config.json)", _folder_with("config.json"),
+                f"{CLIP_MODULE}:load_transformers_clip_folder"),
+    LoaderEntry("a transformers CLIP from the model hub, 'org/name'", _hub_name,
+                f"{CLIP_MODULE}:load_transformers_clip_hub", names=("openai/clip-vit-base-patch32",), online=True),
 )
-SUGGESTED_VQA = (
-    "dandelin/vilt-b32-finetuned-vqa",
-    "Salesforce/blip-vqa-base",
+
+VQA_LOADERS: tuple[LoaderEntry, ...] = (
+    LoaderEntry("the embedded tiny ViLT (a transformers folder in data/models)", _tiny(TINY_VQA),
+                f"{VQA_MODULE}:load_embedded_vqa", names=(TINY_VQA,)),
+    LoaderEntry("a transformers ViLT or BLIP VQA folder (save_pretrained: config.json)", _folder_with("config.json"),
+                f"{VQA_MODULE}:load_vqa_folder"),
+    LoaderEntry("an open_clip CLIP folder (refused: a CLIP answers no questions)", _folder_with("open_clip_config.json"),
+                f"{VQA_MODULE}:refuse_clip_folder"),
+    LoaderEntry("a ViLT or BLIP VQA model from the model hub, 'org/name'", _hub_name, f"{VQA_MODULE}:load_vqa_hub",
+                names=("dandelin/vilt-b32-finetuned-vqa", "Salesforce/blip-vqa-base"), online=True),
 )
 
 
@@ -38,9 +133,8 @@ def list_models() -> dict[str, list[str]]:
     ``"vqa-online"`` (suggestions that need the model hub). Any open_clip architecture/tag,
     ``hf-hub:`` name, transformers CLIP/ViLT/BLIP name or local folder also works.
     """
-    return {
-        "clip": [TINY_CLIP],
-        "vqa": [TINY_VQA],
-        "clip-online": list(SUGGESTED_CLIP),
-        "vqa-online": list(SUGGESTED_VQA),
-    }
+    def names(entries: tuple[LoaderEntry, ...], online: bool) -> list[str]:
+        return [name for entry in entries if entry.online == online for name in entry.names]
+
+    return {"clip": names(CLIP_LOADERS, False), "vqa": names(VQA_LOADERS, False),
+            "clip-online": names(CLIP_LOADERS, True), "vqa-online": names(VQA_LOADERS, True)}

@@ -19,11 +19,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..paths import check_output_dir
+from ..validation import check_positive_int, seed_int
 from .registry import TINY_CLIP, TINY_VQA, embedded_path
 
 THREADS = 1  # one thread: faster than two on a shared 2-core machine, and reproducible
 CLIP_STEPS = 2500
 CLIP_MULTI_PER_BATCH = 28  # multi-object scenes per batch, next to one scene per template caption
+CLIP_QUERIES_PER_BATCH = 28  # typed queries per batch, each with a hard-negative image and text
 CLIP_LR = 2e-3
 EVAL_SEED = 10_000  # far from the training streams: a fresh sample of the world
 BACKGROUNDS = ("white", "gray")
@@ -55,36 +58,87 @@ def single_object_scene(rng: np.random.Generator, caption_index: int) -> Any:
     return replace(scene, objects=(obj,))
 
 
-def clip_batch(rng: np.random.Generator) -> tuple[list[Any], list[str]]:
-    """One training batch: each of the 36 template captions once (no duplicate captions, so no
-    false negatives in the contrastive loss) plus multi-object scenes with their descriptions."""
-    from ..world import caption_templates, describe, sample_scene
+def clip_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BATCH,
+               n_queries: int = CLIP_QUERIES_PER_BATCH) -> tuple[list[Any], list[str], np.ndarray]:
+    """One training batch of scenes, texts and their truth matrix.
+
+    Scenes: each of the 36 template captions' one-object scenes, ``n_multi`` scenes of 1 to 4
+    objects, and for ``n_queries`` of those a hard-negative image (one change that makes the
+    sampled query false, :func:`~grounding_kit.models.queries.hard_negative_scene`). Texts: the
+    36 templates, every scene's whole description, ``n_queries`` typed queries at random levels
+    of detail (:func:`~grounding_kit.models.queries.sample_query`, kinds in turn) and a
+    hard-negative text for each (one attribute, number or relation changed).
+
+    Returns
+    -------
+    scenes (Ns), texts (Nt), truth: (Nt, Ns) bool with ``truth[i, j]`` = text i holds for scene j.
+    """
+    from ..world import caption_templates, sample_scene
+    from .queries import (QUERY_KINDS, Query, Referent, hard_negative_scene, perturb_query, sample_query,
+                          scene_query, truth_matrix)
 
     templates = caption_templates()
     scenes = [single_object_scene(rng, i) for i in range(len(templates))]
-    scenes += [sample_scene(rng, int(rng.integers(2, 5)), background=BACKGROUNDS[rng.integers(2)])
-               for _ in range(CLIP_MULTI_PER_BATCH)]
-    return scenes, [describe(s) for s in scenes]
+    queries = [Query("single", (Referent(o.size, o.color, o.shape),)) for s in scenes for o in s.objects]
+    multi = [sample_scene(rng, int(rng.integers(1, 5)), background=BACKGROUNDS[rng.integers(2)])
+             for _ in range(n_multi)]
+    negatives: list[Any] = []
+    typed: list[Query] = []
+    for i in range(n_queries):
+        scene = multi[i % n_multi]
+        kind = QUERY_KINDS[i % len(QUERY_KINDS)]
+        query = sample_query(rng, scene, kind) or sample_query(rng, scene, "single")
+        typed += [query, perturb_query(rng, query)]
+        negatives.append(hard_negative_scene(rng, scene, query))
+    scenes += multi + negatives
+    queries += [scene_query(s) for s in multi + negatives] + typed
+    return scenes, [q.text for q in queries], truth_matrix(queries, scenes)
+
+
+def multi_positive_clip_loss(logits: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """CLIP's symmetric contrastive loss when a text may hold for several images (and an image
+    satisfy several texts): cross-entropy against the truth spread evenly over the positives.
+
+    Parameters
+    ----------
+    logits : (Nt, Ni) with ``logits[i, j] = s * cos(t_i, v_j)``.
+    truth : (Nt, Ni) bool; rows (texts) or columns (images) without a positive are left out of
+        their direction.
+    """
+    truth = truth.float()
+    losses = []
+    for scores, target in ((logits, truth), (logits.T, truth.T)):
+        keep = target.sum(1) > 0
+        target = target[keep] / target[keep].sum(1, keepdim=True)
+        losses.append(torch.nn.functional.cross_entropy(scores[keep], target))
+    return (losses[0] + losses[1]) / 2
 
 
 def world_texts(seed: int = 0) -> list[str]:
-    """Every kind of text the world produces (captions, scene descriptions, task texts): the
-    tiny CLIP's vocabulary is fit on them."""
+    """Every kind of text the world produces (captions, typed queries, scene descriptions, task
+    texts): the tiny CLIP's vocabulary is fit on them."""
     from ..world import caption_templates, describe, make_task, sample_scenes
+    from .queries import example_texts
 
-    texts = caption_templates() + [describe(s) for s in sample_scenes(500, seed=seed)]
+    texts = caption_templates() + example_texts() + [describe(s) for s in sample_scenes(500, seed=seed)]
     for task in ("additive", "match", "mixed", "vqa"):
         texts += list(make_task(task, n=300, seed=seed)["text"])
     return texts
 
 
 def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0, *,
-                    progress: bool = True, n_eval: int = 720) -> dict[str, Any]:
+                    progress: bool = True, n_eval: int = 720, overwrite_shipped: bool = False) -> dict[str, Any]:
     """Train the embedded tiny CLIP on the grounding world and save it.
 
     open_clip architecture ``grounding_kit/configs/tiny-shapes.json``, word-level vocabulary,
     open_clip's ``ClipLoss``, AdamW with warm-up and cosine decay, batches of 64 freshly rendered
-    64 px scenes (the evaluation transform, no augmentation), 2 CPU threads.
+    64 px scenes (the evaluation transform, no augmentation), ``THREADS`` CPU thread(s). Saved as an
+    open_clip ``local-dir`` folder (``open_clip_config.json`` + ``model.safetensors`` + ``vocab.json``,
+    :func:`~grounding_kit.models.clip.save_open_clip_folder`), which ``load_clip`` reads.
+
+    ``output_dir`` is checked before training (:func:`~grounding_kit.paths.check_output_dir`): a
+    new or empty folder, or a previous training output. The shipped folder (the default when
+    None) only with ``overwrite_shipped=True``. ``steps`` >= 1.
 
     Returns
     -------
@@ -92,14 +146,15 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     parameters, size_bytes, output_dir.
     """
     import open_clip
-    from safetensors.torch import save_file
 
     from ..world import render_scene
-    from .clip import _from_open_clip, register_tiny_config
+    from .clip import _from_open_clip, register_tiny_config, save_open_clip_folder
     from .tokenizer import WordTokenizer
 
-    steps = CLIP_STEPS if steps is None else steps
-    out = Path(output_dir) if output_dir is not None else embedded_path(TINY_CLIP)
+    steps = CLIP_STEPS if steps is None else check_positive_int("steps", steps)
+    seed = seed_int(seed)
+    # checked before training: a bad destination must not cost the trained model
+    out = check_output_dir(output_dir, embedded_path(TINY_CLIP), overwrite_shipped=overwrite_shipped)
     torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -108,7 +163,6 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
     text_cfg = open_clip.get_model_config(arch)["text_cfg"]
     tokenizer = WordTokenizer.fit(world_texts(seed), text_cfg["vocab_size"], text_cfg["context_length"])
-    loss_fn = open_clip.ClipLoss()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "embedding" in n]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
@@ -117,12 +171,13 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     model.train()
     bar = tqdm(range(steps), desc="training tiny CLIP", disable=not progress)
     for step in bar:
-        scenes, texts = clip_batch(rng)
+        scenes, texts, truth = clip_batch(rng)
         images = torch.stack([preprocess(render_scene(s)) for s in scenes])
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, CLIP_LR)
         image_features, text_features, logit_scale = model(images, tokenizer(texts))
-        loss = loss_fn(image_features, text_features, logit_scale)
+        logits = logit_scale * text_features @ image_features.T
+        loss = multi_positive_clip_loss(logits, torch.from_numpy(truth))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -133,9 +188,7 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     seconds = time.perf_counter() - start
     model.eval()
 
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
-    tokenizer.save(out / "vocab.json")
+    save_open_clip_folder(out, model, open_clip.get_model_config(arch), tokenizer)
     clip = _from_open_clip(TINY_CLIP, model, preprocess, tokenizer, torch.device("cpu"))
     summary = {"steps": steps, "seconds": round(seconds, 1), **evaluate_clip(clip, n=n_eval),
                "unknown_words": tokenizer.unknown_words(world_texts(seed + 1)),
@@ -152,7 +205,7 @@ def evaluate_clip(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> dict[str, f
     ``caption_accuracy``: the true caption ranks first among all 36 template captions.
     ``color_accuracy`` / ``shape_accuracy`` / ``size_accuracy``: the attribute with the highest
     probability, where an attribute's probability is the softmax mass of the captions that name
-    it (the 36-way softmax marginalised).
+    it (the 36-way softmax marginalised). ``match_auc``: :func:`match_auc`.
     """
     from ..world import COLORS, SHAPES, SIZES, caption_templates, render_scene
 
@@ -171,7 +224,20 @@ def evaluate_clip(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> dict[str, f
             "color_accuracy": accuracy(grid.sum((1, 3)).argmax(-1), color_t),
             "shape_accuracy": accuracy(grid.sum((1, 2)).argmax(-1), shape_t),
             "size_accuracy": accuracy(grid.sum((2, 3)).argmax(-1), size_t),
-            "eval_n": n, "eval_seed": seed}
+            "match_auc": match_auc(clip, n=n, seed=seed), "eval_n": n, "eval_seed": seed}
+
+
+@torch.no_grad()
+def match_auc(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> float:
+    """Zero-shot ROC AUC of CLIP's cosine on ``n`` fresh rows of the world's ``match`` task
+    (does the description fit the image, or an image with one attribute of one object changed?)."""
+    from sklearn.metrics import roc_auc_score
+
+    from ..world import make_task
+
+    ds = make_task("match", n=n, seed=seed, cache=False)
+    cosine = (clip.encode_texts(list(ds["text"])) * clip.encode_images(ds["image"])).sum(1)
+    return round(float(roc_auc_score(np.asarray(ds["label"]), cosine.numpy())), 4)
 
 
 # --- tiny VQA (ViLT) ---------------------------------------------------------------------------
@@ -259,13 +325,15 @@ def vqa_batches(vqa: Any, seed: int, n: int = VQA_CHUNK_N, passes: int = VQA_PAS
 
 
 def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0, *,
-                   progress: bool = True, n_train: int = VQA_CHUNK_N, n_eval: int = 1000) -> dict[str, Any]:
+                   progress: bool = True, n_train: int = VQA_CHUNK_N, n_eval: int = 1000,
+                   overwrite_shipped: bool = False) -> dict[str, Any]:
     """Train the embedded tiny ViLT on the world's rebalanced ``vqa`` task and save it.
 
     :func:`tiny_vilt` from random weights, cross-entropy over the answers (each question has
     exactly one), AdamW with warm-up and cosine decay, batches of 32 from fresh chunks of
     ``n_train`` questions (:func:`vqa_batches`), one CPU thread. ``seconds`` counts the data
-    generation inside the loop.
+    generation inside the loop. ``output_dir``, ``overwrite_shipped`` and ``steps`` as for
+    :func:`train_tiny_clip`.
 
     Returns
     -------
@@ -275,8 +343,9 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
     from ..world import VQA_ANSWERS
     from .vqa import wrap_vilt
 
-    steps = VQA_STEPS if steps is None else steps
-    out = Path(output_dir) if output_dir is not None else embedded_path(TINY_VQA)
+    steps = VQA_STEPS if steps is None else check_positive_int("steps", steps)
+    seed = seed_int(seed)
+    out = check_output_dir(output_dir, embedded_path(TINY_VQA), overwrite_shipped=overwrite_shipped)
     torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
     model, processor = tiny_vilt(None, list(VQA_ANSWERS))

@@ -14,11 +14,12 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..devices import check_device
 from ..features import Features
 from ..hub import require_hub
 from ..validation import check_consistent_length, check_positive_int, describe
-from .clip import PROGRESS_MIN, _device, _rgb
-from .registry import OFFLINE_VQA_DEFAULT, TINY_VQA, embedded_path
+from ._internal import PROGRESS_MIN, check_model_name, checkpoint_errors, config_model_type, rgb
+from .registry import OFFLINE_VQA_DEFAULT, TINY_VQA, VQA_LOADERS, embedded_path, find_entry, is_path_like
 
 BLIP_QUESTION_TOKENS = 32  # questions are padded or cut to this many tokens for BLIP
 
@@ -58,9 +59,14 @@ class ViltPairModel(_PairModel):
     """ViLT's VQA classifier logits over its answer vocabulary (single stream: no factorization)."""
 
     def batch_logits(self, ids: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
-        return self.module(input_ids=ids, attention_mask=(ids != self.pad_id).long(),
-                           token_type_ids=torch.zeros_like(ids), pixel_values=pixels[:, :3],
-                           pixel_mask=pixels[:, 3].long()).logits
+        # ViLT's visual embedding shuffles the image patches with torch.multinomial on the CPU
+        # generator; a fixed seed per call makes the logits a function of the inputs alone (the
+        # same pairs give bit-identical logits in any process, e.g. on Dask workers).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return self.module(input_ids=ids, attention_mask=(ids != self.pad_id).long(),
+                               token_type_ids=torch.zeros_like(ids), pixel_values=pixels[:, :3],
+                               pixel_mask=pixels[:, 3].long()).logits
 
 
 class BlipPairModel(_PairModel):
@@ -128,11 +134,11 @@ class VqaModel:
         return self.processor.tokenizer(list(questions), padding="max_length", truncation=True,
                                         max_length=self.max_length, return_tensors="pt")["input_ids"]
 
-    def encode_images(self, images: Sequence[Any], batch_size: int = 256) -> torch.Tensor:
+    def encode_images(self, images: Sequence[Any]) -> torch.Tensor:
         """Preprocessed images (N, 4, H, W): normalised RGB plus the pixel mask."""
         if isinstance(images, (str, bytes)) or not hasattr(images, "__len__"):
             raise TypeError(f"images must be a list of PIL images, got {describe(images)}")
-        images = [_rgb(img) for img in images]
+        images = [rgb(img) for img in images]
         out = self.processor.image_processor(images, return_tensors="pt")
         pixels = out["pixel_values"]
         mask = out["pixel_mask"].float() if "pixel_mask" in out else pixels.new_ones(len(pixels), *pixels.shape[2:])
@@ -184,7 +190,8 @@ def load_vilt(source: str | Path, device: torch.device, name: str, local: bool =
     """
     from transformers import ViltForQuestionAnswering, ViltProcessor
 
-    module = ViltForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
+    with checkpoint_errors(source, "a transformers ViLT VQA checkpoint (save_pretrained)"):
+        module = ViltForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
     processor = ViltProcessor.from_pretrained(str(source), local_files_only=local)
     return wrap_vilt(name, module, processor, device)
 
@@ -204,7 +211,8 @@ def load_blip(source: str | Path, device: torch.device, name: str, answers: Sequ
     """A BLIP VQA model scored over ``answers`` (softmax of the answers' log-likelihoods)."""
     from transformers import BlipForQuestionAnswering, BlipProcessor
 
-    module = BlipForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
+    with checkpoint_errors(source, "a transformers BLIP VQA checkpoint (save_pretrained)"):
+        module = BlipForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
     processor = BlipProcessor.from_pretrained(str(source), local_files_only=local)
     pad_id = processor.tokenizer.pad_token_id
     candidates = processor.tokenizer(list(answers), padding=True, return_tensors="pt")["input_ids"]
@@ -212,52 +220,77 @@ def load_blip(source: str | Path, device: torch.device, name: str, answers: Sequ
                     BLIP_QUESTION_TOKENS, lambda x: x.softmax(-1))
 
 
-def _model_type(folder: Path) -> str:
-    import json
+#: transformers ``model_type`` of the VQA folders ``load_vqa`` reads
+VQA_MODEL_TYPES = ("vilt", "blip")
 
-    return json.loads((folder / "config.json").read_text()).get("model_type", "")
+
+def load_vqa_folder(name: str, device: torch.device, answers: Sequence[str] | None = None,
+                    folder: Path | None = None) -> VqaModel:
+    """A ViLT or BLIP VQA ``save_pretrained`` folder; a folder of another architecture is refused."""
+    folder = folder if folder is not None else Path(name).expanduser()
+    kind = config_model_type(folder)
+    if kind == "vilt":
+        return load_vilt(folder, device, name)
+    if kind == "blip":
+        return load_blip(folder, device, name, _candidates(answers))
+    hint = f"; it is a CLIP: load it with gk.load_clip({name!r})" if kind == "clip" else ""
+    raise ValueError(f"{folder} holds a {kind or 'untyped'!r} model (config.json model_type); load_vqa reads "
+                     f"ViLT and BLIP VQA folders (model_type in {list(VQA_MODEL_TYPES)}){hint}")
+
+
+def load_embedded_vqa(name: str, device: torch.device, answers: Sequence[str] | None = None) -> VqaModel:
+    """The embedded tiny ViLT, ``data/models/tiny-shapes-vqa``."""
+    folder = embedded_path(name)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"no weights for {name!r} at {folder}; rebuild them with `grounding-kit train tiny-vqa`")
+    return load_vqa_folder(name, device, answers, folder=folder)
+
+
+def refuse_clip_folder(name: str, device: torch.device, answers: Sequence[str] | None = None) -> VqaModel:
+    """Refuse an open_clip folder: a CLIP scores image-text pairs, it answers no questions."""
+    raise ValueError(f"{Path(name).expanduser()} holds an open_clip CLIP (open_clip_config.json), not a VQA model; "
+                     f"load it with gk.load_clip({name!r}), or give load_vqa a ViLT or BLIP folder")
+
+
+def load_vqa_hub(name: str, device: torch.device, answers: Sequence[str] | None = None) -> VqaModel:
+    """A ViLT (or, with "blip" in the name, BLIP) VQA model from the hub, ``org/name``."""
+    require_hub(name, OFFLINE_VQA_DEFAULT)
+    if "blip" in name.lower():
+        return load_blip(name, device, name, _candidates(answers), local=False)
+    return load_vilt(name, device, name, local=False)
 
 
 def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
              answers: Sequence[str] | None = None) -> VqaModel:
-    """Load a VQA model by name.
+    """Load a VQA model by name (the first matching entry of ``registry.VQA_LOADERS``).
 
     Parameters
     ----------
     name : ``"tiny-shapes-vqa"`` (embedded ViLT trained on the grounding world, offline), a local
         ``save_pretrained`` folder of a ViLT or BLIP VQA model, or a hub name such as
         ``"dandelin/vilt-b32-finetuned-vqa"`` or ``"Salesforce/blip-vqa-base"`` (model hub).
-    device : default CUDA if available, else CPU.
+    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device`` (default: CUDA if
+        available, else CPU).
     answers : the candidate answers a generative BLIP model is scored over (default: the
         grounding world's answer vocabulary); ViLT models have their own.
 
     Raises
     ------
-    RuntimeError within seconds for a hub name when the hub is out of reach; FileNotFoundError
-    for a missing folder; ValueError for a folder or name of another kind.
+    TypeError for a name that is not a string; ValueError for a blank or unknown name, an unknown
+    or absent device, a folder of another architecture (e.g. a CLIP) or a file that is not a
+    checkpoint (the file is named); FileNotFoundError for a missing folder or one without a
+    model; RuntimeError within seconds for a hub name when the hub is out of reach.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {describe(name)}")
-    dev = _device(device)
-    path = embedded_path(TINY_VQA) if name == TINY_VQA else Path(name).expanduser()
+    check_model_name(name, "load_vqa")
+    dev = check_device(device)
+    entry = find_entry(VQA_LOADERS, name)
+    if entry is not None:
+        return entry.loader()(name, dev, answers=answers)
+    path = Path(name).expanduser()
     if path.is_dir():
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{path} holds no transformers model (no config.json)")
-        kind = _model_type(path)
-        if kind == "vilt":
-            return load_vilt(path, dev, name)
-        if kind == "blip":
-            return load_blip(path, dev, name, _candidates(answers))
-        raise ValueError(f"{path} holds a {kind!r} model; load_vqa reads ViLT and BLIP VQA folders")
-    if name == TINY_VQA:
-        raise FileNotFoundError(f"no weights for {name!r} at {path}; rebuild them with `grounding-kit train tiny-vqa`")
-    if path.exists() or name.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"{path} holds no transformers model (no config.json)")
+    if is_path_like(name):
         raise FileNotFoundError(f"no VQA model folder at {path}")
-    if name.count("/") == 1:
-        require_hub(name, OFFLINE_VQA_DEFAULT)
-        if "blip" in name.lower():
-            return load_blip(name, dev, name, _candidates(answers), local=False)
-        return load_vilt(name, dev, name, local=False)
     raise ValueError(f"unknown VQA name {name!r}; expected {TINY_VQA!r}, a ViLT or BLIP folder or a hub "
                      "name like 'dandelin/vilt-b32-finetuned-vqa'")
 
