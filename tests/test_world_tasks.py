@@ -126,7 +126,7 @@ def test_additive_uniformity_rule_is_additive_but_nonlinear_in_the_colours():
     np.testing.assert_allclose(ds["p_yes"], 1 / (1 + np.exp(-(s + u) / 0.25)), rtol=1e-5)
     assert ds["text"] == gk.make_task("additive", n=400, seed=4, cache=False)["text"]  # same rows, other rule
     rates = bayes_rates("additive", image_rule="uniformity")
-    assert rates["bayes"] == rates["additive"] > rates["text_only"] > 0.5
+    assert rates["bayes"] == rates["additive"] == rates["image_only"] > rates["text_only"] > 0.5
     assert np.mean((s + u > 0) == np.array(ds["label"])) == pytest.approx(rates["bayes"], abs=0.05)
     with pytest.raises(ValueError, match="image_rule"):
         gk.make_task("additive", n=10, image_rule="xor")

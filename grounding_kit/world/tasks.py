@@ -12,7 +12,8 @@
     is warm or every object is cool, -1 for a warm-cool mix. Still additive (log-odds
     ``(s + u) / noise``), but the image term is not a linear function of the objects' colours,
     so a linear model on the features falls short where a nonlinear one, even an additive
-    ``f_t(t) + f_v(v)``, does not.
+    ``f_t(t) + f_v(v)``, does not. (Here the image term is at least as strong as any word, so
+    the text moves the probability of ``yes`` but never the best guess: image only = Bayes rate.)
 ``"match"``  needs nothing but interaction: does the caption describe the image? A caption
     scene is drawn and described; with probability 1/2 the image shows it (``yes``), else one
     attribute (shape, colour or size) of one object is changed to another value drawn uniformly
