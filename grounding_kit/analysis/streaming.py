@@ -239,7 +239,8 @@ def monte_carlo_combine(row_mean: torch.Tensor, row_var: torch.Tensor, col_mean:
 
 
 def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,
-                 batch_size: int | None = None, device: Any = None, progress: bool | None = None) -> EmapEstimate:
+                 batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
+                 client: Any = None, checkpoint: Any = None) -> EmapEstimate:
     """EMAP of ``model`` on ``feats`` with its marginals, without materializing the grid.
 
     Parameters
@@ -252,6 +253,8 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
     batch_size : pairs per model call (None: a default per structure)
     device : torch device (None: CUDA when available, else CPU)
     progress : show a progress bar (None: when N * N >= 250,000)
+    client, checkpoint : a ``dask.distributed.Client`` and/or a checkpoint folder: the pairs are then
+        evaluated in blocks on the cluster, resumably (``grounding_kit.analysis.distributed``)
 
     Returns
     -------
@@ -264,6 +267,11 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
     On a busy shared CPU, the streamed paths' many small steps run much faster with
     ``torch.set_num_threads(1)`` or with ``OMP_WAIT_POLICY=PASSIVE`` set before torch is imported.
     """
+    if client is not None or checkpoint is not None:
+        from .distributed import emap_distributed
+
+        return emap_distributed(model, feats, client, checkpoint=checkpoint, partners=partners, seed=seed,
+                                batch_size=batch_size, device=device, progress=progress)
     feats = check_features(feats)
     n = len(feats)
     if partners is not None:
@@ -309,8 +317,8 @@ def finish_estimate(rows: torch.Tensor, cols: torch.Tensor, grand: torch.Tensor,
 
 
 def emap_model(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,
-               batch_size: int | None = None, device: Any = None,
-               progress: bool | None = None) -> torch.Tensor | EmapEstimate:
+               batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
+               client: Any = None, checkpoint: Any = None) -> torch.Tensor | EmapEstimate:
     """EMAP of ``model`` on ``feats``, streamed: the same result as ``emap(pairwise_logits(model, feats))``.
 
     Returns the (N, C) float64 CPU tensor ``f_hat(t_i, v_i)`` when ``partners`` is None, and an
@@ -318,5 +326,5 @@ def emap_model(model: Any, feats: Any, partners: int | None = None, seed: int | 
     Parameters as in ``emap_details``.
     """
     est = emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device,
-                       progress=progress)
+                       progress=progress, client=client, checkpoint=checkpoint)
     return est if partners is not None else est.projection
