@@ -79,3 +79,32 @@ class WordTokenizer:
     def load(cls, path: Path) -> "WordTokenizer":
         spec = json.loads(Path(path).read_text())
         return cls(spec["vocab"], spec["vocab_size"], spec["context_length"])
+
+
+def world_note() -> str:
+    """One line on what the offline tiny models know: the shapes world only."""
+    from ..world import COLORS, SHAPES, SIZES
+
+    return (f"The offline model knows only the shapes world: {len(SHAPES)} shapes ({', '.join(SHAPES)}), "
+            f"{len(COLORS)} colours ({', '.join(COLORS)}) and {len(SIZES)} sizes ({', '.join(SIZES)}).")
+
+
+def unknown_word_message(tokenizer: object, text: str) -> str | None:
+    """A one-line message naming the words of ``text`` that ``tokenizer`` does not know, or None
+    when it knows them all (or is not a word-level :class:`WordTokenizer`, whose every input has
+    tokens: open_clip's BPE, transformers tokenizers, None).
+
+    >>> unknown_word_message(tok, "a red banana")   # doctest: +SKIP
+    "unknown word 'banana': the offline model knows only the shapes world ... (it reads 'banana' as <unk>)"
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    if not isinstance(tokenizer, WordTokenizer):
+        return None
+    unknown = tokenizer.unknown_words([text])
+    if not unknown:
+        return None
+    quoted = ", ".join(repr(w) for w in unknown)
+    noun = "word" if len(unknown) == 1 else "words"
+    return (f"unknown {noun} {quoted}: {world_note()[:-1]}, so it reads {quoted} as {UNK}, "
+            "a token that means nothing to it.")

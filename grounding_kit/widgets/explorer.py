@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any, Sequence
 
 import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 
+from grounding_kit.models.queries import EXAMPLE_QUERIES
+from grounding_kit.models.tokenizer import WordTokenizer, unknown_word_message, world_note
 from grounding_kit.widgets import components as ui
 from grounding_kit.widgets.helpers import ranking, to_numpy
 
@@ -28,6 +31,12 @@ class RetrievalWidget(w.VBox):
         self.scale = float(getattr(clip, "logit_scale", 1.0))
         self.png = [ui.png_bytes(im) for im in self.images]
         self._queries: dict[str, np.ndarray] = {}  # typed caption -> its embedding
+        # the tiny offline CLIP knows a few dozen words: say so, and offer queries it ranks well
+        self.tokenizer = getattr(clip, "tokenizer", None)
+        offline = isinstance(self.tokenizer, WordTokenizer)
+        self.example_queries = list(EXAMPLE_QUERIES) if offline else []
+        self.note = w.HTML(html.escape(world_note()) if offline else "")
+        self.message = ui.status()
         self._build(query if query is not None else self.texts[0])
         self.search(self.query.value)
         self.pick(0)
@@ -38,6 +47,11 @@ class RetrievalWidget(w.VBox):
                             layout=w.Layout(width="420px"))
         self.query.add_class("gk-query")
         self.query.observe(lambda change: self.search(change["new"]), names="value")
+        self.example_buttons = [w.Button(description=text, layout=w.Layout(width="auto"))
+                                for text in self.example_queries]
+        for button in self.example_buttons:
+            button.on_click(lambda b: setattr(self.query, "value", b.description))
+        examples = w.HBox([w.Label("try:"), *self.example_buttons], layout=w.Layout(flex_flow="row wrap"))
         self.image_gallery, self.image_cards = ui.gallery(self.top_k, button="pick")
         self.ranked = np.zeros(self.top_k, dtype=int)  # image index shown on each card
         for k, card in enumerate(self.image_cards):
@@ -54,7 +68,8 @@ class RetrievalWidget(w.VBox):
                                    yaxis=dict(autorange="reversed"), margin=dict(l=260, r=20, t=50, b=40))
         super().__init__([
             ui.title("Caption -> images", "Type a caption (Enter): CLIP ranks the images."),
-            self.query, self.image_gallery, self.fig_images,
+            self.note, examples if self.example_buttons else w.HBox(), self.query, self.message,
+            self.image_gallery, self.fig_images,
             ui.title("Image -> captions", "Pick an image (slider or a ranked image's button): "
                                           "CLIP ranks the candidate captions."),
             self.picker, w.HBox([self.picked, self.fig_texts]),
@@ -63,7 +78,9 @@ class RetrievalWidget(w.VBox):
 
     @ui.callback
     def search(self, caption: str) -> np.ndarray:
-        """Rank the images for ``caption``; returns the top-k image indices, best first."""
+        """Rank the images for ``caption``; returns the top-k image indices, best first. A word the
+        tiny CLIP does not know is named in :attr:`message`."""
+        self.message.value = html.escape(unknown_word_message(self.tokenizer, caption) or "")
         if caption not in self._queries:
             self._queries[caption] = to_numpy(self.clip.encode_texts([caption]))[0]
         q = self._queries[caption]
