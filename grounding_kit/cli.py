@@ -1,11 +1,61 @@
-"""The ``grounding-kit`` console command: ``doctor``, ``train`` and ``dashboard``."""
+"""The ``grounding-kit`` console command: ``doctor``, ``train`` and ``dashboard``.
+
+Arguments are checked before any work starts; a bad one ends the command with a one-line
+``grounding-kit <command>: error: ...`` and exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
+
+
+def _number(convert: Callable[[str], float], minimum: float, maximum: float, what: str) -> Callable[[str], float]:
+    """An argparse ``type`` accepting numbers in [minimum, maximum] (finite)."""
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not (math.isfinite(value) and minimum <= value <= maximum):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    return parse
+
+
+POSITIVE_INT = _number(int, 1, math.inf, "an integer >= 1")
+SEED = _number(int, 0, 2**63 - 1, "a seed (an integer >= 0)")
+PORT = _number(int, 1, 65535, "a TCP port (an integer in 1..65535)")
+TIMEOUT = _number(float, 1e-3, 3600, "a timeout in seconds (a number > 0, at most 3600)")
+
+
+class CommandError(Exception):
+    """A command refused its arguments before doing any work (printed as one line)."""
+
+
+def _check_train(args: argparse.Namespace) -> None:
+    from .models.registry import TINY_CLIP, TINY_VQA, embedded_path
+    from .paths import check_output_dir
+
+    shipped = embedded_path({"tiny-clip": TINY_CLIP, "tiny-vqa": TINY_VQA}[args.model])
+    try:
+        args.output_dir = check_output_dir(args.output_dir, shipped, overwrite_shipped=args.overwrite_shipped,
+                                           option="--output-dir")
+    except (ValueError, TypeError, OSError) as err:
+        raise CommandError(str(err).replace("overwrite_shipped=True (CLI: --overwrite-shipped)",
+                                            "--overwrite-shipped")) from None
+
+
+def _check_dashboard(args: argparse.Namespace) -> None:
+    from .dashboard.server import check_port_free
+
+    try:
+        check_port_free(args.port, "0.0.0.0" if args.room else "127.0.0.1")
+    except OSError as err:
+        raise CommandError(str(err)) from None
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -20,7 +70,8 @@ def _train(args: argparse.Namespace) -> int:
     from .models import training
 
     trainers = {"tiny-clip": training.train_tiny_clip, "tiny-vqa": training.train_tiny_vqa}
-    summary = trainers[args.model](output_dir=args.output_dir, steps=args.steps, seed=args.seed)
+    summary = trainers[args.model](output_dir=args.output_dir, steps=args.steps, seed=args.seed,
+                                   overwrite_shipped=args.overwrite_shipped)
     for key, value in summary.items():
         print(f"{key}: {value}")
     return 0
@@ -32,33 +83,59 @@ def _dashboard(args: argparse.Namespace) -> int:
     return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1")
 
 
+def _course(args: argparse.Namespace) -> int:
+    from .homework import init_course_cli
+
+    try:
+        return init_course_cli(args.directory, args.only, args.force)
+    except (ValueError, FileExistsError, FileNotFoundError) as err:
+        print(f"grounding-kit course init: error: {err}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grounding-kit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     doctor = commands.add_parser("doctor", help="check the installation, models, hub and caches")
-    doctor.add_argument("--hub-timeout", type=float, default=3.0,
+    doctor.add_argument("--hub-timeout", type=TIMEOUT, default=3.0,
                         help="seconds to wait for the model hub (default: 3)")
     doctor.set_defaults(run=_doctor)
 
     train = commands.add_parser("train", help="retrain an embedded tiny model")
     train.add_argument("model", choices=["tiny-clip", "tiny-vqa"])
     train.add_argument("--output-dir", type=Path, default=None,
-                       help="where to save it (default: the shipped folder under data/models)")
-    train.add_argument("--steps", type=int, default=None, help="training steps (default: the shipped recipe)")
-    train.add_argument("--seed", type=int, default=0)
-    train.set_defaults(run=_train)
+                       help="where to save it: a new or empty folder, or a previous training output")
+    train.add_argument("--overwrite-shipped", action="store_true",
+                       help="allow writing into the shipped data/models (the default folder without --output-dir)")
+    train.add_argument("--steps", type=POSITIVE_INT, default=None, help="training steps, >= 1 (default: the shipped recipe)")
+    train.add_argument("--seed", type=SEED, default=0)
+    train.set_defaults(run=_train, check=_check_train)
 
     dashboard = commands.add_parser("dashboard", help="serve the live-demo dashboard with Voila")
-    dashboard.add_argument("--port", type=int, default=8866)
+    dashboard.add_argument("--port", type=PORT, default=8866, help="TCP port, 1..65535 (default: 8866)")
     dashboard.add_argument("--room", action="store_true",
                            help="listen on all interfaces so the room can connect (default: 127.0.0.1 only)")
-    dashboard.set_defaults(run=_dashboard)
+    dashboard.set_defaults(run=_dashboard, check=_check_dashboard)
+
+    course = commands.add_parser("course", help="homework: make an nbgrader course from the notebooks")
+    course_commands = course.add_subparsers(dest="course_command", required=True)
+    init = course_commands.add_parser("init", help="write an nbgrader course folder (nbgrader_config.py, source/)")
+    init.add_argument("directory", type=Path, help="the course folder to create")
+    init.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these notebooks (default: all with exercises)")
+    init.add_argument("--force", action="store_true", help="regenerate the sources of an existing course folder")
+    init.set_defaults(run=_course)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if hasattr(args, "check"):
+            args.check(args)
+    except CommandError as err:
+        parser.exit(2, f"grounding-kit {args.command}: error: {err}\n")
     return args.run(args)
 
 

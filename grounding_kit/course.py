@@ -9,6 +9,7 @@ Three commands (``python -m grounding_kit.course --help``):
   and fastbook do); ``make student``.
 - ``slides``: executed reveal.js decks that need no network (:mod:`grounding_kit.slides`) from
   each cell's ``metadata.slideshow.slide_type``; ``make slides``.
+- ``book``: the course website (Sphinx, :mod:`grounding_kit.book`) in ``build/book``; ``make book``.
 """
 
 from __future__ import annotations
@@ -257,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the executed notebooks are kept (reused by `book`)")
     slides.add_argument("--reveal-url-prefix", default=None, help="where the decks load reveal.js from")
     slides.add_argument("--only", nargs="*", default=None, metavar="STEM", help="convert only these notebooks")
+    book = commands.add_parser("book", help="build the course website (Sphinx) in build/book")
+    book.add_argument("--notebooks", type=Path, default=REPO_NOTEBOOKS)
+    book.add_argument("--output", type=Path, default=Path("build/book"))
+    book.add_argument("--executed", type=Path, default=Path("build/executed"),
+                      help="executed notebooks to reuse (as `slides` leaves them)")
     return parser
 
 
@@ -277,6 +283,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .homework import init_course_cli
 
         return init_course_cli(args.directory, args.only, args.force)
+    if args.command == "book":
+        from .book import write_book
+
+        print(f"book: {write_book(notebook_paths(args.notebooks), args.output, executed_dir=args.executed)}")
+        return 0
     written = write_slides(args.notebooks, args.output, execute=args.execute,
                            reveal_url_prefix=args.reveal_url_prefix, names=args.only,
                            executed_dir=args.executed)

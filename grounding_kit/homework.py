@@ -62,3 +62,342 @@ Every ``exercise`` needs exactly one ``check`` with points; ``fallback`` and ``a
 optional. :func:`exercise_cells` reads the tags back and :func:`validate_exercises` refuses a
 notebook that breaks these rules, naming the cell.
 """
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import nbformat
+import numpy as np
+from nbformat import NotebookNode
+
+from . import checks
+
+ROLES = ("exercise", "check", "fallback", "answer")
+ANSWER_STUB = "YOUR ANSWER HERE"
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+COURSE_ID = "grounding-kit"
+NBGRADER_SCHEMA = 3
+
+
+# ---------------------------------------------------------------- reading the tags
+
+def cell_role(cell: NotebookNode) -> tuple[str, str] | None:
+    """``(role, exercise_id)`` of a tagged homework cell, or None for any other cell."""
+    tags = cell.get("metadata", {}).get("grounding_kit", {})
+    roles = [role for role in ROLES if role in tags]
+    return (roles[0], str(tags[roles[0]])) if roles else None
+
+
+def exercise_cells(notebook: NotebookNode) -> list[tuple[int, str, str, int | None]]:
+    """Every tagged cell as ``(cell index, role, exercise id, points or None)``, in order."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        role = cell_role(cell)
+        if role is not None:
+            found.append((index, *role, cell.metadata["grounding_kit"].get("points")))
+    return found
+
+
+def points(notebook: NotebookNode) -> dict[str, int]:
+    """The points of each graded item: ``{"2.1": 2, ..., "2.H1": 2}`` (checks and answers)."""
+    return {ex: pts for _, role, ex, pts in exercise_cells(notebook) if role in ("check", "answer")}
+
+
+def validate_exercises(notebook: NotebookNode, name: str = "notebook") -> None:
+    """Refuse a notebook whose homework tags break the convention of this module (ValueError).
+
+    Each ``exercise`` cell is a code cell with a solution block, followed by exactly one
+    ``check`` code cell with points; ``fallback`` cells name an exercise that exists; ``answer``
+    cells are markdown with points; each graded id appears once.
+    """
+    cells = notebook.cells
+    seen: dict[tuple[str, str], int] = {}
+    for index, role, exercise, pts in exercise_cells(notebook):
+        where = f"{name} cell {index} ({role}={exercise})"
+        cell = cells[index]
+        tags = cell.metadata["grounding_kit"]
+        if len([r for r in ROLES if r in tags]) != 1:
+            raise ValueError(f"{where}: a cell has one role, got tags {tags}")
+        unknown = set(tags) - set(ROLES) - {"points"}
+        if unknown:
+            raise ValueError(f"{where}: unknown tag(s) {sorted(unknown)}; expected {list(ROLES)} and points")
+        if (role, exercise) in seen:
+            raise ValueError(f"{where}: {role}={exercise} already tags cell {seen[(role, exercise)]}")
+        seen[(role, exercise)] = index
+        wants_markdown = role == "answer"
+        if (cell.cell_type == "markdown") != wants_markdown:
+            raise ValueError(f"{where}: expected a {'markdown' if wants_markdown else 'code'} cell, "
+                             f"got a {cell.cell_type} cell")
+        if role in ("check", "answer") and pts is None:
+            raise ValueError(f"{where}: a graded cell needs points=P")
+        if role in ("exercise", "fallback") and pts is not None:
+            raise ValueError(f"{where}: points go on the check cell, not on the {role} cell")
+        if role == "exercise" and "### BEGIN SOLUTION" not in cell.source:
+            raise ValueError(f"{where}: the exercise cell holds no '### BEGIN SOLUTION' block")
+        if role == "check":
+            if "### BEGIN SOLUTION" in cell.source:
+                raise ValueError(f"{where}: a check cell holds no solution block")
+            before = cell_role(cells[index - 1]) if index else None
+            if before != ("exercise", exercise):
+                raise ValueError(f"{where}: the check must directly follow the cell tagged exercise={exercise}")
+    for (role, exercise), index in seen.items():
+        if role == "exercise" and ("check", exercise) not in seen:
+            raise ValueError(f"{name} cell {index}: exercise={exercise} has no check={exercise} cell")
+        if role in ("check", "fallback") and ("exercise", exercise) not in seen:
+            raise ValueError(f"{name} cell {index}: {role}={exercise} names no exercise={exercise} cell")
+
+
+def strip_hidden_tests(code: str, where: str = "<cell>") -> str:
+    """``code`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` blocks."""
+    out, inside = [], False
+    for number, line in enumerate(code.splitlines(), start=1):
+        marker = line.strip()
+        if marker == HIDDEN_BEGIN:
+            if inside:
+                raise ValueError(f"{where}, line {number}: '{HIDDEN_BEGIN}' inside another hidden block")
+            inside = True
+        elif marker == HIDDEN_END:
+            if not inside:
+                raise ValueError(f"{where}, line {number}: '{HIDDEN_END}' without a '{HIDDEN_BEGIN}'")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: '{HIDDEN_BEGIN}' is never closed by '{HIDDEN_END}'")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- fallbacks
+
+def _array(value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _decomposition(P: Any) -> Any:
+    from .analysis import decompose
+
+    return decompose(_array(P))
+
+
+def _kit_emap() -> Callable[[Any], Any]:
+    from .analysis import emap
+
+    return emap
+
+
+#: ``(exercise, name) -> (check, reference)``: ``check(value, *inputs)`` raises when the student's
+#: ``value`` is wrong (the exercise's own check); ``reference(*inputs)`` is the kit's value, computed
+#: by library code. :func:`own_or_kit` uses it; a new exercise whose answer later cells use adds
+#: one entry here.
+FALLBACKS: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] = {
+    ("1.1", "S"): (checks.check_similarity_matrix,
+                   lambda text_emb, image_emb: _array(text_emb) @ _array(image_emb).T),
+    ("1.2", "retrieval_accuracy"): (checks.check_retrieval_accuracy,
+                                    lambda S: float(np.mean(_array(S).argmax(axis=1) == np.arange(len(S))))),
+    ("1.3", "zero_shot"): (checks.check_zero_shot, lambda S_zs: _array(S_zs).argmax(axis=0)),
+    ("2.1", "G"): (checks.check_additive_grid, lambda f_t, f_v: np.add.outer(_array(f_t), _array(f_v))),
+    ("2.2", "residual"): (checks.check_interaction_residual, lambda P: _decomposition(P).interaction),
+    ("2.3", "accuracy"): (checks.check_accuracy,
+                          lambda logits, labels: _kit_accuracy(labels, logits)),
+    ("4.1", "my_emap"): (checks.check_emap_function, _kit_emap),
+    ("4.2", "text_effect"): (lambda value, P: checks.check_effects(value, _decomposition(P).image_effect, P),
+                             lambda P: _decomposition(P).text_effect),
+    ("4.2", "image_effect"): (lambda value, P: checks.check_effects(_decomposition(P).text_effect, value, P),
+                              lambda P: _decomposition(P).image_effect),
+    ("4.3", "share"): (checks.check_interaction_share, lambda P: _decomposition(P).interaction_share),
+}
+
+
+def _kit_accuracy(labels: Any, logits: Any) -> float:
+    from .analysis import accuracy
+
+    return float(accuracy(np.asarray(labels), _array(logits)))
+
+
+def own_or_kit(exercise: str, name: str, *inputs: Any, namespace: dict[str, Any] | None = None) -> Any:
+    """The student's answer ``name`` to ``exercise`` if it is right, else the kit's reference value.
+
+    Parameters
+    ----------
+    exercise : the exercise id, e.g. ``"1.1"``.
+    name : the variable (or function) the exercise asks for, e.g. ``"S"``.
+    *inputs : the exercise's inputs, as its check takes them after the answer
+        (``text_emb, image_emb`` for 1.1).
+    namespace : where to look for the student's ``name``; the caller's globals when None
+        (a notebook's namespace).
+
+    Returns the student's value when it exists and passes the exercise's check (silently);
+    otherwise prints one line, "exercise 1.1 not done yet: using the kit's S so the rest of the
+    notebook runs" (or "is not right yet" for a wrong answer), and returns the kit's value.
+    """
+    if (exercise, name) not in FALLBACKS:
+        known = ", ".join(f"{e}/{n}" for e, n in FALLBACKS)
+        raise ValueError(f"no kit value for {name!r} of exercise {exercise!r}; known: {known}")
+    check, reference = FALLBACKS[(exercise, name)]
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals
+    state = "not done yet"
+    if name in namespace:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                check(namespace[name], *inputs)
+        except NotImplementedError:
+            pass
+        except Exception as err:  # a CheckFailed, or the student's own function failing on the inputs
+            if not isinstance(err.__context__, NotImplementedError):  # a check reporting the stub
+                state = "is not right yet"
+        else:
+            return namespace[name]
+    print(f"exercise {exercise} {state}: using the kit's {name} so the rest of the notebook runs")
+    return reference(*inputs)
+
+
+# ---------------------------------------------------------------- nbgrader
+
+def grade_id(exercise: str, part: str) -> str:
+    """An nbgrader grade id (letters, digits, ``_`` and ``-``): ``grade_id("2.1", "check") == "ex2_1-check"``."""
+    return f"ex{exercise.replace('.', '_')}-{part}"
+
+
+def _nbgrader(cell_id: str, *, grade: bool, solution: bool, locked: bool, points: int | None = None) -> dict:
+    meta: dict[str, Any] = {"grade": grade, "solution": solution, "locked": locked,
+                            "grade_id": cell_id, "schema_version": NBGRADER_SCHEMA}
+    if points is not None:
+        meta["points"] = points
+    return meta
+
+
+def nbgrader_notebook(notebook: NotebookNode, name: str = "notebook") -> NotebookNode:
+    """A copy of ``notebook`` with nbgrader cell metadata: the source of an nbgrader assignment.
+
+    ``exercise`` cells become solution cells, ``check`` cells autograded test cells worth their
+    points, ``answer`` cells manually graded answers, and every other markdown cell and every
+    ``fallback`` cell read-only. Outputs are cleared; the tags are validated first.
+    """
+    validate_exercises(notebook, name)
+    copy = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    for index, cell in enumerate(copy.cells):
+        role = cell_role(cell)
+        pts = cell.metadata.get("grounding_kit", {}).get("points")
+        if role is None or role[0] == "fallback":
+            if cell.cell_type == "markdown" or role is not None:
+                cell.metadata["nbgrader"] = _nbgrader(f"locked-{index:03d}", grade=False,
+                                                      solution=False, locked=True)
+        elif role[0] == "exercise":
+            cell.metadata["nbgrader"] = _nbgrader(grade_id(role[1], "answer"), grade=False,
+                                                  solution=True, locked=False)
+        elif role[0] == "check":
+            cell.metadata["nbgrader"] = _nbgrader(grade_id(role[1], "check"), grade=True,
+                                                  solution=False, locked=True, points=pts)
+        else:  # answer
+            cell.metadata["nbgrader"] = _nbgrader(grade_id(role[1], "answer"), grade=True,
+                                                  solution=True, locked=False, points=pts)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return copy
+
+
+NBGRADER_CONFIG = '''"""nbgrader configuration of a grounding_kit course (written by `grounding-kit course init`).
+
+Run nbgrader's commands in this folder; the gradebook and the exchange live here too.
+"""
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+here = Path(__file__).resolve().parent
+
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = str(here)
+c.CourseDirectory.db_url = f"sqlite:///{{here / 'gradebook.db'}}"
+c.Exchange.root = str(here / "exchange")
+c.Exchange.path_includes_course = True
+# the course notebooks train small models: give a cell minutes, not nbgrader's 30 s default
+c.Execute.timeout = {timeout}
+'''
+
+
+def assignment_name(notebook_path: Path) -> str:
+    """The assignment a notebook becomes: its stem, ``02_additive_vs_interactive``."""
+    return Path(notebook_path).stem
+
+
+def init_course(directory: Path, notebooks_dir: Path, *, names: Iterable[str] | None = None,
+                course_id: str = COURSE_ID, timeout: int = 600, force: bool = False) -> dict[str, Path]:
+    """Write an nbgrader course folder made from the course notebooks; return ``{assignment: notebook}``.
+
+    Parameters
+    ----------
+    directory : the course folder; it gets ``nbgrader_config.py`` and
+        ``source/<assignment>/<assignment>.ipynb`` for each notebook with exercises.
+    notebooks_dir : the built notebooks (``notebooks/``).
+    names : notebook stems to include (all with exercises when None).
+    course_id : nbgrader's course id.
+    timeout : seconds a cell may run when nbgrader executes it.
+    force : replace the files this function writes in a folder that already holds a course
+        (nothing else in it is touched); without it an existing course is refused.
+    """
+    from .course import notebook_paths
+
+    directory = Path(directory)
+    if not isinstance(timeout, int) or timeout < 1:
+        raise ValueError(f"timeout={timeout!r}; expected a positive number of seconds (int)")
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"{directory} exists and is not a folder; pass a folder for the course")
+    config = directory / "nbgrader_config.py"
+    wanted = set(names) if names is not None else None
+    chosen = []
+    for path in notebook_paths(notebooks_dir):
+        if wanted is not None and path.stem not in wanted:
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        if wanted is None and not any(role == "exercise" for _, role, _, _ in exercise_cells(notebook)):
+            continue
+        chosen.append((path, notebook))
+    if wanted is not None:
+        missing = wanted - {p.stem for p, _ in chosen}
+        if missing:
+            raise FileNotFoundError(f"no notebook named {sorted(missing)} in {notebooks_dir}")
+    targets = {assignment_name(p): directory / "source" / assignment_name(p) / p.name for p, _ in chosen}
+    existing = [p for p in [config, *targets.values()] if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{directory} already holds a course ({existing[0]} exists); "
+                              "pass force=True (--force) to regenerate its sources")
+    converted = {assignment_name(p): nbgrader_notebook(nb, p.name) for p, nb in chosen}
+    directory.mkdir(parents=True, exist_ok=True)
+    config.write_text(NBGRADER_CONFIG.format(course_id=course_id, timeout=timeout), encoding="utf-8")
+    for assignment, target in targets.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(converted[assignment], target)
+    return targets
+
+
+def next_steps(directory: Path, assignments: Iterable[str]) -> str:
+    """What the instructor runs next, with nbgrader's own commands (printed by ``course init``)."""
+    first = next(iter(assignments), "ASSIGNMENT")
+    return "\n".join([
+        f"nbgrader course in {directory}; in that folder, with the kit's environment active:",
+        f"  nbgrader generate_assignment {first}   # release/{first}/: solutions, hidden tests and rubrics removed",
+        f"  (hand out release/{first}/, collect into submitted/<student>/{first}/, e.g. nbgrader zip_collect)",
+        f"  nbgrader autograde {first}             # runs each submission, scores the checks",
+        "  score the answer cells by their rubrics in JupyterLab: Nbgrader > Formgrader > Manual Grading",
+        f"  nbgrader generate_feedback {first}     # feedback/<student>/{first}/*.html",
+        "  nbgrader export                           # grades.csv, the gradebook",
+    ])
+
+
+def init_course_cli(directory: Path, only: Sequence[str] | None, force: bool) -> int:
+    """``grounding-kit course init`` / ``python -m grounding_kit.course nbgrader``: write and explain."""
+    from .course import REPO_NOTEBOOKS
+
+    written = init_course(directory, REPO_NOTEBOOKS, names=only, force=force)
+    for assignment, path in written.items():
+        print(f"assignment {assignment}: {path} ({sum(points(nbformat.read(path, as_version=4)).values())} points)")
+    print(next_steps(Path(directory), written))
+    return 0

@@ -58,15 +58,22 @@ import pandas as pd
 
 import grounding_kit as gk
 from grounding_kit.checks import check_accuracy, check_additive_grid, check_interaction_residual
+from grounding_kit.homework import own_or_kit
 
 MODEL = "tiny-shapes"  # the CLIP whose features the heads use; online e.g. "ViT-B-32/laion2b_s34b_b79k"
 
+# %% - exercise=2.1
 f_t = np.array([2.0, -1.0, 0.5, 0.0])
 f_v = np.array([0.3, 1.2, -0.7, 0.1])
 ### BEGIN SOLUTION
 G = f_t[:, None] + f_v[None, :]
 ### END SOLUTION
+
+# %% - check=2.1 points=1
 check_additive_grid(G, f_t, f_v)
+
+# %% - fallback=2.1
+G = own_or_kit("2.1", "G", f_t, f_v)
 
 # %% [markdown] subslide
 # ## Exercise 2.2: what no additive model can express
@@ -79,13 +86,15 @@ check_additive_grid(G, f_t, f_v)
 # Compute it for the "does the caption match?" grid below (two captions, two images: a match scores +2,
 # a mismatch -2). Then try your code on `G` from exercise 2.1: what do you expect?
 
-# %% -
+# %% - exercise=2.2
 match_grid = np.array([[2.0, -2.0],
                        [-2.0, 2.0]])
 ### BEGIN SOLUTION
 residual = (match_grid - match_grid.mean(axis=1, keepdims=True)
             - match_grid.mean(axis=0, keepdims=True) + match_grid.mean())
 ### END SOLUTION
+
+# %% - check=2.2 points=2
 check_interaction_residual(residual, match_grid)
 
 # %% [markdown] slide
@@ -139,11 +148,13 @@ test_logits = {(task, kind): head(test_feats[task].text, test_feats[task].image)
 # `logits` below holds the interactive head's test logits on the match task, shape (N/2, 2), and
 # `y` the true labels. Compute the accuracy of the head's predictions (the argmax class).
 
-# %% -
+# %% - exercise=2.3
 logits, y = test_logits[("match", "interactive")], labels["match"][test]
 ### BEGIN SOLUTION
 accuracy = float(np.mean(logits.argmax(axis=-1) == y))
 ### END SOLUTION
+
+# %% - check=2.3 points=1
 check_accuracy(accuracy, logits, y)
 
 # %% [markdown] subslide
@@ -236,3 +247,15 @@ gk.widgets.interaction_dial(clip, levels=(0.0, 0.5, 1.0), n=200, n_train=300, se
 #    rule that generates the mixed task (`help(gk.make_task)`).
 # 3. Find a published image+text paper that argues from "beats the ensemble". What else differs
 #    between its model and its ensemble?
+
+# %% [markdown] - answer=2.H1 points=2
+# **Rubric for homework 1 (2 points).** 1 point: the residual of `G` is zero in every cell (up to
+# floating-point rounding). 1 point: the reason: `G` is additive by construction, and the residual
+# removes exactly a row part and a column part, which is all an additive grid holds.
+
+# %% [markdown] - answer=2.H2 points=2
+# **Rubric for homework 2 (2 points).** 1 point: a level read off the dial where the additive family
+# falls below 75% while the interactive family stays above it. 1 point: the link to the rule: in the
+# mixed task each row follows the match rule with probability `interaction` and the additive rule
+# otherwise, and an additive model is at chance (0.5) on match rows, so its accuracy falls about
+# linearly as the dial rises.

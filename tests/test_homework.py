@@ -1,0 +1,300 @@
+"""Homework: exercise tags, fallbacks, student copies and a real nbgrader course cycle."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from conftest import NOTEBOOKS
+from grounding_kit import course, homework
+from grounding_kit.checks import CheckFailed
+
+HOMEWORK_02 = "02_additive_vs_interactive"
+BIN = Path(sys.executable).parent
+# the one wrong submission: exercise 2.2 answered with zeros
+WRONG = ("ex2_2-answer", "residual = np.zeros_like(match_grid)")
+
+
+def notebook(stem: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+
+
+def tagged(*cells: tuple[str, str, str]) -> nbformat.NotebookNode:
+    """A notebook from (header tags, kind, body) triples, through the real source parser."""
+    text = "".join(f"# %% {'[markdown] ' if kind == 'md' else ''}- {tags}\n{body}\n" for tags, kind, body in cells)
+    return course.parse_source(text)
+
+
+# ---------------------------------------------------------------- the convention
+
+def test_header_tags_go_to_metadata_and_points_are_integers():
+    nb = tagged(("exercise=9.1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+                ("check=9.1 points=3", "code", "check(x)"),
+                ("answer=9.H1 points=2", "md", "# rubric"))
+    assert [c.metadata.get("grounding_kit") for c in nb.cells] == [
+        {"exercise": "9.1"}, {"check": "9.1", "points": 3}, {"answer": "9.H1", "points": 2}]
+    homework.validate_exercises(nb)
+    assert homework.points(nb) == {"9.1": 3, "9.H1": 2}
+    for bad in ("points=0", "points=two"):
+        with pytest.raises(ValueError, match="positive integer"):
+            course.parse_source(f"# %% - check=9.1 {bad}\nx = 1\n", name="bad.py")
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([("exercise=9.1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")], "has no check=9.1"),
+    ([("exercise=9.1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+      ("check=9.1", "code", "check(x)")], "needs points"),
+    ([("exercise=9.1", "code", "x = 1"), ("check=9.1 points=1", "code", "check(x)")], "no '### BEGIN SOLUTION'"),
+    ([("exercise=9.1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"), ("", "code", "y = 2"),
+      ("check=9.1 points=1", "code", "check(x)")], "directly follow"),
+    ([("fallback=9.2", "code", "x = 1")], "names no exercise=9.2"),
+    ([("answer=9.H1 points=1", "code", "x = 1")], "expected a markdown cell"),
+    ([("exercise=9.1 points=1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")], "points go on the check"),
+])
+def test_validate_exercises_names_the_broken_cell(cells, message):
+    with pytest.raises(ValueError, match=message):
+        homework.validate_exercises(tagged(*cells), "nb")
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_every_course_exercise_is_tagged_with_points(path):
+    nb = nbformat.read(path, as_version=4)
+    homework.validate_exercises(nb, path.name)
+    exercises = [ex for _, role, ex, _ in homework.exercise_cells(nb) if role == "exercise"]
+    assert len(exercises) == course.count_exercises(nb)  # every solution block is a tagged exercise
+    assert all(homework.points(nb)[ex] >= 1 for ex in exercises)
+
+
+def test_hidden_tests_are_stripped_and_unbalanced_markers_refused():
+    code = "check(x)\n### BEGIN HIDDEN TESTS\ncheck(x, strict=True)\n### END HIDDEN TESTS\nprint(1)"
+    assert homework.strip_hidden_tests(code) == "check(x)\nprint(1)"
+    with pytest.raises(ValueError, match="never closed"):
+        homework.strip_hidden_tests("### BEGIN HIDDEN TESTS\nx")
+
+
+# ---------------------------------------------------------------- fallbacks
+
+def test_own_or_kit_uses_a_right_answer_silently(capsys):
+    f_t, f_v = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
+    own = f_t[:, None] + f_v[None, :]
+    assert homework.own_or_kit("2.1", "G", f_t, f_v, namespace={"G": own}) is own
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("namespace, state", [({}, "not done yet"), ({"G": np.zeros((2, 3))}, "is not right yet")])
+def test_own_or_kit_falls_back_to_the_kit_with_one_line(capsys, namespace, state):
+    f_t, f_v = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
+    value = homework.own_or_kit("2.1", "G", f_t, f_v, namespace=namespace)
+    assert capsys.readouterr().out == f"exercise 2.1 {state}: using the kit's G so the rest of the notebook runs\n"
+    from grounding_kit.checks import check_additive_grid
+    check_additive_grid(value, f_t, f_v)  # the kit's value passes the exercise's own check
+
+
+def test_own_or_kit_treats_an_unfinished_function_as_not_done(capsys):
+    def my_emap(P):
+        raise NotImplementedError
+
+    fallback = homework.own_or_kit("4.1", "my_emap", namespace={"my_emap": my_emap})
+    assert "exercise 4.1 not done yet" in capsys.readouterr().out
+    import grounding_kit as gk
+    assert fallback is gk.emap
+
+
+def test_own_or_kit_refuses_an_unknown_exercise():
+    with pytest.raises(ValueError, match="no kit value for 'Q' of exercise '9.9'"):
+        homework.own_or_kit("9.9", "Q", namespace={})
+
+
+def test_the_kit_references_pass_their_own_checks():
+    rng = np.random.default_rng(0)
+    P, t, v = rng.normal(size=(5, 5, 3)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    inputs = {"1.1": (t, v), "1.2": (t @ v.T,), "1.3": (t @ v.T,), "2.1": (t[:, 0], v[:, 0]),
+              "2.2": (P,), "2.3": (P[0], np.array([0, 1, 2, 0, 1])), "4.1": (), "4.2": (P,), "4.3": (P,)}
+    for (exercise, name), (check, reference) in homework.FALLBACKS.items():
+        args = inputs.get(exercise)
+        if args is None:
+            continue
+        check(reference(*args), *args)
+
+
+def test_a_wrong_answer_still_fails_the_check():
+    with pytest.raises(CheckFailed):
+        homework.FALLBACKS[("2.1", "G")][0](np.zeros((2, 2)), np.ones(2), np.ones(2))
+
+
+# ---------------------------------------------------------------- student copies and the nbgrader source
+
+def test_student_copy_replaces_rubrics_and_hidden_tests():
+    nb = tagged(("exercise=9.1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+                ("check=9.1 points=1", "code", "check(x)\n### BEGIN HIDDEN TESTS\nsecret(x)\n### END HIDDEN TESTS"),
+                ("answer=9.H1 points=2", "md", "# the rubric: x is one"))
+    student = course.student_notebook(nb)
+    assert [c.source for c in student.cells] == [
+        "# YOUR CODE HERE\nraise NotImplementedError", "check(x)", homework.ANSWER_STUB]
+
+
+def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
+    nb = homework.nbgrader_notebook(notebook(HOMEWORK_02), HOMEWORK_02)
+    graded = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader for c in nb.cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert {k: v["points"] for k, v in graded.items()} == {
+        "ex2_1-check": 1, "ex2_2-check": 2, "ex2_3-check": 1, "ex2_H1-answer": 2, "ex2_H2-answer": 2}
+    assert graded["ex2_H1-answer"]["solution"] and not graded["ex2_1-check"]["solution"]
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if cell.cell_type == "markdown" and not meta["grade"]:
+            assert meta["locked"], cell.source[:60]
+        if homework.cell_role(cell) and homework.cell_role(cell)[0] == "exercise":
+            assert meta["solution"] and not meta["locked"] and not meta["grade"]
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids)
+
+
+def test_init_course_writes_a_course_and_refuses_to_overwrite_it(tmp_path):
+    written = homework.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
+    assert written == {HOMEWORK_02: tmp_path / "c" / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb"}
+    config = (tmp_path / "c" / "nbgrader_config.py").read_text()
+    assert "Exchange.root" in config and "db_url" in config and "Execute.timeout = 600" in config
+    with pytest.raises(FileExistsError, match="already holds a course"):
+        homework.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
+    homework.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02], force=True)
+    with pytest.raises(FileNotFoundError, match="no_such"):
+        homework.init_course(tmp_path / "d", NOTEBOOKS, names=["no_such"])
+
+
+def test_course_init_command_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "grounding_kit.course", "nbgrader", str(tmp_path / "c"),
+                             "--only", HOMEWORK_02], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "c" / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb").exists()
+    assert "nbgrader generate_assignment" in result.stdout
+
+
+# ---------------------------------------------------------------- the nbgrader cycle
+
+def nbgrader(course_dir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", HF_HUB_OFFLINE="1")
+    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course_dir, env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory) -> Path:
+    """A temporary course with notebook 02 generated as an assignment (release copy made)."""
+    root = tmp_path_factory.mktemp("course")
+    homework.init_course(root, NOTEBOOKS, names=[HOMEWORK_02])
+    nbgrader(root, "generate_assignment", HOMEWORK_02)
+    return root
+
+
+def release_copy(root: Path) -> nbformat.NotebookNode:
+    return nbformat.read(root / "release" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4)
+
+
+@pytest.mark.slow
+def test_release_copy_holds_no_graded_answer(released):
+    source = homework.nbgrader_notebook(notebook(HOMEWORK_02))
+    text = nbformat.writes(release_copy(released))
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    for cell in source.cells:
+        if homework.cell_role(cell) and homework.cell_role(cell)[0] in ("exercise", "answer"):
+            answer = cell.source.split("### BEGIN SOLUTION")[-1].split("### END SOLUTION")[0].strip()
+            for line in answer.splitlines():  # no line of a solution or a rubric survives
+                assert line.strip() not in text or len(line.strip()) < 8, line
+    assert text.count("raise NotImplementedError") == 3 and text.count(homework.ANSWER_STUB) == 2
+
+
+def submission(root: Path, wrong: tuple[str, str] | None = None) -> nbformat.NotebookNode:
+    """The release copy with the instructor's solutions filled in (one of them replaced by ``wrong``)."""
+    nb = release_copy(root)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source
+                 for c in nbformat.read(root / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4).cells
+                 if "nbgrader" in c.metadata}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = solutions[meta["grade_id"]]
+            if wrong and meta["grade_id"] == wrong[0]:
+                cell.source = re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", wrong[1], cell.source, flags=re.S)
+    return nb
+
+
+@pytest.mark.slow
+def test_full_nbgrader_cycle_on_notebook_02(released):
+    root = released
+    full = sum(homework.points(notebook(HOMEWORK_02)).values())
+    submissions = {"solutions": submission(root), "one_wrong": submission(root, WRONG),
+                   "untouched": release_copy(root)}
+    for student, nb in submissions.items():
+        target = root / "submitted" / student / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(nb, target)
+
+    start = time.perf_counter()
+    nbgrader(root, "autograde", HOMEWORK_02)
+    print(f"\nnbgrader autograde, 3 submissions of {HOMEWORK_02}: {time.perf_counter() - start:.1f} s")
+
+    # the manually graded answers, as a grader would score them in formgrader
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for student in ("solutions", "one_wrong"):
+            for grade_id in ("ex2_H1-answer", "ex2_H2-answer"):
+                grade = gb.find_grade(grade_id, HOMEWORK_02, HOMEWORK_02, student)
+                grade.manual_score = grade.max_score
+        gb.db.commit()
+
+    nbgrader(root, "generate_feedback", HOMEWORK_02)
+    nbgrader(root, "export", "--to", str(root / "grades.csv"))
+    with open(root / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    expected = {"solutions": full, "one_wrong": full - 2, "untouched": 0}
+    assert {s: float(rows[s]["score"]) for s in expected} == expected
+    assert all(float(rows[s]["max_score"]) == full for s in expected)
+    for student in expected:
+        feedback = root / "feedback" / student / HOMEWORK_02 / f"{HOMEWORK_02}.html"
+        assert feedback.exists() and "<html" in feedback.read_text()[:2000].lower(), feedback
+
+    # the untouched copy: errors only in the exercise and check cells; the fallbacks said so
+    graded = nbformat.read(root / "autograded" / "untouched" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4)
+    assert_errors_only_in_exercises(graded, HOMEWORK_02)
+    text = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    assert "exercise 2.1 not done yet: using the kit's G so the rest of the notebook runs" in text
+
+
+def assert_errors_only_in_exercises(nb: nbformat.NotebookNode, name: str) -> None:
+    failing = []
+    for index, cell in enumerate(nb.cells):
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        role = homework.cell_role(cell)
+        if errors and (role is None or role[0] not in ("exercise", "check")):
+            failing.append(f"{name} cell {index}: {errors[0].ename}: {errors[0].evalue[:200]}")
+    assert not failing, failing
+
+
+STUDENT_NOTEBOOKS = sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=lambda p: p.stem)
+def test_student_copy_with_every_exercise_skipped_runs_past_them(path, tmp_path):
+    from nbclient import NotebookClient
+
+    nb = course.student_notebook(nbformat.read(path, as_version=4), path.name)
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    assert_errors_only_in_exercises(nb, path.name)
+    skipped = [ex for _, role, ex, _ in homework.exercise_cells(nb) if role == "exercise"]
+    errors = [homework.cell_role(c) for c in nb.cells
+              if any(o.output_type == "error" for o in c.get("outputs", []))]
+    assert {ex for _, ex in errors} == set(skipped)  # each skipped exercise shows as not done
