@@ -9,14 +9,15 @@ DASHBOARD_PORT ?= 8866
 PYTEST_ARGS ?=
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: help lab test dashboard doctor slides student bench clean-cache
+.PHONY: help lab test dashboard doctor slides book student bench clean-cache
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (creates .venv on first run)"
 	@echo "make test       run the whole test suite (unit, notebooks, browser)"
 	@echo "make dashboard  serve the live-demo dashboard with Voila"
 	@echo "make doctor     check the installation"
-	@echo "make slides     turn the notebooks into reveal.js slide decks (build/slides)"
+	@echo "make slides     execute the notebooks into offline reveal.js decks (build/slides)"
+	@echo "make book       the course website, offline (build/book)"
 	@echo "make student    write student copies of the notebooks (build/student)"
 	@echo "make bench      run the benchmarks"
 
@@ -52,6 +53,9 @@ doctor: $(VENV)/.kit-installed
 
 slides: $(VENV)/.kit-installed
 	$(BIN)/python -m grounding_kit.course slides --output build/slides
+
+book: $(VENV)/.kit-installed
+	$(BIN)/python -m grounding_kit.course book --output build/book
 
 student: $(VENV)/.kit-installed
 	$(BIN)/python -m grounding_kit.course student --output build/student

@@ -1,0 +1,70 @@
+"""The course website: Sphinx + myst-nb + sphinx-book-theme, fully offline (``make book``).
+
+:func:`write_book` stages ``docs/`` (configuration, instructor's guide, API reference) and the
+executed notebooks (static figures, from :func:`grounding_kit.slides.executed_static`, shared
+with the decks) in one source folder, then runs ``sphinx-build``. The site's scripts (MathJax,
+plotly.js) are copied from installed packages (``docs/conf.py``); the result opens from disk.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import nbformat
+
+from .paths import PACKAGE_DIR
+from .slides import executed_static
+
+DOCS = PACKAGE_DIR.parent / "docs"
+
+
+def stage(paths: Iterable[Path], source_dir: Path, *, docs_dir: Path = DOCS,
+          executed_dir: Path | None = None, execute: bool = True) -> Path:
+    """Fill ``source_dir`` with ``docs_dir`` and the notebooks in ``paths`` (under ``notebooks/``).
+
+    With ``execute`` each notebook is executed (or taken from ``executed_dir`` when current);
+    otherwise it is copied as it is. Returns ``source_dir``.
+    """
+    docs_dir, source_dir = Path(docs_dir), Path(source_dir)
+    if not (docs_dir / "conf.py").is_file():
+        raise FileNotFoundError(f"no Sphinx configuration at {docs_dir / 'conf.py'}")
+    shutil.copytree(docs_dir, source_dir, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("_build", "_vendor", "generated"))
+    target = source_dir / "notebooks"
+    target.mkdir(exist_ok=True)
+    for path in paths:
+        path = Path(path)
+        notebook = executed_static(path, executed_dir) if execute else nbformat.read(path, as_version=4)
+        nbformat.write(notebook, target / path.name)
+    return source_dir
+
+
+def write_book(paths: Iterable[Path], output_dir: Path, *, docs_dir: Path = DOCS,
+               executed_dir: Path | None = None, execute: bool = True) -> Path:
+    """Build the website into ``output_dir``; returns its ``index.html``.
+
+    Parameters
+    ----------
+    paths : notebooks (``.ipynb``) that become the course pages.
+    output_dir : the HTML site (its sources are staged in ``output_dir.parent/book-src``).
+    docs_dir : Sphinx sources (``conf.py``, ``index.md``, guides).
+    executed_dir : executed notebooks to reuse (``make slides`` leaves them in ``build/executed``).
+    execute : execute the notebooks (else render them as stored).
+
+    Raises
+    ------
+    RuntimeError
+        If ``sphinx-build`` fails; the message holds the end of its output.
+    """
+    output_dir = Path(output_dir)
+    source_dir = stage(paths, output_dir.parent / f"{output_dir.name}-src", docs_dir=docs_dir,
+                       executed_dir=executed_dir, execute=execute)
+    result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(source_dir), str(output_dir)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"sphinx-build failed (exit {result.returncode}):\n{(result.stdout + result.stderr)[-3000:]}")
+    return output_dir / "index.html"
