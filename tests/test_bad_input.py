@@ -8,6 +8,8 @@ against a copy of data/).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,199 @@ def test_checks_and_widget_helpers_refuse_labels_outside_the_classes():
         label_margin_grid(_grid(), np.array([0, 1, 0, 1, 0, 1, 0, 5]))
     with pytest.raises(ValueError, match="labels"):
         checks.check_accuracy(0.5, logits, np.array([0, 1, 0, 1, 0, 1, 0, 5]))
+
+
+# ---------------------------------------------------------------- caches: kills, files, read-only
+
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from grounding_kit.cache import atomic_write
+
+def write(tmp):
+    tmp.mkdir()
+    (tmp / "half").write_text("x")
+    print("writing", flush=True)
+    time.sleep(60)
+
+atomic_write(Path(sys.argv[1]) / "entry", write)
+"""
+
+
+def test_a_kill_during_a_cache_write_leaves_a_temporary_that_the_next_write_cleans(tmp_path):
+    import subprocess
+    import sys
+
+    from grounding_kit.cache import atomic_write, is_stale_temporary
+
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".entry")]
+    assert len(left) == 1 and is_stale_temporary(left[0])
+    atomic_write(tmp_path / "other", lambda tmp: tmp.write_text("ok"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other"]
+
+
+def test_a_live_writers_temporary_is_kept(tmp_path):
+    from grounding_kit.cache import atomic_write
+
+    def write(tmp):
+        atomic_write(tmp_path / "second", lambda t: t.write_text("b"))  # cleans while the first is open
+        tmp.write_text("a")
+
+    atomic_write(tmp_path / "first", write)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "second"]
+
+
+def test_cache_folder_given_as_a_file(tmp_path, monkeypatch):
+    from grounding_kit.paths import CacheDirError, cache_dir
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    for value in (blocker, blocker / "sub"):
+        monkeypatch.setenv("GROUNDING_KIT_CACHE", str(value))
+        with pytest.raises(CacheDirError, match=r"GROUNDING_KIT_CACHE=.*points somewhere unusable.*is a file"):
+            cache_dir("datasets")
+        with pytest.warns(RuntimeWarning, match="GROUNDING_KIT_CACHE=.*unusable.*not cached"):
+            ds = gk.make_task("match", n=4, seed=0)
+        assert len(ds) == 4
+
+
+def test_a_read_only_cache_returns_the_result_with_a_warning(tmp_path, monkeypatch):
+    from grounding_kit.cache import cached
+
+    def save(value, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    with pytest.warns(RuntimeWarning, match="could not write the cache.*returned but not cached"):
+        assert cached(tmp_path / "entry", lambda: 42, save, lambda p: None) == 42
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- the CLI, against a copy of data/
+
+def _cli(args, tmp_path, **env):
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "GROUNDING_KIT_DATA": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1", **env}
+    return subprocess.run([sys.executable, "-m", "grounding_kit.cli", *args], capture_output=True, text=True,
+                          timeout=300, env=environment)
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A copy of the shipped data/ in tmp_path/data, and a snapshot of its files' bytes."""
+    import shutil
+
+    from grounding_kit.paths import PACKAGE_DIR
+
+    shutil.copytree(PACKAGE_DIR.parent / "data", tmp_path / "data")
+    return {p: p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file()}
+
+
+def _one_line_error(result, *needles):
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("grounding-kit "), result.stderr
+    for needle in needles:
+        assert needle in last, (needle, last)
+
+
+@pytest.mark.parametrize("model", ["tiny-clip", "tiny-vqa"])
+def test_train_never_writes_into_the_shipped_data_by_default(model, tmp_path, data_copy):
+    _one_line_error(_cli(["train", model, "--steps", "1"], tmp_path), "--overwrite-shipped", "--output-dir")
+    inside = tmp_path / "data" / "models" / "new"
+    _one_line_error(_cli(["train", model, "--steps", "1", "--output-dir", str(inside)], tmp_path),
+                    "shipped data folder", "--overwrite-shipped")
+    assert {p: p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file()} == data_copy
+
+
+@pytest.mark.parametrize("steps", ["0", "-3", "2.5", "abc"])
+def test_train_steps_must_be_at_least_one(steps, tmp_path, data_copy):
+    _one_line_error(_cli(["train", "tiny-clip", "--steps", steps, "--output-dir", str(tmp_path / "out")], tmp_path),
+                    "--steps", "integer >= 1")
+
+
+def test_train_checks_the_output_folder_before_training(tmp_path, data_copy):
+    a_file = tmp_path / "weights.bin"
+    a_file.write_text("x")
+    busy = tmp_path / "photos"
+    busy.mkdir()
+    (busy / "cat.jpg").write_text("x")
+    cases = [(a_file, "is a file"), (a_file / "sub", "is a file"), (busy, "not a previous training output"),
+             (Path("/proc/1/gk-out"), "not writable")]
+    for out, needle in cases:
+        result = _cli(["train", "tiny-vqa", "--steps", "1", "--output-dir", str(out)], tmp_path)
+        _one_line_error(result, "--output-dir", needle)
+    assert (busy / "cat.jpg").read_text() == "x" and a_file.read_text() == "x"
+
+
+@pytest.mark.slow
+def test_train_one_step_into_a_new_folder(tmp_path, data_copy):
+    out = tmp_path / "retrained"
+    result = _cli(["train", "tiny-clip", "--steps", "1", "--output-dir", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "training.json").is_file() and (out / "model.safetensors").is_file()
+    assert {p: p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file()} == data_copy
+
+
+def test_check_output_dir_accepts_new_empty_and_previous_output_folders(tmp_path):
+    from grounding_kit.paths import check_output_dir
+
+    shipped = tmp_path / "shipped"
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    (previous / "training.json").write_text("{}")
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new" / "deeper", tmp_path / "empty", previous):
+        assert check_output_dir(out, shipped) == out
+    assert check_output_dir(None, shipped, overwrite_shipped=True) == shipped
+    with pytest.raises(TypeError, match="output_dir must be a folder path"):
+        check_output_dir(3, shipped)
+    with pytest.raises(ValueError, match="empty string"):
+        check_output_dir("", shipped)
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "-1", "65536", "http", "80.5"])
+def test_dashboard_port_out_of_range_is_a_one_line_error(port, tmp_path):
+    _one_line_error(_cli(["dashboard", "--port", port], tmp_path), "--port", "1..65535")
+
+
+def test_dashboard_refuses_a_port_in_use_naming_it(tmp_path):
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = _cli(["dashboard", "--port", str(port)], tmp_path)
+    _one_line_error(result, f"port {port}", "already in use")
+    assert "http://" not in result.stdout + result.stderr  # never a URL that serves another program
+
+
+def test_voila_never_moves_to_another_port_silently():
+    from grounding_kit.dashboard.server import voila_command
+
+    assert "--Voila.port_retries=0" in voila_command(8866)
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "inf", "abc"])
+def test_doctor_refuses_a_bad_hub_timeout(timeout, tmp_path):
+    _one_line_error(_cli(["doctor", "--hub-timeout", timeout], tmp_path), "--hub-timeout")
+
+
+def test_train_functions_refuse_the_shipped_folder_by_default():
+    from grounding_kit.models.training import train_tiny_clip, train_tiny_vqa
+
+    for train in (train_tiny_clip, train_tiny_vqa):
+        with pytest.raises(ValueError, match="overwrite_shipped=True"):
+            train(steps=1, progress=False)
+        with pytest.raises(ValueError, match="steps must be >= 1"):
+            train(steps=0, progress=False)

@@ -23,6 +23,20 @@ def notebook_path() -> Path:
     return Path(__file__).resolve().with_name("dashboard.ipynb")
 
 
+def check_port_free(port: int, host: str = LOCAL) -> None:
+    """Raise ``OSError`` naming ``port`` if nothing can listen on ``host:port`` now (another program has it).
+
+    Voila is started with ``port_retries=0``, so it never moves silently to another port and the
+    printed URL is always the one it serves.
+    """
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise OSError(f"port {port} on {host} is already in use by another program ({err.strerror}); "
+                          "choose another with --port") from None
+
+
 def voila_command(port: int, host: str = LOCAL, preheat: bool = False) -> list[str]:
     """The Voila command line that serves the dashboard on ``host:port``.
 
@@ -36,7 +50,7 @@ def voila_command(port: int, host: str = LOCAL, preheat: bool = False) -> list[s
     if not isinstance(host, str) or not host:
         raise ValueError(f"host must be an address such as {LOCAL!r} or '0.0.0.0', got {host!r}")
     return [sys.executable, "-m", "voila", str(notebook_path()), "--no-browser", f"--port={port}",
-            f"--Voila.ip={host}", "--VoilaConfiguration.show_tracebacks=True",
+            f"--Voila.ip={host}", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=True",
             *(["--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}"]
               if preheat else [])]
 
@@ -56,6 +70,7 @@ def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False) -> int:
     (``HF_HUB_OFFLINE=1``) unless the environment says otherwise.
     """
     command = voila_command(port, host, preheat)
+    check_port_free(port, host)
     ready = Path(tempfile.mkdtemp(prefix="gk-dashboard-")) / "ready"
     env = {**os.environ, READY_ENV: str(ready)}
     env.setdefault("HF_HUB_OFFLINE", "1")

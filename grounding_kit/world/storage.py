@@ -15,8 +15,7 @@ from typing import Any, Callable
 
 from PIL import Image
 
-from grounding_kit.cache import cache_key, cached
-from grounding_kit.paths import cache_dir
+from grounding_kit.cache import cache_key, cached_in
 
 CHECKSUM_FILE = "gk_checksums.json"
 # bump when generation changes, so old caches are not reused
@@ -70,5 +69,5 @@ def cached_dataset(name: str, key_parts: tuple, build: Callable[[], Any], cache:
     """
     if not cache:
         return build()
-    path = cache_dir("datasets") / f"{name}-{cache_key(WORLD_VERSION, name, *key_parts)}"
-    return cached(path, build, save_dataset, load_dataset_verified)
+    return cached_in("datasets", f"{name}-{cache_key(WORLD_VERSION, name, *key_parts)}", build, save_dataset,
+                     load_dataset_verified)
