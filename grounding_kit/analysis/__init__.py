@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "emap_report": "report",
     "cross_validate_emap": "report",
     "monte_carlo_spread": "report",
+    "linear_probe": "probes",
+    "ProbeResult": "probes",
 }
 
 __all__ = sorted(_EXPORTS)
