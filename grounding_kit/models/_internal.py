@@ -63,23 +63,32 @@ _CHECKPOINT_MESSAGES = ("invalid load key", "PytorchStreamReader", "failed findi
 
 
 @contextmanager
-def checkpoint_errors(path: Path | str, expected: str) -> Iterator[None]:
+def checkpoint_errors(path: Path | str, expected: str, any_error: bool = False) -> Iterator[None]:
     """Turn a failure to read the checkpoint ``path`` into ``ValueError`` naming the file.
 
     ``expected`` says what the file should have been (e.g. "weights of the open_clip
-    architecture 'ViT-B-32'"). The message never suggests ``weights_only=False``: a file that
-    torch's safe loader refuses is not loaded.
+    architecture 'ViT-B-32'"). With ``any_error``, every exception inside the block is such a
+    failure (for blocks that only read the file into a known architecture). The message never
+    suggests ``weights_only=False``: a file that torch's safe loader refuses is not loaded.
     """
     try:
         yield
-    except _checkpoint_failures() as err:
-        raise ValueError(f"{path} is not a checkpoint the kit can read: expected {expected} "
-                         f"({type(err).__name__}: {_first_line(err)})") from None
-    except (RuntimeError, OSError) as err:
-        if not any(fragment in str(err) for fragment in _CHECKPOINT_MESSAGES):
+    except Exception as err:
+        readable = not (any_error or isinstance(err, _checkpoint_failures())
+                        or any(fragment in str(err) for fragment in _CHECKPOINT_MESSAGES))
+        if readable:
             raise
         raise ValueError(f"{path} is not a checkpoint the kit can read: expected {expected} "
                          f"({type(err).__name__}: {_first_line(err)})") from None
+
+
+def check_safetensors(path: Path, expected: str) -> None:
+    """Read the header of a ``.safetensors`` file (cheap), or raise ``ValueError`` naming it."""
+    from safetensors import safe_open
+
+    with checkpoint_errors(path, expected, any_error=True):
+        with safe_open(str(path), framework="pt") as handle:
+            handle.keys()
 
 
 def _first_line(err: BaseException) -> str:

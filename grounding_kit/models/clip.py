@@ -19,7 +19,7 @@ from ..devices import check_device
 from ..hub import require_hub
 from ..paths import configs_dir
 from ..validation import describe
-from ._internal import PROGRESS_MIN, check_model_name, checkpoint_errors, config_model_type, rgb
+from ._internal import PROGRESS_MIN, check_model_name, check_safetensors, checkpoint_errors, config_model_type, rgb
 from .registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, find_entry, is_path_like
 from .tokenizer import WordTokenizer
 
@@ -170,9 +170,13 @@ def _check_open_clip_folder(folder: Path) -> None:
     if not isinstance(model_cfg, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(model_cfg):
         raise ValueError(f"{config_path} is not an open_clip config: expected a 'model_cfg' object with "
                          "'embed_dim', 'vision_cfg' and 'text_cfg'")
-    if not any(folder.glob(pattern) for pattern in ("*.safetensors", "*.bin", "*.pth")):
+    weights = sorted(path for pattern in ("*.safetensors", "*.bin", "*.pth") for path in folder.glob(pattern))
+    if not weights:
         raise FileNotFoundError(f"{folder} has {OPEN_CLIP_CONFIG} but no weights (*.safetensors, *.bin, *.pth); "
                                 "open_clip would build a RANDOM model from it")
+    for path in weights:
+        if path.suffix == ".safetensors":
+            check_safetensors(path, f"weights matching {config_path}")
 
 
 def load_open_clip_folder(name: str, device: torch.device, pretrained: str | None = None,
@@ -243,7 +247,7 @@ def load_open_clip_architecture(name: str, device: torch.device, pretrained: str
                          f"tags: {open_clip.list_pretrained_tags_by_model(arch)}")
     else:
         require_hub(f"{arch}/{weights}", OFFLINE_CLIP_DEFAULT)
-    with checkpoint_errors(weights, f"weights of the open_clip architecture {arch!r}"):
+    with checkpoint_errors(weights, f"weights of the open_clip architecture {arch!r}", any_error=Path(weights).is_file()):
         model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights, device=device)
     return _from_open_clip(name, model, preprocess, open_clip.get_tokenizer(arch), device)
 
