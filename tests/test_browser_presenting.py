@@ -1,0 +1,112 @@
+"""Presenting offline, in a real headless browser: a static deck and a book page of notebook 04.
+
+Notebook 04 is executed once per session; the deck and the book are built from that one run.
+Every page is opened from disk (file URLs) with the network blocked: any request to a host
+other than 127.0.0.1/localhost fails the test. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlparse
+
+import nbformat
+import pytest
+
+from conftest import ARTIFACTS, NOTEBOOKS
+from grounding_kit import book, slides, static_widgets
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+NOTEBOOK = NOTEBOOKS / "04_emap.ipynb"
+VISIBLE_TEXT = """() => {  // the text a reader sees: not scripts (MathJax keeps its TeX source in <script>)
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode: node =>
+    node.parentElement.closest('script, style, noscript') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+  let text = ''; while (walker.nextNode()) text += walker.currentNode.textContent;
+  return text; }"""
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """(executed_dir, number of FigureWidgets notebook 04 made): one headless run for both pages."""
+    folder = tmp_path_factory.mktemp("executed")
+    notebook = slides.execute_notebook(nbformat.read(NOTEBOOK, as_version=4), cwd=NOTEBOOKS)
+    figures = sum(static_widgets.is_plotly_figure(model) for model in static_widgets.widget_state(notebook).values())
+    assert figures >= 2, "notebook 04 should draw figures"
+    written = static_widgets.make_static(notebook)
+    assert written == figures
+    nbformat.write(notebook, folder / NOTEBOOK.name)
+    return folder, figures
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page that may load file URLs and 127.0.0.1 only; ``page.blocked`` lists everything else."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.blocked = []
+
+    def offline(route):
+        url = urlparse(route.request.url)
+        if url.scheme in ("file", "data", "about") or url.hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            page.blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline)
+    yield page
+    context.close()
+
+
+def wait_for_mathjax(page) -> None:
+    page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
+                           " && document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
+                           timeout=60_000)
+
+
+def test_static_deck_offline(executed, tmp_path, offline_page):
+    folder, figures = executed
+    start = time.monotonic()
+    [deck] = slides.write_decks([NOTEBOOK], tmp_path / "slides", executed_dir=folder)
+    print(f"deck: {deck.stat().st_size / 1e3:.0f} kB in {time.monotonic() - start:.1f} s")
+    page = offline_page
+    page.goto(deck.as_uri())
+    page.wait_for_selector(".reveal.ready", timeout=60_000)
+    wait_for_mathjax(page)
+    assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == figures
+    assert page.evaluate("document.querySelectorAll('.js-plotly-plot .main-svg').length") >= figures  # drawn
+    assert "$$" not in page.evaluate(VISIBLE_TEXT)
+    before = page.evaluate("location.hash")
+    page.locator(".reveal").click()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("before => location.hash !== before", arg=before, timeout=10_000)
+    with_figure = page.evaluate("Array.from(document.querySelectorAll('.reveal .slides > section'))"
+                                ".findIndex(s => s.querySelector('.js-plotly-plot'))")
+    page.goto(f"{deck.as_uri()}#/{with_figure}")
+    page.wait_for_function("() => document.querySelector('section.present .js-plotly-plot .main-svg')")
+    page.wait_for_timeout(800)  # the slide transition
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "deck_04_figure_slide.png"))
+    assert page.blocked == []
+
+
+def test_book_page_offline(executed, tmp_path, offline_page):
+    folder, figures = executed
+    start = time.monotonic()
+    index = book.write_book([NOTEBOOK], tmp_path / "book", executed_dir=folder)
+    print(f"book (one notebook): built in {time.monotonic() - start:.0f} s")
+    page = offline_page
+    page.goto((index.parent / "notebooks" / f"{NOTEBOOK.stem}.html").as_uri())
+    wait_for_mathjax(page)
+    page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
+                           arg=figures, timeout=30_000)
+    assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == figures
+    assert "$$" not in page.evaluate(VISIBLE_TEXT)
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "book_04_emap.png"))
+    for other in ("index.html", "instructor.html", "api.html"):
+        page.goto((index.parent / other).as_uri())
+        page.wait_for_load_state("load")
+    assert page.blocked == []
