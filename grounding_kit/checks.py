@@ -268,14 +268,6 @@ def check_interaction_residual(residual: Any, P: Any) -> None:
 
 # ---------------------------------------------------------------- 03 rebalancing
 
-def _majority_accuracy(groups: Sequence[Any], answers: Sequence[Any]) -> float:
-    by_group: dict[Any, Counter] = {}
-    for group, answer in zip(groups, answers):
-        by_group.setdefault(group, Counter())[answer] += 1
-    hits = sum(counter.most_common(1)[0][1] for counter in by_group.values())
-    return hits / len(answers)
-
-
 def check_blind_accuracy(accuracy: Any, questions: Sequence[Any], answers: Sequence[Any], *,
                          exercise: str = "Exercise 3.1 (blind baseline)") -> None:
     """Exercise 3.1: accuracy of the blind baseline that answers each question with its most common answer.
@@ -287,7 +279,9 @@ def check_blind_accuracy(accuracy: Any, questions: Sequence[Any], answers: Seque
     if len(questions) != len(answers):
         _fail(exercise, f"{len(questions)} questions but {len(answers)} answers.",
               "pass the question and answer columns of the same dataset.")
-    expected = _majority_accuracy(questions, answers)
+    from .world.rebalancing import majority_answer_accuracy
+
+    expected = majority_answer_accuracy(questions, answers)
     got = _as_fraction(exercise, "accuracy", accuracy,
                        "a fraction between 0 and 1: the number of right answers divided by the number of questions.")
     overall = Counter(answers).most_common(1)[0][1] / len(answers)
@@ -304,9 +298,10 @@ def check_blind_accuracy(accuracy: Any, questions: Sequence[Any], answers: Seque
 def check_answer_entropy(entropy: Any, answers: Iterable[Any]) -> None:
     """Exercise 3.2: the Shannon entropy, in bits, of the distribution of ``answers``."""
     exercise = "Exercise 3.2 (answer entropy)"
-    counts = np.array(list(Counter(list(answers)).values()), dtype=np.float64)
-    p = counts / counts.sum()
-    expected = float(-(p * np.log2(p)).sum())
+    from .world.rebalancing import entropy_bits
+
+    answers = list(answers)
+    expected, kinds = entropy_bits(answers), len(set(answers))
     got = _as_number(exercise, "entropy", entropy)
     if abs(got - expected) > 1e-6:
         hint = ("that is the entropy in nats; use log base 2 (np.log2) for bits."
@@ -315,7 +310,7 @@ def check_answer_entropy(entropy: Any, answers: Iterable[Any]) -> None:
                 if abs(got + expected) < 1e-6 else
                 "turn the answer counts into probabilities p (they sum to 1), then H = -sum(p * log2(p)).")
         _fail(exercise, f"entropy is {got:.4f} bits, expected {expected:.4f}.", hint)
-    _passed(exercise, f"{expected:.2f} bits (uniform over {len(p)} answers would be {np.log2(len(p)):.2f}).")
+    _passed(exercise, f"{expected:.2f} bits (uniform over {kinds} answers would be {np.log2(kinds):.2f}).")
 
 
 # ---------------------------------------------------------------- 04 EMAP

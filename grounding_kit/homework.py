@@ -186,6 +186,12 @@ def _decomposition(P: Any) -> Any:
     return decompose(_array(P))
 
 
+def _majority() -> Callable[[Any, Any], float]:
+    from .world.rebalancing import majority_answer_accuracy
+
+    return majority_answer_accuracy
+
+
 def _kit_emap() -> Callable[[Any], Any]:
     from .analysis import emap
 
@@ -206,6 +212,13 @@ FALLBACKS: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] 
     ("2.2", "residual"): (checks.check_interaction_residual, lambda P: _decomposition(P).interaction),
     ("2.3", "accuracy"): (checks.check_accuracy,
                           lambda logits, labels: _kit_accuracy(labels, logits)),
+    ("3.1", "blind_accuracy"): (lambda fn, questions, answers:
+                                checks.check_blind_accuracy(fn(questions, answers), questions, answers),
+                                lambda questions, answers: _majority()),
+    ("3.1", "blind_biased"): (checks.check_blind_accuracy,
+                              lambda questions, answers: _majority()(questions, answers)),
+    ("3.3", "blind_balanced"): (checks.check_blind_accuracy,
+                                lambda questions, answers: _majority()(questions, answers)),
     ("4.1", "my_emap"): (checks.check_emap_function, _kit_emap),
     ("4.2", "text_effect"): (lambda value, P: checks.check_effects(value, _decomposition(P).image_effect, P),
                              lambda P: _decomposition(P).text_effect),

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from conftest import NOTEBOOKS
-from grounding_kit import course
+from grounding_kit import course, homework
 
 COURSE = sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb"))
 SOURCES = NOTEBOOKS / "source"
@@ -93,7 +93,7 @@ def test_student_copies_are_generated_from_the_current_solutions(tmp_path):
         assert len(student.cells) == len(solution.cells)
         stubs = 0
         for ours, theirs in zip(code_cells(solution), code_cells(student)):
-            assert theirs.source == course.strip_solutions(ours.source)
+            assert theirs.source == course.strip_solutions(homework.strip_hidden_tests(ours.source))
             assert "SOLUTION" not in theirs.source and not theirs.outputs
             hidden = set(re.findall(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", ours.source, re.S))
             assert not any(block.strip() in theirs.source for block in hidden)

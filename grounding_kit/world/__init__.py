@@ -6,7 +6,7 @@ loaders that bring real image-text data into the same columns.
 - tasks: ``make_task(name, n, seed, size, **dials)`` for "additive", "match", "mixed", "vqa";
   ``bayes_rates(name, **dials)``; ``VQA_ANSWERS`` (the shared closed answer vocabulary).
 - rebalancing: ``rebalance(ds, seed, mode)``, ``rebalance_report(before, after)``,
-  ``question_only_accuracy(ds)``.
+  ``question_only_accuracy(ds)``, ``majority_answer_accuracy(questions, answers)``, ``entropy_bits(values)``.
 - real data: ``load_image_text_folder(path)``, ``load_hub(name, split, n)``, ``load_gallery(size)``.
 
 Only the light scene API is imported eagerly (numpy and PIL); ``datasets`` loads on first use
@@ -31,6 +31,8 @@ _LAZY: dict[str, str] = {
     "rebalance": "grounding_kit.world.rebalancing",
     "rebalance_report": "grounding_kit.world.rebalancing",
     "question_only_accuracy": "grounding_kit.world.rebalancing",
+    "majority_answer_accuracy": "grounding_kit.world.rebalancing",
+    "entropy_bits": "grounding_kit.world.rebalancing",
     "load_image_text_folder": "grounding_kit.world.loaders",
     "load_hub": "grounding_kit.world.loaders",
     "load_gallery": "grounding_kit.world.loaders",

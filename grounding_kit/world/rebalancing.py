@@ -126,6 +126,23 @@ def conditional_entropy_bits(answers: list[str], questions: list[str]) -> float:
     return sum(len(v) / len(answers) * entropy_bits(v) for v in by_question.values()) if answers else 0.0
 
 
+def majority_answer_accuracy(questions: list[str], answers: list[str]) -> float:
+    """Accuracy, on the same rows, of answering each question with its most frequent answer.
+
+    The in-sample blind baseline of notebook 03 (optimistic for rare questions; see
+    :func:`question_only_accuracy` for the cross-fitted one). ``questions`` and ``answers`` are
+    parallel sequences of the same length (ValueError otherwise, or when they are empty).
+    """
+    questions, answers = list(questions), list(answers)
+    if len(questions) != len(answers) or not answers:
+        raise ValueError(f"questions and answers must be two non-empty sequences of one length, "
+                         f"got {len(questions)} and {len(answers)}")
+    top: dict[str, int] = {}
+    for (question, _), count in Counter(zip(questions, answers)).items():
+        top[question] = max(top.get(question, 0), count)
+    return sum(top.values()) / len(answers)
+
+
 def question_only_accuracy(ds, seed: int = 0, folds: int = 2) -> dict[str, float]:
     """Accuracy per question type of a question-only baseline, cross-fitted over ``folds``.
 

@@ -56,6 +56,7 @@ import plotly.graph_objects as go
 
 import grounding_kit as gk
 from grounding_kit.checks import check_retrieval_accuracy, check_similarity_matrix, check_zero_shot
+from grounding_kit.homework import own_or_kit
 
 MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
 OFFLINE = MODEL == "tiny-shapes"
@@ -105,11 +106,16 @@ print(f"{N} pairs, embeddings {tuple(text_emb.shape)}; e.g. {captions[0]!r}")
 # Compute `S`, the N x N matrix of cosine similarities between every caption and every image:
 # `S[i, j]` is the similarity of caption `i` and image `j`. The embeddings are already unit length.
 
-# %% -
+# %% - exercise=1.1
 ### BEGIN SOLUTION
 S = text_emb @ image_emb.T
 ### END SOLUTION
+
+# %% - check=1.1 points=2
 check_similarity_matrix(S, text_emb, image_emb)
+
+# %% - fallback=1.1
+S = own_or_kit("1.1", "S", text_emb, image_emb)
 
 # %% [markdown] subslide
 # The diagonal holds the true pairs. A good grounding model makes it stand out.
@@ -126,11 +132,13 @@ heatmap
 # *Text-to-image retrieval*: for each caption (row), which image scores highest? Compute the fraction
 # of captions whose top image is their own (recall at 1). Chance is 1/N.
 
-# %% -
+# %% - exercise=1.2
 S_np = np.asarray(S)
 ### BEGIN SOLUTION
 retrieval_accuracy = float(np.mean(S_np.argmax(axis=1) == np.arange(len(S_np))))
 ### END SOLUTION
+
+# %% - check=1.2 points=2
 check_retrieval_accuracy(retrieval_accuracy, S_np)
 
 # %% [markdown] slide
@@ -165,12 +173,17 @@ print(f"{len(PROMPTS)} prompts, e.g. {PROMPTS[:3]}; {len(single_images)} one-obj
 # `S_zs = prompt_emb @ prompt_images.T` has one row per prompt and one column per image. Predict, for
 # every image, the index of its most similar prompt.
 
-# %% -
+# %% - exercise=1.3
 S_zs = np.asarray(prompt_emb @ prompt_images.T)
 ### BEGIN SOLUTION
 zero_shot = S_zs.argmax(axis=0)
 ### END SOLUTION
+
+# %% - check=1.3 points=1
 check_zero_shot(zero_shot, S_zs)
+
+# %% - fallback=1.3
+zero_shot = own_or_kit("1.3", "zero_shot", S_zs)
 for attribute in ("shape", "color"):
     named = np.mean([getattr(scene.objects[0], attribute) in PROMPTS[j].split()
                      for scene, j in zip(single, zero_shot)])
@@ -217,3 +230,9 @@ gk.widgets.similarity_widget(clip, images[:16], captions[:16], seed=0)
 # 2. In the zero-shot cell, classify colours instead of shapes. Which wording works best?
 # 3. Reshuffle the pairs completely. The recall on the diagonal falls to about 1/N; why is that
 #    not evidence that the model got worse?
+
+# %% [markdown] - answer=1.H3 points=2
+# **Rubric for homework 3 (2 points).** 1 point: a complete reshuffle only permutes the columns of
+# `S`; the model, its embeddings and every similarity are unchanged. 1 point: the diagonal now
+# scores each caption against a random image, which is the row's highest-scoring image only by
+# chance, about 1/N of the time, so the drop measures the broken pairing, not the model.

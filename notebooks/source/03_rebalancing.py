@@ -45,6 +45,7 @@ import pandas as pd
 
 import grounding_kit as gk
 from grounding_kit.checks import check_answer_entropy, check_blind_accuracy
+from grounding_kit.homework import own_or_kit
 
 MODEL = "tiny-shapes-vqa"  # online e.g. "dandelin/vilt-b32-finetuned-vqa" (needs network)
 N = 600
@@ -59,7 +60,7 @@ pd.DataFrame({"question": questions[:6], "answer": answers[:6], "type": biased["
 # with the answer it has most often for that exact question text. Return how often it is right on the
 # same data (a `collections.Counter` per question helps).
 
-# %% -
+# %% - exercise=3.1
 def blind_accuracy(questions, answers):
     """Accuracy of answering each question with its most common answer (same data)."""
     ### BEGIN SOLUTION
@@ -72,7 +73,17 @@ def blind_accuracy(questions, answers):
 
 
 blind_biased = blind_accuracy(questions, answers)
+
+# %% - check=3.1 points=2
 check_blind_accuracy(blind_biased, questions, answers)
+### BEGIN HIDDEN TESTS
+unseen = gk.make_task("vqa", n=200, seed=1, prior=0.5)  # graded on data the student never saw
+check_blind_accuracy(blind_accuracy(unseen["text"], unseen["answer"]), unseen["text"], unseen["answer"])
+### END HIDDEN TESTS
+
+# %% - fallback=3.1
+blind_accuracy = own_or_kit("3.1", "blind_accuracy", questions, answers)
+blind_biased = own_or_kit("3.1", "blind_biased", questions, answers)
 
 # %% [markdown] notes
 # Computed on the data it was fitted on, this is optimistic for rare questions; the kit's
@@ -85,13 +96,15 @@ check_blind_accuracy(blind_biased, questions, answers)
 # question: 0 bits means the answer is fixed, $\log_2 k$ bits means all $k$ answers are equally likely.
 # Compute the entropy, in bits, of the answers to the **colour** questions.
 
-# %% -
+# %% - exercise=3.2
 colour_answers = [a for a, t in zip(answers, biased["question_type"]) if t == "color"]
 ### BEGIN SOLUTION
 counts = np.array(list(Counter(colour_answers).values()), dtype=float)
 p = counts / counts.sum()
 colour_entropy = float(-(p * np.log2(p)).sum())
 ### END SOLUTION
+
+# %% - check=3.2 points=1
 check_answer_entropy(colour_entropy, colour_answers)
 
 # %% [markdown] slide
@@ -149,12 +162,17 @@ widgets.HBox([widgets.VBox([widgets.HTML(f"<i>{balanced[i]['text']}</i>"),
 #
 # Use your `blind_accuracy` on the rebalanced data. Before you run it: what do you expect?
 
-# %% -
+# %% - exercise=3.3
 ### BEGIN SOLUTION
 blind_balanced = blind_accuracy(balanced["text"], balanced["answer"])
 ### END SOLUTION
+
+# %% - check=3.3 points=1
 check_blind_accuracy(blind_balanced, balanced["text"], balanced["answer"],
                      exercise="Exercise 3.3 (blind baseline after rebalancing)")
+
+# %% - fallback=3.3
+blind_balanced = own_or_kit("3.3", "blind_balanced", balanced["text"], balanced["answer"])
 print(f"blind baseline: {blind_biased:.1%} before, {blind_balanced:.1%} after rebalancing")
 
 # %% [markdown] slide
@@ -192,3 +210,10 @@ unbalanceable
 # 1. At `prior=0.5`, which question type keeps the most prior after `gk.rebalance(ds, mode="pairs")`
 #    (one complement per question, as VQA v2 did)? Why that one?
 # 2. Rebalancing equalises each question's answers. Name a shortcut it does *not* remove.
+
+# %% [markdown] - answer=3.H2 points=2
+# **Rubric for homework 2 (2 points).** 1 point: a shortcut that does not run through how often each
+# question text gets each answer, for example answering from the image alone (for a colour question,
+# the colour that covers most of the image) or spotting the edited complement images. 1 point: the
+# reason it survives: rebalancing equalises each question's answer frequencies and changes nothing
+# else, so any cue outside those frequencies stays.

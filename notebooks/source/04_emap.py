@@ -66,7 +66,7 @@ print("original:", np.diag(EMAP_EXAMPLE), " EMAP:", gk.emap(EMAP_EXAMPLE).round(
 # predictions $\hat f(t_i, v_i)$. Averages only, no loops needed. The check runs your function on the
 # worked example and on random grids and compares with `gk.emap`.
 
-# %% -
+# %% - exercise=4.1
 def my_emap(P):
     """EMAP of logits P (N, N, C), rows texts, columns images -> (N, C)."""
     ### BEGIN SOLUTION
@@ -74,7 +74,7 @@ def my_emap(P):
     return P.mean(axis=1) + P.mean(axis=0) - P.mean(axis=(0, 1))
     ### END SOLUTION
 
-
+# %% - check=4.1 points=3
 check_emap_function(my_emap)
 
 # %% [markdown] slide
@@ -129,13 +129,15 @@ go.FigureWidget(heatmaps)
 # From `P_np` (N, N, C), compute `text_effect` (N, C), each text's row mean minus the grand mean, and
 # `image_effect` (N, C), each image's column mean minus the grand mean.
 
-# %% -
+# %% - exercise=4.2
 P_np = np.asarray(P, dtype=float)
 ### BEGIN SOLUTION
 grand = P_np.mean(axis=(0, 1))
 text_effect = P_np.mean(axis=1) - grand
 image_effect = P_np.mean(axis=0) - grand
 ### END SOLUTION
+
+# %% - check=4.2 points=2
 check_effects(text_effect, image_effect, P_np)
 
 # %% [markdown] subslide
@@ -145,11 +147,13 @@ check_effects(text_effect, image_effect, P_np)
 # deviations from the grand mean (Friedman and Popescu's $H^2$ for two groups of inputs). Compute it for
 # every class, an array of shape (C,). Use `parts.interaction` or your own residual.
 
-# %% -
+# %% - exercise=4.3
 ### BEGIN SOLUTION
 residual = P_np - P_np.mean(axis=1, keepdims=True) - P_np.mean(axis=0, keepdims=True) + P_np.mean(axis=(0, 1))
 share = (residual ** 2).sum(axis=(0, 1)) / ((P_np - P_np.mean(axis=(0, 1))) ** 2).sum(axis=(0, 1))
 ### END SOLUTION
+
+# %% - check=4.3 points=2
 check_interaction_share(share, P_np)
 
 # %% [markdown] slide
@@ -294,3 +298,10 @@ pd.DataFrame({**paper, **ours}, index=["model", "+ EMAP", "constant"]).T.round(1
 # 2. EMAP is defined on logits. Apply `gk.emap` to softmax probabilities instead: what does the kit
 #    say, and why do the results differ?
 # 3. Run `model_vs_emap("mixed", interaction=a)` for a in 0, 0.25, ..., 1 and plot the two curves.
+
+# %% [markdown] - answer=4.H2 points=2
+# **Rubric for homework 2 (2 points).** 1 point: the kit warns that the grid looks like probabilities
+# (values in [0, 1] whose last axis sums to 1) and asks for the pre-softmax logits. 1 point: the
+# reason: the softmax is not linear, so the average of probabilities over a row or column is not the
+# softmax of the averaged logits; EMAP averages logits, where an additive model is exactly a sum of
+# a text part and an image part.

@@ -121,11 +121,13 @@ flamingo
 # List the benchmarks (column names) on which **Flamingo 32-shot** scores higher than the
 # **fine-tuned state of the art**. A missing value (VisDial, out of context) is not a win.
 
-# %% -
+# %% - exercise=5.1
 ### BEGIN SOLUTION
 wins = [task for task in flamingo.columns
         if flamingo.loc["Flamingo 32-shot", task] > flamingo.loc["fine-tuned state of the art", task]]
 ### END SOLUTION
+
+# %% - check=5.1 points=1
 check_columns_above(wins, flamingo, row="Flamingo 32-shot", baseline="fine-tuned state of the art")
 
 # %% [markdown] slide
@@ -183,10 +185,12 @@ report
 # From `report`, compute `gap`: the interactive model's score minus its EMAP's score. A gap near zero
 # means an additive function does as well on your data.
 
-# %% -
+# %% - exercise=5.2
 ### BEGIN SOLUTION
 gap = report.loc["full model", "score"] - report.loc["EMAP", "score"]
 ### END SOLUTION
+
+# %% - check=5.2 points=1
 check_emap_gap(gap, report)
 
 # %% [markdown] subslide
