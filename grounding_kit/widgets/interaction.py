@@ -37,7 +37,7 @@ class InteractionDial(w.VBox):
         curves += [go.Scatter(x=self.levels, y=[r["bayes"] for r in rates], mode="lines", name="best possible",
                               line=dict(dash="dash", color="#333")),
                    go.Scatter(x=self.levels, y=[r["additive"] for r in rates], mode="lines",
-                              name="best additive", line=dict(dash="dot", color="#888")),
+                              name="loss-optimal additive rule", line=dict(dash="dot", color="#888")),
                    go.Scatter(x=[], y=[], mode="markers", name="dial", marker=dict(size=16, symbol="circle-open",
                                                                                    color="#c44e52"))]
         self.fig = ui.figure(curves, title="held-out accuracy as the task needs more interaction", height=360,
@@ -85,6 +85,7 @@ def interaction_dial(clip: Any, *, levels: Sequence[float] = (0.0, 0.25, 0.5, 0.
     -------
     InteractionDial (an ``ipywidgets.VBox``); callback ``set_level(a)`` only moves the marker and
     the readout (everything is fitted on construction). The plot also shows the exact best
-    possible and best additive accuracy (``bayes_rates``).
+    possible accuracy and the accuracy of the loss-optimal additive rule (``bayes_rates``); an
+    additive rule chosen for accuracy can score higher on the interaction rows.
     """
     return InteractionDial(clip, levels=levels, kinds=kinds, n=n, n_train=n_train, seed=seed)

@@ -1,0 +1,56 @@
+"""The notebooks' prose makes claims about their outputs; executing them must bear the claims out.
+
+Each notebook collects the measured values its text relies on in a ``claims`` dict, built from
+library results. These tests execute a notebook headless (nbclient), read ``claims`` back through
+one extra cell, and assert each claim with a margin, so that a new model or seed that breaks a
+sentence fails here instead of silently contradicting the text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ARTIFACTS, NOTEBOOKS
+
+READ_CLAIMS = "import json as _json\nprint('CLAIMS=' + _json.dumps(claims, default=float))"
+_executed: dict[str, tuple[dict, float]] = {}
+
+
+def executed_claims(stem: str) -> dict:
+    """Execute ``notebooks/<stem>.ipynb`` once per session and return its ``claims`` dict."""
+    if stem not in _executed:
+        notebook = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+        notebook.cells.append(nbformat.v4.new_code_cell(READ_CLAIMS))
+        client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                resources={"metadata": {"path": str(NOTEBOOKS)}})
+        start = time.perf_counter()
+        client.execute()
+        text = "".join(out.get("text", "") for out in notebook.cells[-1].get("outputs", []))
+        assert text.startswith("CLAIMS="), f"{stem}: the claims cell printed {text!r}"
+        _executed[stem] = (json.loads(text[len("CLAIMS="):]), time.perf_counter() - start)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"{stem}.claims.json").write_text(json.dumps(
+            {"seconds": round(_executed[stem][1], 1), "claims": _executed[stem][0]}, indent=1))
+    return _executed[stem][0]
+
+
+@pytest.mark.slow
+def test_notebook_02_claims():
+    claims = executed_claims("02_additive_vs_interactive")
+    # "the heads' gap to the Bayes rate is a property of the features": the probe loses the sign
+    assert claims["best_head_additive"] < claims["bayes_additive"] - 0.03
+    assert claims["probe_sign_accuracy"] < 0.9
+    # "on every seed the fancy method beats the linear ensemble by several points"
+    assert min(claims["fancy_minus_ensemble"]) >= 0.03, claims["fancy_minus_ensemble"]
+    # "its EMAP keeps the gain"
+    assert min(claims["emap_minus_ensemble"]) >= 0.03, claims["emap_minus_ensemble"]
+    # "the interval's upper end is smaller than the lead over the ensemble"
+    assert all(up < lead for up, lead in zip(claims["fancy_minus_emap_upper"], claims["fancy_minus_ensemble"]))
+    # the dial: the additive head falls to about chance at interaction 1, the interactive one does not
+    additive, interactive = claims["dial_additive_head"], claims["dial_interactive_head"]
+    assert additive[-1] < 0.62 and interactive[-1] > additive[-1] + 0.1
