@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "load_vqa": "grounding_kit.models",
     "embed": "grounding_kit.models",
     "fit_head": "grounding_kit.models",
+    "load_head": "grounding_kit.models",
     "list_models": "grounding_kit.models",
 }
 

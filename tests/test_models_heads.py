@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from grounding_kit.features import Features
-from grounding_kit.models.heads import HEAD_KINDS, fit_head, make_head
+from grounding_kit.models.heads import HEAD_KINDS, fit_head, load_head, make_head
 from grounding_kit.structure import structure_of
 from grounding_kit.validation import NotFittedError
 
@@ -121,7 +121,7 @@ def test_multi_hot_labels_train_with_bce(feats):
     ids = (feats.text[:, 0] > 0).long() * 2 + (feats.image[:, 0] > 0).long()  # 4 classes, additive-ish
     multi_hot = torch.nn.functional.one_hot(ids, 5).float()
     head = fit_head("interactive", feats, multi_hot, progress=False)
-    assert head.multilabel and head.n_classes == 5
+    assert head.multilabel_ and head.n_classes_ == 5
     assert accuracy(head, feats, ids) > 0.85
 
 
@@ -129,7 +129,7 @@ def test_labels_from_a_list_and_numpy(feats):
     labels = additive_labels(feats)
     for given in (labels.tolist(), labels.numpy()):
         head = fit_head("additive", feats, given, epochs=2, progress=False)
-        assert head.n_classes == 2
+        assert head.n_classes_ == 2
 
 
 def test_unknown_kind_lists_the_valid_ones(feats):
@@ -156,8 +156,12 @@ def test_wrong_feature_shapes(feats):
         head(torch.zeros(4, 9), torch.zeros(4, 8))
     with pytest.raises(ValueError, match=r"inconsistent numbers of samples: text=4, image=3"):
         head(torch.zeros(4, 8), torch.zeros(3, 8))
-    with pytest.raises(ValueError, match=r"feats.text must be a float tensor of shape \(N, D\)"):
+    with pytest.raises(TypeError, match=r"feats.text must be a float tensor of shape \(N, D\)"):
         fit_head("additive", Features(["a"] * N, feats.image), additive_labels(feats))
+    with pytest.raises(TypeError, match=r"image must be a float tensor of shape \(N, 8\)"):
+        head(torch.zeros(4, 8), torch.zeros(4, 8, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"text must be a float tensor of shape \(N, 8\)"):
+        head(torch.zeros(4), torch.zeros(4, 8))
     with pytest.raises(TypeError, match="feats must be a grounding_kit.Features"):
         fit_head("additive", (feats.text, feats.image), additive_labels(feats))
 
@@ -171,3 +175,87 @@ def test_bad_labels_and_kind_constraints(feats):
         fit_head("clip-zero-shot", feats, torch.arange(N) % 3)
     with pytest.raises(ValueError, match="same width"):
         fit_head("product", Features(feats.text, feats.image[:, :4]), additive_labels(feats))
+
+
+# -- learnable labels ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", HEAD_KINDS)
+def test_single_class_labels_and_one_pair_are_refused(kind, feats):
+    with pytest.raises(ValueError, match=r"single class \(1\) for all N=1200 pairs"):
+        fit_head(kind, feats, torch.ones(N, dtype=torch.long), progress=False)
+    with pytest.raises(ValueError, match="single class"):
+        fit_head(kind, feats, np.zeros(N, dtype=int), n_classes=2, progress=False)
+    with pytest.raises(ValueError, match=r"N >= 2 labelled pairs, got N=1"):
+        fit_head(kind, feats.take([0]), torch.tensor([1]), progress=False)
+
+
+def test_identical_multi_hot_rows_are_refused(feats):
+    rows = torch.zeros(N, 3)
+    rows[:, 1] = 1.0
+    with pytest.raises(ValueError, match="single label row"):
+        fit_head("additive", feats, rows, progress=False)
+
+
+def test_two_pairs_of_two_classes_are_enough(feats):
+    head = fit_head("additive", feats.take([0, 1]), torch.tensor([0, 1]), epochs=2, progress=False)
+    assert head.n_classes_ == 2
+
+
+# -- save_pretrained / load_head ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", HEAD_KINDS)
+def test_save_pretrained_round_trips_every_kind(kind, feats, tmp_path):
+    from grounding_kit.analysis import emap_model
+
+    labels = additive_labels(feats)
+    head = fit_head(kind, feats, labels, hidden=16, rank=3, epochs=3, progress=False)
+    folder = head.save_pretrained(tmp_path / kind)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = load_head(folder)
+    assert type(loaded) is type(head) and loaded.structure == head.structure and not loaded.training
+    assert (loaded.text_dim_, loaded.image_dim_, loaded.n_classes_, loaded.hidden, loaded.rank) == \
+        (head.text_dim_, head.image_dim_, head.n_classes_, 16, 3)
+    assert loaded.history_ == head.history_
+    some = feats.take(range(50))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(some.text, some.image), head(some.text, some.image), rtol=0, atol=0)
+    torch.testing.assert_close(emap_model(loaded, some), emap_model(head, some), rtol=0, atol=0)
+
+
+def test_save_pretrained_refuses_unfitted_heads_and_overwrites_only_when_asked(feats, tmp_path):
+    with pytest.raises(NotFittedError):
+        make_head("additive").save_pretrained(tmp_path / "unfitted")
+    head = fit_head("additive", feats, additive_labels(feats), epochs=1, progress=False)
+    head.save_pretrained(tmp_path / "h")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        head.save_pretrained(tmp_path / "h")
+    head.save_pretrained(tmp_path / "h", overwrite=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        head.save_pretrained(tmp_path / "file")
+    with pytest.raises(TypeError, match="folder must be a non-empty folder path"):
+        head.save_pretrained("")
+
+
+def test_load_head_names_what_is_wrong(feats, tmp_path):
+    from grounding_kit.models.registry import TINY_VQA, embedded_path
+
+    with pytest.raises(FileNotFoundError, match="no saved head"):
+        load_head(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="config.json is missing"):
+        load_head(embedded_path("tiny-shapes"))
+    with pytest.raises(ValueError, match="not a saved grounding_kit head"):
+        load_head(embedded_path(TINY_VQA))
+    head = fit_head("interactive", feats, additive_labels(feats), hidden=8, epochs=1, progress=False)
+    folder = head.save_pretrained(tmp_path / "h")
+    (folder / "model.safetensors").write_bytes(b"garbage" * 20)
+    with pytest.raises(ValueError, match=r"model.safetensors is not a checkpoint the kit can read"):
+        load_head(folder)
+    other = fit_head("interactive", feats, additive_labels(feats), hidden=4, epochs=1, progress=False)
+    other.save_pretrained(folder, overwrite=True)
+    config = (folder / "config.json").read_text().replace('"hidden": 4', '"hidden": 8')
+    (folder / "config.json").write_text(config)
+    with pytest.raises(ValueError, match="weights of a 'interactive' head"):
+        load_head(folder)

@@ -5,7 +5,8 @@ Public API (imported lazily, so ``import grounding_kit.models`` stays light):
 - ``load_clip(name="tiny-shapes", device=None, *, pretrained=None) -> ClipModel``
 - ``load_vqa(name="tiny-shapes-vqa", device=None, *, answers=None) -> VqaModel``
 - ``embed(ds, clip, batch_size=64) -> Features(text=(N, D), image=(N, D))`` (cached on disk)
-- ``fit_head(kind, feats, labels, **options) -> Head`` with kinds ``HEAD_KINDS``
+- ``fit_head(kind, feats, labels, **options) -> Head`` with kinds ``HEAD_KINDS``;
+  ``head.save_pretrained(folder)`` / ``load_head(folder)`` (config.json + model.safetensors)
 - ``list_models() -> dict`` of embedded and suggested online model names
 """
 
@@ -21,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "embed": "grounding_kit.models.features_cache",
     "fit_head": "grounding_kit.models.heads",
     "make_head": "grounding_kit.models.heads",
+    "load_head": "grounding_kit.models.heads",
     "Head": "grounding_kit.models.heads",
     "HEAD_KINDS": "grounding_kit.models.heads",
     "list_models": "grounding_kit.models.registry",

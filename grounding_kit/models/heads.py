@@ -23,6 +23,9 @@ when the validation loss stops improving and restores the best epoch. Labels are
 from __future__ import annotations
 
 import copy
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,15 +40,25 @@ from ..validation import NotFittedError, check_choice, check_consistent_length, 
     check_positive_int, describe
 
 HEAD_KINDS = ("additive", "additive-mlp", "interactive", "product", "bilinear", "clip-zero-shot")
+HEAD_FORMAT = "grounding_kit.Head"
+HEAD_CONFIG = "config.json"
+HEAD_WEIGHTS = "model.safetensors"
 
 
 class Head(nn.Module):
     """Base class: a pair model on features, built on its first :meth:`fit`.
 
-    Attributes (after fitting)
-    --------------------------
-    text_dim, image_dim, n_classes : the shapes it was fitted on.
-    history_ : dict with per-epoch ``train_loss`` and ``val_loss``, ``best_epoch``, ``val_accuracy``.
+    Attributes
+    ----------
+    hidden, rank : the hyperparameters it was made with.
+    text_dim_, image_dim_, n_classes_ : the shapes it was fitted on (0 before fitting).
+    multilabel_ : whether it was fitted on multi-hot labels (binary cross-entropy).
+    history_ : dict with per-epoch ``train_loss`` and ``val_loss``, ``best_epoch``, ``val_accuracy``
+        (empty before fitting).
+
+    A fitted head saves as a folder, ``head.save_pretrained(folder)`` (``config.json`` with the
+    kind, dimensions and hyperparameters, and ``model.safetensors``), and loads with
+    :func:`load_head`.
     """
 
     kind = ""
@@ -56,12 +69,12 @@ class Head(nn.Module):
         super().__init__()
         self.hidden = check_positive_int("hidden", hidden)
         self.rank = check_positive_int("rank", rank)
-        self.text_dim = self.image_dim = self.n_classes = 0
-        self.multilabel = False
+        self.text_dim_ = self.image_dim_ = self.n_classes_ = 0
+        self.multilabel_ = False
         self.history_: dict[str, Any] = {}
 
     def __repr__(self) -> str:
-        shape = (f"text_dim={self.text_dim}, image_dim={self.image_dim}, n_classes={self.n_classes}"
+        shape = (f"text_dim={self.text_dim_}, image_dim={self.image_dim_}, n_classes={self.n_classes_}"
                  if self.is_fitted else "not fitted")
         return f"{type(self).__name__}(kind={self.kind!r}, structure={self.structure!r}, {shape})"
 
@@ -88,7 +101,7 @@ class Head(nn.Module):
 
     def _checked(self, text: Any, image: Any) -> tuple[torch.Tensor, torch.Tensor]:
         self._require_fitted()
-        text, image = as_matrix("text", text, self.text_dim), as_matrix("image", image, self.image_dim)
+        text, image = as_matrix("text", text, self.text_dim_), as_matrix("image", image, self.image_dim_)
         check_consistent_length(text=text, image=image)
         device = next(self.parameters()).device
         return text.to(device), image.to(device)
@@ -102,6 +115,38 @@ class Head(nn.Module):
         """Predicted class ids (N,) of the N pairs in ``feats``."""
         return self(feats.text, feats.image).argmax(-1).cpu()
 
+    # --- saving --------------------------------------------------------------------------------
+    def save_pretrained(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted head as ``folder/config.json`` + ``folder/model.safetensors``.
+
+        ``config.json`` holds the kind, the fitted dimensions, the hyperparameters and the
+        fitting history; :func:`load_head` rebuilds the same head from the folder. An existing
+        saved head in ``folder`` is replaced only with ``overwrite=True``.
+
+        Returns
+        -------
+        The folder.
+        """
+        from safetensors.torch import save_file
+
+        self._require_fitted()
+        if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
+            raise TypeError(f"folder must be a non-empty folder path, got {describe(folder)}")
+        folder = Path(folder).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is a file; save_pretrained writes a folder")
+        taken = [folder / name for name in (HEAD_CONFIG, HEAD_WEIGHTS) if (folder / name).exists()]
+        if taken and not overwrite:
+            raise FileExistsError(f"{taken[0]} exists; pass overwrite=True to replace the saved model in {folder}")
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {"format": HEAD_FORMAT, "kind": self.kind, "structure": self.structure,
+                  "hidden": self.hidden, "rank": self.rank, "text_dim": self.text_dim_,
+                  "image_dim": self.image_dim_, "n_classes": self.n_classes_, "multilabel": self.multilabel_,
+                  "history": self.history_}
+        (folder / HEAD_CONFIG).write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(folder / HEAD_WEIGHTS))
+        return folder
+
     # --- fitting -------------------------------------------------------------------------------
     def fit(self, feats: Features, labels: Any, *, epochs: int = 200, lr: float | None = None,
             weight_decay: float = 1e-4, val_fraction: float = 0.2, patience: int = 20,
@@ -111,16 +156,17 @@ class Head(nn.Module):
         if not isinstance(feats, Features):
             raise TypeError(f"feats must be a grounding_kit.Features, got {describe(feats)}")
         text, image = as_matrix("feats.text", feats.text), as_matrix("feats.image", feats.image)
-        targets, n_found, self.multilabel = as_targets(labels)
+        targets, n_found, self.multilabel_ = as_targets(labels)
         check_consistent_length(**{"feats": text, "labels": targets})
+        check_learnable(targets, self.multilabel_)
         epochs, patience = check_positive_int("epochs", epochs), check_positive_int("patience", patience)
         batch_size = check_positive_int("batch_size", batch_size)
         val_fraction = check_fraction("val_fraction", val_fraction, high=0.9)
         if n_classes is not None and check_positive_int("n_classes", n_classes, minimum=2) < n_found:
             raise ValueError(f"n_classes={n_classes} but labels hold class ids up to {n_found - 1}")
-        self.text_dim, self.image_dim = text.shape[1], image.shape[1]
-        self.n_classes = max(n_found, n_classes or 0, 2)
-        self.check_shapes(self.text_dim, self.image_dim, self.n_classes)
+        self.text_dim_, self.image_dim_ = text.shape[1], image.shape[1]
+        self.n_classes_ = max(n_found, n_classes or 0, 2)
+        self.check_shapes(self.text_dim_, self.image_dim_, self.n_classes_)
 
         with single_thread():
             return self._fit(text, image, targets, epochs=epochs, lr=lr, weight_decay=weight_decay,
@@ -139,7 +185,7 @@ class Head(nn.Module):
         order = torch.randperm(len(text), generator=generator).to(text.device)
         n_val = int(round(val_fraction * len(text))) if len(text) >= 10 else 0
         val, train = order[:n_val], order[n_val:]
-        loss_fn = nn.BCEWithLogitsLoss() if self.multilabel else nn.CrossEntropyLoss()
+        loss_fn = nn.BCEWithLogitsLoss() if self.multilabel_ else nn.CrossEntropyLoss()
         optimizer = torch.optim.AdamW(self.parameters(), lr=lr or self.default_lr, weight_decay=weight_decay)
 
         history: dict[str, Any] = {"train_loss": [], "val_loss": []}
@@ -175,7 +221,7 @@ class Head(nn.Module):
         if n_val:
             with torch.no_grad():
                 predicted = self.logits(text[val], image[val]).argmax(-1)
-            truth = targets[val].argmax(-1) if self.multilabel else targets[val]
+            truth = targets[val].argmax(-1) if self.multilabel_ else targets[val]
             history["val_accuracy"] = float((predicted == truth).float().mean())
         history.setdefault("best_epoch", len(history["train_loss"]) - 1)
         self.history_ = history
@@ -183,11 +229,17 @@ class Head(nn.Module):
 
 
 def as_matrix(name: str, value: Any, width: int | None = None) -> torch.Tensor:
-    """``value`` as a finite float (N, D) tensor; ``width`` checks D."""
+    """``value`` as a finite float (N, D) tensor; ``width`` checks D.
+
+    Raises ``TypeError`` for anything but a floating torch tensor or numpy array, ``ValueError``
+    for a wrong shape or NaN/inf.
+    """
     if isinstance(value, np.ndarray):
         value = torch.from_numpy(value)
-    if not isinstance(value, torch.Tensor) or value.ndim != 2 or not value.is_floating_point():
-        expected = f"(N, {width})" if width else "(N, D)"
+    expected = f"(N, {width})" if width else "(N, D)"
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        raise TypeError(f"{name} must be a float tensor of shape {expected}, got {describe(value)}")
+    if value.ndim != 2:
         raise ValueError(f"{name} must be a float tensor of shape {expected}, got {describe(value)}")
     if width is not None and value.shape[1] != width:
         raise ValueError(f"{name} must have shape (N, {width}) as in fitting, got {describe(value)}")
@@ -212,6 +264,17 @@ def as_targets(labels: Any) -> tuple[torch.Tensor, int, bool]:
     return torch.as_tensor(array.astype(np.int64)), int(array.max()) + 1, False
 
 
+def check_learnable(targets: torch.Tensor, multilabel: bool) -> None:
+    """Refuse labels a classifier cannot learn from: fewer than 2 pairs, or a single class."""
+    if len(targets) < 2:
+        raise ValueError(f"fit needs N >= 2 labelled pairs, got N={len(targets)}")
+    distinct = torch.unique(targets, dim=0) if multilabel else torch.unique(targets)
+    if len(distinct) < 2:
+        what = "label row" if multilabel else f"class ({int(targets[0])})"
+        raise ValueError(f"labels hold a single {what} for all N={len(targets)} pairs; a head learns to tell "
+                         "classes apart and needs at least 2 different labels")
+
+
 def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, d_out))
 
@@ -232,9 +295,9 @@ class _SumHead(Head):
 
     def bilinear_factors(self, text: Any, image: Any) -> BilinearFactors:
         self._require_fitted()
-        text, image = (as_matrix("text", text, self.text_dim).to(self._device()),
-                       as_matrix("image", image, self.image_dim).to(self._device()))
-        return BilinearFactors(left=text.new_zeros(len(text), 0, self.n_classes), right=image.new_zeros(len(image), 0),
+        text, image = (as_matrix("text", text, self.text_dim_).to(self._device()),
+                       as_matrix("image", image, self.image_dim_).to(self._device()))
+        return BilinearFactors(left=text.new_zeros(len(text), 0, self.n_classes_), right=image.new_zeros(len(image), 0),
                                text_bias=self.text_tower(text), image_bias=self.image_tower(image))
 
     def _device(self) -> torch.device:
@@ -248,7 +311,7 @@ class AdditiveHead(_SumHead):
     default_lr = 1e-2
 
     def towers(self) -> tuple[nn.Module, nn.Module]:
-        return nn.Linear(self.text_dim, self.n_classes), nn.Linear(self.image_dim, self.n_classes, bias=False)
+        return nn.Linear(self.text_dim_, self.n_classes_), nn.Linear(self.image_dim_, self.n_classes_, bias=False)
 
 
 class AdditiveMLPHead(_SumHead):
@@ -257,7 +320,7 @@ class AdditiveMLPHead(_SumHead):
     kind = "additive-mlp"
 
     def towers(self) -> tuple[nn.Module, nn.Module]:
-        return mlp(self.text_dim, self.hidden, self.n_classes), mlp(self.image_dim, self.hidden, self.n_classes)
+        return mlp(self.text_dim_, self.hidden, self.n_classes_), mlp(self.image_dim_, self.hidden, self.n_classes_)
 
 
 class InteractiveHead(Head):
@@ -267,9 +330,9 @@ class InteractiveHead(Head):
     structure = FIRST_LAYER_LINEAR
 
     def build(self) -> None:
-        self.text_in = nn.Linear(self.text_dim, self.hidden)
-        self.image_in = nn.Linear(self.image_dim, self.hidden, bias=False)
-        self.out = nn.Linear(self.hidden, self.n_classes)
+        self.text_in = nn.Linear(self.text_dim_, self.hidden)
+        self.image_in = nn.Linear(self.image_dim_, self.hidden, bias=False)
+        self.out = nn.Linear(self.hidden, self.n_classes_)
 
     def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.rest(self.text_in(text) + self.image_in(image))
@@ -278,8 +341,8 @@ class InteractiveHead(Head):
         """(text_hidden (N, H), image_hidden (N, H)); the first layer's bias sits in text_hidden."""
         self._require_fitted()
         device = self.out.weight.device
-        return (self.text_in(as_matrix("text", text, self.text_dim).to(device)),
-                self.image_in(as_matrix("image", image, self.image_dim).to(device)))
+        return (self.text_in(as_matrix("text", text, self.text_dim_).to(device)),
+                self.image_in(as_matrix("image", image, self.image_dim_).to(device)))
 
     def rest(self, hidden: torch.Tensor) -> torch.Tensor:
         """Logits (B, C) from summed first-layer activations (B, H)."""
@@ -301,7 +364,7 @@ class ProductHead(Head):
                              f"width; got text_dim={text_dim}, image_dim={image_dim}")
 
     def build(self) -> None:
-        self.net = mlp(2 * self.text_dim + self.image_dim, self.hidden, self.n_classes)
+        self.net = mlp(2 * self.text_dim_ + self.image_dim_, self.hidden, self.n_classes_)
 
     def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([text * image, text, image], dim=-1))
@@ -315,25 +378,25 @@ class BilinearHead(Head):
     default_lr = 1e-2
 
     def build(self) -> None:
-        self.left = nn.Linear(self.text_dim, self.rank * self.n_classes, bias=False)
-        self.right = nn.Linear(self.image_dim, self.rank, bias=False)
-        self.text_linear = nn.Linear(self.text_dim, self.n_classes)
-        self.image_linear = nn.Linear(self.image_dim, self.n_classes, bias=False)
+        self.left = nn.Linear(self.text_dim_, self.rank * self.n_classes_, bias=False)
+        self.right = nn.Linear(self.image_dim_, self.rank, bias=False)
+        self.text_linear = nn.Linear(self.text_dim_, self.n_classes_)
+        self.image_linear = nn.Linear(self.image_dim_, self.n_classes_, bias=False)
 
     def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         f = self._factors(text, image)
         return torch.einsum("brc,br->bc", f.left, f.right) + f.text_bias + f.image_bias
 
     def _factors(self, text: torch.Tensor, image: torch.Tensor) -> BilinearFactors:
-        return BilinearFactors(left=self.left(text).view(len(text), self.rank, self.n_classes),
+        return BilinearFactors(left=self.left(text).view(len(text), self.rank, self.n_classes_),
                                right=self.right(image), text_bias=self.text_linear(text),
                                image_bias=self.image_linear(image))
 
     def bilinear_factors(self, text: Any, image: Any) -> BilinearFactors:
         self._require_fitted()
         device = self.right.weight.device
-        return self._factors(as_matrix("text", text, self.text_dim).to(device),
-                             as_matrix("image", image, self.image_dim).to(device))
+        return self._factors(as_matrix("text", text, self.text_dim_).to(device),
+                             as_matrix("image", image, self.image_dim_).to(device))
 
 
 class ClipZeroShotHead(Head):
@@ -350,9 +413,9 @@ class ClipZeroShotHead(Head):
         if text_dim != image_dim:
             raise ValueError(f"clip-zero-shot needs text and image features in one space (same width); "
                              f"got text_dim={text_dim}, image_dim={image_dim}")
-        if n_classes != 2 or self.multilabel:
+        if n_classes != 2 or self.multilabel_:
             raise ValueError(f"clip-zero-shot scores a match (class ids 0 = no, 1 = yes); got {n_classes} "
-                             f"{'multi-hot ' if self.multilabel else ''}classes")
+                             f"{'multi-hot ' if self.multilabel_ else ''}classes")
 
     def build(self) -> None:
         self.scale = nn.Parameter(torch.tensor(10.0))
@@ -372,8 +435,8 @@ class ClipZeroShotHead(Head):
     def bilinear_factors(self, text: Any, image: Any) -> BilinearFactors:
         self._require_fitted()
         device = self.scale.device
-        return self._factors(as_matrix("text", text, self.text_dim).to(device),
-                             as_matrix("image", image, self.image_dim).to(device))
+        return self._factors(as_matrix("text", text, self.text_dim_).to(device),
+                             as_matrix("image", image, self.image_dim_).to(device))
 
 
 _HEADS: dict[str, type[Head]] = {cls.kind: cls for cls in (
@@ -411,3 +474,49 @@ def fit_head(kind: str, feats: Features, labels: Any, *, hidden: int = 256, rank
     return make_head(kind, hidden=hidden, rank=rank).fit(
         feats, labels, epochs=epochs, lr=lr, weight_decay=weight_decay, val_fraction=val_fraction,
         patience=patience, batch_size=batch_size, seed=seed, progress=progress, n_classes=n_classes)
+
+
+def load_head(folder: str | Path, device: str | torch.device | None = "cpu") -> Head:
+    """A head saved with :meth:`Head.save_pretrained`, fitted and in eval mode.
+
+    Parameters
+    ----------
+    folder : the saved folder (``config.json`` + ``model.safetensors``).
+    device : where to put the weights (default CPU, as saved; None: CUDA when available).
+
+    Raises
+    ------
+    FileNotFoundError for a missing folder or file; ValueError for a folder that holds no saved
+    head (e.g. a CLIP or ViLT folder) or weights that are not this head's (the file is named).
+    """
+    from safetensors.torch import load_file
+
+    from ..devices import check_device
+    from ._internal import check_safetensors, checkpoint_errors
+
+    if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
+        raise TypeError(f"folder must be a non-empty folder path, got {describe(folder)}")
+    folder = Path(folder).expanduser()
+    for path in (folder, folder / HEAD_CONFIG, folder / HEAD_WEIGHTS):
+        if not path.exists():
+            raise FileNotFoundError(f"no saved head at {folder}: {path} is missing (save one with head.save_pretrained)")
+    config_path = folder / HEAD_CONFIG
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{config_path} is not a JSON head config ({err})") from None
+    if not isinstance(config, dict) or config.get("format") != HEAD_FORMAT:
+        raise ValueError(f"{config_path} is not a saved grounding_kit head (format {HEAD_FORMAT!r}); "
+                         "load CLIP folders with load_clip and VQA folders with load_vqa")
+    check_choice("kind", config.get("kind"), HEAD_KINDS)
+    head = make_head(config["kind"], hidden=config["hidden"], rank=config["rank"])
+    head.text_dim_, head.image_dim_ = int(config["text_dim"]), int(config["image_dim"])
+    head.n_classes_, head.multilabel_ = int(config["n_classes"]), bool(config["multilabel"])
+    head.build()
+    weights = folder / HEAD_WEIGHTS
+    expected = f"the weights of a {config['kind']!r} head as described by {config_path}"
+    check_safetensors(weights, expected)
+    with checkpoint_errors(weights, expected, any_error=True):
+        head.load_state_dict(load_file(str(weights)))
+    head.history_ = dict(config.get("history") or {"loaded_from": str(folder)})
+    return head.to(check_device(device)).eval()
