@@ -82,12 +82,46 @@ except CheckFailed as problem:
 check_accuracy(2 / 3, logits, labels)
 
 # %% [markdown] subslide
+# **Skipped an exercise?** The notebook still runs. Where later cells need an exercise's answer, a
+# line such as `G = own_or_kit("2.1", "G", f_t, f_v)` follows the check: it keeps your answer when
+# the check accepts it, and otherwise uses the kit's value and says so in one line. Here no `G` exists:
+
+# %%
+from grounding_kit.homework import own_or_kit
+
+f_t, f_v = np.array([2.0, -1.0]), np.array([0.3, 1.2, -0.7])
+G = own_or_kit("2.1", "G", f_t, f_v)
+G.shape
+
+# %% [markdown] subslide
 # **Instructors:** `make student` writes student copies of every notebook to `build/student/`
 # (solutions replaced by `# YOUR CODE HERE` and `raise NotImplementedError`), and `make slides` turns
 # each notebook into a reveal.js deck in `build/slides/` using the cells' slide metadata
 # (`python -m grounding_kit.course slides --execute` runs the notebooks first, so the decks show the
 # figures). The notebooks themselves are generated from readable sources in `notebooks/source/`
 # (`python -m grounding_kit.course build`).
+
+# %% [markdown] subslide
+# ## Instructors: homework with nbgrader
+#
+# `grounding-kit course init my-course/` writes an [nbgrader](https://nbgrader.readthedocs.io) course
+# folder: `nbgrader_config.py` (gradebook and exchange inside the folder) and one assignment per
+# notebook in `source/`. In each assignment an exercise is a solution cell, an autograded test cell
+# worth the exercise's points that calls the kit's check (the reference is computed when it runs;
+# hidden tests are removed from the students' copy), and read-only explanation cells; conceptual
+# homework questions are manually graded answer cells whose text is the grader's rubric. Then, in
+# `my-course/` with the kit's environment active, nbgrader's own commands:
+#
+# 1. `nbgrader generate_assignment 02_additive_vs_interactive`: the release copy in `release/`;
+# 2. hand it out, collect the notebooks into `submitted/<student>/02_additive_vs_interactive/`
+#    (`nbgrader collect` with the exchange, or `nbgrader zip_collect` from an LMS download);
+# 3. `nbgrader autograde 02_additive_vs_interactive`: runs every submission and scores the checks;
+# 4. score the answer cells by their rubrics in JupyterLab (*Nbgrader → Formgrader*);
+# 5. `nbgrader generate_feedback 02_additive_vs_interactive`: one HTML page per student in `feedback/`;
+# 6. `nbgrader export`: the gradebook as `grades.csv`.
+#
+# A skipped exercise scores 0 and the rest of the student's notebook still runs (the kit's values
+# stand in); the README has the details.
 
 # %% [markdown] slide
 # ## One variable switches every notebook to real models
