@@ -104,11 +104,13 @@ def clean_stale_temporaries(folder: Path) -> list[Path]:
 
 
 def cached(path: Path, build: Callable[[], T], save: Callable[[T, Path], None],
-           load: Callable[[Path], T]) -> T:
+           load: Callable[[Path], T], *, reload: bool = False) -> T:
     """Load ``path`` if it holds a valid cache, else ``build()`` it and save it atomically.
 
     A cache that raises while loading is reported with a warning, deleted and rebuilt. A cache
-    that cannot be written gives the built value back with a warning.
+    that cannot be written gives the built value back with a warning. With ``reload=True`` a
+    freshly written value is returned as loaded from ``path``, so the first call and later ones
+    return the same thing (e.g. a dataset with the same fingerprint).
     """
     path = Path(path)
     if path.exists():
@@ -128,11 +130,17 @@ def cached(path: Path, build: Callable[[], T], save: Callable[[T, Path], None],
         warnings.warn(f"could not write the cache {path} ({type(err).__name__}: {err}): the cache folder "
                       f"is unusable (set GROUNDING_KIT_CACHE to a writable folder); the result is returned "
                       "but not cached", RuntimeWarning, stacklevel=2)
+        return value
+    if reload:
+        try:
+            return load(path)
+        except Exception:  # noqa: BLE001 - replaced meanwhile or unreadable: the built value is as good
+            return value
     return value
 
 
 def cached_in(folder: str, filename: str, build: Callable[[], T], save: Callable[[T, Path], None],
-              load: Callable[[Path], T]) -> T:
+              load: Callable[[Path], T], *, reload: bool = False) -> T:
     """:func:`cached` for ``cache_dir(folder) / filename``; an unusable cache folder means "build, warn".
     """
     try:
@@ -140,7 +148,7 @@ def cached_in(folder: str, filename: str, build: Callable[[], T], save: Callable
     except CacheDirError as err:
         warnings.warn(f"{err}; the result is computed but not cached", RuntimeWarning, stacklevel=2)
         return build()
-    return cached(path, build, save, load)
+    return cached(path, build, save, load, reload=reload)
 
 
 def _remove(path: Path) -> None:

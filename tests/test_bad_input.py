@@ -330,3 +330,186 @@ def test_train_functions_refuse_the_shipped_folder_by_default():
             train(steps=1, progress=False)
         with pytest.raises(ValueError, match="steps must be >= 1"):
             train(steps=0, progress=False)
+
+
+# ---------------------------------------------------------------- your own folder: encodings, BOM, image modes
+
+
+def _folder(tmp_path, images: dict, metadata: bytes | None = None, name: str = "captions.csv"):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir(exist_ok=True)
+    for file, image in images.items():
+        image.save(folder / file)
+    if metadata is None:
+        metadata = ("file_name,caption\n" + "".join(f"{f},a photo of {f}\n" for f in images)).encode()
+    (folder / name).write_bytes(metadata)
+    return folder
+
+
+def _rgb(color=(10, 200, 30)):
+    from PIL import Image
+
+    return Image.new("RGB", (8, 8), color)
+
+
+@pytest.mark.parametrize("bad", [None, 3, "", b"photos", ["photos"]])
+def test_load_image_text_folder_refuses_a_non_path(bad):
+    with pytest.raises(TypeError, match="path must be the path of a folder"):
+        gk.load_image_text_folder(bad)
+
+
+@pytest.mark.parametrize("name, encode", [
+    ("captions.csv", lambda text: text.encode("utf-8-sig")),                  # Excel's "CSV UTF-8"
+    ("metadata.csv", lambda text: text.encode("utf-8-sig")),
+    ("metadata.jsonl", lambda text: text.encode("utf-8-sig")),
+])
+def test_a_utf8_bom_metadata_file_is_read(name, encode, tmp_path):
+    import json
+
+    if name.endswith(".jsonl"):
+        text = json.dumps({"file_name": "a.png", "caption": "un café"}, ensure_ascii=False) + "\n"
+    else:
+        text = "file_name,caption\r\na.png,un café\r\n"
+    ds = gk.load_image_text_folder(_folder(tmp_path, {"a.png": _rgb()}, encode(text), name))
+    assert ds["text"] == ["un café"] and ds["file_name"] == ["a.png"]
+
+
+@pytest.mark.parametrize("name", ["captions.csv", "metadata.jsonl"])
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16"])
+def test_a_metadata_file_in_another_encoding_is_named(name, encoding, tmp_path):
+    import json
+
+    from grounding_kit.world.loaders import DataError
+
+    if name.endswith(".jsonl"):
+        text = json.dumps({"file_name": "a.png", "caption": "un café"}, ensure_ascii=False) + "\n"
+    else:
+        text = "file_name,caption\na.png,un café\n"
+    folder = _folder(tmp_path, {"a.png": _rgb()}, text.encode(encoding), name)
+    with pytest.raises(DataError, match=rf"{name} is not UTF-8 text.*must be UTF-8"):
+        gk.load_image_text_folder(folder)
+
+
+def _pixels(ds, row):
+    return np.asarray(ds[row]["image"])
+
+
+def test_16_bit_and_wide_integer_pngs_are_scaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    ramp16 = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)   # 0 .. 65520
+    small32 = np.full((8, 8), 200, dtype=np.int32)                          # 8-bit values in mode I
+    half_float = np.full((8, 8), 0.5, dtype=np.float32)
+    images = {"ramp16.png": Image.fromarray(ramp16), "small.tif": Image.fromarray(small32, mode="I"),
+              "float.tif": Image.fromarray(half_float), "rgb.png": _rgb()}
+    assert images["ramp16.png"].mode == "I;16"
+    ds = gk.load_image_text_folder(_folder(tmp_path, images))
+    ramp = _pixels(ds, 0)
+    assert ramp.shape == (64, 64, 3) and ramp.min() == 0 and ramp.max() == 255
+    assert abs(float(ramp[..., 0].mean()) - ramp16.mean() / 257) < 1.0   # scaled, not all white
+    assert (_pixels(ds, 1) == 200).all() and (_pixels(ds, 2) == 128).all()
+    assert (_pixels(ds, 3).reshape(-1, 3) == (10, 200, 30)).all()
+
+
+def test_transparent_images_are_composited_on_white(tmp_path):
+    from PIL import Image
+
+    palette = Image.new("P", (8, 8), 0)
+    palette.putpalette([0, 0, 0] * 256)
+    half = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    half.paste((255, 0, 0, 255), (0, 0, 4, 8))
+    images = {"la.png": Image.new("LA", (8, 8), (0, 0)), "half.png": half, "cmyk.jpg": Image.new("CMYK", (8, 8), (0, 255, 255, 0))}
+    folder = _folder(tmp_path, images)
+    palette.save(folder / "p.png", transparency=0)
+    (folder / "captions.csv").write_text("file_name,caption\n" + "".join(f"{f},x\n" for f in [*images, "p.png"]))
+    ds = gk.load_image_text_folder(folder)
+    assert (_pixels(ds, 0) == 255).all() and (_pixels(ds, 3) == 255).all()        # transparent -> white
+    assert (_pixels(ds, 1)[:, :4] == (255, 0, 0)).all() and (_pixels(ds, 1)[:, 4:] == 255).all()
+    assert (np.abs(_pixels(ds, 2).astype(int) - (255, 0, 0)) < 8).all()           # CMYK red stays red
+
+
+@pytest.mark.parametrize("values, mode", [(np.full((8, 8), 70000, dtype=np.int32), "I"),
+                                          (np.full((8, 8), -5, dtype=np.int32), "I"),
+                                          (np.full((8, 8), 3.5, dtype=np.float32), "F")])
+def test_pixels_with_no_known_range_are_refused_naming_the_file(values, mode, tmp_path):
+    from PIL import Image
+
+    from grounding_kit.world.loaders import DataError
+
+    folder = _folder(tmp_path, {"odd.tif": Image.fromarray(values, mode=mode), "ok.png": _rgb()})
+    with pytest.raises(DataError, match=r"row 1: odd.tif.*save it as an 8-bit RGB image"):
+        gk.load_image_text_folder(folder)
+
+
+# ---------------------------------------------------------------- embed: cache key, batch_size, None rows
+
+
+class CountingClip:
+    """A stand-in for a ClipModel: mean colour features, counting how often it encodes."""
+
+    name, embed_dim = "counting-clip", 3
+
+    def __init__(self):
+        self.image_calls = 0
+
+    def weights_hash(self):
+        return "0"
+
+    def encode_images(self, images, batch_size=64, progress=False):
+        import torch
+
+        self.image_calls += 1
+        x = torch.tensor(np.stack([np.asarray(im.convert("RGB"), dtype=np.float32).mean((0, 1)) for im in images]))
+        return torch.nn.functional.normalize(x + 1e-3, dim=1)
+
+    def encode_texts(self, texts, progress=False):
+        import torch
+
+        x = torch.tensor([[len(t), t.count(" "), 1.0] for t in texts])
+        return torch.nn.functional.normalize(x, dim=1)
+
+
+def test_an_image_edited_in_place_changes_the_embed_cache(tmp_path):
+    import os
+
+    folder = _folder(tmp_path, {"a.png": _rgb((255, 0, 0)), "b.png": _rgb((0, 0, 255))})
+    clip = CountingClip()
+    before = gk.embed(gk.load_image_text_folder(folder), clip)
+    stat = os.stat(folder / "a.png")
+    _rgb((0, 255, 0)).save(folder / "a.png")                  # same name, same size, new pixels
+    os.utime(folder / "a.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    after = gk.embed(gk.load_image_text_folder(folder), clip)
+    assert not np.allclose(before.image[0].numpy(), after.image[0].numpy())
+    assert np.allclose(before.image[1].numpy(), after.image[1].numpy())
+    calls = clip.image_calls
+    again = gk.embed(gk.load_image_text_folder(folder), clip)   # unchanged: from the cache
+    assert clip.image_calls == calls and np.allclose(again.image.numpy(), after.image.numpy())
+
+
+def test_embed_computes_a_fresh_task_once():
+    clip = CountingClip()
+    first = gk.embed(gk.make_task("match", n=5, seed=4242), clip)
+    second = gk.embed(gk.make_task("match", n=5, seed=4242), clip)
+    assert clip.image_calls == 1 and np.allclose(first.image.numpy(), second.image.numpy())
+
+
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError),
+                                               (True, TypeError), ("8", TypeError), (None, TypeError)])
+def test_embed_refuses_a_bad_batch_size(batch_size, error):
+    with pytest.raises(error, match="batch_size must be"):
+        gk.embed(gk.make_task("match", n=3, seed=0, cache=False), CountingClip(), batch_size=batch_size)
+
+
+def test_embed_names_the_row_without_an_image_or_text():
+    from datasets import Dataset, Features, Image, Value
+
+    features = Features({"image": Image(), "text": Value("string")})
+    images = [_rgb(), None, _rgb()]
+    with pytest.raises(ValueError, match=r"no image in row 1"):
+        gk.embed(Dataset.from_dict({"image": images, "text": ["a", "b", "c"]}, features=features), CountingClip(),
+                 batch_size=2, cache=False)
+    with pytest.raises(ValueError, match=r"row 2 is None"):
+        gk.embed(Dataset.from_dict({"image": [_rgb()] * 3, "text": ["a", "b", None]}, features=features),
+                 CountingClip(), cache=False)

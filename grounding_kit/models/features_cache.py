@@ -1,8 +1,10 @@
 """``embed``: CLIP features of a dataset, cached on disk.
 
-The cache file is keyed by the model's name and weights hash, the dataset's fingerprint and
-the column names, written atomically, and checked on load (row count, width, finiteness); a
-file that fails any check is discarded and recomputed.
+The cache file is keyed by the model's name and weights hash, the dataset's fingerprint, the
+column names and, for images stored as file paths (``load_image_text_folder``), every file's
+size and modification time: an image edited in place gives a new key. It is written
+atomically and checked on load (row count, width, finiteness); a file that fails any check is
+discarded and recomputed.
 """
 
 from __future__ import annotations
@@ -10,21 +12,64 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import hashlib
+import os
+
 import torch
 from tqdm.auto import tqdm
 
-from ..cache import cache_key, cached
+from ..cache import cache_key, cached_in
 from ..features import Features
 from ..paths import cache_dir
-from ..validation import describe
+from ..validation import check_memory, check_positive_int, describe
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+#: bytes per row while embedding, besides the features: the row's text and bookkeeping (estimate)
+ROW_OVERHEAD_BYTES = 512
+
+
+def image_files_stamp(ds: Any, image_column: str = "image") -> str:
+    """A hash of (path, size, mtime) of every image ``ds`` stores as a file path rather than bytes.
+
+    "" when every image is stored as bytes (then the dataset's fingerprint covers the pixels).
+    A missing file enters as missing. Reads the Arrow column without decoding any image.
+    """
+    import pyarrow.compute as pc
+
+    column = ds.data.column(image_column)
+    if not hasattr(column.type, "get_field_index") or column.type.get_field_index("path") < 0:
+        return ""
+    paths = pc.struct_field(column, "path").to_pylist()
+    stored = pc.is_valid(pc.struct_field(column, "bytes")).to_pylist()
+    digest, files = hashlib.sha256(), 0
+    for path, has_bytes in zip(paths, stored):
+        if has_bytes or not path:
+            continue
+        try:
+            stat = os.stat(path)
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\0missing\n".encode())
+        files += 1
+    return digest.hexdigest()[:16] if files else ""
+
+
+def _key(ds: Any, clip: Any, text_column: str, image_column: str) -> str:
+    return cache_key(CACHE_FORMAT, clip.name, clip.weights_hash(), ds._fingerprint, text_column, image_column,
+                     image_files_stamp(ds, image_column))
 
 
 def features_path(ds: Any, clip: Any, text_column: str = "text", image_column: str = "image") -> Path:
-    """Where ``embed(ds, clip)`` caches its result."""
-    key = cache_key(CACHE_FORMAT, clip.name, clip.weights_hash(), ds._fingerprint, text_column, image_column)
-    return cache_dir("features") / f"{key}.safetensors"
+    """Where ``embed(ds, clip)`` caches its result (see the module docstring for the key)."""
+    return cache_dir("features") / f"{_key(ds, clip, text_column, image_column)}.safetensors"
+
+
+def _check_texts(texts: list[Any], text_column: str) -> None:
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"ds[{text_column!r}] must hold a string in every row, but {len(bad)} rows do not "
+                         f"(first: row {bad[0]} is {texts[bad[0]]!r}); drop or fill them, e.g. "
+                         f"ds.filter(lambda row: row[{text_column!r}] is not None)")
 
 
 def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text",
@@ -35,7 +80,7 @@ def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text"
     ----------
     ds : a ``datasets.Dataset`` with a text column and an image column (PIL images).
     clip : a :class:`~grounding_kit.models.clip.ClipModel` (``load_clip(...)``).
-    batch_size : images encoded per forward pass.
+    batch_size : images encoded per forward pass (an integer >= 1).
     cache : read and write the on-disk cache (``cache_dir("features")``).
 
     Returns
@@ -49,14 +94,23 @@ def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text"
     for name in ("encode_texts", "encode_images", "weights_hash"):
         if not hasattr(clip, name):
             raise TypeError(f"clip must be a ClipModel from load_clip(...), got {describe(clip)}")
+    batch_size = check_positive_int("batch_size", batch_size)
+    check_memory(f"embed of {len(ds):,} rows", len(ds) * (2 * 4 * clip.embed_dim + ROW_OVERHEAD_BYTES),
+                 hint="Embed the dataset in parts (ds.shard or ds.select) and concatenate the Features.")
 
     def build() -> Features:
         texts = ds[text_column]
+        _check_texts(texts, text_column)
         images = ds.select_columns([image_column])
         image_chunks = []
         for start in tqdm(range(0, len(ds), batch_size), desc="embedding images",
                           disable=not progress or len(ds) <= batch_size):
             batch = images[start:start + batch_size][image_column]
+            missing = [start + k for k, image in enumerate(batch) if image is None]
+            if missing:
+                raise ValueError(f"ds[{image_column!r}] has no image in row {missing[0]}"
+                                 f"{f' (and {len(missing) - 1} more in rows {start}..{start + len(batch) - 1})' if len(missing) > 1 else ''}; "
+                                 f"drop such rows, e.g. ds.filter(lambda row: row[{image_column!r}] is not None)")
             image_chunks.append(clip.encode_images(batch, batch_size=batch_size, progress=False))
         text = clip.encode_texts(texts, progress=progress and len(ds) > 256)
         image = torch.cat(image_chunks) if image_chunks else torch.empty(0, clip.embed_dim)
@@ -64,8 +118,8 @@ def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text"
 
     if not cache:
         return build()
-    return cached(features_path(ds, clip, text_column, image_column), build, _save,
-                  lambda path: _load(path, len(ds), clip.embed_dim))
+    return cached_in("features", f"{_key(ds, clip, text_column, image_column)}.safetensors", build, _save,
+                     lambda path: _load(path, len(ds), clip.embed_dim))
 
 
 def _save(feats: Features, path: Path) -> None:

@@ -8,9 +8,11 @@ same analysis code runs on synthetic and real data.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import warnings
 from collections import Counter
+from os import PathLike
 from pathlib import Path
 from typing import Any, Callable
 
@@ -66,10 +68,18 @@ def load_image_text_folder(path: str | Path, *, text_column: str | None = None,
 
     Raises
     ------
-    FileNotFoundError if the folder does not exist; DataError (a ValueError) listing every
-    offending row or file: no metadata file, an empty folder, a missing column or text, a
-    missing image, an image that does not decode, an image over ``max_pixels``.
+    TypeError if ``path`` is not a path; FileNotFoundError if the folder does not exist;
+    DataError (a ValueError) listing every offending row or file: no metadata file, an empty
+    folder, a metadata file that is not UTF-8, a missing column or text, a missing image, an
+    image that does not decode or has no known conversion to RGB, an image over ``max_pixels``.
+
+    Metadata files are read as UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8").
+    Images whose pixels are not 8-bit (16-bit PNGs: modes I;16, I; floats: F) are scaled to 8
+    bits, and transparent ones (LA, PA, RGBA, P with transparency) are composited on white,
+    before they become RGB; such rows hold the converted image's PNG bytes instead of the path.
     """
+    if isinstance(path, str) and not path.strip() or not isinstance(path, (str, PathLike)):
+        raise TypeError(f"path must be the path of a folder (str or pathlib.Path), got {path!r}")
     folder = Path(path).expanduser()
     if not folder.exists():
         raise FileNotFoundError(f"no such folder: {folder}")
@@ -81,8 +91,8 @@ def load_image_text_folder(path: str | Path, *, text_column: str | None = None,
     columns = list(dict.fromkeys(key for row in rows for key in row))
     text_column = _text_column(metadata, columns, text_column)
     _check_rows(metadata, rows, text_column)
-    _check_images(folder, rows, max_pixels)
-    return _folder_dataset(folder, rows, columns, text_column, label_column)
+    converted = _check_images(folder, rows, max_pixels)
+    return _folder_dataset(folder, rows, columns, text_column, label_column, converted)
 
 
 def _find_metadata(folder: Path) -> Path:
@@ -97,10 +107,24 @@ def _find_metadata(folder: Path) -> Path:
                     f"{list(METADATA_FILES)} with a file_name and a text (or caption) column per image")
 
 
+def _read_text(metadata: Path) -> str:
+    """The file as UTF-8 text (a byte-order mark is dropped), or a DataError naming the file."""
+    data = metadata.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise DataError(f"{metadata} is not UTF-8 text: byte {data[err.start]:#04x} at line {line} cannot be "
+                        "decoded. Metadata files must be UTF-8; re-save it as UTF-8 (Excel: 'CSV UTF-8'; "
+                        "Python: open(..., encoding='utf-8')), e.g. from latin-1 with "
+                        "iconv -f latin1 -t utf-8") from None
+
+
 def _read_rows(metadata: Path) -> list[dict[str, Any]]:
+    text = _read_text(metadata)
     if metadata.suffix == ".jsonl":
         rows, bad = [], []
-        for number, line in enumerate(metadata.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -115,8 +139,7 @@ def _read_rows(metadata: Path) -> list[dict[str, Any]]:
         if bad:
             raise DataError(_problems(f"{metadata} has lines that are not JSON objects", bad))
     else:
-        with metadata.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if not rows:
         raise DataError(f"{metadata} has no rows")
     return rows
@@ -147,8 +170,48 @@ def _check_rows(metadata: Path, rows: list[dict[str, Any]], text_column: str) ->
         raise DataError(_problems(f"{metadata} has rows without a file name or text", bad))
 
 
-def _check_images(folder: Path, rows: list[dict[str, Any]], max_pixels: int) -> None:
+def _rgb_record(image: Image.Image) -> dict[str, Any] | None:
+    """PNG bytes of ``image`` correctly converted to RGB, or None where ``convert("RGB")`` is right.
+
+    ``convert("RGB")`` clips 16-bit and 32-bit pixels at 255 (a 16-bit PNG turns white) and drops
+    transparency (transparent pixels show whatever colour they store). Here integer modes are
+    scaled from 16 bits (values <= 255 kept), floats from [0, 1], and alpha is composited on white.
+    Raises ValueError for pixel values with no known range and modes with no RGB conversion.
+    """
+    from grounding_kit.world.storage import png_record
+
+    mode = image.mode
+    if mode in ("RGB", "L", "1", "CMYK", "YCbCr") or (mode == "P" and "transparency" not in image.info):
+        image.convert("RGB")  # raises for a broken palette
+        return None
+    if mode.startswith("I") or mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if mode == "F" and 0.0 <= low and high <= 1.0:
+            scaled = values * 255.0
+        elif mode != "F" and 0 <= low and high <= 255:
+            scaled = values
+        elif mode != "F" and 0 <= low and high <= 65535:
+            scaled = values / 257.0  # 16 bits to 8: 65535 -> 255
+        else:
+            raise ValueError(f"mode {mode} pixels span [{low:g}, {high:g}], outside the 8-bit, 16-bit "
+                             "or [0, 1] ranges; save it as an 8-bit RGB image")
+        gray = Image.fromarray(np.clip(np.round(scaled), 0, 255).astype(np.uint8), mode="L")
+        return png_record(gray.convert("RGB"))
+    if mode in ("LA", "La", "PA", "RGBA", "RGBa") or mode == "P":
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return png_record(Image.alpha_composite(white, rgba).convert("RGB"))
+    try:
+        return png_record(image.convert("RGB"))
+    except ValueError as err:
+        raise ValueError(f"mode {mode} has no conversion to RGB ({err}); save it as an 8-bit RGB image") from None
+
+
+def _check_images(folder: Path, rows: list[dict[str, Any]], max_pixels: int) -> dict[int, dict[str, Any]]:
+    """Check every row's image; return {row index: PNG record} for images converted by :func:`_rgb_record`."""
     missing, broken, too_big = [], [], []
+    converted: dict[int, dict[str, Any]] = {}
     for number, row in enumerate(rows, start=1):
         file = folder / row["file_name"]
         where = f"row {number}: {row['file_name']}"
@@ -164,6 +227,9 @@ def _check_images(folder: Path, rows: list[dict[str, Any]], max_pixels: int) -> 
                         too_big.append(f"{where} is {width} x {height} = {width * height:,} pixels")
                         continue
                     image.load()
+                    record = _rgb_record(image)
+                    if record is not None:
+                        converted[number - 1] = record
         except Image.DecompressionBombError as err:
             too_big.append(f"{where}: {err}")
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
@@ -177,6 +243,7 @@ def _check_images(folder: Path, rows: list[dict[str, Any]], max_pixels: int) -> 
         messages.append(_problems(f"images over max_pixels={max_pixels:,}", too_big))
     if messages:
         raise DataError("\n".join(messages))
+    return converted
 
 
 def _class_label(values: list[Any], preferred: list[str] | None = None):
@@ -192,10 +259,12 @@ def _class_label(values: list[Any], preferred: list[str] | None = None):
     return ClassLabel(names=vocabulary), [vocabulary.index(name) for name in names]
 
 
-def _folder_dataset(folder: Path, rows, columns, text_column: str, label_column: str):
+def _folder_dataset(folder: Path, rows, columns, text_column: str, label_column: str,
+                    converted: dict[int, dict[str, Any]]):
     from datasets import Dataset, Features, Image as ImageFeature, Value
 
-    data: dict[str, list[Any]] = {"image": [str(folder / row["file_name"]) for row in rows],
+    images = [converted.get(i) or {"bytes": None, "path": str(folder / row["file_name"])} for i, row in enumerate(rows)]
+    data: dict[str, list[Any]] = {"image": images,
                                   "text": [row[text_column].strip() for row in rows]}
     features: dict[str, Any] = {"image": ImageFeature(mode="RGB"), "text": Value("string")}
     is_vqa = text_column == "question" and "answer" in columns

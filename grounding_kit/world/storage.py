@@ -69,5 +69,7 @@ def cached_dataset(name: str, key_parts: tuple, build: Callable[[], Any], cache:
     """
     if not cache:
         return build()
+    # reload: the first call returns the on-disk dataset too, so its fingerprint (and every cache
+    # keyed by it, e.g. embed's) is the same as on later calls
     return cached_in("datasets", f"{name}-{cache_key(WORLD_VERSION, name, *key_parts)}", build, save_dataset,
-                     load_dataset_verified)
+                     load_dataset_verified, reload=True)
