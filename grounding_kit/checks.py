@@ -140,8 +140,8 @@ def check_similarity_matrix(similarity: Any, text_emb: Any, image_emb: Any) -> N
     got = _as_array(exercise, "S", similarity)
     if got.shape == expected.T.shape and got.shape != expected.shape:
         _fail(exercise, f"`S` has shape {got.shape}, expected {expected.shape}.",
-              "rows are texts and columns are images: S = text_emb @ image_emb.T.")
-    _expect_shape(exercise, "S", got, expected.shape, "S = text_emb @ image_emb.T has one row per text.")
+              "rows are texts and columns are images: the text embeddings come first in the product.")
+    _expect_shape(exercise, "S", got, expected.shape, "S has one row per text (caption) and one column per image.")
     if _close(got, expected.T, 1e-4) and not _close(got, expected, 1e-4):
         _fail(exercise, "your matrix is transposed.", "rows are texts, columns are images.")
     if not _close(got, expected, 1e-4):
@@ -213,7 +213,7 @@ def check_additive_grid(grid: Any, f_t: Any, f_v: Any) -> None:
     expected = text[:, None] + image[None, :]
     got = _as_array(exercise, "G", grid)
     _expect_shape(exercise, "G", got, expected.shape,
-                  "one row per text and one column per image: f_t[:, None] + f_v[None, :].")
+                  "one row per text and one column per image: make f_t a column and f_v a row.")
     if _close(got, expected / 2, 1e-9):
         _fail(exercise, "you averaged the two parts; an additive model adds them.",
               "f(t, v) = f_t(t) + f_v(v): add, don't average.")
@@ -221,7 +221,7 @@ def check_additive_grid(grid: Any, f_t: Any, f_v: Any) -> None:
         _fail(exercise, "your grid is transposed.", "rows are texts (f_t), columns are images (f_v).")
     if not _close(got, expected, 1e-9):
         _fail(exercise, f"the values differ: {_first_difference(got, expected)}.",
-              "G[i, j] = f_t[i] + f_v[j]; broadcasting does it: f_t[:, None] + f_v[None, :].")
+              "G[i, j] = f_t[i] + f_v[j]; a column of shape (N, 1) plus a row of shape (1, N) broadcasts to the grid.")
     _passed(exercise, "each row is the same curve shifted up or down: the signature of additivity.")
 
 

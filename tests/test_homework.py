@@ -131,6 +131,34 @@ def test_a_wrong_answer_still_fails_the_check():
         homework.FALLBACKS[("2.1", "G")][0](np.zeros((2, 2)), np.ones(2), np.ones(2))
 
 
+def solution_lines(path: Path) -> list[str]:
+    """The lines of code between the solution markers of a notebook, without their whitespace."""
+    lines = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        for block in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S):
+            lines += [re.sub(r"\s+", "", line) for line in block.splitlines()]
+    return lines
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_checks_do_not_hold_the_solutions(path):
+    """Neither a solution line nor the right-hand side of a solution's assignment appears in checks.py."""
+    text = re.sub(r"\s+", "", (Path(homework.checks.__file__)).read_text())
+    for line in solution_lines(path):
+        for piece in (line, line.split("=", 1)[-1]):
+            assert len(piece) < 12 or piece not in text, piece
+
+
+def test_majority_answer_accuracy_is_the_in_sample_blind_baseline():
+    from grounding_kit.world import majority_answer_accuracy
+
+    questions = ["is it red?", "is it red?", "is it red?", "how many?", "how many?"]
+    answers = ["yes", "yes", "no", "2", "3"]
+    assert majority_answer_accuracy(questions, answers) == pytest.approx(3 / 5)
+    with pytest.raises(ValueError, match="got 5 and 4"):
+        majority_answer_accuracy(questions, answers[:4])
+
+
 # ---------------------------------------------------------------- student copies and the nbgrader source
 
 def test_student_copy_replaces_rubrics_and_hidden_tests():
