@@ -42,12 +42,12 @@ def run(n: int, repeats: int) -> tuple[list[dict], dict]:
     torch.set_num_threads(2)
     import grounding_kit as gk
     from grounding_kit import widgets as gkw
-    from grounding_kit.widgets.scenarios import scenario
+    from grounding_kit.experiment import task_experiment
 
     setup: dict[str, float] = {}
     start = time.perf_counter()
     clip = gk.load_clip()
-    sc = scenario(clip, "mixed", n, seed=0, interaction=0.5)
+    sc = task_experiment(clip, "mixed", n, seed=0, interaction=0.5)
     heads = {kind: sc.head(kind) for kind in ("interactive", "additive")}
     setup["data, features and heads (s)"] = time.perf_counter() - start
     rows: list[dict] = []

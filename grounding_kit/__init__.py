@@ -33,6 +33,10 @@ _EXPORTS: dict[str, str] = {
     "perceptual_score": "grounding_kit.analysis",
     "emap_report": "grounding_kit.analysis",
     "cross_validate_emap": "grounding_kit.analysis",
+    # the experiment protocol (split, embed, fit, analyse held-out pairs)
+    "experiment": "grounding_kit.experiment",
+    "task_experiment": "grounding_kit.experiment",
+    "Experiment": "grounding_kit.experiment",
     # the grounding world and real data
     "make_task": "grounding_kit.world",
     "rebalance": "grounding_kit.world",

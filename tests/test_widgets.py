@@ -8,7 +8,7 @@ import pytest
 import grounding_kit as gk
 from grounding_kit import widgets as gkw
 from grounding_kit.models.registry import TINY_VQA, embedded_path
-from grounding_kit.widgets.scenarios import scenario
+from grounding_kit.experiment import task_experiment
 
 N = 120
 
@@ -21,7 +21,7 @@ def clip():
 @pytest.fixture(scope="module")
 def mixed(clip):
     """The mixed task (interaction 0.5): evaluation features, labels and the two fitted heads."""
-    return scenario(clip, "mixed", N, n_train=300, seed=0, interaction=0.5)
+    return task_experiment(clip, "mixed", N, n_train=300, seed=0, interaction=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_reshuffle_lab_rejects_misaligned_inputs(mixed):
 @pytest.mark.slow
 def test_emap_lab_shows_the_emap_report_and_responds_to_every_control(clip, mixed):
     lab = gkw.emap_lab(clip, tasks=("additive", "mixed"), n=N, n_train=300, task="mixed", seed=0)
-    grid = mixed.lookup("interactive").grid.numpy()
+    grid = mixed.grid("interactive").grid.numpy()
     report = gk.emap_report(mixed.labels_eval, grid, n_boot=200, seed=0)
     assert list(lab.fig_acc.data[0].x) == list(report.index)
     np.testing.assert_allclose(lab.fig_acc.data[0].y, report["score"].to_numpy())

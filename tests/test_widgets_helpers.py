@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.helpers import label_margin, label_margin_grid, ranking, to_numpy
+from grounding_kit.analysis.margins import label_margin, label_margin_grid
+from grounding_kit.widgets.helpers import ranking, to_numpy
 
 
 def test_label_margin_is_the_label_logit_minus_the_row_mean():

@@ -14,6 +14,8 @@ _EXPORTS: dict[str, str] = {
     "decompose": "projection",
     "Decomposition": "projection",
     "GridModel": "grid_model",
+    "label_margin": "margins",
+    "label_margin_grid": "margins",
     "ProbabilityInputWarning": "grids",
     "pairwise_logits": "streaming",
     "emap_model": "streaming",

@@ -21,7 +21,7 @@ import ipywidgets as w
 from grounding_kit import widgets as gkw
 from grounding_kit.cache import atomic_write
 from grounding_kit.dashboard.server import READY_ENV
-from grounding_kit.widgets.scenarios import scenario
+from grounding_kit.experiment import task_experiment
 
 LOG = logging.getLogger(__name__)
 TAB_TITLES = ("Reshuffle lab", "EMAP lab", "Rebalancing lab", "Grounding explorer")
@@ -91,7 +91,7 @@ class Dashboard(w.VBox):
 
     # ------------------------------------------------------------ the labs
     def _reshuffle(self) -> w.Widget:
-        sc = scenario(self.clip, RESHUFFLE_TASK["task"], self.n, seed=self.seed,
+        sc = task_experiment(self.clip, RESHUFFLE_TASK["task"], self.n, seed=self.seed,
                       interaction=RESHUFFLE_TASK["interaction"])
         return gkw.reshuffle_lab(sc.head("interactive"), sc.feats_eval, sc.labels_eval,
                                  additive=sc.head("additive"), images=sc.eval_ds["image"], texts=sc.eval_ds["text"],

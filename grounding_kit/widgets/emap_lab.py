@@ -12,8 +12,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from grounding_kit.widgets import components as ui
+from grounding_kit.analysis.margins import label_margin_grid
 from grounding_kit.widgets.helpers import to_numpy
-from grounding_kit.widgets.scenarios import scenario
+from grounding_kit.experiment import task_experiment
 
 TASKS = ("additive", "match", "mixed", "vqa")
 WINDOW = 30  # items shown on each axis of the heatmaps
@@ -76,7 +77,7 @@ class EmapLab(w.VBox):
     def current(self):
         """The scenario of the selected task (and interaction dial for ``mixed``)."""
         dials = {"interaction": self.interaction.value} if self.task.value == "mixed" else {}
-        return scenario(self.clip, self.task.value, self.n_max, n_train=self.n_train, seed=self.seed, **dials)
+        return task_experiment(self.clip, self.task.value, self.n_max, n_train=self.n_train, seed=self.seed, **dials)
 
     @ui.callback
     def update(self) -> None:
@@ -89,14 +90,14 @@ class EmapLab(w.VBox):
         self.interaction.layout.visibility = "visible" if self.task.value == "mixed" else "hidden"
         self.partners.layout.visibility = "visible" if self.method.value == "Monte Carlo" else "hidden"
         sc, kind, n = self.current(), self.kind.value, self.n.value
-        lookup, labels = sc.lookup(kind), sc.labels_eval[:n]
+        lookup, labels = sc.grid(kind), sc.labels_eval[:n]
         # exact: the first n x n pairs of the grid computed once per task and model; Monte Carlo:
         # K random partners per pair, read from the same grid
         partners = None if self.method.value == "exact" else min(self.partners.value, n)
         table = emap_report(labels, lookup, lookup.features(n), n_boot=N_BOOT, seed=self.seed, partners=partners)
         # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
         # all N x N pairs; the first WINDOW texts and images are shown
-        margin = sc.margin(kind)[:n, :n]
+        margin = label_margin_grid(lookup.subgrid(lookup.features(n)), labels)
         parts = decompose(margin)
         m = min(WINDOW, n)
         interaction = to_numpy(parts.interaction)[:m, :m]

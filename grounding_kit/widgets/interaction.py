@@ -9,7 +9,7 @@ import ipywidgets as w
 import plotly.graph_objects as go
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.scenarios import scenario
+from grounding_kit.experiment import task_experiment
 
 
 class InteractionDial(w.VBox):
@@ -26,7 +26,7 @@ class InteractionDial(w.VBox):
         # precomputed once: each head's accuracy on held-out pairs at each dial position
         self.scores = {kind: [] for kind in self.kinds}
         for a in self.levels:
-            sc = scenario(clip, "mixed", n, n_train=n_train, seed=seed, interaction=a)
+            sc = task_experiment(clip, "mixed", n, n_train=n_train, seed=seed, interaction=a)
             for kind in self.kinds:
                 head = sc.head(kind, seed=seed)
                 logits = head(sc.feats_eval.text, sc.feats_eval.image).detach()

@@ -18,7 +18,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.helpers import label_margin, to_numpy
+from grounding_kit.analysis.margins import label_margin
+from grounding_kit.widgets.helpers import to_numpy
 
 N_SCATTER = 300  # items drawn on the convergence scatter
 ROUNDS = 10**9   # the running averages are open-ended generators
