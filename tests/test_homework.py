@@ -199,6 +199,15 @@ def test_init_course_writes_a_course_and_refuses_to_overwrite_it(tmp_path):
         homework.init_course(tmp_path / "d", NOTEBOOKS, names=["no_such"])
 
 
+def test_grounding_kit_course_init(tmp_path, capsys):
+    from grounding_kit import cli
+
+    assert cli.main(["course", "init", str(tmp_path / "c"), "--only", HOMEWORK_02]) == 0
+    assert f"assignment {HOMEWORK_02}:" in capsys.readouterr().out
+    assert cli.main(["course", "init", str(tmp_path / "c"), "--only", HOMEWORK_02]) == 2
+    assert "already holds a course" in capsys.readouterr().err
+
+
 def test_course_init_command_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "grounding_kit.course", "nbgrader", str(tmp_path / "c"),
                              "--only", HOMEWORK_02], capture_output=True, text=True, timeout=120)
@@ -219,28 +228,41 @@ def nbgrader(course_dir: Path, *args: str, timeout: int = 900) -> subprocess.Com
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
-    """A temporary course with notebook 02 generated as an assignment (release copy made)."""
+    """A temporary course of every notebook with exercises; notebook 02 generated (release copy made)."""
     root = tmp_path_factory.mktemp("course")
-    homework.init_course(root, NOTEBOOKS, names=[HOMEWORK_02])
+    homework.init_course(root, NOTEBOOKS)
     nbgrader(root, "generate_assignment", HOMEWORK_02)
     return root
 
 
-def release_copy(root: Path) -> nbformat.NotebookNode:
-    return nbformat.read(root / "release" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4)
+def release_copy(root: Path, stem: str = HOMEWORK_02) -> nbformat.NotebookNode:
+    return nbformat.read(root / "release" / stem / f"{stem}.ipynb", as_version=4)
 
 
 @pytest.mark.slow
-def test_release_copy_holds_no_graded_answer(released):
-    source = homework.nbgrader_notebook(notebook(HOMEWORK_02))
-    text = nbformat.writes(release_copy(released))
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_release_copy_holds_no_graded_answer(released, path):
+    if not (released / "release" / path.stem).exists():
+        nbgrader(released, "generate_assignment", path.stem)
+    source = homework.nbgrader_notebook(notebook(path.stem))
+    text = nbformat.writes(release_copy(released, path.stem))
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    hidden = 0
     for cell in source.cells:
-        if homework.cell_role(cell) and homework.cell_role(cell)[0] in ("exercise", "answer"):
+        role = homework.cell_role(cell)
+        if role and role[0] in ("exercise", "answer"):  # no line of a solution or a rubric survives
             answer = cell.source.split("### BEGIN SOLUTION")[-1].split("### END SOLUTION")[0].strip()
-            for line in answer.splitlines():  # no line of a solution or a rubric survives
-                assert line.strip() not in text or len(line.strip()) < 8, line
-    assert text.count("raise NotImplementedError") == 3 and text.count(homework.ANSWER_STUB) == 2
+            for line in answer.splitlines():
+                assert len(line.strip()) < 8 or line.strip() not in text, line
+        if role and role[0] == "check" and homework.HIDDEN_BEGIN in cell.source:
+            hidden += 1
+            for line in cell.source.split(homework.HIDDEN_BEGIN)[1].split(homework.HIDDEN_END)[0].splitlines():
+                assert len(line.strip()) < 8 or line.strip() not in text, line
+    roles = [role for _, role, _, _ in homework.exercise_cells(source)]
+    assert text.count("raise NotImplementedError") == roles.count("exercise")
+    assert text.count(homework.ANSWER_STUB) == roles.count("answer")
+    if path.stem.startswith("03"):
+        assert hidden == 1  # 3.1 is also graded on data the release copy never shows
 
 
 def submission(root: Path, wrong: tuple[str, str] | None = None) -> nbformat.NotebookNode:
