@@ -221,3 +221,12 @@ gk.widgets.reshuffle_lab(heads["interactive"], test_feats, labels[test], additiv
 # **Homework (capstone):** run this notebook on 50-200 of your own image-text pairs with a real CLIP,
 # and write half a page: does your task need cross-modal interactions? Support the answer with the EMAP
 # report and the reshuffle lab, and say what would change your mind.
+
+# %% [markdown] - answer=5.H1 points=4
+# **Rubric for the capstone (4 points).** 1 point: the EMAP report of their own data, with the
+# full model, EMAP and constant rows and their intervals. 1 point: a verdict that follows from the
+# interval of model minus EMAP (an interval above 0: the interactions help on this data; an interval
+# that contains 0: no evidence that they do), not from the point estimates alone. 1 point: the
+# reshuffle lab read correctly: how far the model and its EMAP fall as the pairs break. 1 point: what
+# would change their mind, for example more pairs to narrow the interval, another model, or data
+# whose labels need both the image and the text.
