@@ -54,3 +54,25 @@ def test_notebook_02_claims():
     # the dial: the additive head falls to about chance at interaction 1, the interactive one does not
     additive, interactive = claims["dial_additive_head"], claims["dial_interactive_head"]
     assert additive[-1] < 0.62 and interactive[-1] > additive[-1] + 0.1
+
+
+@pytest.mark.slow
+def test_notebook_04_claims():
+    claims = executed_claims("04_emap")
+    # "a projection, not the best additive model": the trained additive head beats the interactive EMAP
+    assert claims["additive_head"] > claims["interactive_emap"] + 0.03
+    # "the additive head uses the image, yet its EMAP gap is 0"
+    assert claims["perceptual_additive_image"] > 0.1 and abs(claims["emap_gap_additive"]) < 1e-9
+    # "the questions alone could give most answers away, yet this ViLT barely uses that and loses
+    # most of its score under EMAP, on both datasets"
+    biased = "prior-biased (prior=0.9)"
+    assert claims["vqa_blind"][biased] > 0.6 and claims["vqa_blind"][biased] > claims["vqa_text_only"][biased] + 0.3
+    assert all(low > 0.1 for low in claims["vqa_gap_low"].values()), claims["vqa_gap_low"]
+    # the gains quoted in the text (T-ST2: 4.8 and 4.6 points; T-VIS: the EMAP keeps none of 2.1)
+    gains = claims["paper_gains"]
+    assert gains["T-ST2"] == {"interactive - linear": 4.8, "EMAP - linear": 4.6, "interactive - EMAP": 0.2}
+    assert gains["T-VIS"]["interactive - linear"] == 2.1 and gains["T-VIS"]["EMAP - linear"] <= 0
+    # the k-fold row: interactive ahead of linear, its EMAP about level with it
+    kfold = claims["kfold"]
+    assert kfold["interactive model"] > kfold["linear model (additive)"] + 0.03
+    assert abs(kfold["interactive model"] - kfold["  + EMAP"]) < 0.02

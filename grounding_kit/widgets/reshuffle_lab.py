@@ -1,8 +1,9 @@
 """The reshuffle lab: break image-text pairs and watch what each predictor still gets right.
 
 EMAP's text term is a text's average prediction over every image it could be paired with, so
-averaging the predictions of many random reshuffles converges to EMAP; the lab shows that
-convergence click by click. All numbers come from ``grounding_kit.analysis``
+one running average over image reshuffles converges to the text marginal (and one over text
+reshuffles to the image marginal); their sum minus the grand mean converges to EMAP, and the lab
+shows that convergence click by click. All numbers come from ``grounding_kit.analysis``
 (``pairwise_logits``, ``emap_details``, ``shuffle_permutation``, ``reshuffle``,
 ``reshuffle_average``); the reshuffles run on the model's N x N logit grid, computed once, through
 :class:`~grounding_kit.analysis.grid_model.GridModel`, so a click costs O(N) look-ups.
@@ -19,6 +20,7 @@ from plotly.subplots import make_subplots
 
 from grounding_kit.widgets import components as ui
 from grounding_kit.analysis.margins import label_margin
+from grounding_kit.analysis.summaries import emap_from_marginals
 from grounding_kit.widgets.helpers import to_numpy
 
 N_SCATTER = 300  # items drawn on the convergence scatter
@@ -97,8 +99,9 @@ class ReshuffleLab(w.VBox):
         self.status = ui.status()
         children: list[w.Widget] = [
             ui.title("Reshuffle lab", "Pair texts with other images: what survives is what the model gets "
-                                      "from each modality alone. Averaged over reshuffles, the predictions "
-                                      "become EMAP."),
+                                      "from each modality alone. Averaged over image reshuffles, the "
+                                      "predictions become the text marginal; text marginal + image marginal "
+                                      "(from text reshuffles) - grand mean is EMAP."),
             w.HBox([self.fraction, self.button, self.more, self.reset_button]),
         ]
         self.cards: list[ui.ImageCard] = []
@@ -149,8 +152,7 @@ class ReshuffleLab(w.VBox):
         """EMAP estimated from the k reshuffles so far: (N, C), or None before the first."""
         if self.k == 0:
             return None
-        rows, cols = to_numpy(self._rows), to_numpy(self._cols)
-        return rows + cols - rows.mean(axis=0)  # the EMAP formula on the averaged marginals
+        return emap_from_marginals(self._rows, self._cols)  # the EMAP formula on the averaged marginals
 
     def predictions(self) -> dict[str, np.ndarray]:
         """Each predictor's logits (N, C) on the current pairs (text i, image perm[i])."""
@@ -162,10 +164,9 @@ class ReshuffleLab(w.VBox):
             preds["additive"] = to_numpy(reshuffle(self.additive, self.pairs, fraction, seed=self.perm_seed))
         preds[self.name] = to_numpy(reshuffle(self.lookup, self.pairs, fraction, seed=self.perm_seed))
         # EMAP of the reshuffled pair (t_i, v_perm[i]): text term of i plus image term of perm[i]
-        preds["EMAP"] = self.text_marginal + self.image_marginal[perm] - self.grand
+        preds["EMAP"] = emap_from_marginals(self.text_marginal, self.image_marginal, self.grand, perm)
         if self.k:
-            rows, cols = to_numpy(self._rows), to_numpy(self._cols)
-            preds["running average"] = rows + cols[perm] - rows.mean(axis=0)
+            preds["running average"] = emap_from_marginals(self._rows, self._cols, perm=perm)
         return preds
 
     def _refresh_pairs(self) -> None:
