@@ -380,12 +380,12 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
 def evaluate_vqa(vqa: Any, n: int = 1000, seed: int = EVAL_SEED) -> dict[str, Any]:
     """Accuracy of a VQA model on a fresh sample of the world's vqa task, rebalanced (every
     question's answers equally frequent), overall and per question type."""
+    from ..analysis.summaries import accuracy_by_type
     from ..world import make_task, rebalance
 
     ds = rebalance(make_task("vqa", n=n, seed=seed), seed=seed)
     predicted = [vqa.answers[i] for i in vqa.logits(ds["image"], ds["text"]).argmax(-1).tolist()]
-    correct = np.array([p == a for p, a in zip(predicted, ds["answer"])])
-    types = np.array(ds["question_type"])
-    return {"accuracy": round(float(correct.mean()), 4),
-            "accuracy_by_type": {str(t): round(float(correct[types == t].mean()), 4) for t in sorted(set(types))},
+    scores = accuracy_by_type(predicted, ds["answer"], ds["question_type"])
+    by_type = {t: round(s["accuracy"], 4) for t, s in scores.items() if t != "all"}
+    return {"accuracy": round(scores["all"]["accuracy"], 4), "accuracy_by_type": by_type,
             "eval_rows": len(ds), "eval_seed": seed}

@@ -7,10 +7,10 @@ from collections import Counter
 from typing import Any, Sequence
 
 import ipywidgets as w
-import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from grounding_kit.analysis.summaries import accuracy_by_type
 from grounding_kit.widgets import components as ui
 from grounding_kit.widgets.helpers import to_numpy
 
@@ -72,17 +72,16 @@ class RebalancingLab(w.VBox):
         predicted: list[str] = []
         for start in range(0, len(ds), batch_size):
             rows = ds[start:start + batch_size]
-            logits = to_numpy(vqa.logits(rows["image"], rows["text"]))
-            predicted += [vocabulary[k] for k in logits.argmax(axis=1)]
-        shares, full = {}, {}
-        for t in [*self.types, "all"]:
-            rows = [i for i, q in enumerate(types) if t in ("all", q)]
-            if t != "all":
-                counts = Counter(answers[i] for i in rows)
-                shares[t] = [counts[a] / max(1, len(rows)) for a in self.answers[t]]
-            full[t] = float(np.mean([predicted[i] == answers[i] for i in rows])) if rows else float("nan")
-        chance = {t: 1 / len(self.answers[t]) for t in self.types}
-        chance["all"] = float(np.mean([chance[q] for q in types]))
+            predicted += [vocabulary[k] for k in to_numpy(vqa.logits(rows["image"], rows["text"])).argmax(axis=1)]
+        shares = {}
+        for t in self.types:
+            rows = [i for i, q in enumerate(types) if q == t]
+            counts = Counter(answers[i] for i in rows)
+            shares[t] = [counts[a] / max(1, len(rows)) for a in self.answers[t]]
+        by_type = accuracy_by_type(predicted, answers, types, self.answers)
+        groups = [*self.types, "all"]
+        full = {t: by_type[t]["accuracy"] if t in by_type else None for t in groups}
+        chance = {t: by_type[t]["chance"] if t in by_type else 1 / len(self.answers[t]) for t in groups}
         return {"shares": shares, "blind": blind, "full": full, "chance": chance, "rows": len(ds),
                 "questions": len(set(questions))}
 

@@ -19,10 +19,8 @@ class SimilarityWidget(w.VBox):
         if len(images) != len(texts) or len(texts) < 2:
             raise ValueError(f"need at least 2 aligned pairs, got {len(images)} images and {len(texts)} texts")
         self.texts = list(texts)
-        image_emb = to_numpy(clip.encode_images(list(images)))
-        text_emb = to_numpy(clip.encode_texts(self.texts))
         # precomputed once: S[i, j] = CLIP's scaled cosine of text i and image j
-        self.sim = float(getattr(clip, "logit_scale", 1.0)) * text_emb @ image_emb.T
+        self.sim = to_numpy(clip.similarity(self.texts, list(images)))
         self.n = len(self.texts)
         self.rng = np.random.default_rng(seed)
         self.perm = np.arange(self.n)
@@ -57,8 +55,10 @@ class SimilarityWidget(w.VBox):
         self.set_fraction(self.fraction.value)
 
     def top1(self) -> float:
-        """Share of texts whose most similar image is the one they are paired with now."""
-        return float((self.sim[:, self.perm].argmax(axis=1) == np.arange(self.n)).mean())
+        """Share of texts whose most similar image is the one they are paired with now (recall@1)."""
+        from grounding_kit.analysis import recall_at_k
+
+        return recall_at_k(self.sim, 1, targets=self.perm)
 
     def _refresh(self) -> None:
         top1 = self.top1()
