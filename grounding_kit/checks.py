@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, NoReturn, Sequence
 
 import numpy as np
 
+from .arrays import to_numpy
 from .validation import check_labels_in_range
 
 __all__ = [
@@ -107,12 +108,6 @@ def _expect_shape(exercise: str, name: str, array: np.ndarray, shape: tuple[int,
         _fail(exercise, f"`{name}` has shape {array.shape}, expected {tuple(shape)}.", hint)
 
 
-def _reference(value: Any) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
-
-
 def _close(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, atol=atol, rtol=1e-5))
 
@@ -135,7 +130,7 @@ def check_similarity_matrix(similarity: Any, text_emb: Any, image_emb: Any) -> N
     image_emb : (N_images, D) L2-normalised image embeddings.
     """
     exercise = "Exercise 1.1 (similarity matrix)"
-    text, image = _reference(text_emb), _reference(image_emb)
+    text, image = to_numpy(text_emb), to_numpy(image_emb)
     expected = text @ image.T
     got = _as_array(exercise, "S", similarity)
     if got.shape == expected.T.shape and got.shape != expected.shape:
@@ -159,10 +154,10 @@ def check_retrieval_accuracy(accuracy: Any, similarity: Any) -> None:
     ``similarity`` is (N, N) with rows texts and columns images; caption i belongs to image i.
     """
     exercise = "Exercise 1.2 (retrieval accuracy)"
-    S = _reference(similarity)
-    rows = np.arange(len(S))
-    expected = float(np.mean(S.argmax(axis=1) == rows))
-    by_image = float(np.mean(S.argmax(axis=0) == rows))
+    from .analysis import recall_at_k
+
+    S = to_numpy(similarity)
+    expected, by_image = recall_at_k(S, 1), recall_at_k(S.T, 1)
     got = _as_fraction(exercise, "accuracy", accuracy,
                        "give a fraction between 0 and 1: divide the number of hits by N (or use .mean()).")
     if abs(got - expected) > 1e-6:
@@ -181,7 +176,7 @@ def check_zero_shot(predictions: Any, similarity: Any) -> None:
     ``similarity`` is (n_prompts, n_images): rows are the prompts (texts), columns the images.
     """
     exercise = "Exercise 1.3 (zero-shot classification)"
-    S = _reference(similarity)
+    S = to_numpy(similarity)
     expected = S.argmax(axis=0)
     got = _as_array(exercise, "predictions", predictions)
     _expect_shape(exercise, "predictions", got, expected.shape,
@@ -209,7 +204,7 @@ def check_additive_grid(grid: Any, f_t: Any, f_v: Any) -> None:
     f_v : (N_images,) the image part for each image.
     """
     exercise = "Exercise 2.1 (additive grid)"
-    text, image = _reference(f_t), _reference(f_v)
+    text, image = to_numpy(f_t), to_numpy(f_v)
     expected = text[:, None] + image[None, :]
     got = _as_array(exercise, "G", grid)
     _expect_shape(exercise, "G", got, expected.shape,
@@ -228,7 +223,7 @@ def check_additive_grid(grid: Any, f_t: Any, f_v: Any) -> None:
 def check_accuracy(accuracy: Any, logits: Any, labels: Any) -> None:
     """Exercise 2.3: accuracy of the argmax of ``logits`` (N, C) against integer ``labels`` (N,)."""
     exercise = "Exercise 2.3 (accuracy)"
-    scores, truth = _reference(logits), _reference(labels)
+    scores, truth = to_numpy(logits), to_numpy(labels)
     check_labels_in_range(truth, scores.shape[-1])
     expected = float(np.mean(scores.argmax(axis=-1) == truth))
     got = _as_fraction(exercise, "accuracy", accuracy,
@@ -249,8 +244,8 @@ def check_interaction_residual(residual: Any, P: Any) -> None:
     exercise = "Exercise 2.2 (interaction residual)"
     from .analysis import decompose
 
-    grid = _reference(P)
-    expected = _reference(decompose(grid).interaction)
+    grid = to_numpy(P)
+    expected = to_numpy(decompose(grid).interaction)
     got = _as_array(exercise, "residual", residual)
     _expect_shape(exercise, "residual", got, expected.shape, "the residual has the shape of P.")
     if not _close(got, expected, 1e-6):
@@ -357,7 +352,7 @@ def check_emap_function(my_emap: Callable[[np.ndarray], Any]) -> None:
              ("a random 5 x 5 x 3 grid", rng.normal(size=(5, 5, 3))),
              ("a random 7 x 7 x 2 grid", rng.normal(size=(7, 7, 2)))]
     for label, P in cases:
-        expected = _reference(emap(P))
+        expected = to_numpy(emap(P))
         try:
             result = my_emap(P.copy())
         except NotImplementedError:
@@ -378,12 +373,12 @@ def check_effects(text_effect: Any, image_effect: Any, P: Any) -> None:
     exercise = "Exercise 4.2 (text and image effects)"
     from .analysis import decompose
 
-    grid = _reference(P)
+    grid = to_numpy(P)
     parts = decompose(grid)
     for name, value, expected, axis in (("text_effect", text_effect, parts.text_effect, 1),
                                         ("image_effect", image_effect, parts.image_effect, 0)):
         got = _as_array(exercise, name, value)
-        expected = _reference(expected)
+        expected = to_numpy(expected)
         _expect_shape(exercise, name, got, expected.shape,
                       f"average P over axis {axis} (one value per "
                       f"{'text' if axis == 1 else 'image'} and class).")
@@ -403,8 +398,8 @@ def check_interaction_share(share: Any, P: Any) -> None:
     exercise = "Exercise 4.3 (interaction share)"
     from .analysis import decompose
 
-    grid = _reference(P)
-    expected = _reference(decompose(grid).interaction_share)
+    grid = to_numpy(P)
+    expected = to_numpy(decompose(grid).interaction_share)
     got = _as_array(exercise, "share", share)
     if got.shape != expected.shape and got.size == expected.size:
         got = got.reshape(expected.shape)

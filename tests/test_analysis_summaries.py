@@ -39,7 +39,8 @@ def test_recall_at_k_counts_targets_among_the_k_best():
     assert recall_at_k(scores, 2) == 1.0
     assert recall_at_k(scores, 1, targets=[1, 0, 2]) == pytest.approx(2 / 3)
     assert recall_at_k(scores.T, 1) == 1.0                  # image -> text: each column peaks at its own row
-    assert recall_at_k(np.ones((3, 3)), 1) == 1.0            # ties: nothing scores strictly higher
+    assert recall_at_k(np.ones((3, 3)), 1) == pytest.approx(1 / 3)  # ties go to the lower index, as argmax
+    assert recall_at_k(np.ones((3, 3)), 3) == 1.0
     # the widget's old formula, argmax over the permuted columns, agrees on untied scores
     rng = np.random.default_rng(1)
     sim, perm = rng.normal(size=(20, 20)), rng.permutation(20)

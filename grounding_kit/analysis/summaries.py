@@ -75,8 +75,8 @@ def recall_at_k(scores: Any, k: int = 1, targets: Any = None) -> float:
 
     Returns
     -------
-    float in [0, 1]. A target tied with others counts as retrieved when fewer than ``k`` items
-    score strictly higher.
+    float in [0, 1]. Ties are broken by index, as ``argmax`` and a stable sort do: at k = 1 this is
+    ``mean(scores.argmax(axis=1) == targets)``.
     """
     matrix = _as_2d("scores", scores)
     n_query, n_gallery = matrix.shape
@@ -90,7 +90,8 @@ def recall_at_k(scores: Any, k: int = 1, targets: Any = None) -> float:
     if n_query == 0:
         raise ValueError("scores has no rows (queries)")
     own = matrix[np.arange(n_query), target]
-    better = (matrix > own[:, None]).sum(axis=1)
+    columns = np.arange(n_gallery)[None, :]
+    better = ((matrix > own[:, None]) | ((matrix == own[:, None]) & (columns < target[:, None]))).sum(axis=1)
     return float((better < k).mean())
 
 

@@ -6,17 +6,11 @@ margins, one number per row of logits, live in ``grounding_kit.analysis.margins`
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from ..arrays import to_numpy
 
-
-def to_numpy(values: Any) -> np.ndarray:
-    """A float64 numpy copy of a numpy array or torch tensor."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=np.float64)
+__all__ = ["ranking", "to_numpy"]
 
 
 def ranking(scores: np.ndarray, top_k: int) -> np.ndarray:
