@@ -76,3 +76,13 @@ def test_notebook_04_claims():
     kfold = claims["kfold"]
     assert kfold["interactive model"] > kfold["linear model (additive)"] + 0.03
     assert abs(kfold["interactive model"] - kfold["  + EMAP"]) < 0.02
+
+
+@pytest.mark.slow
+def test_notebook_03_claims():
+    report = executed_claims("03_rebalancing")["rebalance_report"]
+    types = [t for t in report["chance"] if t != "all"]  # per question type
+    # "each question's answers are equally frequent over the whole dataset"
+    assert all(abs(report["entropy_after"][t] - report["max_entropy"][t]) < 0.05 for t in types)
+    # "look for question types whose question_only_after is below chance": there is one to find
+    assert any(report["question_only_after"][t] < report["chance"][t] for t in types)
