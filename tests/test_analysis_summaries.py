@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from grounding_kit.analysis import accuracy_by_type, emap, emap_from_marginals, recall_at_k
+from grounding_kit.analysis import accuracy_by_type, decompose, emap, emap_from_marginals, recall_at_k
 
 
 def test_emap_from_exact_marginals_is_emap_and_follows_a_permutation():
@@ -74,3 +74,25 @@ def test_accuracy_by_type_defaults_to_the_worlds_answers():
     answer = ANSWERS_BY_TYPE[kind][0]
     out = accuracy_by_type([answer], [answer], [kind])
     assert out[kind]["chance"] == pytest.approx(1 / len(ANSWERS_BY_TYPE[kind])) and out["all"]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("shape", [(6, 6), (6, 6, 3)])
+def test_decomposition_additive_part_is_the_grid_minus_its_interaction(shape):
+    P = np.random.default_rng(2).normal(size=shape)
+    parts = decompose(P)
+    np.testing.assert_allclose(parts.additive(), P - parts.interaction, atol=1e-12)
+    np.testing.assert_allclose(np.diagonal(parts.additive(), axis1=0, axis2=1).T, parts.projection(), atol=1e-12)
+
+
+def test_clip_scores_of_embeddings_are_its_similarity():
+    import grounding_kit as gk
+    from grounding_kit.world import render_scene, sample_scenes
+
+    clip = gk.load_clip("tiny-shapes", device="cpu")
+    texts, images = ["a red circle", "a blue square"], [render_scene(s) for s in sample_scenes(3, seed=0)]
+    scores = clip.scores(clip.encode_texts(texts), clip.encode_images(images).numpy())
+    torch.testing.assert_close(scores, clip.similarity(texts, images))  # float32 in, float32 out
+    wide = clip.scores(clip.encode_texts(texts).double(), clip.encode_images(images))
+    assert wide.dtype == torch.float64
+    with pytest.raises(ValueError, match="same D"):
+        clip.scores(np.zeros((2, 3)), np.zeros((2, 4)))

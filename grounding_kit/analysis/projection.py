@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import check_memory
 from .grids import apply_like, check_grid, like
 
 
@@ -85,8 +86,23 @@ class Decomposition:
         """EMAP's diagonal ``grand_mean + text_effect[i] + image_effect[i]``, shape (N, C)."""
         return self.grand_mean + self.text_effect + self.image_effect
 
+    def additive(self) -> Any:
+        """The additive part of every cell, ``grand_mean + text_effect[i] + image_effect[j]``, shaped
+        like ``interaction`` ((N, N, C), or (N, N) for an (N, N) grid): the grid minus its interaction."""
+        return self.grand_mean + self.text_effect[:, None] + self.image_effect[None, :]
 
-def decompose(P: Any) -> Decomposition:
+
+def _scaled_sum_of_squares(x: np.ndarray, scale: float) -> np.ndarray:
+    """``sum((x / scale) ** 2)`` over the first two axes, (C,), a block of rows at a time (no full-size temporary)."""
+    out = np.zeros(x.shape[2])
+    step = max(1, 2**19 // max(1, x.shape[1] * x.shape[2]))  # blocks of about 4 MiB
+    for start in range(0, x.shape[0], step):
+        block = x[start:start + step] / scale
+        out += np.einsum("ijc,ijc->c", block, block)
+    return out
+
+
+def decompose(P: Any, *, max_bytes: int | None = None) -> Decomposition:
     """Split a pair-logit grid into grand mean, text effect, image effect and interaction.
 
     The row means ``mean_j f(t_i, v_j)`` and column means ``mean_i f(t_i, v_j)`` are the
@@ -99,18 +115,39 @@ def decompose(P: Any) -> Decomposition:
     Parameters
     ----------
     P : (N, N) or (N, N, C) numpy array or torch tensor of logits, ``P[i, j] = f(t_i, v_j)``.
+    max_bytes : refuse (``BudgetError``, before any work) when the new arrays would need more
+        memory than this; None: ``grounding_kit.validation.memory_budget()``.
 
     Returns
     -------
     Decomposition, with fields in the same kind as ``P``.
+
+    Memory: one new (N, N, C) float64 array, ``interaction`` (plus a float64 copy of ``P`` when
+    it is not float64 numpy); ``interaction_share`` uses the orthogonality of the parts,
+    ``sum (P - grand)^2 = sum interaction^2 + N sum text_effect^2 + N sum image_effect^2``,
+    summed in rescaled blocks so that squares never overflow.
     """
+    shape = tuple(getattr(P, "shape", ()))
+    if len(shape) in (2, 3):
+        cells = shape[0] * shape[1] * (shape[2] if len(shape) == 3 else 1)
+        copies = 1 if isinstance(P, np.ndarray) and P.dtype == np.float64 else 2
+        check_memory(f"decompose of a grid of shape {shape}", 8 * cells * copies, budget=max_bytes,
+                     hint="grounding_kit.emap_model(model, feats) streams EMAP and its marginals without a grid.")
     grid = check_grid(P)
+    n = grid.shape[0]
     rows, cols, grand = row_col_grand(grid)
     text_effect = rows - grand
     image_effect = cols - grand
-    interaction = grid - rows[:, None, :] - cols[None, :, :] + grand
-    total = ((grid - grand) ** 2).sum(axis=(0, 1))
-    residual = (interaction ** 2).sum(axis=(0, 1))
+    interaction = np.subtract(grid, rows[:, None, :])  # the one new (N, N, C) array, updated in place
+    interaction -= cols[None, :, :]
+    interaction += grand
+    scale = max(float(interaction.max()), -float(interaction.min()), float(np.abs(text_effect).max()),
+                float(np.abs(image_effect).max()))
+    if scale > 0:
+        residual = _scaled_sum_of_squares(interaction, scale)
+        total = residual + n * ((text_effect / scale) ** 2).sum(0) + n * ((image_effect / scale) ** 2).sum(0)
+    else:
+        residual = total = np.zeros(grid.shape[2])
     share = np.divide(residual, total, out=np.zeros_like(total), where=total > 0)
     return Decomposition(*(like(P, value, P.ndim == 2) for value in (grand, text_effect, image_effect,
                                                                interaction, share)))

@@ -93,7 +93,22 @@ class ClipModel:
 
     def similarity(self, texts: Sequence[str], images: Sequence[Any]) -> torch.Tensor:
         """Scaled cosine logits, (Nt, Ni): ``logit_scale * cos(t_i, v_j)``."""
-        return self.logit_scale * self.encode_texts(texts) @ self.encode_images(images).T
+        return self.scores(self.encode_texts(texts), self.encode_images(images))
+
+    def scores(self, text_emb: Any, image_emb: Any) -> torch.Tensor:
+        """CLIP's logits of embeddings already computed: (Nt, D), (Ni, D) -> (Nt, Ni),
+        ``logit_scale * <t_i, v_j>`` (the embeddings of ``encode_*`` are unit vectors), in the wider
+        of the two inputs' float dtypes (numpy arrays or torch tensors)."""
+        text, image = torch.as_tensor(text_emb), torch.as_tensor(image_emb)
+        if not (text.is_floating_point() and image.is_floating_point()):
+            raise TypeError(f"text_emb and image_emb must be float arrays, got {describe(text_emb)} and "
+                            f"{describe(image_emb)}")
+        dtype = torch.promote_types(text.dtype, image.dtype)
+        text, image = text.to(dtype), image.to(dtype)
+        if text.ndim != 2 or image.ndim != 2 or text.shape[1] != image.shape[1]:
+            raise ValueError(f"text_emb and image_emb must be (Nt, D) and (Ni, D) with the same D, got "
+                             f"{describe(text_emb)} and {describe(image_emb)}")
+        return self.logit_scale * text @ image.T
 
     def weights_hash(self) -> str:
         """A SHA-256 prefix of every weight tensor (computed once): the model's identity in caches."""
@@ -247,7 +262,7 @@ def load_open_clip_architecture(name: str, device: torch.device, pretrained: str
                          f"tags: {open_clip.list_pretrained_tags_by_model(arch)}")
     else:
         require_hub(f"{arch}/{weights}", OFFLINE_CLIP_DEFAULT)
-    with checkpoint_errors(weights, f"weights of the open_clip architecture {arch!r}", any_error=Path(weights).is_file()):
+    with checkpoint_errors(weights, f"weights of the open_clip architecture {arch!r}", any_error=weights is not None and Path(weights).is_file()):
         model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights, device=device)
     return _from_open_clip(name, model, preprocess, open_clip.get_tokenizer(arch), device)
 

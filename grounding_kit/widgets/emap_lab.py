@@ -103,7 +103,7 @@ class EmapLab(w.VBox):
         interaction = to_numpy(parts.interaction)[:m, :m]
         with self.fig_heat.batch_update():
             self.fig_heat.data[0].z = margin[:m, :m]
-            self.fig_heat.data[1].z = margin[:m, :m] - interaction
+            self.fig_heat.data[1].z = to_numpy(parts.additive())[:m, :m]
             self.fig_heat.data[2].z = interaction
         with self.fig_acc.batch_update():
             bars = self.fig_acc.data[0]

@@ -28,7 +28,6 @@ class RetrievalWidget(w.VBox):
         # precomputed once: every image and candidate caption in CLIP's joint space
         self.image_emb = to_numpy(clip.encode_images(self.images))
         self.text_emb = to_numpy(clip.encode_texts(self.texts))
-        self.scale = float(getattr(clip, "logit_scale", 1.0))
         self.png = [ui.png_bytes(im) for im in self.images]
         self._queries: dict[str, np.ndarray] = {}  # typed caption -> its embedding
         # the tiny offline CLIP knows a few dozen words: say so, and offer queries it ranks well
@@ -84,7 +83,7 @@ class RetrievalWidget(w.VBox):
         if caption not in self._queries:
             self._queries[caption] = to_numpy(self.clip.encode_texts([caption]))[0]
         q = self._queries[caption]
-        scores = self.scale * self.image_emb @ q
+        scores = to_numpy(self.clip.scores(q[None, :], self.image_emb))[0]
         top = ranking(scores, self.top_k)
         self.ranked = top
         for card, j in zip(self.image_cards, top):
@@ -100,7 +99,7 @@ class RetrievalWidget(w.VBox):
         index = int(index)
         if self.picker.value != index:
             self.picker.value = index  # observers call pick again with the same index: cheap
-        scores = self.scale * self.text_emb @ self.image_emb[index]
+        scores = to_numpy(self.clip.scores(self.text_emb, self.image_emb[index][None, :]))[:, 0]
         top = ranking(scores, self.top_k)
         self.picked.show(self.png[index], f"image #{index}")
         with self.fig_texts.batch_update():
