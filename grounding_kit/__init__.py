@@ -55,7 +55,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 # sub-packages reachable as attributes, e.g. ``gk.world.render_scene``
-_SUBMODULES = ("analysis", "world", "models", "widgets", "checks", "course")
+_SUBMODULES = ("analysis", "world", "models", "widgets", "checks", "course", "homework")
 
 __all__ = sorted(_EXPORTS)
 

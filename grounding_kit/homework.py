@@ -9,7 +9,8 @@ A cell header may end with ``key=value`` tags after the optional slide type (see
 ``exercise=ID``  (code) the **solution cell**. It holds the setup the student needs, then the
     answer between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, and nothing after the
     ``END`` marker that depends on the answer. Student copies replace the block with
-    ``# YOUR CODE HERE`` / ``raise NotImplementedError``; nbgrader makes it a solution cell.
+    ``# YOUR CODE HERE`` / ``raise NotImplementedError``; nbgrader makes it a solution cell, and
+    its unindented set-up lines before ``### BEGIN SOLUTION`` a read-only cell before it.
 
 ``check=ID points=P``  (code, right after the solution cell) the **graded check**: only calls
     of the kit's ``grounding_kit.checks`` functions with the student's answer and the exercise's
@@ -287,20 +288,37 @@ def _nbgrader(cell_id: str, *, grade: bool, solution: bool, locked: bool, points
     return meta
 
 
+def _split_inputs(cell: NotebookNode) -> list[NotebookNode]:
+    """An exercise cell as [inputs cell (untagged), solution cell] when it starts with top-level set-up lines."""
+    if cell_role(cell) is None or cell_role(cell)[0] != "exercise":
+        return [cell]
+    lines = cell.source.splitlines()
+    begin = next(i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION")
+    if begin == 0 or lines[begin] != lines[begin].lstrip():
+        return [cell]
+    inputs = nbformat.v4.new_code_cell("\n".join(lines[:begin]).rstrip(), id=f"{cell.id}-inputs",
+                                       metadata={"slideshow": {"slide_type": "-"}})
+    cell.source = "\n".join(lines[begin:])
+    return [inputs, cell]
+
+
 def nbgrader_notebook(notebook: NotebookNode, name: str = "notebook") -> NotebookNode:
     """A copy of ``notebook`` with nbgrader cell metadata: the source of an nbgrader assignment.
 
     ``exercise`` cells become solution cells, ``check`` cells autograded test cells worth their
     points, ``answer`` cells manually graded answers, and every other markdown cell and every
-    ``fallback`` cell read-only. Outputs are cleared; the tags are validated first.
+    ``fallback`` cell read-only. The exercise's inputs, the unindented lines of an exercise cell
+    before its ``### BEGIN SOLUTION``, move to a read-only cell of their own just before it, so
+    that nbgrader restores them when it grades. Outputs are cleared; the tags are validated first.
     """
     validate_exercises(notebook, name)
     copy = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    copy.cells = [part for cell in copy.cells for part in _split_inputs(cell)]
     for index, cell in enumerate(copy.cells):
         role = cell_role(cell)
         pts = cell.metadata.get("grounding_kit", {}).get("points")
         if role is None or role[0] == "fallback":
-            if cell.cell_type == "markdown" or role is not None:
+            if cell.cell_type == "markdown" or role is not None or cell.id.endswith("-inputs"):
                 cell.metadata["nbgrader"] = _nbgrader(f"locked-{index:03d}", grade=False,
                                                       solution=False, locked=True)
         elif role[0] == "exercise":

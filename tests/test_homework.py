@@ -183,6 +183,9 @@ def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
             assert meta["locked"], cell.source[:60]
         if homework.cell_role(cell) and homework.cell_role(cell)[0] == "exercise":
             assert meta["solution"] and not meta["locked"] and not meta["grade"]
+    inputs = [c for c in nb.cells if c.id.endswith("-inputs")]  # the exercises' set-up, read-only
+    assert len(inputs) == 3 and all(c.metadata.nbgrader["locked"] for c in inputs)
+    assert inputs[0].source.startswith("f_t = np.array") and "BEGIN SOLUTION" not in "".join(c.source for c in inputs)
     ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
     assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids)
 
@@ -307,7 +310,7 @@ def test_full_nbgrader_cycle_on_notebook_02(released):
     nbgrader(root, "generate_feedback", HOMEWORK_02)
     nbgrader(root, "export", "--to", str(root / "grades.csv"))
     with open(root / "grades.csv", newline="") as handle:
-        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+        rows = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == HOMEWORK_02}
     expected = {"solutions": full, "one_wrong": full - 2, "untouched": 0}
     assert {s: float(rows[s]["score"]) for s in expected} == expected
     assert all(float(rows[s]["max_score"]) == full for s in expected)
