@@ -21,17 +21,70 @@ evaluated on row-aligned pairs ``(text_batch[b], image_batch[b])``. A model may 
 
 ``"generic"`` (default; e.g. single-stream ViLT)
     Only the call itself: pairs are evaluated in batches.
+
+The typing protocols :class:`PairModel`, :class:`BilinearModel`, :class:`FirstLayerLinearModel`
+and :class:`ReluReadoutModel` spell this contract out for type checkers and readers; the
+engine itself dispatches on ``structure_of(model)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+
+if TYPE_CHECKING:  # annotations only: importing this module stays free of torch
+    import numpy as np
+    import torch
+
+    from .analysis.grid_model import GridModel
 
 GENERIC = "generic"
 FIRST_LAYER_LINEAR = "first-layer-linear"
 BILINEAR = "bilinear"
 STRUCTURES = (GENERIC, FIRST_LAYER_LINEAR, BILINEAR)
+
+
+@runtime_checkable
+class PairModel(Protocol):
+    """Any pair model: ``f(text_batch, image_batch) -> (B, C)`` logits on row-aligned pairs.
+
+    It may declare ``structure`` (default ``"generic"``) and then implements the matching
+    protocol below; ``device`` (optional) says where its inputs should live.
+    """
+
+    def __call__(self, text_batch: Any, image_batch: Any) -> "torch.Tensor": ...
+
+
+@runtime_checkable
+class BilinearModel(PairModel, Protocol):
+    """``structure = "bilinear"``: ``f(t_i, v_j)[c] = sum_r left[i, r, c] right[j, r] + biases``."""
+
+    structure: str
+
+    def bilinear_factors(self, text: Any, image: Any) -> "BilinearFactors": ...
+
+
+@runtime_checkable
+class FirstLayerLinearModel(PairModel, Protocol):
+    """``structure = "first-layer-linear"``: ``f(t_i, v_j) = rest(text_hidden[i] + image_hidden[j])``."""
+
+    structure: str
+
+    def first_layer(self, text: Any, image: Any) -> "tuple[torch.Tensor, torch.Tensor]": ...
+
+    def rest(self, hidden: "torch.Tensor") -> "torch.Tensor": ...
+
+
+@runtime_checkable
+class ReluReadoutModel(FirstLayerLinearModel, Protocol):
+    """A first-layer-linear model whose ``rest(h) = relu(h) @ weight.T + bias``: EMAP in closed form."""
+
+    def relu_readout(self) -> "tuple[torch.Tensor, torch.Tensor]": ...
+
+
+#: what the analysis functions that accept a grid take as ``model``: a pair model, a
+#: ``GridModel``, or an (N, N, C) / (N, N) array of logits (see ``analysis.grid_model.as_pair_model``)
+ModelOrGrid = Union[PairModel, "GridModel", "np.ndarray", "torch.Tensor"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +101,7 @@ class BilinearFactors:
     image_bias: Any
 
 
-def structure_of(model: Any) -> str:
+def structure_of(model: PairModel) -> str:
     """The declared structure of ``model`` (``"generic"`` when it declares none)."""
     declared = getattr(model, "structure", GENERIC)
     if declared not in STRUCTURES:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..features import Features
+from ..structure import ModelOrGrid, PairModel
 from ..validation import check_positive_int, describe
 from .grids import check_grid, is_torch
 from .projection import row_col_grand
@@ -57,7 +58,7 @@ class GridModel:
         self.device = self.grid.device
 
     @classmethod
-    def from_model(cls, model: Any, feats: Features, **options: Any) -> "GridModel":
+    def from_model(cls, model: PairModel, feats: Features, **options: Any) -> "GridModel":
         """The grid of ``model`` on all N x N pairs of ``feats`` (``pairwise_logits(model, feats, **options)``)."""
         from .streaming import pairwise_logits
 
@@ -123,7 +124,7 @@ def is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) or is_torch(value)
 
 
-def as_pair_model(model: Any, feats: Features | None, name: str = "model") -> tuple[Any, Features]:
+def as_pair_model(model: ModelOrGrid, feats: Features | None, name: str = "model") -> tuple[PairModel, Features]:
     """``(model, feats)`` with a grid given in place of a model wrapped as a :class:`GridModel`.
 
     Parameters

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..features import Features, take
-from ..structure import BILINEAR, FIRST_LAYER_LINEAR, structure_of
+from ..structure import BILINEAR, FIRST_LAYER_LINEAR, PairModel, structure_of
 from ..validation import check_positive_int, describe
 
 #: pairs per model call on the generic path
@@ -115,7 +115,7 @@ class PairEvaluator:
         path); None chooses a default (4096 pairs, or 4 MiB of hidden activations).
     """
 
-    def __init__(self, model: Any, feats: Features, device: torch.device, batch_size: int | None = None):
+    def __init__(self, model: PairModel, feats: Features, device: torch.device, batch_size: int | None = None) -> None:
         if not callable(model):
             raise TypeError(f"model must be a callable f(text_batch, image_batch) -> logits, got {describe(model)}")
         self.model = model

@@ -14,7 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import erfinv
 
-from ..validation import check_consistent_length, check_fraction, check_positive_int, check_seed, seed_int
+from ..features import Features
+from ..structure import ModelOrGrid, PairModel
+from ..validation import (check_consistent_length, check_fraction, check_memory, check_positive_int, check_seed,
+                          seed_int)
 from .grid_model import as_pair_model
 from .metrics import Metric, as_labels, get_metric
 from .pairs import check_features
@@ -103,7 +106,7 @@ def _paired_test(metric: Any, y: np.ndarray, a: np.ndarray, b: np.ndarray, round
     return float((1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (rounds + 1))
 
 
-def emap_report(labels: Any, model: Any, feats: Any = None, metric: str | Callable = "accuracy",
+def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, metric: str | Callable = "accuracy",
                 n_boot: int = 1000, seed: int = 0, level: float = 0.95, partners: int | None = None,
                 batch_size: int | None = None, device: Any = None) -> pd.DataFrame:
     """Full model vs EMAP vs unimodal marginals vs constant, with paired bootstrap intervals.
@@ -142,6 +145,9 @@ def emap_report(labels: Any, model: Any, feats: Any = None, metric: str | Callab
     model, feats = as_pair_model(model, feats)
     n = len(check_features(feats))
     check_consistent_length(labels=y, pairs=range(n))
+    # the (n_boot, N) resample indices plus one (n_boot, N) float64 block at a time, and the test's flips
+    check_memory(f"emap_report with n_boot={n_boot:,} on N={n:,} items", 24 * n_boot * n,
+                 hint="n_boot=1000 to 10,000 gives intervals to two digits.")
     preds, method, stderr = _predictors(model, feats, partners, seed, batch_size, device)
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n, size=(n_boot, n))
@@ -171,7 +177,7 @@ def emap_report(labels: Any, model: Any, feats: Any = None, metric: str | Callab
     return table
 
 
-def cross_validate_emap(fit: Callable[[Any, np.ndarray], Any], feats: Any, labels: Any, folds: int = 5,
+def cross_validate_emap(fit: Callable[[Features, np.ndarray], PairModel], feats: Features, labels: Any, folds: int = 5,
                         seeds: int | Sequence[int] = (0,), metric: str | Callable = "accuracy",
                         partners: int | None = None, batch_size: int | None = None,
                         device: Any = None) -> pd.DataFrame:

@@ -17,6 +17,8 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from ..features import Features
+from ..structure import ModelOrGrid, PairModel
 from ..validation import check_choice, check_consistent_length, check_fraction, check_positive_int, check_seed
 from .grid_model import GridModel, as_pair_model
 from .metrics import as_labels, class_indices, get_metric, n_classes_of
@@ -53,7 +55,7 @@ def _pair_index(perm: np.ndarray, shuffle: str) -> tuple[torch.Tensor, torch.Ten
     return (kept, moved) if shuffle == "image" else (moved, kept)
 
 
-def reshuffle(model: Any, feats: Any, fraction: float, seed: int | None = None, shuffle: str = "image",
+def reshuffle(model: PairModel, feats: Features, fraction: float, seed: int | None = None, shuffle: str = "image",
               derangement: bool = True, batch_size: int | None = None, device: Any = None) -> torch.Tensor:
     """Predictions after a fraction of one modality is permuted among the pairs.
 
@@ -83,7 +85,7 @@ def reshuffle(model: Any, feats: Any, fraction: float, seed: int | None = None, 
         return ev.pairs_batched(*_pair_index(perm, shuffle)).cpu()
 
 
-def reshuffle_average(model: Any, feats: Any, rounds: int, seed: int | None = None, shuffle: str = "image",
+def reshuffle_average(model: PairModel, feats: Features, rounds: int, seed: int | None = None, shuffle: str = "image",
                       batch_size: int | None = None, device: Any = None) -> Iterator[torch.Tensor]:
     """Running mean (N, C) of predictions over ``rounds`` uniformly random full reshuffles.
 
@@ -141,7 +143,7 @@ def _tiles_of(model: Any, feats: Any, batch_size: int | None, device: Any) -> It
             yield rows, cols, ev.tile(rows, cols).cpu().double().numpy()
 
 
-def perceptual_score(labels: Any, model: Any, feats: Any = None, metric: str = "accuracy", normalize: bool = True,
+def perceptual_score(labels: Any, model: ModelOrGrid, feats: Features | None = None, metric: str = "accuracy", normalize: bool = True,
                      batch_size: int | None = None, device: Any = None) -> PerceptualScore:
     """Exact perceptual score of each modality (Gat et al. 2021) from the N x N grid.
 

@@ -15,8 +15,9 @@ from typing import Any, Iterator
 import torch
 from tqdm.auto import tqdm
 
-from ..structure import BILINEAR, FIRST_LAYER_LINEAR
-from ..validation import check_positive_int, check_seed, seed_int
+from ..features import Features
+from ..structure import BILINEAR, FIRST_LAYER_LINEAR, PairModel
+from ..validation import check_positive_int, check_seed, check_time, format_seconds, seed_int
 from .grid_model import GridModel
 from .grids import warn_if_probabilities
 from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
@@ -65,7 +66,7 @@ def _show_progress(progress: bool | None, n: int) -> bool:
     return bool(progress) if progress is not None else n * n >= PROGRESS_PAIRS
 
 
-def pairwise_logits(model: Any, feats: Any, batch_size: int | None = None, max_bytes: int = MAX_GRID_BYTES,
+def pairwise_logits(model: PairModel, feats: Features, batch_size: int | None = None, max_bytes: int = MAX_GRID_BYTES,
                     device: Any = None, progress: bool | None = None) -> torch.Tensor:
     """Evaluate ``model`` on all N x N text/image combinations.
 
@@ -238,9 +239,58 @@ def monte_carlo_combine(row_mean: torch.Tensor, row_var: torch.Tensor, col_mean:
     return grand, proj_var.clamp_min(0).sqrt()
 
 
-def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,
+#: below this many pair evaluations emap_details starts without timing a probe tile
+ESTIMATE_FROM_PAIRS = 2**24
+#: partners suggested when a computation is over its time budget
+SUGGESTED_PARTNERS = 32
+
+
+def check_duration(ev: PairEvaluator, partners: int | None, max_seconds: float | None) -> None:
+    """Refuse (``BudgetError``) a stream or Monte Carlo run estimated to take longer than ``max_seconds``.
+
+    Times one tile of pairs (the best of two calls) and extrapolates to the run's pair
+    evaluations: N * N for an exact stream, 2 * N * K + N for ``partners=K`` (plus the partner
+    draws, timed on one block). Runs with fewer than ``ESTIMATE_FROM_PAIRS`` evaluations are not timed. ``max_seconds`` None means
+    ``grounding_kit.validation.time_budget()`` (600 s unless ``GROUNDING_KIT_MAX_SECONDS`` says);
+    ``math.inf`` opts out.
+    """
+    n = ev.n
+    needed = n * n if partners is None else 2 * n * partners + n
+    if needed < ESTIMATE_FROM_PAIRS or max_seconds == math.inf:
+        return
+    import time
+
+    rows, cols = ev.tile_shape()
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        ev.tile(slice(0, rows), slice(0, cols))
+        timings.append(time.perf_counter() - start)
+    per_pair = min(timings) / (rows * cols)
+
+    def monte_carlo_seconds(k: int) -> float:
+        block = monte_carlo_block_size(ev, k)
+        start = time.perf_counter()
+        _sample_partners(n, k, torch.arange(block), torch.Generator().manual_seed(0))
+        return 2 * n * (time.perf_counter() - start) / block + per_pair * (2 * n * k + n)
+
+    k = min(SUGGESTED_PARTNERS, n)
+    what = (f"EMAP of this {ev.structure} model on N={n:,} pairs ({needed:,} pair evaluations at "
+            f"{per_pair * 1e6:.2g} us each, measured on one tile)")
+    if partners is None:
+        seconds = per_pair * needed
+        hint = (f"partners=K estimates it by Monte Carlo, with standard errors, from 2 * N * K evaluations: "
+                f"partners={k} would take about {format_seconds(monte_carlo_seconds(k))}. "
+                "Pass max_seconds=math.inf to run it anyway.")
+    else:
+        seconds = monte_carlo_seconds(partners)
+        hint = "Use fewer partners, or pass max_seconds=math.inf to run it anyway."
+    check_time(what, seconds, budget=max_seconds, hint=hint)
+
+
+def emap_details(model: PairModel, feats: Features, partners: int | None = None, seed: int | None = None,
                  batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
-                 client: Any = None, checkpoint: Any = None) -> EmapEstimate:
+                 client: Any = None, checkpoint: Any = None, max_seconds: float | None = None) -> EmapEstimate:
     """EMAP of ``model`` on ``feats`` with its marginals, without materializing the grid.
 
     Parameters
@@ -255,6 +305,9 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
     progress : show a progress bar (None: when N * N >= 250,000)
     client, checkpoint : a ``dask.distributed.Client`` and/or a checkpoint folder: the pairs are then
         evaluated in blocks on the cluster, resumably (``grounding_kit.analysis.distributed``)
+    max_seconds : refuse, before the work starts, a streamed or Monte Carlo run estimated to take
+        longer (``BudgetError`` with the estimate; see :func:`check_duration`); None: the kit's
+        time budget, 600 s unless ``GROUNDING_KIT_MAX_SECONDS`` says; ``math.inf`` opts out
 
     Returns
     -------
@@ -288,6 +341,10 @@ def emap_details(model: Any, feats: Any, partners: int | None = None, seed: int 
     show = _show_progress(progress, n)
     with evaluating(model, device):
         ev = PairEvaluator(model, feats, device, batch_size)
+        closed_form = partners is None and (ev.structure == BILINEAR or (ev.structure == FIRST_LAYER_LINEAR
+                                                                          and hasattr(model, "relu_readout")))
+        if not closed_form:
+            check_duration(ev, partners, max_seconds)
         if partners is not None:
             rows, cols, grand, diagonal, stderr = _monte_carlo(ev, partners, seed, show)
             exact, method = partners == n, "monte carlo"
@@ -309,16 +366,24 @@ def finish_estimate(rows: torch.Tensor, cols: torch.Tensor, grand: torch.Tensor,
 
     Refuses non-finite logits and warns when the diagonal looks like probabilities.
     """
-    if not (torch.isfinite(rows).all() and torch.isfinite(cols).all() and torch.isfinite(diagonal).all()):
+    if not torch.isfinite(diagonal).all():
         raise ValueError("model returned NaN or inf logits for some pairs; EMAP needs finite logits")
+    projection = rows + cols - grand
+    if not (torch.isfinite(rows).all() and torch.isfinite(cols).all() and torch.isfinite(projection).all()):
+        largest = float(diagonal.abs().max())
+        if largest * len(diagonal) < 1e300:  # the sums cannot have overflowed: other pairs were not finite
+            raise ValueError("model returned NaN or inf logits for some pairs; EMAP needs finite logits")
+        raise ValueError(f"the model's logits (as large as {largest:.3g} on the diagonal) overflow float64 when "
+                         "summed over the partners, so the means would be inf or NaN. Logits are normally far "
+                         "smaller: rescale the model's output")
     warn_if_probabilities("the model's output", diagonal.numpy())
-    return EmapEstimate(projection=rows + cols - grand, stderr=stderr, text_marginal=rows, image_marginal=cols,
+    return EmapEstimate(projection=projection, stderr=stderr, text_marginal=rows, image_marginal=cols,
                         grand_mean=grand, diagonal=diagonal, partners=partners, exact=exact, method=method)
 
 
-def emap_model(model: Any, feats: Any, partners: int | None = None, seed: int | None = None,
+def emap_model(model: PairModel, feats: Features, partners: int | None = None, seed: int | None = None,
                batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
-               client: Any = None, checkpoint: Any = None) -> torch.Tensor | EmapEstimate:
+               client: Any = None, checkpoint: Any = None, max_seconds: float | None = None) -> torch.Tensor | EmapEstimate:
     """EMAP of ``model`` on ``feats``, streamed: the same result as ``emap(pairwise_logits(model, feats))``.
 
     Returns the (N, C) float64 CPU tensor ``f_hat(t_i, v_i)`` when ``partners`` is None, and an
@@ -326,5 +391,5 @@ def emap_model(model: Any, feats: Any, partners: int | None = None, seed: int | 
     Parameters as in ``emap_details``.
     """
     est = emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device,
-                       progress=progress, client=client, checkpoint=checkpoint)
+                       progress=progress, client=client, checkpoint=checkpoint, max_seconds=max_seconds)
     return est if partners is not None else est.projection

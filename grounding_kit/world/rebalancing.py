@@ -17,21 +17,27 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grounding_kit.validation import check_choice, check_seed, seed_int
+from grounding_kit.validation import check_choice, check_memory, check_seed, seed_int
 from grounding_kit.world.scenes import Scene
 from grounding_kit.world.storage import cached_dataset
-from grounding_kit.world.tasks import rows_to_dataset, vqa_features, vqa_row
+
+if TYPE_CHECKING:  # datasets loads on first use
+    from datasets import Dataset
+from grounding_kit.world.tasks import dataset_bytes, rows_to_dataset, vqa_features, vqa_row
 from grounding_kit.world.vqa import ANSWERS_BY_TYPE, QUESTION_TYPES, VQA_ANSWERS, edit_to_answer
 
 MODES = ("complete", "pairs")
+#: rebalanced rows per input row, an upper bound for the memory estimate (measured: 2.0 for
+#: "pairs", 2.0 to 2.3 for "complete")
+GROWTH = 3
 REQUIRED_COLUMNS = ("image", "text", "answer", "question_type", "question_spec", "objects", "pair_of")
 
 
-def rebalance(ds, seed: int = 0, mode: str = "complete", *, cache: bool = True):
+def rebalance(ds: "Dataset", seed: int = 0, mode: str = "complete", *, cache: bool = True) -> "Dataset":
     """Add complementary images to a vqa dataset from ``make_task("vqa")``.
 
     Parameters
@@ -51,6 +57,9 @@ def rebalance(ds, seed: int = 0, mode: str = "complete", *, cache: bool = True):
     check_choice("mode", mode, MODES)
     _check_vqa(ds, "ds")
     seed = seed_int(seed)
+    size = max(ds[0]["image"].size)
+    check_memory(f"rebalance of {len(ds):,} rows ({size} px)", dataset_bytes(GROWTH * len(ds), size),
+                 hint="Rebalance a smaller sample (ds.select(range(k))).")
     return cached_dataset("vqa-rebalanced", (ds._fingerprint, seed, mode),
                           lambda: _rebalance(ds, seed, mode), cache)
 
