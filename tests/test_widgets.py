@@ -154,6 +154,23 @@ def test_grounding_explorer_answers_questions_about_the_picked_image(clip, vqa, 
                                                                             top_k=len(answers))[0]]
 
 
+def test_grounding_explorer_ranks_a_typed_single_object_query_and_names_unknown_words(clip, vqa):
+    from grounding_kit.models.queries import EXAMPLE_QUERIES, example_queries, sample_gallery
+    from grounding_kit.world import describe, render_scene
+
+    scenes = sample_gallery(60, seed=4321)  # fresh scenes, no training stream's
+    widget = gkw.grounding_explorer(clip, [render_scene(s) for s in scenes], [describe(s) for s in scenes], vqa)
+    assert "knows only the shapes world: 3 shapes" in widget.note.value
+    assert [b.description for b in widget.example_buttons] == list(EXAMPLE_QUERIES)
+    query = example_queries()[0]  # "a red circle", typed as a lecturer would
+    top = widget.search(query.text)
+    assert query.holds(scenes[top[0]]) and widget.message.value == ""
+    widget.example_buttons[0].click()  # an example button types its query
+    assert widget.query.value == query.text
+    widget.search("a red banana")
+    assert widget.message.value.startswith("unknown word &#x27;banana&#x27;:")
+
+
 @pytest.mark.slow
 def test_rebalancing_lab_swaps_precomputed_results(vqa):
     lab = gkw.rebalancing_lab(vqa, priors=(0.0, 0.9), n=60, seed=0)

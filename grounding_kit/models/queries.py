@@ -40,10 +40,6 @@ OPTIONS: dict[str, tuple[str, ...]] = {"size": SIZES, "color": COLORS, "shape": 
 NUMBER_WORDS: tuple[str, ...] = ("one", "two", "three", "four")
 QUERY_EVAL_SEED = 20_000  # far from every training stream and from the other evaluations
 TOP_K = 5
-# queries the embedded tiny CLIP ranks well (the explorer offers them; a test checks each)
-EXAMPLE_QUERIES: tuple[str, ...] = ("a red circle", "something blue", "a large triangle", "a small green square",
-                                    "two squares", "three objects", "a circle left of a square",
-                                    "a red circle and a blue square")
 
 
 @dataclass(frozen=True)
@@ -109,6 +105,18 @@ class Query:
             return False
         return any(all(r.matches(o) for r, o in zip(self.referents, chosen))
                    for chosen in itertools.permutations(objects, len(self.referents)))
+
+
+def example_queries() -> list[Query]:
+    """Queries the embedded tiny CLIP ranks well (the explorer offers their texts,
+    :data:`EXAMPLE_QUERIES`; a test checks each on fresh scenes)."""
+    red_circle, blue_square = Referent(color="red", shape="circle"), Referent(color="blue", shape="square")
+    return [Query("single", (red_circle,)), Query("single", (Referent(color="blue"),), something=True),
+            Query("single", (Referent(size="large", shape="triangle"),)),
+            Query("single", (Referent("small", "green", "square"),)),
+            Query("two", (red_circle, blue_square)),
+            Query("count", (Referent(),), number=1),
+            Query("left_right", (Referent(shape="circle"), Referent(shape="square")), relation="left")]
 
 
 def scene_query(scene: Scene) -> Query:
@@ -215,6 +223,9 @@ def hard_negative_scene(rng: np.random.Generator, scene: Scene, query: Query, tr
 def truth_matrix(queries: Sequence[Query], scenes: Sequence[Scene]) -> np.ndarray:
     """(Nq, Ns) bool, ``truth[i, j] = queries[i].holds(scenes[j])``."""
     return np.array([[q.holds(s) for s in scenes] for q in queries], dtype=bool).reshape(len(queries), len(scenes))
+
+
+EXAMPLE_QUERIES: tuple[str, ...] = tuple(q.text for q in example_queries())
 
 
 def example_texts(kind: str | None = None) -> list[str]:

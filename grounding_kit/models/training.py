@@ -21,13 +21,32 @@ from tqdm.auto import tqdm
 
 from ..paths import check_output_dir
 from ..validation import check_positive_int, seed_int
+from .cards import write_model_card
 from .registry import TINY_CLIP, TINY_VQA, embedded_path
 
 THREADS = 1  # one thread: faster than two on a shared 2-core machine, and reproducible
 CLIP_STEPS = 2500
 CLIP_MULTI_PER_BATCH = 28  # multi-object scenes per batch, next to one scene per template caption
+CLIP_VERSION = 2  # 2: typed queries at several levels of detail with hard negatives (1: descriptions only)
 CLIP_QUERIES_PER_BATCH = 28  # typed queries per batch, each with a hard-negative image and text
 CLIP_LR = 2e-3
+CLIP_RECIPE = f"""
+An open_clip CLIP (`grounding_kit/configs/tiny-shapes.json`: ViT 2 layers, width 64, 8 px patches on
+64 px images; text transformer 2 layers, width 64; joint space of 64) with a word-level vocabulary,
+trained from random weights by `grounding-kit train tiny-clip` (`grounding_kit.models.training`).
+
+- Data, freshly rendered every step (`clip_batch`): the 36 one-object template scenes with their
+  captions; {CLIP_MULTI_PER_BATCH} scenes of 1 to 4 objects with their descriptions; {CLIP_QUERIES_PER_BATCH} typed queries
+  about those scenes at several levels of detail (single objects with any subset of size, colour
+  and shape, two objects, counts, left/right; `grounding_kit.models.queries`), each with a
+  hard-negative text (one attribute, number or relation changed) and a hard-negative image (one
+  change to the scene that makes the query false).
+- Loss: CLIP's symmetric contrastive loss with several positives per text and per image
+  (`multi_positive_clip_loss`, the truth computed from the scenes).
+- AdamW (lr {CLIP_LR}, weight decay 0.1 on matrices), 5% warm-up then cosine decay, one CPU thread.
+- Deterministic for a seed; shipped with seed 0.
+- Knows only the shapes world: 3 shapes, 6 colours, 2 sizes, a few dozen words.
+"""
 EVAL_SEED = 10_000  # far from the training streams: a fresh sample of the world
 BACKGROUNDS = ("white", "gray")
 
@@ -131,8 +150,10 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     """Train the embedded tiny CLIP on the grounding world and save it.
 
     open_clip architecture ``grounding_kit/configs/tiny-shapes.json``, word-level vocabulary,
-    open_clip's ``ClipLoss``, AdamW with warm-up and cosine decay, batches of 64 freshly rendered
-    64 px scenes (the evaluation transform, no augmentation), ``THREADS`` CPU thread(s). Saved as an
+    batches of :func:`clip_batch` (fresh 64 px scenes, the evaluation transform, no augmentation:
+    descriptions, typed queries and their hard negatives) under :func:`multi_positive_clip_loss`,
+    AdamW with warm-up and cosine decay, ``THREADS`` CPU thread(s) (:data:`CLIP_RECIPE`); the
+    model card ``README.md`` (:mod:`~grounding_kit.models.cards`) beside the weights. Saved as an
     open_clip ``local-dir`` folder (``open_clip_config.json`` + ``model.safetensors`` + ``vocab.json``,
     :func:`~grounding_kit.models.clip.save_open_clip_folder`), which ``load_clip`` reads.
 
@@ -142,13 +163,15 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
 
     Returns
     -------
-    dict: steps, seconds, the quality figures of :func:`evaluate_clip` on a fresh sample,
-    parameters, size_bytes, output_dir.
+    dict: version, steps, seconds (wall), cpu_seconds, the quality figures of
+    :func:`evaluate_clip` and :func:`~grounding_kit.models.queries.evaluate_queries` on fresh
+    samples, parameters, size_bytes, output_dir.
     """
     import open_clip
 
     from ..world import render_scene
     from .clip import _from_open_clip, register_tiny_config, save_open_clip_folder
+    from .queries import evaluate_queries
     from .tokenizer import WordTokenizer
 
     steps = CLIP_STEPS if steps is None else check_positive_int("steps", steps)
@@ -167,7 +190,7 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "embedding" in n]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=CLIP_LR)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.train()
     bar = tqdm(range(steps), desc="training tiny CLIP", disable=not progress)
     for step in bar:
@@ -185,16 +208,18 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
             model.logit_scale.clamp_(0, math.log(100))
         if step % 25 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     model.eval()
 
     save_open_clip_folder(out, model, open_clip.get_model_config(arch), tokenizer)
     clip = _from_open_clip(TINY_CLIP, model, preprocess, tokenizer, torch.device("cpu"))
-    summary = {"steps": steps, "seconds": round(seconds, 1), **evaluate_clip(clip, n=n_eval),
-               "unknown_words": tokenizer.unknown_words(world_texts(seed + 1)),
+    summary = {"version": CLIP_VERSION, "steps": steps, "seconds": round(seconds, 1),
+               "cpu_seconds": round(cpu_seconds, 1), **evaluate_clip(clip, n=n_eval),
+               "queries": evaluate_queries(clip), "unknown_words": tokenizer.unknown_words(world_texts(seed + 1)),
                "parameters": sum(p.numel() for p in model.parameters()),
                "size_bytes": folder_size(out), "seed": seed}
     (out / "training.json").write_text(json.dumps(summary, indent=1))
+    write_model_card(out, f"{TINY_CLIP}: the embedded tiny CLIP, version {CLIP_VERSION}", CLIP_RECIPE)
     return {**summary, "output_dir": str(out)}
 
 

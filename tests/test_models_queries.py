@@ -1,0 +1,104 @@
+"""Typed queries: their truth on scenes, the hard negatives, the ranking metrics and the
+out-of-vocabulary message of the tiny CLIP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grounding_kit.models.queries import (EXAMPLE_QUERIES, QUERY_KINDS, Query, Referent, example_texts,
+                                          hard_negative_scene, perturb_query, rank_quality, sample_gallery,
+                                          sample_queries, sample_query, scene_query, truth_matrix)
+from grounding_kit.models.tokenizer import WordTokenizer, unknown_word_message, world_note
+from grounding_kit.world import Scene, SceneObject, describe
+
+
+def obj(shape, color, size="small", x=0.25, y=0.25):
+    return SceneObject(shape, color, size, x, y)
+
+
+# a red circle top-left, a blue square top-right, a small red square bottom-right
+SCENE = Scene((obj("circle", "red", "large"), obj("square", "blue", x=0.75), obj("square", "red", x=0.75, y=0.75)))
+
+
+@pytest.mark.parametrize("query, text, holds", [
+    (Query("single", (Referent(color="red", shape="circle"),)), "a red circle", True),
+    (Query("single", (Referent(color="blue"),), something=True), "something blue", True),
+    (Query("single", (Referent(size="large", shape="square"),)), "a large square", False),
+    (Query("single", (Referent(size="small"),)), "a small object", True),
+    (Query("two", (Referent(color="red", shape="circle"), Referent(color="blue", shape="square"))),
+     "a red circle and a blue square", True),
+    (Query("two", (Referent(color="red", shape="circle"), Referent(color="red", shape="circle"))),
+     "a red circle and a red circle", False),  # two distinct objects needed
+    (Query("count", (Referent(shape="square"),), number=2), "two squares", True),
+    (Query("count", (Referent(),), number=2), "two objects", False),  # exactly two
+    (Query("count", (Referent(),), number=3), "three objects", True),
+    (Query("count", (Referent(shape="circle"),), number=1), "one circle", True),
+    (Query("left_right", (Referent(shape="circle"), Referent(shape="square")), relation="left"),
+     "a circle left of a square", True),
+    (Query("left_right", (Referent(shape="circle"), Referent(shape="square")), relation="right"),
+     "a circle right of a square", False),
+    (Query("left_right", (Referent(color="blue"), Referent(color="red")), relation="right"),
+     "a blue object right of a red object", True),
+])
+def test_query_words_and_truth(query, text, holds):
+    assert query.text == text
+    assert query.holds(SCENE) is holds
+
+
+def test_scene_query_is_the_description_and_holds_for_its_scene():
+    query = scene_query(SCENE)
+    assert query.text == describe(SCENE) and query.holds(SCENE)
+    assert not query.holds(Scene(SCENE.objects[:2]))
+
+
+@pytest.mark.parametrize("kind", QUERY_KINDS)
+def test_sampled_queries_hold_and_hard_negatives_break_them(kind):
+    rng = np.random.default_rng(0)
+    for scene in sample_gallery(60, seed=1):
+        query = sample_query(rng, scene, kind)
+        if query is None:  # two: one object; left_right: an empty column
+            assert (len(scene.objects) < 2) if kind == "two" else len({o.column for o in scene.objects}) < 2
+            continue
+        assert query.holds(scene), query.text
+        assert perturb_query(rng, query).text != query.text
+        edited = hard_negative_scene(rng, scene, query)
+        assert edited != scene
+
+
+def test_truth_matrix_and_rank_quality():
+    scenes = sample_gallery(30, seed=2)
+    queries = [q for q in (sample_query(np.random.default_rng(i), scenes[i], "single") for i in range(4))]
+    truth = truth_matrix(queries, scenes)
+    assert truth.shape == (4, 30) and all(truth[i, i] for i in range(4))
+    perfect = rank_quality(truth.astype(float), truth)
+    assert perfect["top1"] == 1.0
+    assert perfect["top5"] == pytest.approx(np.mean([min(5, t.sum()) / 5 for t in truth]))
+    assert rank_quality(-truth.astype(float), truth)["top1"] == 0.0
+    with pytest.raises(ValueError, match="scores and truth must be"):
+        rank_quality(np.zeros((4, 29)), truth)
+
+
+def test_sample_queries_refuses_a_gallery_too_small():
+    with pytest.raises(ValueError, match="use more scenes"):
+        sample_queries(np.random.default_rng(0), sample_gallery(6, seed=0), "two", 5)
+
+
+def test_every_example_query_and_query_word_is_known_to_the_shipped_tiny_clip():
+    from grounding_kit.models import load_clip
+
+    tokenizer = load_clip("tiny-shapes", device="cpu").tokenizer
+    assert isinstance(tokenizer, WordTokenizer)
+    assert tokenizer.unknown_words(example_texts() + list(EXAMPLE_QUERIES)) == []
+
+
+def test_unknown_word_message_names_the_word():
+    tokenizer = WordTokenizer(["a", "red", "circle"], vocab_size=16, context_length=8)
+    message = unknown_word_message(tokenizer, "a red Banana and a kiwi")
+    assert message.startswith("unknown words 'and', 'banana', 'kiwi':") and "\n" not in message
+    assert "3 shapes" in message and "6 colours" in message and "2 sizes" in message
+    assert unknown_word_message(tokenizer, "A red circle!") is None
+    assert unknown_word_message(None, "anything at all") is None  # a BPE tokenizer knows every word
+    assert "3 shapes (circle, square, triangle)" in world_note()
+    with pytest.raises(TypeError, match="text must be a string"):
+        unknown_word_message(tokenizer, ["a red circle"])
