@@ -12,6 +12,11 @@ import time
 from pathlib import Path
 
 LOCAL = "127.0.0.1"
+OFFLINE_TEMPLATE = "gk-offline"  # Voila's lab template without CDN links (see voila_app.py)
+# front-end extensions installed with the kit that a Voila page does not need and cannot load
+# (their shared modules exist only in JupyterLab): each would log errors in the page's console
+SKIPPED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "jupyterlab-rise",
+                          "@voila-dashboards/jupyterlab-preview")
 READY_ENV = "GROUNDING_KIT_DASHBOARD_READY"  # file the notebook writes once its labs are built
 # with preheat: after a visit takes the pre-heated kernel, wait this long before heating the next
 # one, so that building it does not slow down the live page (a second visitor waits for it)
@@ -38,7 +43,7 @@ def check_port_free(port: int, host: str = LOCAL) -> None:
 
 
 def voila_command(port: int, host: str = LOCAL, preheat: bool = False) -> list[str]:
-    """The Voila command line that serves the dashboard on ``host:port``.
+    """The Voila command line that serves the dashboard on ``host:port`` (offline template).
 
     ``preheat=True`` makes Voila run the notebook once at start-up, so that the first visitor
     gets a page whose first lab is already built. Off by default: in our browser tests, pages
@@ -49,7 +54,10 @@ def voila_command(port: int, host: str = LOCAL, preheat: bool = False) -> list[s
         raise ValueError(f"port must be an integer in 1..65535, got {port!r}")
     if not isinstance(host, str) or not host:
         raise ValueError(f"host must be an address such as {LOCAL!r} or '0.0.0.0', got {host!r}")
-    return [sys.executable, "-m", "voila", str(notebook_path()), "--no-browser", f"--port={port}",
+    return [sys.executable, "-m", "grounding_kit.dashboard.voila_app", str(notebook_path()),
+            f"--template={OFFLINE_TEMPLATE}", *(f"--VoilaConfiguration.extension_denylist={name}"
+                                                for name in SKIPPED_LAB_EXTENSIONS),
+            "--no-browser", f"--port={port}",
             f"--Voila.ip={host}", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=True",
             *(["--preheat_kernel=True", "--pool_size=1", f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}"]
               if preheat else [])]
