@@ -415,12 +415,13 @@ def check_interaction_share(share: Any, P: Any) -> None:
 
 # ---------------------------------------------------------------- 05 scaling up
 
-def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline: str) -> None:
+def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline: str,
+                        exercise: str = "Exercise 5.1 (reading a results table)") -> None:
     """Exercise 5.1: the columns of ``table`` (a pandas DataFrame) where ``row`` beats ``baseline``.
 
-    A missing value on either side is not a win.
+    A missing value on either side is not a win. ``exercise`` names the exercise in the messages
+    (the check serves 5.1 and 5.3).
     """
-    exercise = "Exercise 5.1 (reading a results table)"
     if isinstance(answer, str) or answer is None:
         _fail(exercise, f"the answer should be a list of column names, but it is {_describe(answer)}.",
               "e.g. ['OKVQA', ...]: a list comprehension over table.columns works.")

@@ -86,3 +86,23 @@ def test_notebook_03_claims():
     assert all(abs(report["entropy_after"][t] - report["max_entropy"][t]) < 0.05 for t in types)
     # "look for question types whose question_only_after is below chance": there is one to find
     assert any(report["question_only_after"][t] < report["chance"][t] for t in types)
+
+
+@pytest.mark.slow
+def test_notebook_05_citation_claims():
+    claims = executed_claims("05_scaling_up")
+    vcr = claims["vcr"]
+    # "RESERVE-L leads on all three metrics"
+    assert all(max(vcr[m], key=vcr[m].get) == "RESERVE-L" for m in ("Q->A", "QA->R", "Q->AR"))
+    # "MERLOT leads the caption/detection-based models on Q->A but not on QA->R or Q->AR (66.3 vs 65.1)"
+    others = [m for m in vcr["Q->A"] if m not in ("MERLOT", "RESERVE-B", "RESERVE-L")]
+    assert vcr["Q->A"]["MERLOT"] > max(vcr["Q->A"][m] for m in others)
+    assert vcr["QA->R"]["MERLOT"] < vcr["QA->R"]["ERNIE-ViL-Large"]
+    assert (vcr["Q->AR"]["ERNIE-ViL-Large"], vcr["Q->AR"]["MERLOT"]) == (66.3, 65.1)
+    # exercise 5.3's reveal: the small-data counterexamples, and every 32-shot win has at most 46K
+    table, sizes = claims["flamingo"], claims["fine_tuning_examples"]
+    few, tuned = "Flamingo-80B 32-shot", "fine-tuned state of the art"
+    wins = [t for t in sizes if table[t][few] is not None and table[t][few] > table[t][tuned]]
+    small_losses = {t for t in sizes if sizes[t] <= 10_000 and t not in wins}
+    assert small_losses == {"YouCook2", "HatefulMemes"}
+    assert max(sizes[t] for t in wins) == 46_000
