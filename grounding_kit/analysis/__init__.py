@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "pairwise_logits": "streaming",
     "emap_model": "streaming",
     "emap_details": "streaming",
+    "emap_distributed": "distributed",
     "EmapEstimate": "streaming",
     "reshuffle": "shuffling",
     "reshuffle_average": "shuffling",

@@ -39,6 +39,7 @@ the device. The same call, unchanged, runs on a laptop's ``LocalCluster``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import threading
@@ -62,7 +63,7 @@ from .streaming import (EmapEstimate, finish_estimate, monte_carlo_block_size, m
                         monte_carlo_draws, partner_stats)
 
 #: default pairs per block of the exact path (rounded to whole tiles of the single-process stream)
-BLOCK_PAIRS = 16384
+BLOCK_PAIRS = 4096
 #: pairs timed by the calibration task before a run
 CALIBRATION_PAIRS = 64
 #: version of the checkpoint folder layout
@@ -309,10 +310,10 @@ def _workers(client: Any) -> int:
 
 def dashboard_line(client: Any) -> str:
     """Where the Dask dashboard of ``client``'s scheduler is, or why there is none."""
-    services = client.scheduler_info().get("services", {})
-    if "dashboard" not in services:
-        return "Dask dashboard: off (the scheduler serves one when bokeh>=3.1 is installed)"
-    return f"Dask dashboard: {client.dashboard_link}"
+    if "dashboard" not in client.scheduler_info().get("services", {}):
+        return "Dask dashboard: off (start the cluster with a dashboard_address to get one)"
+    plots = "" if importlib.util.find_spec("bokeh") else " (its live plots need bokeh>=3.1, not installed here)"
+    return f"Dask dashboard: {client.dashboard_link}{plots}"
 
 
 def _results(client: Any, job: Any, task: Callable, todo: list[Block], run_key: str) -> Iterator[tuple[Block, Any]]:
