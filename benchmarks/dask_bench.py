@@ -3,7 +3,6 @@
 Rows (all for the same N x N pairs of the embedded tiny ViLT, one torch thread per process):
 
 single       ``emap_details(model, inputs)``: the single-process generic stream (the baseline)
-blocks       ``emap_distributed(model, inputs)``: the same blocks in this process, no cluster
 dask-2       ``emap_distributed(model, inputs, client)`` on 2 worker processes (warm: started and
              holding transformers before the clock starts; start-up is reported on its own line)
 
@@ -51,10 +50,6 @@ def main() -> None:
     start = time.perf_counter()
     reference = emap_details(model, inputs, progress=False)
     rows["single"] = {"seconds": time.perf_counter() - start}
-
-    start = time.perf_counter()
-    emap_distributed(model, inputs, progress=False)
-    rows["blocks"] = {"seconds": time.perf_counter() - start}
 
     start = time.perf_counter()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

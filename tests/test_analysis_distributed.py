@@ -204,3 +204,10 @@ def test_bad_arguments_are_named(head_case, tmp_path):
         emap_distributed(head, feats, checkpoint=tmp_path, partners=4)
     with pytest.raises(ValueError, match="block_pairs"):
         emap_distributed(head, feats, block_pairs=0)
+
+
+def test_a_file_is_not_a_checkpoint_folder(head_case, tmp_path):
+    head, feats = head_case
+    (tmp_path / "run.pt").write_text("not a folder")
+    with pytest.raises(ValueError, match="checkpoint must be a folder"):
+        emap_distributed(head, feats, checkpoint=tmp_path / "run.pt", progress=False)

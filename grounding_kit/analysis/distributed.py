@@ -255,6 +255,8 @@ class Checkpoint:
     def __init__(self, folder: str | Path, manifest: dict[str, Any]) -> None:
         self.folder = Path(folder).expanduser()
         self.manifest = manifest
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ValueError(f"checkpoint must be a folder; {self.folder} is a file")
         path = self.folder / "manifest.json"
         if path.exists():
             found = json.loads(path.read_text())
@@ -355,7 +357,12 @@ def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: 
     Returns
     -------
     EmapEstimate (CPU float64 tensors), as ``emap_details``: the exact path equals the
-    single-process stream to rounding, the Monte Carlo path is bit-identical for the same seed.
+    single-process stream to rounding, the Monte Carlo path is bit-identical for the same seed
+    (given one torch thread per process, as Dask workers have, and a deterministic model).
+
+    Give each worker one thread (``LocalCluster(threads_per_worker=1)``): a worker evaluates
+    one block at a time, and parallelism comes from the workers. Every model call of a block
+    is the call the single-process stream makes (same tiles, same batches).
     """
     feats = check_features(feats)
     client = _check_client(client)
@@ -378,7 +385,8 @@ def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: 
         blocks = exact_blocks(plan, block_pairs) if partners is None else monte_carlo_blocks(plan, partners, seed)
         classes, pairs_per_call = plan.classes, plan.pairs_per_call
     del plan
-    settings = {"partners": partners, "seed": seed, "pairs_per_call": pairs_per_call, "classes": classes,
+    settings = {"partners": partners, "seed": seed if partners is not None else None,
+                "pairs_per_call": pairs_per_call, "classes": classes,
                 "block_pairs": block_pairs if partners is None else None}
     store = Checkpoint(checkpoint, _manifest(model, feats, blocks, settings)) if checkpoint is not None else None
     results = {b.index: r for b in blocks if store is not None and (r := store.load(b.index)) is not None}
