@@ -77,6 +77,7 @@ import numpy as np
 from nbformat import NotebookNode
 
 from . import checks
+from .arrays import to_numpy
 
 ROLES = ("exercise", "check", "fallback", "answer")
 ANSWER_STUB = "YOUR ANSWER HERE"
@@ -175,16 +176,16 @@ def strip_hidden_tests(code: str, where: str = "<cell>") -> str:
 
 # ---------------------------------------------------------------- fallbacks
 
-def _array(value: Any) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
-
-
 def _decomposition(P: Any) -> Any:
     from .analysis import decompose
 
-    return decompose(_array(P))
+    return decompose(to_numpy(P))
+
+
+def _recall_at_1(S: Any) -> float:
+    from .analysis.summaries import recall_at_k
+
+    return recall_at_k(to_numpy(S), 1)
 
 
 def _majority() -> Callable[[Any, Any], float]:
@@ -205,11 +206,13 @@ def _kit_emap() -> Callable[[Any], Any]:
 #: one entry here.
 FALLBACKS: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] = {
     ("1.1", "S"): (checks.check_similarity_matrix,
-                   lambda text_emb, image_emb: _array(text_emb) @ _array(image_emb).T),
+                   lambda text_emb, image_emb: to_numpy(text_emb) @ to_numpy(image_emb).T),
     ("1.2", "retrieval_accuracy"): (checks.check_retrieval_accuracy,
-                                    lambda S: float(np.mean(_array(S).argmax(axis=1) == np.arange(len(S))))),
-    ("1.3", "zero_shot"): (checks.check_zero_shot, lambda S_zs: _array(S_zs).argmax(axis=0)),
-    ("2.1", "G"): (checks.check_additive_grid, lambda f_t, f_v: np.add.outer(_array(f_t), _array(f_v))),
+                                    lambda S: _recall_at_1(S)),
+    ("1.3", "zero_shot"): (checks.check_zero_shot, lambda S_zs: to_numpy(S_zs).argmax(axis=0)),
+    ("1.4", "S_add"): (lambda S_add, S: checks.check_additive_part(S_add, S),
+                       lambda S: _decomposition(S).additive()),
+    ("2.1", "G"): (checks.check_additive_grid, lambda f_t, f_v: np.add.outer(to_numpy(f_t), to_numpy(f_v))),
     ("2.2", "residual"): (checks.check_interaction_residual, lambda P: _decomposition(P).interaction),
     ("2.3", "accuracy"): (checks.check_accuracy,
                           lambda logits, labels: _kit_accuracy(labels, logits)),
@@ -232,7 +235,7 @@ FALLBACKS: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] 
 def _kit_accuracy(labels: Any, logits: Any) -> float:
     from .analysis import accuracy
 
-    return float(accuracy(np.asarray(labels), _array(logits)))
+    return float(accuracy(np.asarray(labels), to_numpy(logits)))
 
 
 def own_or_kit(exercise: str, name: str, *inputs: Any, namespace: dict[str, Any] | None = None) -> Any:

@@ -117,7 +117,7 @@ def test_own_or_kit_refuses_an_unknown_exercise():
 def test_the_kit_references_pass_their_own_checks():
     rng = np.random.default_rng(0)
     P, t, v = rng.normal(size=(5, 5, 3)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
-    inputs = {"1.1": (t, v), "1.2": (t @ v.T,), "1.3": (t @ v.T,), "2.1": (t[:, 0], v[:, 0]),
+    inputs = {"1.1": (t, v), "1.2": (t @ v.T,), "1.3": (t @ v.T,), "1.4": (t @ v.T,), "2.1": (t[:, 0], v[:, 0]),
               "2.2": (P,), "2.3": (P[0], np.array([0, 1, 2, 0, 1])), "4.1": (), "4.2": (P,), "4.3": (P,)}
     for (exercise, name), (check, reference) in homework.FALLBACKS.items():
         args = inputs.get(exercise)
