@@ -26,6 +26,7 @@ __all__ = [
     "check_similarity_matrix",
     "check_retrieval_accuracy",
     "check_zero_shot",
+    "check_additive_part",
     "check_additive_grid",
     "check_accuracy",
     "check_interaction_residual",
@@ -190,6 +191,30 @@ def check_zero_shot(predictions: Any, similarity: Any) -> None:
                         f"you have {int(got[wrong[0]])}, expected {int(expected[wrong[0]])}).",
               "for each image (column), pick the prompt (row) with the highest similarity.")
     _passed(exercise, f"{got.size} images labelled with their most similar prompt.")
+
+
+def check_additive_part(additive: Any, similarity: Any) -> None:
+    """Exercise 1.4: the additive part of a similarity matrix (N, N), the matrix minus its interaction.
+
+    ``S_add[i, j] = mean_j' S[i, j'] + mean_i' S[i', j] - mean S``: row mean + column mean - grand mean.
+    """
+    exercise = "Exercise 1.4 (the additive part of S)"
+    from .analysis import decompose
+
+    S = to_numpy(similarity)
+    expected = to_numpy(decompose(S).additive())
+    got = _as_array(exercise, "S_add", additive)
+    _expect_shape(exercise, "S_add", got, expected.shape,
+                  "one value per cell of S: broadcast the row means (N, 1) and the column means (1, N).")
+    if not _close(got, expected, 1e-6):
+        rows, cols = S.mean(axis=1, keepdims=True), S.mean(axis=0, keepdims=True)
+        hint = ("you added the row and column means but forgot to subtract the grand mean."
+                if _close(got, rows + cols, 1e-6) else
+                "that is the interaction residual (S minus its additive part); the exercise asks for the "
+                "additive part itself." if _close(got, S - expected, 1e-6) else
+                "S.mean(axis=1, keepdims=True) + S.mean(axis=0, keepdims=True) - S.mean().")
+        _fail(exercise, f"the values differ: {_first_difference(got, expected)}.", hint)
+    _passed(exercise, "in every row the images now rank in the same order: the image effect alone decides.")
 
 
 # ---------------------------------------------------------------- 02 additive vs interactive

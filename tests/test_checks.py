@@ -77,6 +77,15 @@ def test_zero_shot(capsys):
 
 # ---------------------------------------------------------------- 02
 
+def test_additive_part(capsys):
+    S = np.random.default_rng(0).normal(size=(5, 5))
+    rows, cols = S.mean(axis=1, keepdims=True), S.mean(axis=0, keepdims=True)
+    passes(capsys, checks.check_additive_part, rows + cols - S.mean(), S)
+    fails("forgot to subtract the grand mean", checks.check_additive_part, rows + cols, S)
+    fails("interaction residual", checks.check_additive_part, S - (rows + cols - S.mean()), S)
+    fails(r"shape \(5,\)", checks.check_additive_part, rows[:, 0], S)
+
+
 def test_additive_grid(capsys):
     f_t, f_v = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, 2.0])
     passes(capsys, checks.check_additive_grid, f_t[:, None] + f_v[None, :], f_t, f_v)

@@ -116,3 +116,11 @@ def test_notebook_05_big_model_claims():
     # "the tiny ViLT loses accuracy under EMAP here, as in notebook 04" (measured 0.855 vs 0.550 at N=200)
     assert claims["accuracy_model"] > claims["accuracy_emap"] + 0.1
     assert claims["per_pair_ms"] > 0
+
+
+@pytest.mark.slow
+def test_notebook_01_claims():
+    claims = executed_claims("01_grounding_and_clip")
+    # "every caption retrieves the same image, right for at most one of the N captions"
+    assert claims["recall_S_add"] <= claims["chance"] + 1e-9
+    assert claims["recall_S"] > 5 * claims["chance"]

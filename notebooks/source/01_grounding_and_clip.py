@@ -55,12 +55,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 import grounding_kit as gk
-from grounding_kit.checks import check_retrieval_accuracy, check_similarity_matrix, check_zero_shot
+from grounding_kit.checks import (check_additive_part, check_retrieval_accuracy, check_similarity_matrix,
+                                  check_zero_shot)
 from grounding_kit.homework import own_or_kit
 
 MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
 OFFLINE = MODEL == "tiny-shapes"
 N = 64  # image-caption pairs in the batch
+claims = {}  # measured values the text below relies on (tests/test_notebook_claims.py checks them)
 clip = gk.load_clip(MODEL)
 clip
 
@@ -213,6 +215,44 @@ gk.widgets.similarity_widget(clip, images[:16], captions[:16], seed=0)
 # and every image. A model that truly connects the two should suffer; a model that scores text and
 # image separately and adds the scores suffers in a very particular, predictable way. Notebook 04
 # turns this observation into a measurement, EMAP (Hessel and Lee, EMNLP 2020).
+
+# %% [markdown] slide
+# ## Exercise 1.4: CLIP's score is itself an interaction
+#
+# $S_{ij} = \langle t_i, v_j \rangle$ is bilinear: how well image $j$ suits caption $i$ depends on both.
+# Split `S` like any grid of scores (notebook 04 does this for every model): keep only its *additive
+# part*, `S_add[i, j]` = mean of row `i` + mean of column `j` - mean of `S`, and throw away the
+# interaction.
+#
+# **Predict first**: what recall at 1 will `S_add` give, compared with `S` (exercise 1.2) and with
+# chance, 1/N? Decide, then compute `S_add` and run the cells below.
+
+# %% - exercise=1.4
+### BEGIN SOLUTION
+S_add = S_np.mean(axis=1, keepdims=True) + S_np.mean(axis=0, keepdims=True) - S_np.mean()
+### END SOLUTION
+
+# %% - check=1.4 points=2
+check_additive_part(S_add, S_np)
+
+# %% - fallback=1.4
+S_add = own_or_kit("1.4", "S_add", S_np)
+
+# %% -
+claims["recall_S"] = gk.analysis.recall_at_k(S_np, 1)
+claims["recall_S_add"] = gk.analysis.recall_at_k(S_add, 1)
+claims["chance"] = 1 / len(S_np)
+print(f"recall@1: S {claims['recall_S']:.3f}, its additive part {claims['recall_S_add']:.3f}, "
+      f"chance {claims['chance']:.3f}")
+
+# %% [markdown] subslide
+# <details><summary>Why (open after running)</summary>
+#
+# In `S_add` a caption's row is the image effects plus a constant for the caption: every caption ranks
+# the images in the same order, so every caption "retrieves" the same image, right for at most one of
+# the N captions. Everything CLIP knows about *which* caption goes with *which* image lives in the
+# interaction that EMAP would remove: retrieval is a purely interactive task.
+# </details>
 
 # %% [markdown] slide
 # ## Online: a real CLIP on real photos
