@@ -182,40 +182,23 @@ def _decomposition(P: Any) -> Any:
     return decompose(to_numpy(P))
 
 
-def _recall_at_1(S: Any) -> float:
-    from .analysis.summaries import recall_at_k
-
-    return recall_at_k(to_numpy(S), 1)
-
-
 def _majority() -> Callable[[Any, Any], float]:
     from .world.rebalancing import majority_answer_accuracy
 
     return majority_answer_accuracy
 
 
-def _kit_emap() -> Callable[[Any], Any]:
-    from .analysis import emap
-
-    return emap
-
-
 #: ``(exercise, name) -> (check, reference)``: ``check(value, *inputs)`` raises when the student's
 #: ``value`` is wrong (the exercise's own check); ``reference(*inputs)`` is the kit's value, computed
 #: by library code. :func:`own_or_kit` uses it; a new exercise whose answer later cells use adds
-#: one entry here.
+#: one entry here (each entry is used by a ``fallback`` cell of the course; a test checks it).
 FALLBACKS: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] = {
     ("1.1", "S"): (checks.check_similarity_matrix,
                    lambda text_emb, image_emb: to_numpy(text_emb) @ to_numpy(image_emb).T),
-    ("1.2", "retrieval_accuracy"): (checks.check_retrieval_accuracy,
-                                    lambda S: _recall_at_1(S)),
     ("1.3", "zero_shot"): (checks.check_zero_shot, lambda S_zs: to_numpy(S_zs).argmax(axis=0)),
     ("1.4", "S_add"): (lambda S_add, S: checks.check_additive_part(S_add, S),
                        lambda S: _decomposition(S).additive()),
     ("2.1", "G"): (checks.check_additive_grid, lambda f_t, f_v: np.add.outer(to_numpy(f_t), to_numpy(f_v))),
-    ("2.2", "residual"): (checks.check_interaction_residual, lambda P: _decomposition(P).interaction),
-    ("2.3", "accuracy"): (checks.check_accuracy,
-                          lambda logits, labels: _kit_accuracy(labels, logits)),
     ("3.1", "blind_accuracy"): (lambda fn, questions, answers:
                                 checks.check_blind_accuracy(fn(questions, answers), questions, answers),
                                 lambda questions, answers: _majority()),
@@ -223,19 +206,7 @@ FALLBACKS: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] 
                               lambda questions, answers: _majority()(questions, answers)),
     ("3.3", "blind_balanced"): (checks.check_blind_accuracy,
                                 lambda questions, answers: _majority()(questions, answers)),
-    ("4.1", "my_emap"): (checks.check_emap_function, _kit_emap),
-    ("4.2", "text_effect"): (lambda value, P: checks.check_effects(value, _decomposition(P).image_effect, P),
-                             lambda P: _decomposition(P).text_effect),
-    ("4.2", "image_effect"): (lambda value, P: checks.check_effects(_decomposition(P).text_effect, value, P),
-                              lambda P: _decomposition(P).image_effect),
-    ("4.3", "share"): (checks.check_interaction_share, lambda P: _decomposition(P).interaction_share),
 }
-
-
-def _kit_accuracy(labels: Any, logits: Any) -> float:
-    from .analysis import accuracy
-
-    return float(accuracy(np.asarray(labels), to_numpy(logits)))
 
 
 def own_or_kit(exercise: str, name: str, *inputs: Any, namespace: dict[str, Any] | None = None) -> Any:

@@ -99,14 +99,17 @@ def test_own_or_kit_falls_back_to_the_kit_with_one_line(capsys, namespace, state
     check_additive_grid(value, f_t, f_v)  # the kit's value passes the exercise's own check
 
 
+QUESTIONS, ANSWERS = ["is it red?", "is it red?", "is it red?", "how many?"], ["yes", "yes", "no", "2"]
+
+
 def test_own_or_kit_treats_an_unfinished_function_as_not_done(capsys):
-    def my_emap(P):
+    def blind_accuracy(questions, answers):
         raise NotImplementedError
 
-    fallback = homework.own_or_kit("4.1", "my_emap", namespace={"my_emap": my_emap})
-    assert "exercise 4.1 not done yet" in capsys.readouterr().out
-    import grounding_kit as gk
-    assert fallback is gk.emap
+    fallback = homework.own_or_kit("3.1", "blind_accuracy", QUESTIONS, ANSWERS,
+                                   namespace={"blind_accuracy": blind_accuracy})
+    assert "exercise 3.1 not done yet" in capsys.readouterr().out
+    assert fallback(QUESTIONS, ANSWERS) == pytest.approx(3 / 4)
 
 
 def test_own_or_kit_refuses_an_unknown_exercise():
@@ -117,13 +120,20 @@ def test_own_or_kit_refuses_an_unknown_exercise():
 def test_the_kit_references_pass_their_own_checks():
     rng = np.random.default_rng(0)
     P, t, v = rng.normal(size=(5, 5, 3)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
-    inputs = {"1.1": (t, v), "1.2": (t @ v.T,), "1.3": (t @ v.T,), "1.4": (t @ v.T,), "2.1": (t[:, 0], v[:, 0]),
-              "2.2": (P,), "2.3": (P[0], np.array([0, 1, 2, 0, 1])), "4.1": (), "4.2": (P,), "4.3": (P,)}
+    inputs = {"1.1": (t, v), "1.3": (t @ v.T,), "1.4": (t @ v.T,), "2.1": (t[:, 0], v[:, 0]),
+              "3.1": (QUESTIONS, ANSWERS), "3.3": (QUESTIONS, ANSWERS)}
+    assert {exercise for exercise, _ in homework.FALLBACKS} == set(inputs)
     for (exercise, name), (check, reference) in homework.FALLBACKS.items():
-        args = inputs.get(exercise)
-        if args is None:
-            continue
-        check(reference(*args), *args)
+        check(reference(*inputs[exercise]), *inputs[exercise])
+
+
+def test_every_kit_fallback_is_used_by_a_fallback_cell():
+    used = set()
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if homework.cell_role(cell) and homework.cell_role(cell)[0] == "fallback":
+                used |= set(re.findall(r'own_or_kit\("([^"]+)", "([^"]+)"', cell.source))
+    assert used == set(homework.FALLBACKS)
 
 
 def test_a_wrong_answer_still_fails_the_check():
