@@ -1,12 +1,15 @@
 """The course workflow: build the notebooks from readable sources, hand out student copies, make slides.
 
-Three commands (``python -m grounding_kit.course --help``):
+The commands (``python -m grounding_kit.course --help``):
 
 - ``build``: turns ``notebooks/source/*.py`` (percent format, see :func:`parse_source`) into
   ``notebooks/*.ipynb``, stored without outputs. ``build --check`` only reports stale notebooks.
 - ``student``: writes student copies, in which the code between ``### BEGIN SOLUTION`` and
   ``### END SOLUTION`` becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError`` (as nbgrader
-  and fastbook do); ``make student``.
+  and fastbook do), hidden tests are dropped and rubric cells read ``YOUR ANSWER HERE``;
+  ``make student``.
+- ``nbgrader DIR``: an nbgrader course folder made from the notebooks (:mod:`grounding_kit.homework`;
+  also ``grounding-kit course init DIR``).
 - ``slides``: executed reveal.js decks that need no network (:mod:`grounding_kit.slides`) from
   each cell's ``metadata.slideshow.slide_type``; ``make slides``.
 - ``book``: the course website (Sphinx, :mod:`grounding_kit.book`) in ``build/book``; ``make book``.
