@@ -1,4 +1,4 @@
-"""The ``grounding-kit`` console command: ``doctor``, ``train`` and ``dashboard``.
+"""The ``grounding-kit`` console command: ``doctor``, ``train``, ``dashboard`` and ``course init``.
 
 Arguments are checked before any work starts; a bad one ends the command with a one-line
 ``grounding-kit <command>: error: ...`` and exit status 2, never a traceback.
