@@ -280,6 +280,8 @@ def check_interaction_residual(residual: Any, P: Any) -> None:
                 if _close(got, no_grand, 1e-6) else
                 "check the sign of the grand mean: P - row means - column means + grand mean."
                 if _close(got, no_grand - grand, 1e-6) else
+                _GRAND_OVER_CLASSES if grid.ndim == 3 and grid.shape[2] > 1
+                and _close(got, no_grand + grid.mean(), 1e-6) else
                 "row means: P.mean(axis=1, keepdims=True); column means: P.mean(axis=0, keepdims=True).")
         _fail(exercise, f"the values differ: {_first_difference(got, expected)}.", hint)
     share = float((expected ** 2).sum() / max(((grid - grid.mean(axis=(0, 1))) ** 2).sum(), 1e-300))
@@ -344,6 +346,11 @@ EMAP_EXAMPLE = np.array([[-1.3, 0.2, -0.1],
                          [1.0, 0.1, 0.7]])
 
 
+#: hint for the most common slip on an (N, N, C) grid: the grand mean taken over the classes too
+_GRAND_OVER_CLASSES = ("you took the grand mean over the classes too (P.mean() on an (N, N, C) grid mixes "
+                       "the classes): use P.mean(axis=(0, 1)), one grand mean per class.")
+
+
 def _emap_hint(fn_result: np.ndarray, P: np.ndarray) -> str:
     rows = P.mean(axis=1)
     cols = P.mean(axis=0)
@@ -353,6 +360,8 @@ def _emap_hint(fn_result: np.ndarray, P: np.ndarray) -> str:
         return "you added the row and column means but forgot to subtract the grand mean."
     if _close(fn_result, rows + cols + grand, 1e-6):
         return "subtract the grand mean, don't add it."
+    if P.ndim == 3 and P.shape[2] > 1 and _close(fn_result, rows + cols - P.mean(), 1e-6):
+        return _GRAND_OVER_CLASSES
     if _close(fn_result, rows, 1e-6) or _close(fn_result, cols, 1e-6):
         return "EMAP needs both the text effect (row mean) and the image effect (column mean)."
     if _close(fn_result, diagonal, 1e-6):
@@ -411,6 +420,8 @@ def check_effects(text_effect: Any, image_effect: Any, P: Any) -> None:
             means = grid.mean(axis=axis)
             other = grid.mean(axis=1 - axis) - grid.mean(axis=(0, 1))
             hint = ("subtract the grand mean P.mean(axis=(0, 1))." if _close(got, means, 1e-6) else
+                    _GRAND_OVER_CLASSES if grid.ndim == 3 and grid.shape[2] > 1
+                    and _close(got, means - grid.mean(), 1e-6) else
                     "rows are texts: the text effect averages over the images (axis 1), the image "
                     "effect over the texts (axis 0)." if _close(got, other, 1e-6) else
                     f"mean over axis {axis}, minus the grand mean.")

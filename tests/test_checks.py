@@ -215,6 +215,16 @@ def test_gap_verdict_names_a_table_without_an_interval():
         checks.gap_verdict(pd.DataFrame({"score": [0.9]}, index=["full model"]))
 
 
+def test_grand_mean_over_the_classes_gets_its_own_hint():
+    P = np.random.default_rng(1).normal(size=(6, 6, 3)) + np.array([0.0, 2.0, -1.0])
+    rows, cols = P.mean(axis=1), P.mean(axis=0)
+    hint = r"grand mean over the classes too .*P\.mean\(axis=\(0, 1\)\)"
+    fails(hint, checks.check_emap_function, lambda G: G.mean(axis=1) + G.mean(axis=0) - G.mean())
+    fails(hint, checks.check_effects, rows - P.mean(), cols - P.mean(axis=(0, 1)), P)
+    residual = P - P.mean(axis=1, keepdims=True) - P.mean(axis=0, keepdims=True) + P.mean()
+    fails(hint, checks.check_interaction_residual, residual, P)
+
+
 def test_every_check_is_tested_here():
     from pathlib import Path
 
