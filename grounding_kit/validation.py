@@ -219,7 +219,7 @@ def check_sum_fits(name: str, values: np.ndarray, terms: int, *, power: int = 1)
     A finite input whose sums overflow would otherwise come back as inf or NaN with only numpy's
     RuntimeWarning.
     """
-    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    largest = max(float(values.max()), -float(values.min())) if values.size else 0.0  # no |values| copy
     limit = np.finfo(np.float64).max / 4
     if largest > 0 and (power * math.log(largest) + math.log(max(terms, 1))) > math.log(limit):
         raise ValueError(f"{name} holds values as large as {largest:.3g}: summing {terms:,} of them"

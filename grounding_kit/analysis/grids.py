@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..validation import check_finite, describe
+from ..validation import check_finite, check_sum_fits, describe
 
 
 class ProbabilityInputWarning(UserWarning):
@@ -44,7 +44,8 @@ def check_grid(P: Any, name: str = "P", warn: bool = True) -> np.ndarray:
     P : (N, N) or (N, N, C) numpy array or torch tensor, ``P[i, j] = f(t_i, v_j)``.
 
     Raises ``TypeError`` for non-float input, ``ValueError`` for a wrong number of axes, a
-    non-square grid, N < 2, an empty class axis or NaN/inf. Warns with
+    non-square grid, N < 2, an empty class axis, NaN/inf, or values so large that a mean over
+    N partners would overflow float64 (inf/NaN results). Warns with
     ``ProbabilityInputWarning`` when the class axis looks like probabilities (if ``warn``).
     """
     grid = to_float64(name, P)
@@ -59,6 +60,7 @@ def check_grid(P: Any, name: str = "P", warn: bool = True) -> np.ndarray:
     if grid.ndim == 3 and grid.shape[2] == 0:
         raise ValueError(f"{name} has an empty class axis; expected (N, N, C) with C >= 1, got {describe(P)}")
     check_finite(name, grid)
+    check_sum_fits(name, grid, grid.shape[0])
     if grid.ndim == 2:
         grid = grid[:, :, None]
     if warn:

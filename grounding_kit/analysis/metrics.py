@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..validation import check_choice, check_consistent_length, check_finite, check_labels_in_range, describe
+from ..validation import (check_choice, check_consistent_length, check_finite, check_labels_in_range,
+                          check_sum_fits, describe)
 from .grids import is_torch, to_float64
 
 
@@ -37,6 +38,7 @@ def as_logits(logits: Any, name: str = "logits") -> np.ndarray:
     if values.ndim != 2:
         raise ValueError(f"{name} must have shape (N, C), got {describe(logits)}")
     check_finite(name, values)
+    check_sum_fits(name, values, 2)  # margins logit[1] - logit[0] must stay finite
     return values
 
 

@@ -383,13 +383,13 @@ def finish_estimate(rows: torch.Tensor, cols: torch.Tensor, grand: torch.Tensor,
 
 def emap_model(model: PairModel, feats: Features, partners: int | None = None, seed: int | None = None,
                batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
-               client: Any = None, checkpoint: Any = None, max_seconds: float | None = None) -> torch.Tensor | EmapEstimate:
-    """EMAP of ``model`` on ``feats``, streamed: the same result as ``emap(pairwise_logits(model, feats))``.
+               client: Any = None, checkpoint: Any = None, max_seconds: float | None = None) -> EmapEstimate:
+    """EMAP of ``model`` on ``feats``, streamed: ``projection`` is ``emap(pairwise_logits(model, feats))``.
 
-    Returns the (N, C) float64 CPU tensor ``f_hat(t_i, v_i)`` when ``partners`` is None, and an
-    ``EmapEstimate`` (projection with standard errors) for Monte Carlo with ``partners=K``.
-    Parameters as in ``emap_details``.
+    Returns an ``EmapEstimate`` whatever ``partners`` is: ``.projection`` (N, C) float64 is
+    ``f_hat(t_i, v_i)``, ``.stderr`` its standard errors (zeros when exact, Monte Carlo with
+    ``partners=K``), with the marginals it is built from. Parameters as in ``emap_details``
+    (this is the same computation under the name the kit's examples use).
     """
-    est = emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device,
-                       progress=progress, client=client, checkpoint=checkpoint, max_seconds=max_seconds)
-    return est if partners is not None else est.projection
+    return emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device,
+                        progress=progress, client=client, checkpoint=checkpoint, max_seconds=max_seconds)
