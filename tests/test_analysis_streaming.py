@@ -122,15 +122,15 @@ def test_relu_closed_form_handles_ties_and_dead_units():
     model, _ = random_case(0, 2, "relu")
     text = torch.tensor([[1.0, -2.0, 0.5, 0.0, 0.0, 0.0]] * 3 + [[0.0] * 6])
     feats = Features(text, -text.flip(0))
-    np.testing.assert_allclose(emap_model(model, feats).numpy(),
+    np.testing.assert_allclose(emap_model(model, feats).projection.numpy(),
                                emap(pairwise_logits(model, feats).double()).numpy(), atol=1e-6)
 
 
 @pytest.mark.parametrize("head", ["mlp", "relu", "bilinear"])
 def test_structured_paths_equal_the_generic_path(head):
     model, feats = random_case(3, 33, head)
-    fast = emap_model(model, feats)
-    generic = emap_model(lambda t, v: model(t, v), feats)  # a plain callable hides the structure
+    fast = emap_model(model, feats).projection
+    generic = emap_model(lambda t, v: model(t, v), feats).projection  # a plain callable hides the structure
     assert isinstance(fast, torch.Tensor) and fast.shape == (33, 3) and fast.dtype == torch.float64
     np.testing.assert_allclose(fast.numpy(), generic.numpy(), atol=1e-6)
 
@@ -148,14 +148,14 @@ def test_list_features_are_gathered():
     feats = Features(words, images)
     P = pairwise_logits(model, feats, batch_size=3)
     assert P[1, 2].tolist() == [8.0, 6.0]
-    np.testing.assert_allclose(emap_model(model, feats, batch_size=2).numpy(), emap(P).numpy(), atol=1e-12)
+    np.testing.assert_allclose(emap_model(model, feats, batch_size=2).projection.numpy(), emap(P).numpy(), atol=1e-12)
 
 
 def test_monte_carlo_at_all_partners_is_exact():
     model, feats = random_case(1, 25, "generic")
     est = emap_model(model, feats, partners=25, seed=0)
     assert isinstance(est, EmapEstimate) and est.exact and est.partners == 25
-    np.testing.assert_allclose(est.projection.numpy(), emap_model(model, feats).numpy(), atol=1e-6)
+    np.testing.assert_allclose(est.projection.numpy(), emap_model(model, feats).projection.numpy(), atol=1e-6)
     assert float(est.stderr.abs().max()) == 0.0
 
 
@@ -168,7 +168,7 @@ def test_monte_carlo_is_seeded():
 
 def test_monte_carlo_intervals_cover_at_nominal_rate():
     model, feats = random_case(2, 40, "generic")
-    exact = emap_model(model, feats)
+    exact = emap_model(model, feats).projection
     covered = []
     for seed in range(120):
         low, high = emap_model(model, feats, partners=16, seed=seed).interval(0.9)

@@ -654,3 +654,18 @@ def test_metrics_refuse_logits_whose_margins_overflow():
 
     with pytest.raises(ValueError, match="overflows float64"):
         pairwise_ranking_accuracy([0.0, 1.0], np.array([[-1e308, 1e308], [0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("seed, error", [("abc", TypeError), (1.5, TypeError), (-1, ValueError), (True, TypeError)])
+def test_fit_head_shares_the_seed_validator(seed, error):
+    feats = _feats(8)
+    with pytest.raises(error, match="seed must be an integer"):
+        gk.fit_head("additive", feats, [0, 1] * 4, seed=seed, progress=False)
+
+
+def test_doctor_reports_an_unusable_cache_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = _cli(["doctor", "--hub-timeout", "0.01"], tmp_path, GROUNDING_KIT_CACHE=str(blocker))
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "GROUNDING_KIT_CACHE" in result.stdout and "unusable" in result.stdout

@@ -51,7 +51,7 @@ def test_reshuffle_lab_predictions_on_intact_pairs_are_the_models_and_emap(lab, 
     head, feats = mixed.head("interactive"), mixed.feats_eval
     preds = lab.predictions()
     np.testing.assert_allclose(preds["interactive"], head(feats.text, feats.image).detach().numpy(), atol=1e-5)
-    np.testing.assert_allclose(preds["EMAP"], gk.emap_model(head, feats).numpy(), atol=1e-5)
+    np.testing.assert_allclose(preds["EMAP"], gk.emap_model(head, feats).projection.numpy(), atol=1e-5)
     assert "running average" not in preds  # nothing averaged yet
     assert lab.fig_acc.data[0].y[-1] is None  # no bar yet (None is valid JSON, NaN is not)
 
