@@ -406,3 +406,35 @@ def init_course_cli(directory: Path, only: Sequence[str] | None, force: bool) ->
         print(f"assignment {assignment}: {path} ({sum(points(nbformat.read(path, as_version=4)).values())} points)")
     print(next_steps(Path(directory), written))
     return 0
+
+
+def filled_submission(release: NotebookNode, source: NotebookNode,
+                      replace: dict[str, str] | None = None) -> NotebookNode:
+    """A release copy with the instructor's solutions put back: a test submission for a course.
+
+    Parameters
+    ----------
+    release : the release copy of an assignment (``release/<a>/<a>.ipynb``).
+    source : the assignment's source (``source/<a>/<a>.ipynb``, as :func:`init_course` wrote it).
+    replace : ``{grade_id: code}``: put ``code`` in place of that solution block instead (a wrong
+        answer, say); unknown grade ids raise ValueError.
+
+    Autograding the result should give full marks for the autograded checks (minus the replaced
+    exercises), which is how an instructor tests a course before releasing it.
+    """
+    replace = dict(replace or {})
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    unknown = sorted(set(replace) - set(solutions))
+    if unknown:
+        raise ValueError(f"replace names {unknown}, which are not solution cells; expected some of "
+                         f"{sorted(solutions)}")
+    filled = nbformat.reads(nbformat.writes(release), as_version=4)
+    for cell in filled.cells:
+        grade = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade in solutions and cell.metadata["nbgrader"].get("solution"):
+            cell.source = solutions[grade]
+            if grade in replace:
+                head, _, rest = cell.source.partition("### BEGIN SOLUTION")
+                cell.source = head + replace[grade] + rest.partition("### END SOLUTION")[2]
+    return filled

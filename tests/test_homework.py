@@ -280,17 +280,20 @@ def test_release_copy_holds_no_graded_answer(released, path):
 
 def submission(root: Path, wrong: tuple[str, str] | None = None) -> nbformat.NotebookNode:
     """The release copy with the instructor's solutions filled in (one of them replaced by ``wrong``)."""
-    nb = release_copy(root)
-    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source
-                 for c in nbformat.read(root / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4).cells
-                 if "nbgrader" in c.metadata}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell.source = solutions[meta["grade_id"]]
-            if wrong and meta["grade_id"] == wrong[0]:
-                cell.source = re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", wrong[1], cell.source, flags=re.S)
-    return nb
+    source = nbformat.read(root / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4)
+    return homework.filled_submission(release_copy(root), source, dict([wrong]) if wrong else None)
+
+
+def test_filled_submission_puts_solutions_back_and_refuses_unknown_ids():
+    source = homework.nbgrader_notebook(notebook(HOMEWORK_02))
+    release = course.student_notebook(source)  # the same cells as nbgrader's release copy
+    filled = homework.filled_submission(release, source, {WRONG[0]: WRONG[1]})
+    by_id = {c.metadata["nbgrader"]["grade_id"]: c.source for c in filled.cells if "nbgrader" in c.metadata}
+    assert by_id["ex2_1-answer"] == next(c.source for c in source.cells
+                                         if c.metadata.get("nbgrader", {}).get("grade_id") == "ex2_1-answer")
+    assert by_id[WRONG[0]] == WRONG[1]
+    with pytest.raises(ValueError, match="not solution cells"):
+        homework.filled_submission(release, source, {"ex9_9-answer": "x = 1"})
 
 
 @pytest.mark.slow
