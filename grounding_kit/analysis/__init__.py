@@ -41,6 +41,8 @@ _EXPORTS: dict[str, str] = {
     "cross_validate_emap": "report",
     "monte_carlo_spread": "report",
     "linear_probe": "probes",
+    "interaction_profile": "profiles",
+    "profile_interaction_share": "profiles",
     "ProbeResult": "probes",
 }
 
