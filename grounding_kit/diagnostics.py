@@ -133,7 +133,10 @@ def _check_hub(timeout: float) -> Check:
 
 
 def _check_cache() -> Check:
-    folder = paths.cache_dir()
+    try:
+        folder = paths.cache_dir()
+    except paths.CacheDirError as err:
+        return Check("cache", f"{err}: results are computed but not cached", problem=True)
     probe = folder / ".doctor-write-test"
     try:
         probe.write_text("ok")

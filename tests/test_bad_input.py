@@ -669,3 +669,24 @@ def test_doctor_reports_an_unusable_cache_folder(tmp_path):
     result = _cli(["doctor", "--hub-timeout", "0.01"], tmp_path, GROUNDING_KIT_CACHE=str(blocker))
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "GROUNDING_KIT_CACHE" in result.stdout and "unusable" in result.stdout
+
+
+def test_cache_folder_under_a_read_only_folder(tmp_path, monkeypatch):
+    from pathlib import Path as _Path
+
+    from grounding_kit.paths import CacheDirError, cache_dir
+
+    real_mkdir = _Path.mkdir
+
+    def read_only_mkdir(self, *args, **kwargs):
+        if str(self).startswith(str(tmp_path / "ro")):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(_Path, "mkdir", read_only_mkdir)
+    monkeypatch.setenv("GROUNDING_KIT_CACHE", str(tmp_path / "ro" / "cache"))
+    with pytest.raises(CacheDirError, match=r"GROUNDING_KIT_CACHE=.*points somewhere unusable.*Permission denied"):
+        cache_dir("features")
+    with pytest.warns(RuntimeWarning, match="not cached"):
+        feats = gk.embed(gk.make_task("match", n=3, seed=0, cache=False), CountingClip())
+    assert feats.text.shape == (3, 3)

@@ -37,7 +37,7 @@ from ..features import Features
 from ..structure import BILINEAR, FIRST_LAYER_LINEAR, GENERIC, BilinearFactors
 from ..threads import single_thread
 from ..validation import NotFittedError, check_choice, check_consistent_length, check_finite, check_fraction, \
-    check_positive_int, describe
+    check_positive_int, describe, seed_int
 
 HEAD_KINDS = ("additive", "additive-mlp", "interactive", "product", "bilinear", "clip-zero-shot")
 HEAD_FORMAT = "grounding_kit.Head"
@@ -161,6 +161,7 @@ class Head(nn.Module):
         check_learnable(targets, self.multilabel_)
         epochs, patience = check_positive_int("epochs", epochs), check_positive_int("patience", patience)
         batch_size = check_positive_int("batch_size", batch_size)
+        seed = seed_int(seed)
         val_fraction = check_fraction("val_fraction", val_fraction, high=0.9)
         if n_classes is not None and check_positive_int("n_classes", n_classes, minimum=2) < n_found:
             raise ValueError(f"n_classes={n_classes} but labels hold class ids up to {n_found - 1}")

@@ -167,6 +167,11 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     :func:`evaluate_clip` and :func:`~grounding_kit.models.queries.evaluate_queries` on fresh
     samples, parameters, size_bytes, output_dir.
     """
+    steps = CLIP_STEPS if steps is None else check_positive_int("steps", steps)
+    seed = seed_int(seed)
+    # checked before training: a bad destination must not cost the trained model
+    out = check_output_dir(output_dir, embedded_path(TINY_CLIP), overwrite_shipped=overwrite_shipped)
+
     import open_clip
 
     from ..world import render_scene
@@ -174,10 +179,6 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     from .queries import evaluate_queries
     from .tokenizer import WordTokenizer
 
-    steps = CLIP_STEPS if steps is None else check_positive_int("steps", steps)
-    seed = seed_int(seed)
-    # checked before training: a bad destination must not cost the trained model
-    out = check_output_dir(output_dir, embedded_path(TINY_CLIP), overwrite_shipped=overwrite_shipped)
     torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
