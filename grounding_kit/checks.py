@@ -37,6 +37,11 @@ __all__ = [
     "check_interaction_share",
     "check_columns_above",
     "check_emap_gap",
+    "ENSEMBLE_OPTIONS",
+    "check_ensemble_prediction",
+    "BLIND_OPTIONS",
+    "check_blind_prediction",
+    "check_gap_prediction",
     "gap_verdict",
 ]
 
@@ -117,6 +122,18 @@ def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
     index = np.unravel_index(int(np.argmax(np.abs(got - expected))), got.shape)
     where = ", ".join(str(int(i)) for i in index)
     return f"at [{where}] you have {got[index]:.4g}, expected {expected[index]:.4g}"
+
+
+def _choice(exercise: str, answer: Any, options: dict[str, str], correct: str, why: str) -> None:
+    """A multiple-choice answer: one of the keys of ``options``; ``why`` explains the measured answer."""
+    listing = "; ".join(f"{key!r}: {text}" for key, text in options.items())
+    if not isinstance(answer, str) or answer.strip().lower() not in options:
+        _fail(exercise, f"the answer should be one of {list(options)}, but it is {_describe(answer)}.",
+              f"the options are {listing}.")
+    if answer.strip().lower() != correct:
+        _fail(exercise, f"{answer.strip().lower()!r} is not what the measurement shows.",
+              "look at the table again, column by column, and compare with the other options.")
+    _passed(exercise, f"{options[correct]}: {why}")
 
 
 # ---------------------------------------------------------------- 01 grounding and CLIP
@@ -288,6 +305,30 @@ def check_interaction_residual(residual: Any, P: Any) -> None:
     _passed(exercise, f"{share:.0%} of this grid's variation is interaction.")
 
 
+#: the options of exercise 2.4 (what the "beats the ensemble" table will show)
+ENSEMBLE_OPTIONS = {
+    "a": "the ensemble keeps up with the fancy method",
+    "b": "the fancy method wins, and its EMAP falls back to the ensemble (the win is from interactions)",
+    "c": "the fancy method wins, and its EMAP keeps the win (the win is not from interactions)",
+}
+
+
+def check_ensemble_prediction(answer: Any, table: Any, *, margin: float = 0.02) -> None:
+    """Exercise 2.4: predict the "beats the ensemble" table; the right option is read off ``table``.
+
+    ``table`` has one row per seed and the columns "linear ensemble", "fancy method" and
+    "fancy's EMAP" (accuracies). "a" unless the fancy method leads the ensemble by ``margin`` on
+    every seed; then "c" when its EMAP keeps at least half of the lead on every seed, else "b".
+    """
+    exercise = "Exercise 2.4 (predict: does beating the ensemble show interactions?)"
+    lead = table["fancy method"] - table["linear ensemble"]
+    kept = table["fancy's EMAP"] - table["linear ensemble"]
+    correct = "a" if not (lead >= margin).all() else "c" if (kept >= lead / 2).all() else "b"
+    why = (f"the fancy method leads by {lead.min():+.3f} to {lead.max():+.3f} and its EMAP by "
+           f"{kept.min():+.3f} to {kept.max():+.3f} over the seeds.")
+    _choice(exercise, answer, ENSEMBLE_OPTIONS, correct, why)
+
+
 # ---------------------------------------------------------------- 03 rebalancing
 
 def check_blind_accuracy(accuracy: Any, questions: Sequence[Any], answers: Sequence[Any], *,
@@ -333,6 +374,25 @@ def check_answer_entropy(entropy: Any, answers: Iterable[Any]) -> None:
                 "turn the answer counts into probabilities p (they sum to 1), then H = -sum(p * log2(p)).")
         _fail(exercise, f"entropy is {got:.4f} bits, expected {expected:.4f}.", hint)
     _passed(exercise, f"{expected:.2f} bits (uniform over {kinds} answers would be {np.log2(kinds):.2f}).")
+
+
+#: the options of exercise 3.4 (the cross-fitted blind baseline after rebalancing)
+BLIND_OPTIONS = {"above": "above chance", "at": "at chance", "below": "below chance"}
+
+
+def check_blind_prediction(answer: Any, report: Any, question_type: str = "color", *,
+                           tolerance: float = 0.01) -> None:
+    """Exercise 3.4: predict where the cross-fitted blind baseline lands after rebalancing.
+
+    Reads ``question_only_after`` and ``chance`` of ``question_type`` from a ``rebalance_report``
+    table; "at" means within ``tolerance`` of chance.
+    """
+    exercise = "Exercise 3.4 (predict: a blind baseline after rebalancing)"
+    got, chance = float(report.loc[question_type, "question_only_after"]), float(report.loc[question_type, "chance"])
+    correct = "at" if abs(got - chance) <= tolerance else "above" if got > chance else "below"
+    why = (f"{question_type} questions: {got:.3f} against chance {chance:.3f}. The baseline's pick is the "
+           "answer that is over-represented in its training half, hence under-represented where it is scored.")
+    _choice(exercise, answer, BLIND_OPTIONS, correct, why)
 
 
 # ---------------------------------------------------------------- 04 EMAP
@@ -447,6 +507,24 @@ def check_interaction_share(share: Any, P: Any) -> None:
         _fail(exercise, f"share is {np.round(got, 4)}, expected {np.round(expected, 4)}.",
               "numerator: (residual ** 2).sum(axis=(0, 1)); denominator: ((P - grand) ** 2).sum(axis=(0, 1)).")
     _passed(exercise, f"interaction share {np.round(expected, 3)}.")
+
+
+def check_gap_prediction(prediction: Any, report: Any, *, perceptual: float | None = None,
+                         tolerance: float = 0.01) -> None:
+    """Exercise 4.4: predict a model's ``model - EMAP`` gap as a number, read off an ``emap_report``.
+
+    ``perceptual`` (optional) is the model's perceptual score, to catch the answer that confuses
+    "uses a modality" with "combines the modalities".
+    """
+    exercise = "Exercise 4.4 (predict: the additive head's EMAP gap)"
+    expected = float(report.attrs["difference"])
+    got = _as_number(exercise, "predicted_gap", prediction)
+    if abs(got - expected) > tolerance:
+        hint = ("that is about the perceptual score: it measures whether the model uses a modality, "
+                "not whether it combines them." if perceptual is not None and abs(got - perceptual) < 0.05 else
+                "what does EMAP remove from a model, and what is there to remove in f_t(t) + f_v(v)?")
+        _fail(exercise, f"the measured gap is not {got:+.3f}.", hint)
+    _passed(exercise, f"model - EMAP = {expected:+.3f}: an additive model is its own projection.")
 
 
 # ---------------------------------------------------------------- 05 scaling up

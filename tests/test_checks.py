@@ -225,6 +225,33 @@ def test_grand_mean_over_the_classes_gets_its_own_hint():
     fails(hint, checks.check_interaction_residual, residual, P)
 
 
+def test_ensemble_prediction(capsys):
+    table = pd.DataFrame({"linear ensemble": [0.76, 0.77], "fancy method": [0.82, 0.83],
+                          "fancy's EMAP": [0.82, 0.82]})
+    passes(capsys, checks.check_ensemble_prediction, "c", table)
+    fails("not what the measurement shows", checks.check_ensemble_prediction, "b", table)
+    fails("one of", checks.check_ensemble_prediction, "fancy", table)
+    fallen = table.assign(**{"fancy's EMAP": [0.76, 0.77]})
+    passes(capsys, checks.check_ensemble_prediction, "b", fallen)
+    passes(capsys, checks.check_ensemble_prediction, "a", table.assign(**{"fancy method": [0.76, 0.83]}))
+
+
+def test_blind_prediction(capsys):
+    report = pd.DataFrame({"question_only_after": [0.135, 0.5], "chance": [1 / 6, 0.5]}, index=["color", "exists"])
+    passes(capsys, checks.check_blind_prediction, "below", report)
+    passes(capsys, checks.check_blind_prediction, "at", report, question_type="exists")
+    fails("not what the measurement shows", checks.check_blind_prediction, "at", report)
+    fails("one of", checks.check_blind_prediction, 0.13, report)
+
+
+def test_gap_prediction(capsys):
+    report = pd.DataFrame({"score": [0.65, 0.65]}, index=["full model", "EMAP"])
+    report.attrs.update(difference=0.0)
+    passes(capsys, checks.check_gap_prediction, 0, report)
+    fails("perceptual score", checks.check_gap_prediction, 0.19, report, perceptual=0.19)
+    fails("what does EMAP remove", checks.check_gap_prediction, 0.5, report)
+
+
 def test_every_check_is_tested_here():
     from pathlib import Path
 
