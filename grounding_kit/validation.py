@@ -180,14 +180,16 @@ def time_budget() -> float:
         raise ValueError(f"{TIME_BUDGET_ENV}={override!r} is not a number of seconds") from None
 
 
-def check_memory(what: str, needed: float, *, budget: float | None = None, hint: str = "") -> None:
+def check_memory(what: str, needed: float, *, budget: float | None = None, budget_name: str = "max_bytes",
+                 hint: str = "") -> None:
     """Raise ``BudgetError`` if ``what`` would need more than ``budget`` bytes (default: ``memory_budget()``).
 
-    The message names the estimate, the budget, how to raise it and ``hint`` (a cheaper way).
+    The message names the estimate, the budget (``budget_name=...`` when the caller passed one),
+    how to raise it and ``hint`` (a cheaper way).
     """
     limit = memory_budget() if budget is None else budget
     if needed > limit:
-        source = f"raise it with {MEMORY_BUDGET_ENV}=..." if budget is None else "the budget passed in"
+        source = f"raise it with {MEMORY_BUDGET_ENV}=..." if budget is None else f"{budget_name}={budget}"
         raise BudgetError(f"{what} would need about {format_bytes(needed)} of memory, above the budget of "
                           f"{format_bytes(limit)} ({source}); nothing was started." + (f" {hint}" if hint else ""))
 

@@ -189,7 +189,7 @@ def test_model_is_left_in_training_mode_and_on_its_device():
 
 def test_refuses_a_grid_above_the_memory_budget():
     model, feats = random_case(0, 50, "mlp")
-    with pytest.raises(ValueError, match=r"would need .* GiB .*\(50, 50, 3\).*max_bytes=1000 .*emap_model"):
+    with pytest.raises(ValueError, match=r"\(50, 50, 3\).*would need about .* KiB.*max_bytes=1000\).*emap_model"):
         pairwise_logits(model, feats, max_bytes=1000)
 
 

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..features import Features
 from ..structure import BILINEAR, FIRST_LAYER_LINEAR, PairModel
-from ..validation import check_positive_int, check_seed, check_time, format_seconds, seed_int
+from ..validation import check_memory, check_positive_int, check_seed, check_time, format_seconds, seed_int
 from .grid_model import GridModel
 from .grids import warn_if_probabilities
 from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
@@ -91,12 +91,10 @@ def pairwise_logits(model: PairModel, feats: Features, batch_size: int | None = 
         ev = PairEvaluator(model, feats, device, batch_size)
         zero = torch.zeros(1, dtype=torch.long)
         probe = ev.pairs(zero, zero)
-        needed = n * n * ev.classes * probe.element_size()
-        if needed > max_bytes:
-            raise ValueError(f"pairwise_logits would need {needed / 2**30:.2f} GiB for the (N, N, C) = "
-                              f"({n}, {n}, {ev.classes}) {probe.dtype} grid, above max_bytes={max_bytes} "
-                              f"({max_bytes / 2**30:.2f} GiB). Use grounding_kit.emap_model(model, feats), "
-                              "which streams the same projection in O(N * C) memory, or raise max_bytes.")
+        check_memory(f"pairwise_logits of the (N, N, C) = ({n}, {n}, {ev.classes}) {probe.dtype} grid",
+                     n * n * ev.classes * probe.element_size(), budget=max_bytes,
+                     hint="Use grounding_kit.emap_model(model, feats), which streams the same projection in "
+                          "O(N * C) memory, or raise max_bytes.")
         grid = torch.empty((n, n, ev.classes), dtype=probe.dtype)
         for rows, cols in tqdm(ev.tiles(), desc="pair logits", disable=not _show_progress(progress, n)):
             grid[rows, cols] = ev.tile(rows, cols).to("cpu", grid.dtype)
