@@ -67,7 +67,10 @@ class Decomposition:
     ``P[i, j] = grand_mean + text_effect[i] + image_effect[j] + interaction[i, j]``, where the
     effects have zero mean and ``interaction`` has zero-mean rows and columns.
 
-    Attributes (numpy or torch like the input, float64; the class axis is dropped for (N, N) input)
+    The fields are numpy or torch like the input, float64; the class axis is dropped for an
+    (N, N) input.
+
+    Attributes
     ----------
     grand_mean : (C,)
     text_effect : (N, C), row mean minus grand mean
