@@ -72,10 +72,19 @@ def is_stale_temporary(entry: Path, now: float | None = None) -> bool:
     """Whether ``entry`` is a temporary of :func:`atomic_write` whose writer is gone.
 
     Stale: its process (on this host) no longer runs, or it is older than ``STALE_SECONDS``.
+    Temporaries of earlier kit versions (``.<name>.<random>`` folders holding ``<name>``, no
+    process id) are stale once older than ``STALE_SECONDS``.
     """
     name = entry.name
-    if not name.startswith(".") or TMP_MARK not in name:
+    if not name.startswith("."):
         return False
+    if TMP_MARK not in name:
+        try:
+            legacy = entry.is_dir() and "." in name[1:] and all(
+                child.name == name[1:].rsplit(".", 1)[0] for child in entry.iterdir())
+            return legacy and (time.time() if now is None else now) - entry.lstat().st_mtime > STALE_SECONDS
+        except OSError:
+            return False
     try:
         host, pid, _ = name.rsplit(TMP_MARK, 1)[1].rsplit("-", 2)
         age = (time.time() if now is None else now) - entry.lstat().st_mtime

@@ -690,3 +690,24 @@ def test_cache_folder_under_a_read_only_folder(tmp_path, monkeypatch):
     with pytest.warns(RuntimeWarning, match="not cached"):
         feats = gk.embed(gk.make_task("match", n=3, seed=0, cache=False), CountingClip())
     assert feats.text.shape == (3, 3)
+
+
+def test_temporaries_of_earlier_versions_are_cleaned_once_old(tmp_path):
+    import os
+    import time
+
+    from grounding_kit.cache import STALE_SECONDS, atomic_write
+
+    old = tmp_path / ".entry.ab12cd34"
+    old.mkdir()
+    (old / "entry").write_text("half")
+    recent = tmp_path / ".other.zz99yy88"
+    recent.mkdir()
+    hidden = tmp_path / ".keep.me"      # not a kit temporary: never touched
+    hidden.mkdir()
+    (hidden / "notes").write_text("x")
+    past = time.time() - STALE_SECONDS - 60
+    for entry in (old, hidden):
+        os.utime(entry, (past, past))
+    atomic_write(tmp_path / "new", lambda tmp: tmp.write_text("ok"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.me", ".other.zz99yy88", "new"]
