@@ -612,6 +612,8 @@ def test_emap_model_refuses_a_long_stream_with_the_estimate_and_partners(monkeyp
     monkeypatch.setenv("GROUNDING_KIT_MAX_SECONDS", "0.1")
     with pytest.raises(BudgetError, match="GROUNDING_KIT_MAX_SECONDS"):
         gk.emap_model(SlowPairs(0.02), feats, batch_size=400)
+    with pytest.raises(BudgetError, match="exact perceptual score.*reshuffle"):
+        gk.perceptual_score(np.zeros(200, dtype=int), SlowPairs(0.02), feats, batch_size=400)
     fast = gk.emap_model(SlowPairs(0.0), feats, batch_size=4000, max_seconds=math.inf)
     assert fast.projection.shape == (200, 2)
 

@@ -23,6 +23,7 @@ from ..validation import check_choice, check_consistent_length, check_fraction, 
 from .grid_model import GridModel, as_pair_model
 from .metrics import as_labels, class_indices, get_metric, n_classes_of
 from .pairs import PairEvaluator, check_features, evaluating, resolve_device
+from .streaming import check_duration
 
 SIDES = ("image", "text")
 
@@ -139,6 +140,9 @@ def _tiles_of(model: Any, feats: Any, batch_size: int | None, device: Any) -> It
     device = resolve_device(model, device)
     with evaluating(model, device):
         ev = PairEvaluator(model, feats, device, batch_size)
+        check_duration(ev, None, None, task="the exact perceptual score",
+                       advice="Average reshuffle() over a few seeds instead (N pair evaluations each), or raise "
+                              "the budget.")
         for rows, cols in ev.tiles():
             yield rows, cols, ev.tile(rows, cols).cpu().double().numpy()
 

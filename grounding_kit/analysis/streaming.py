@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from ..features import Features
 from ..structure import BILINEAR, FIRST_LAYER_LINEAR, PairModel
-from ..validation import check_memory, check_positive_int, check_seed, check_time, format_seconds, seed_int
+from ..validation import (check_memory, check_positive_int, check_seed, check_time, format_seconds, seed_int,
+                          time_budget)
 from .grid_model import GridModel
 from .grids import warn_if_probabilities
 from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
@@ -243,14 +244,15 @@ ESTIMATE_FROM_PAIRS = 2**24
 SUGGESTED_PARTNERS = 32
 
 
-def check_duration(ev: PairEvaluator, partners: int | None, max_seconds: float | None) -> None:
+def check_duration(ev: PairEvaluator, partners: int | None, max_seconds: float | None, *, task: str = "EMAP",
+                   advice: str | None = None) -> None:
     """Refuse (``BudgetError``) a stream or Monte Carlo run estimated to take longer than ``max_seconds``.
 
     Times one tile of pairs (the best of two calls) and extrapolates to the run's pair
     evaluations: N * N for an exact stream, 2 * N * K + N for ``partners=K`` (plus the partner
     draws, timed on one block). Runs with fewer than ``ESTIMATE_FROM_PAIRS`` evaluations are not timed. ``max_seconds`` None means
     ``grounding_kit.validation.time_budget()`` (600 s unless ``GROUNDING_KIT_MAX_SECONDS`` says);
-    ``math.inf`` opts out.
+    ``math.inf`` opts out. ``task`` names the computation; ``advice`` replaces the partners=K advice.
     """
     n = ev.n
     needed = n * n if partners is None else 2 * n * partners + n
@@ -273,13 +275,14 @@ def check_duration(ev: PairEvaluator, partners: int | None, max_seconds: float |
         return 2 * n * (time.perf_counter() - start) / block + per_pair * (2 * n * k + n)
 
     k = min(SUGGESTED_PARTNERS, n)
-    what = (f"EMAP of this {ev.structure} model on N={n:,} pairs ({needed:,} pair evaluations at "
+    what = (f"{task} of this {ev.structure} model on N={n:,} pairs ({needed:,} pair evaluations at "
             f"{per_pair * 1e6:.2g} us each, measured on one tile)")
     if partners is None:
         seconds = per_pair * needed
-        hint = (f"partners=K estimates it by Monte Carlo, with standard errors, from 2 * N * K evaluations: "
-                f"partners={k} would take about {format_seconds(monte_carlo_seconds(k))}. "
-                "Pass max_seconds=math.inf to run it anyway.")
+        over = seconds > (time_budget() if max_seconds is None else max_seconds)
+        hint = advice or (f"partners=K estimates it by Monte Carlo, with standard errors, from 2 * N * K "
+                          f"evaluations: partners={k} would take about {format_seconds(monte_carlo_seconds(k))}. "
+                          "Pass max_seconds=math.inf to run it anyway." if over else "")
     else:
         seconds = monte_carlo_seconds(partners)
         hint = "Use fewer partners, or pass max_seconds=math.inf to run it anyway."
