@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_fraction, check_positive_int, describe
+from .validation import check_fraction, check_positive_int, check_seed, describe, seed_int
 
 _EXPERIMENTS: dict[tuple, "Experiment"] = {}
 _TASK_EXPERIMENTS: dict[tuple, "Experiment"] = {}
@@ -58,7 +58,7 @@ def split(n: int, test_size: float | int = 0.5, *, shuffle: bool = True, seed: i
         if not 1 <= n_train <= n - 1:
             raise ValueError(f"test_size={test_size} leaves {n_train} train and {n - n_train} test pairs out of "
                              f"n={n}; both need at least 1")
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    order = np.random.default_rng(check_seed(seed)).permutation(n) if shuffle else np.arange(n)
     return np.sort(order[:n_train]), np.sort(order[n_train:])
 
 
@@ -69,9 +69,10 @@ class Experiment:
     Attributes
     ----------
     clip : the CLIP that embedded the pairs.
-    train_ds, eval_ds : ``datasets.Dataset`` of the train and test pairs.
+    train_ds, eval_ds : ``datasets.Dataset`` of the train and evaluation pairs.
     feats_train, feats_eval : ``Features`` of those pairs (``embed``).
     labels_train, labels_eval : (N_train,) and (N_test,) label arrays (or (N, C) label rows).
+    train_index, eval_index : rows of the split dataset in each split (None for two datasets).
     """
 
     clip: Any
@@ -81,6 +82,8 @@ class Experiment:
     feats_eval: Any
     labels_train: np.ndarray
     labels_eval: np.ndarray
+    train_index: np.ndarray | None = None
+    eval_index: np.ndarray | None = None
     heads: dict[tuple, Any] = field(default_factory=dict, repr=False)
     grids: dict[tuple, Any] = field(default_factory=dict, repr=False)
 
@@ -118,12 +121,16 @@ def _fingerprint(ds: Any, name: str) -> str:
     return fingerprint
 
 
+def _check_labels(label_column: str, **datasets: Any) -> None:
+    for name, ds in datasets.items():
+        if label_column not in ds.column_names:
+            raise ValueError(f"{name} has no {label_column!r} column; columns: {ds.column_names}")
+
+
 def _build(clip: Any, train_ds: Any, eval_ds: Any, label_column: str) -> Experiment:
     from .models import embed
 
-    for name, ds in (("train", train_ds), ("evaluation", eval_ds)):
-        if label_column not in ds.column_names:
-            raise ValueError(f"the {name} data has no {label_column!r} column; columns: {ds.column_names}")
+    _check_labels(label_column, data=train_ds, eval_ds=eval_ds)
     return Experiment(clip=clip, train_ds=train_ds, eval_ds=eval_ds,
                       feats_train=embed(train_ds, clip, progress=False), feats_eval=embed(eval_ds, clip, progress=False),
                       labels_train=np.asarray(train_ds[label_column]), labels_eval=np.asarray(eval_ds[label_column]))
@@ -155,8 +162,15 @@ def experiment(clip: Any, data: Any, eval_ds: Any = None, *, test_size: float | 
         return _EXPERIMENTS[key]
     key = (identity, _fingerprint(data, "data"), test_size, shuffle, seed, label_column)
     if key not in _EXPERIMENTS:
+        from .models import embed
+
         train, test = split(len(data), test_size, shuffle=shuffle, seed=seed)
-        _EXPERIMENTS[key] = _build(clip, data.select(train), data.select(test), label_column)
+        _check_labels(label_column, data=data)
+        feats, labels = embed(data, clip, progress=False), np.asarray(data[label_column])  # embedded once, cached
+        _EXPERIMENTS[key] = Experiment(clip=clip, train_ds=data.select(train), eval_ds=data.select(test),
+                                       feats_train=feats.take(train), feats_eval=feats.take(test),
+                                       labels_train=labels[train], labels_eval=labels[test], train_index=train,
+                                       eval_index=test)
     return _EXPERIMENTS[key]
 
 
@@ -172,6 +186,7 @@ def task_experiment(clip: Any, task: str, n: int, *, n_train: int | None = None,
 
     n = check_positive_int("n", n, minimum=2)
     n_train = max(n, MIN_TASK_TRAIN) if n_train is None else check_positive_int("n_train", n_train, minimum=2)
+    seed = seed_int(seed)
     key = (_identity(clip), task, n, n_train, seed, size, tuple(sorted(dials.items())))
     if key not in _TASK_EXPERIMENTS:  # a repeated request (a widget callback) costs a dict look-up
         train = make_task(task, n=n_train, seed=seed, size=size, **dials)

@@ -713,3 +713,14 @@ def test_temporaries_of_earlier_versions_are_cleaned_once_old(tmp_path):
         os.utime(entry, (past, past))
     atomic_write(tmp_path / "new", lambda tmp: tmp.write_text("ok"))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.me", ".other.zz99yy88", "new"]
+
+
+@pytest.mark.parametrize("seed, error", [("abc", TypeError), (1.5, TypeError), (-1, ValueError)])
+def test_experiment_split_and_widgets_share_the_seed_validator(seed, error):
+    from grounding_kit.experiment import split
+    from grounding_kit.widgets.similarity import SimilarityWidget
+
+    with pytest.raises(error, match="seed must be an integer"):
+        split(10, 0.5, seed=seed)
+    with pytest.raises(error, match="seed must be an integer"):
+        SimilarityWidget(CountingClip(), [_rgb()] * 2, ["a", "b"], seed=seed)

@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 from grounding_kit.widgets import components as ui
 from grounding_kit.analysis.margins import label_margin
 from grounding_kit.analysis.summaries import emap_from_marginals
+from grounding_kit.validation import check_seed
 from grounding_kit.widgets.helpers import to_numpy
 
 N_SCATTER = 300  # items drawn on the convergence scatter
@@ -51,7 +52,7 @@ class ReshuffleLab(w.VBox):
         self.images, self.texts = images, texts
         self._png: dict[int, bytes] = {}
         self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
         # precomputed once: EMAP and the marginals it is built from (exact)
         est = emap_details(self.lookup, self.pairs, progress=False)
         self.grand = to_numpy(est.grand_mean)                # (C,)

@@ -8,6 +8,7 @@ import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 
+from grounding_kit.validation import check_seed
 from grounding_kit.widgets import components as ui
 from grounding_kit.widgets.helpers import to_numpy
 
@@ -16,6 +17,7 @@ class SimilarityWidget(w.VBox):
     """See :func:`similarity_widget`. Callbacks: :meth:`set_fraction`, :meth:`reshuffle`."""
 
     def __init__(self, clip: Any, images: Sequence[Any], texts: Sequence[str], *, seed: int = 0) -> None:
+        seed = check_seed(seed)
         if len(images) != len(texts) or len(texts) < 2:
             raise ValueError(f"need at least 2 aligned pairs, got {len(images)} images and {len(texts)} texts")
         self.texts = list(texts)
