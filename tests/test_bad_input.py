@@ -64,6 +64,8 @@ SEED_CALLS = {
     "reshuffle_average": lambda seed: next(iter(gk.reshuffle_average(_bilinear_model(None), _feats(), 1, seed=seed))),
     "emap_model": lambda seed: gk.emap_model(_bilinear_model(None), _feats(), partners=2, seed=seed),
     "emap_report": lambda seed: gk.emap_report([0, 1, 0, 1, 0, 1], np.zeros((6, 6, 2)), n_boot=5, seed=seed),
+    "question_only_accuracy": lambda seed: gk.world.question_only_accuracy(_small_vqa(), seed=seed),
+    "rebalance_report": lambda seed: gk.world.rebalance_report(_small_vqa(), _small_vqa(), seed=seed),
 }
 
 
