@@ -35,6 +35,8 @@ def check_port_free(port: int, host: str = LOCAL) -> None:
     printed URL is always the one it serves.
     """
     with socket.socket() as sock:
+        # as tornado does: a port left in TIME_WAIT by a dashboard just stopped is free, a listener is not
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as err:
