@@ -57,7 +57,8 @@ import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
-from grounding_kit.checks import check_accuracy, check_additive_grid, check_interaction_residual, gap_verdict
+from grounding_kit.checks import (ENSEMBLE_OPTIONS, check_accuracy, check_additive_grid, check_ensemble_prediction,
+                                  check_interaction_residual, gap_verdict)
 from grounding_kit.homework import own_or_kit
 
 MODEL = "tiny-shapes"  # the CLIP whose features the heads use; online e.g. "ViT-B-32/laion2b_s34b_b79k"
@@ -173,6 +174,43 @@ scores
 # the next cell measures why.
 
 # %% [markdown] subslide
+# ## An interaction plot
+#
+# Evaluate both heads of the match task on every test caption with every test image, and average the
+# "yes" margin (logit of yes minus logit of no) over the captions that name a given colour first and the
+# images whose first object has a given colour (`gk.analysis.interaction_profile`). One line per caption
+# colour: an additive head can only shift the same curve up or down, so its lines are parallel; a head
+# that checks the caption against the image lifts each line where the colours agree.
+
+# %% -
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+
+def first_colour(description):
+    return next(word for word in description.split() if word in gk.world.COLORS)
+
+
+match_test = tasks["match"].select(test)
+caption_colour = [first_colour(text) for text in match_test["text"]]
+image_colour = [first_colour(scene) for scene in match_test["scene"]]
+profiles = {}
+for kind in ("additive", "interactive"):
+    grid = np.asarray(gk.pairwise_logits(heads[("match", kind)], test_feats["match"]))
+    profiles[kind] = gk.analysis.interaction_profile(grid[..., 1] - grid[..., 0], caption_colour, image_colour)
+claims["profile_share"] = {kind: gk.analysis.profile_interaction_share(p) for kind, p in profiles.items()}
+plot = make_subplots(rows=1, cols=2, subplot_titles=[
+    f"{kind} head (interaction share {claims['profile_share'][kind]:.2f})" for kind in profiles])
+for column, profile in enumerate(profiles.values(), start=1):
+    for colour, line in profile.iterrows():
+        plot.add_trace(go.Scatter(x=list(profile.columns), y=list(line), mode="lines+markers", name=colour,
+                                  line={"color": colour}, showlegend=column == 1), row=1, col=column)
+plot.update_xaxes(title_text="colour of the image's first object")
+plot.update_yaxes(title_text="mean yes margin", row=1, col=1)
+plot.update_layout(height=340, width=900, legend_title_text="caption's colour", margin={"t": 40})
+go.FigureWidget(plot)
+
+# %% [markdown] subslide
 # ## Why the additive task's heads stay below the Bayes rate
 #
 # A head can only use what the frozen features carry. A *linear probe* (`gk.analysis.linear_probe`, a
@@ -247,6 +285,25 @@ comparison = pd.DataFrame(rows).set_index("seed")
 claims["fancy_minus_ensemble"] = list(comparison["fancy method"] - comparison["linear ensemble"])
 claims["emap_minus_ensemble"] = list(comparison["fancy's EMAP"] - comparison["linear ensemble"])
 claims["fancy_minus_emap_upper"] = upper
+
+# %% [markdown] subslide
+# ## Exercise 2.4: predict the table
+#
+# The table is computed but not shown yet. The fancy method can model the image term nonlinearly; the
+# ensemble cannot; neither needs interactions, since the rule has none. Which of `ENSEMBLE_OPTIONS`
+# (printed below) will the table show? Set `prediction` to its key; the check reads the answer off the
+# measured table.
+
+# %% - exercise=2.4
+print(ENSEMBLE_OPTIONS)
+### BEGIN SOLUTION
+prediction = "c"
+### END SOLUTION
+
+# %% - check=2.4 points=1
+check_ensemble_prediction(prediction, comparison)
+
+# %% -
 comparison.round(3)
 
 # %% [markdown] subslide

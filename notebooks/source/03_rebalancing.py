@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
-from grounding_kit.checks import check_answer_entropy, check_blind_accuracy
+from grounding_kit.checks import BLIND_OPTIONS, check_answer_entropy, check_blind_accuracy, check_blind_prediction
 from grounding_kit.homework import own_or_kit
 
 MODEL = "tiny-shapes-vqa"  # online e.g. "dandelin/vilt-b32-finetuned-vqa" (needs network)
@@ -131,6 +131,25 @@ gk.widgets.rebalancing_lab(vqa, priors=(0.0, 0.5, 0.9), n=80, seed=0)
 balanced = gk.rebalance(biased, seed=0)
 report = gk.world.rebalance_report(biased, balanced, seed=0)
 claims["rebalance_report"] = report[["entropy_after", "max_entropy", "question_only_after", "chance"]].to_dict()
+
+# %% [markdown] subslide
+# ## Exercise 3.4: predict the blind baseline after rebalancing
+#
+# The report is computed but not shown yet. Its `question_only_after` column is a *cross-fitted* blind
+# baseline: it learns each question's most common answer on one half of the rebalanced data and is
+# scored on the other half. For the **colour** questions, will it land above, at or below chance (one
+# over the number of colours)? Set `prediction` to a key of `BLIND_OPTIONS`.
+
+# %% - exercise=3.4
+print(BLIND_OPTIONS)
+### BEGIN SOLUTION
+prediction = "below"
+### END SOLUTION
+
+# %% - check=3.4 points=1
+check_blind_prediction(prediction, report, "color")
+
+# %% -
 report[["rows_before", "rows_after", "entropy_before", "entropy_after", "max_entropy",
         "question_only_before", "question_only_after", "chance"]].round(3)
 

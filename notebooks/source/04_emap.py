@@ -52,7 +52,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 import grounding_kit as gk
-from grounding_kit.checks import (EMAP_EXAMPLE, check_effects, check_emap_function,
+from grounding_kit.checks import (EMAP_EXAMPLE, check_effects, check_emap_function, check_gap_prediction,
                                   check_interaction_share)
 
 MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/laion2b_s34b_b79k"
@@ -79,6 +79,10 @@ def my_emap(P):
 
 # %% - check=4.1 points=3
 check_emap_function(my_emap)
+### BEGIN HIDDEN TESTS
+unseen = np.random.default_rng(2020).normal(size=(6, 6, 4))  # graded on a grid the student never saw
+np.testing.assert_allclose(np.asarray(my_emap(unseen.copy())), gk.emap(unseen), atol=1e-6)
+### END HIDDEN TESTS
 
 # %% [markdown] slide
 # ## A model whose answer we know
@@ -228,6 +232,23 @@ print(f"additive head trained on the labels: {claims['additive_head']:.3f}; "
 
 # %% -
 perceptual = {kind: gk.analysis.perceptual_score(test_labels, head, test_feats) for kind, head in heads.items()}
+print({kind: f"image {ps.image:.3f}, text {ps.text:.3f}" for kind, ps in perceptual.items()})
+
+# %% [markdown] subslide
+# ## Exercise 4.4: one model, two measurements
+#
+# The additive head clearly uses the image: its image perceptual score, printed above, is well above
+# 0. Without scrolling back to the report: what is its `model - EMAP`, as a number? The check explains.
+
+# %% - exercise=4.4
+### BEGIN SOLUTION
+predicted_gap = 0.0
+### END SOLUTION
+
+# %% - check=4.4 points=1
+check_gap_prediction(predicted_gap, reports["additive"], perceptual=perceptual["additive"].image)
+
+# %% -
 perceptual_table = pd.DataFrame({kind: {"perceptual score, image": ps.image, "perceptual score, text": ps.text,
                                         "model - EMAP": reports[kind].attrs["difference"]}
                                  for kind, ps in perceptual.items()}).round(3)
