@@ -9,7 +9,8 @@
 #   an image effect and an interaction;
 # * implement the **E**mpirical **M**ultimodally-**A**dditive function **P**rojection (EMAP) and
 #   check it against the kit;
-# * see that EMAP is what reshuffling the image-text pairs converges to;
+# * see that reshuffling the image-text pairs converges to the text and image marginals, from which
+#   EMAP is built;
 # * report EMAP next to your model, as Hessel and Lee (EMNLP 2020) recommend, and read the paper's
 #   results.
 
@@ -417,7 +418,8 @@ pd.DataFrame({**paper, **ours}, index=["model", "+ EMAP", "constant"]).T.round(1
 # * A model beating an additive baseline does not show that it uses interactions; its own additive
 #   projection is the right baseline, and it costs only $N^2$ forward passes (or fewer, with the
 #   kit's streamed and Monte Carlo paths, `gk.emap_model(model, feats, partners=K)`).
-# * When the model and its EMAP score alike, the interactions it learned do not help on that task.
+# * When the interval of model minus EMAP lies close to 0, the interactions the model learned do not
+#   help it on that dataset (which says nothing about what another model could gain on the task).
 # * Report the *Empirical Multimodally-Additive function Projection* beside every multimodal result.
 #
 # **Homework**

@@ -21,7 +21,6 @@
 # for every pair of modalities:
 
 # %% -
-import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
@@ -56,8 +55,9 @@ web_data
 #
 # MERLOT (Zellers, Lu, Hessel et al., NeurIPS 2021) learns *neural script knowledge* from millions of
 # YouTube videos and their transcripts: temporal understanding, what tends to happen next. MERLOT
-# Reserve (Zellers et al., CVPR 2022) adds **audio**, more data (6M to 20M videos), a larger model (from
-# about 400M to 700M parameters) and more training (about two weeks on roughly 512 TPUs). On VCR
+# Reserve (Zellers et al., CVPR 2022) adds **audio**, more data (6M to 20M videos), more compute (the
+# talk: a 400M-parameter "base" and a 700M-parameter "large" model) and more training (about two weeks
+# on roughly 512 TPUs). On VCR
 # (Zellers et al., 2019), the talk shows the RESERVE paper's comparison with the largest submitted single
 # models (Zellers et al., 2022, Table 2; test accuracy in %):
 
@@ -197,20 +197,16 @@ check_columns_above(counterexamples, flamingo[small], row="fine-tuned state of t
 # %% -
 clip = gk.load_clip(MODEL)
 data = gk.make_task("match", n=600, seed=0) if FOLDER is None else gk.load_image_text_folder(FOLDER)
-labels = np.asarray(data["label"])
-feats = gk.embed(data, clip)
-rng = np.random.default_rng(0)
-order = rng.permutation(len(data))
-train, test = np.sort(order[: len(data) // 2]), np.sort(order[len(data) // 2:])
-print(f"{len(data)} pairs ({len(train)} train, {len(test)} test), {len(set(labels))} classes, "
-      f"features {tuple(feats.text.shape)}")
+exp = gk.experiment(clip, data, test_size=0.5, seed=0)  # embeds every pair, then a random half/half split
+print(f"{len(data)} pairs ({len(exp.labels_train)} train, {len(exp.labels_eval)} test), "
+      f"{len(set(data['label']))} classes, features of dimension {exp.feats_eval.text.shape[1]}")
 
 # %% [markdown] subslide
 # ## Step 1: fit an additive and an interactive head
 
 # %% -
-heads = {kind: gk.fit_head(kind, feats.take(train), labels[train], seed=0) for kind in ("additive", "interactive")}
-test_feats = feats.take(test)
+heads = {kind: exp.head(kind, seed=0) for kind in ("additive", "interactive")}  # fitted on the train half
+test_feats, test_labels = exp.feats_eval, exp.labels_eval
 
 # %% [markdown] subslide
 # ## Step 2: the EMAP report
@@ -218,7 +214,7 @@ test_feats = feats.take(test)
 # For a small folder, the bootstrap intervals are wide: read them before you read the point estimates.
 
 # %% -
-report = gk.emap_report(labels[test], heads["interactive"], test_feats)
+report = gk.emap_report(test_labels, heads["interactive"], test_feats)
 report
 
 # %% [markdown] subslide
@@ -242,8 +238,8 @@ check_emap_gap(gap, report)
 # The reshuffle lab of notebook 04 on your data: how fast does each predictor fall as the pairs break?
 
 # %% -
-gk.widgets.reshuffle_lab(heads["interactive"], test_feats, labels[test], additive=heads["additive"],
-                         images=data.select(test)["image"], texts=data.select(test)["text"], seed=0)
+gk.widgets.reshuffle_lab(heads["interactive"], test_feats, test_labels, additive=heads["additive"],
+                         images=exp.eval_ds["image"], texts=exp.eval_ds["text"], seed=0)
 
 # %% [markdown] slide
 # ## Measuring a big model
