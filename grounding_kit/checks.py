@@ -27,6 +27,7 @@ __all__ = [
     "check_retrieval_accuracy",
     "check_zero_shot",
     "check_additive_part",
+    "check_recall_prediction",
     "check_additive_grid",
     "check_accuracy",
     "check_interaction_residual",
@@ -232,6 +233,25 @@ def check_additive_part(additive: Any, similarity: Any) -> None:
                 "S.mean(axis=1, keepdims=True) + S.mean(axis=0, keepdims=True) - S.mean().")
         _fail(exercise, f"the values differ: {_first_difference(got, expected)}.", hint)
     _passed(exercise, "in every row the images now rank in the same order: the image effect alone decides.")
+
+
+def check_recall_prediction(prediction: Any, additive: Any, *, tolerance: float = 0.02) -> None:
+    """Exercise 1.4 (second part): predict, as a fraction, the text -> image recall@1 of ``additive`` (N, N).
+
+    Within ``tolerance`` of ``recall_at_k(additive, 1)`` passes; the feedback explains the value.
+    """
+    exercise = "Exercise 1.4 (predict: retrieval without the interaction)"
+    from .analysis import recall_at_k
+
+    S = to_numpy(additive)
+    expected = recall_at_k(S, 1)
+    got = _as_fraction(exercise, "predicted_recall", prediction, "a recall is a fraction between 0 and 1.")
+    if abs(got - expected) > tolerance:
+        _fail(exercise, f"the measured recall@1 is not {got:.3f}.",
+              "in S_add, does caption i rank the images differently from caption k? Then how many "
+              "captions can find their own image first?")
+    _passed(exercise, f"recall@1 {expected:.3f}, chance {1 / len(S):.3f}: every caption ranks the images in "
+                      "the same order, so one image is everybody's first choice.")
 
 
 # ---------------------------------------------------------------- 02 additive vs interactive

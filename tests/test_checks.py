@@ -252,6 +252,14 @@ def test_gap_prediction(capsys):
     fails("what does EMAP remove", checks.check_gap_prediction, 0.5, report)
 
 
+def test_recall_prediction(capsys):
+    S = np.random.default_rng(2).normal(size=(20, 20))
+    additive = S.mean(axis=1, keepdims=True) + S.mean(axis=0, keepdims=True) - S.mean()
+    passes(capsys, checks.check_recall_prediction, 0.05, additive)
+    fails("the measured recall@1 is not 0.500", checks.check_recall_prediction, 0.5, additive)
+    fails("more than 1", checks.check_recall_prediction, 5, additive)
+
+
 def test_every_check_is_tested_here():
     from pathlib import Path
 

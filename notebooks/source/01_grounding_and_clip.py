@@ -55,8 +55,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 import grounding_kit as gk
-from grounding_kit.checks import (check_additive_part, check_retrieval_accuracy, check_similarity_matrix,
-                                  check_zero_shot)
+from grounding_kit.checks import (check_additive_part, check_recall_prediction, check_retrieval_accuracy,
+                                  check_similarity_matrix, check_zero_shot)
 from grounding_kit.homework import own_or_kit
 
 MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
@@ -225,15 +225,18 @@ gk.widgets.similarity_widget(clip, images[:16], captions[:16], seed=0)
 # interaction.
 #
 # **Predict first**: what recall at 1 will `S_add` give, compared with `S` (exercise 1.2) and with
-# chance, 1/N? Decide, then compute `S_add` and run the cells below.
+# chance, 1/N? Write your prediction as a fraction in `predicted_recall` *before* you compute `S_add`;
+# the check compares it with the measurement and explains it.
 
 # %% - exercise=1.4
 ### BEGIN SOLUTION
+predicted_recall = 1 / N
 S_add = S_np.mean(axis=1, keepdims=True) + S_np.mean(axis=0, keepdims=True) - S_np.mean()
 ### END SOLUTION
 
-# %% - check=1.4 points=2
+# %% - check=1.4 points=3
 check_additive_part(S_add, S_np)
+check_recall_prediction(predicted_recall, S_add)
 
 # %% - fallback=1.4
 S_add = own_or_kit("1.4", "S_add", S_np)
