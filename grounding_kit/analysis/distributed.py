@@ -20,13 +20,13 @@ made for other data, another model or other settings is refused.
 
 Cost, on paper. The exact EMAP of a generic model needs N * N forward passes. The paper's
 pipeline (Hessel & Lee, 2020) ran 15 seeds of N=500 with LXMERT: 15 * 500 * 500 = 3.75 M forward
-passes per dataset. The kit's tiny ViLT costs about 0.5 ms per pair on one busy CPU core
-(measured: ``benchmarks/dask_bench.py``), so 3.75 M pairs would take about half an hour of one
-core. A base-size single-stream model (ViLT-B/32, LXMERT: about 100-200 M parameters) costs, as a
-stated order of magnitude rather than a measurement here, about 1 ms per pair on one modern GPU
-in batches of a few hundred pairs, and 50-100 ms per pair on one CPU core: 3.75 M pairs are then
-about 1 GPU-hour per dataset, or 1 / k hour on k GPUs (one Dask worker per GPU), against several
-CPU-days.
+passes per dataset. The kit's tiny ViLT costs 0.5 to 1.7 ms per pair on one core of a shared
+2-core machine, depending on its load (measured single-process with ``benchmarks/dask_bench.py``),
+so 3.75 M pairs would take between half an hour and two hours of one core. For a base-size
+model (ViLT-B/32 has about 87 M parameters, Kim et al., 2021) we assume, as an order of
+magnitude and not a measurement here, 1 ms per pair on one GPU in batches of a few hundred
+pairs: 3.75 M pairs are then about 1 GPU-hour per dataset, and 1 / k hour on k GPUs (one Dask
+worker per GPU).
 
 GPUs. Start one worker per GPU with one thread each (``gpu_cluster()`` does it on one machine; on
 SLURM, ``dask_jobqueue.SLURMCluster(processes=1, cores=1, job_extra_directives=["--gres=gpu:1"])``;
