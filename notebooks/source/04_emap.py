@@ -96,12 +96,9 @@ np.testing.assert_allclose(np.asarray(my_emap(unseen.copy())), gk.emap(unseen), 
 N_TRAIN, N_TEST = 400, 200
 clip = gk.load_clip(MODEL)
 task = gk.make_task("mixed", n=N_TRAIN + N_TEST, seed=0, interaction=0.5)
-feats = gk.embed(task, clip)
-labels = np.asarray(task["label"])
-train, test = np.arange(N_TRAIN), np.arange(N_TRAIN, N_TRAIN + N_TEST)
-heads = {kind: gk.fit_head(kind, feats.take(train), labels[train], seed=0)
-         for kind in ("additive", "interactive")}
-test_feats, test_labels = feats.take(test), labels[test]
+exp = gk.experiment(clip, task, test_size=N_TEST, shuffle=False)  # the first N_TRAIN pairs train, the rest test
+heads = {kind: exp.head(kind, seed=0) for kind in ("additive", "interactive")}  # gk.fit_head on the train pairs
+test_feats, test_labels = exp.feats_eval, exp.labels_eval
 P = gk.pairwise_logits(heads["interactive"], test_feats)  # (N, N, C)
 tuple(P.shape)
 
@@ -179,7 +176,7 @@ check_interaction_share(share, P_np)
 
 # %% -
 lab = gk.widgets.reshuffle_lab(heads["interactive"], test_feats, test_labels, additive=heads["additive"],
-                               images=task.select(test)["image"], texts=task.select(test)["text"], seed=0)
+                               images=exp.eval_ds["image"], texts=exp.eval_ds["text"], seed=0)
 lab
 
 # %% [markdown] subslide
@@ -271,9 +268,8 @@ perceptual_table
 # %% -
 def model_vs_emap(task_name, **dials):
     ds = gk.make_task(task_name, n=600, seed=0, **dials)  # the data of notebook 02 (cached)
-    fs, ys = gk.embed(ds, clip), np.asarray(ds["label"])
-    head = gk.fit_head("interactive", fs.take(train), ys[train], seed=0)
-    table = gk.emap_report(ys[test], head, fs.take(test))
+    split = gk.experiment(clip, ds, test_size=N_TEST, shuffle=False)  # 400 train, the last 200 test
+    table = gk.emap_report(split.labels_eval, split.head("interactive", seed=0), split.feats_eval)
     return table["score"]
 
 
@@ -410,6 +406,7 @@ rows = ("full model", "EMAP", "constant")
 ours = {f"shapes world: {name} (interactive head)": tuple(100 * summary.loc[row, name] for row in rows)
         for name in ("additive", "match")}
 ours["shapes world: rebalanced VQA (tiny ViLT)"] = tuple(100 * vqa_report.loc[row, "score"] for row in rows)
+claims["side_by_side"] = {name: dict(zip(rows, values)) for name, values in ours.items()}
 pd.DataFrame({**paper, **ours}, index=["model", "+ EMAP", "constant"]).T.round(1)
 
 # %% [markdown] slide
