@@ -44,7 +44,7 @@ def test_notebook_02_claims():
     claims = executed_claims("02_additive_vs_interactive")
     # "the heads' gap to the Bayes rate is a property of the features": the probe loses the sign
     assert claims["best_head_additive"] < claims["bayes_additive"] - 0.03
-    assert claims["probe_sign_accuracy"] < 0.9
+    assert claims["probe_sign_accuracy"] < 0.8  # "wrong for a large share of the captions"
     # "on every seed the fancy method beats the linear ensemble by several points"
     assert min(claims["fancy_minus_ensemble"]) >= 0.03, claims["fancy_minus_ensemble"]
     # "its EMAP keeps the gain"
@@ -74,6 +74,14 @@ def test_notebook_04_claims():
     gains = claims["paper_gains"]
     assert gains["T-ST2"] == {"interactive - linear": 4.8, "EMAP - linear": 4.6, "interactive - EMAP": 0.2}
     assert gains["T-VIS"]["interactive - linear"] == 2.1 and gains["T-VIS"]["EMAP - linear"] <= 0
+    # side by side: the additive task keeps its score under EMAP, the match task falls towards the
+    # constant, the ViLT on rebalanced questions loses under EMAP but stays above the constant
+    side = claims["side_by_side"]
+    additive, match = (side[f"shapes world: {name} (interactive head)"] for name in ("additive", "match"))
+    vqa = side["shapes world: rebalanced VQA (tiny ViLT)"]
+    assert abs(additive["full model"] - additive["EMAP"]) < 3
+    assert match["EMAP"] - match["constant"] < 0.3 * (match["full model"] - match["constant"])
+    assert vqa["full model"] - vqa["EMAP"] > 10 and vqa["EMAP"] > vqa["constant"] + 10
     # the k-fold row: interactive ahead of linear, its EMAP about level with it
     kfold = claims["kfold"]
     assert kfold["interactive model"] > kfold["linear model (additive)"] + 0.03
