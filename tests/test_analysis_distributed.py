@@ -211,3 +211,18 @@ def test_a_file_is_not_a_checkpoint_folder(head_case, tmp_path):
     (tmp_path / "run.pt").write_text("not a folder")
     with pytest.raises(ValueError, match="checkpoint must be a folder"):
         emap_distributed(head, feats, checkpoint=tmp_path / "run.pt", progress=False)
+
+
+def test_gpu_plugin_pins_worker_i_to_gpu_i_mod_count(monkeypatch):
+    """The CUDA path's device choice, checked on a CPU machine with a stand-in for two GPUs."""
+    from types import SimpleNamespace
+
+    from grounding_kit.analysis import distributed as dist
+
+    chosen: list[str] = []
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
+    monkeypatch.setattr(dist, "_WORKER_DEVICE", None)
+    for name, expected in ((0, "cuda:0"), (3, "cuda:1"), ("tcp-worker", "cuda:0")):
+        dist.GpuPlugin().setup(SimpleNamespace(name=name))
+        assert dist._WORKER_DEVICE == expected and chosen[-1] == expected
