@@ -15,12 +15,11 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..devices import check_device
 from ..hub import require_hub
 from ..paths import configs_dir
 from ..validation import describe
-from ._internal import PROGRESS_MIN, check_model_name, check_safetensors, checkpoint_errors, config_model_type, rgb
-from .registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, find_entry, is_path_like
+from ._internal import PROGRESS_MIN, check_safetensors, checkpoint_errors, config_model_type, rgb
+from .registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, is_path_like, load_by_name
 from .tokenizer import WordTokenizer
 
 OPEN_CLIP_CONFIG = "open_clip_config.json"
@@ -350,18 +349,12 @@ def load_clip(name: str = TINY_CLIP, device: str | torch.device | None = None, *
     FileNotFoundError for a missing folder or file, or a folder without a model.
     RuntimeError within seconds if a hub model is asked for and the hub is out of reach.
     """
-    check_model_name(name, "load_clip")
-    dev = check_device(device)
-    entry = find_entry(CLIP_LOADERS, name)
-    if entry is not None:
-        return entry.loader()(name, dev, pretrained=pretrained)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        raise FileNotFoundError(f"{path} holds no CLIP: expected {OPEN_CLIP_CONFIG} beside the weights (open_clip) "
-                                "or config.json (transformers)")
-    if is_path_like(name):
-        raise FileNotFoundError(f"no CLIP folder at {path}; a checkpoint file needs an architecture: "
-                                f"load_clip('ViT-B-32', pretrained={name!r})")
-    raise ValueError(f"unknown CLIP name {name!r}; expected {TINY_CLIP!r}, an open_clip architecture "
-                     f"(e.g. 'ViT-B-32/laion2b_s34b_b79k'), 'hf-hub:org/repo', 'local-dir:FOLDER', a "
-                     "transformers name ('org/name') or a local folder")
+    return load_by_name(
+        CLIP_LOADERS, "load_clip", name, device, pretrained=pretrained,
+        no_model=f"{{path}} holds no CLIP: expected {OPEN_CLIP_CONFIG} beside the weights (open_clip) or "
+                 "config.json (transformers)",
+        missing="no CLIP folder at {path}; a checkpoint file needs an architecture: "
+                "load_clip('ViT-B-32', pretrained={name!r})",
+        unknown=f"unknown CLIP name {{name!r}}; expected {TINY_CLIP!r}, an open_clip architecture "
+                "(e.g. 'ViT-B-32/laion2b_s34b_b79k'), 'hf-hub:org/repo', 'local-dir:FOLDER', a "
+                "transformers name ('org/name') or a local folder")

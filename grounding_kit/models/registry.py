@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..paths import models_dir
 
@@ -54,6 +54,30 @@ class LoaderEntry:
 def find_entry(entries: tuple[LoaderEntry, ...], name: str) -> LoaderEntry | None:
     """The first entry of ``entries`` that matches ``name`` (None when none does)."""
     return next((entry for entry in entries if entry.matches(name)), None)
+
+
+def load_by_name(entries: tuple[LoaderEntry, ...], loader: str, name: str, device: Any, *, no_model: str,
+                 missing: str, unknown: str, **options: Any) -> Any:
+    """Check ``name`` and ``device``, then load with the first matching entry of ``entries``.
+
+    When none matches, the error says why: ``no_model`` for a folder without a model
+    (FileNotFoundError), ``missing`` for a path that does not exist (FileNotFoundError), ``unknown``
+    for any other name (ValueError); each is formatted with ``path`` and ``name``.
+    """
+    from ..devices import check_device
+    from ._internal import check_model_name
+
+    check_model_name(name, loader)
+    dev = check_device(device)
+    entry = find_entry(entries, name)
+    if entry is not None:
+        return entry.loader()(name, dev, **options)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        raise FileNotFoundError(no_model.format(path=path, name=name))
+    if is_path_like(name):
+        raise FileNotFoundError(missing.format(path=path, name=name))
+    raise ValueError(unknown.format(path=path, name=name))
 
 
 def _path(name: str) -> Path:

@@ -14,12 +14,11 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..devices import check_device
 from ..features import Features
 from ..hub import require_hub
 from ..validation import check_consistent_length, check_positive_int, describe
-from ._internal import PROGRESS_MIN, check_model_name, checkpoint_errors, config_model_type, rgb
-from .registry import OFFLINE_VQA_DEFAULT, TINY_VQA, VQA_LOADERS, embedded_path, find_entry, is_path_like
+from ._internal import PROGRESS_MIN, checkpoint_errors, config_model_type, rgb
+from .registry import OFFLINE_VQA_DEFAULT, TINY_VQA, VQA_LOADERS, embedded_path, load_by_name
 
 BLIP_QUESTION_TOKENS = 32  # questions are padded or cut to this many tokens for BLIP
 
@@ -281,18 +280,11 @@ def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
     checkpoint (the file is named); FileNotFoundError for a missing folder or one without a
     model; RuntimeError within seconds for a hub name when the hub is out of reach.
     """
-    check_model_name(name, "load_vqa")
-    dev = check_device(device)
-    entry = find_entry(VQA_LOADERS, name)
-    if entry is not None:
-        return entry.loader()(name, dev, answers=answers)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        raise FileNotFoundError(f"{path} holds no transformers model (no config.json)")
-    if is_path_like(name):
-        raise FileNotFoundError(f"no VQA model folder at {path}")
-    raise ValueError(f"unknown VQA name {name!r}; expected {TINY_VQA!r}, a ViLT or BLIP folder or a hub "
-                     "name like 'dandelin/vilt-b32-finetuned-vqa'")
+    return load_by_name(
+        VQA_LOADERS, "load_vqa", name, device, answers=answers,
+        no_model="{path} holds no transformers model (no config.json)", missing="no VQA model folder at {path}",
+        unknown=f"unknown VQA name {{name!r}}; expected {TINY_VQA!r}, a ViLT or BLIP folder or a hub name like "
+                "'dandelin/vilt-b32-finetuned-vqa'")
 
 
 def _candidates(answers: Sequence[str] | None) -> list[str]:
