@@ -110,9 +110,10 @@ def decompose(P: Any, *, max_bytes: int | None = None) -> Decomposition:
 
     The row means ``mean_j f(t_i, v_j)`` and column means ``mean_i f(t_i, v_j)`` are the
     empirical partial-dependence functions of the text and of the image (Friedman, 2001), and
-    ``interaction_share`` is Friedman and Popescu's H^2 statistic (2008) for the two modality
-    groups: the fraction of the grid's variance that no additive function ``g(t) + h(v)`` can
-    explain. An additive model has share 0; a pure-interaction model (e.g. "does the caption
+    ``interaction_share`` is the functional-ANOVA variance share of the interaction (Hooker, 2004)
+    over the whole N x N grid: the fraction of the grid's variance that no additive function
+    ``g(t) + h(v)`` can explain. (Friedman and Popescu's H^2 statistic, 2008, is close to it but
+    evaluates the partial dependences at the observed pairs only.) An additive model has share 0; a pure-interaction model (e.g. "does the caption
     match the image?") approaches 1.
 
     Parameters

@@ -12,8 +12,8 @@ Each constructor returns an ``ipywidgets.VBox`` subclass; its callbacks are publ
 Public constructors
 -------------------
 - :func:`reshuffle_lab` (model, feats, labels, ...): break a fraction of the image-text pairs,
-  watch each predictor's accuracy, and watch the running average of reshuffled predictions
-  converge to EMAP.
+  watch each predictor's accuracy, and watch the running averages of reshuffled predictions
+  converge to the text and image marginals, whose sum minus the grand mean is EMAP.
 - :func:`emap_lab` (clip, ...): task, model, N, exact or Monte Carlo; decomposition heatmaps and
   the ``emap_report`` table.
 - :func:`rebalancing_lab` (vqa, ...): the language-prior dial, rebalancing on/off, answer
