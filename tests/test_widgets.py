@@ -106,6 +106,7 @@ def test_emap_lab_shows_the_emap_report_and_responds_to_every_control(clip, mixe
     assert "N=60" in lab.status.value and not np.array_equal(np.array(lab.fig_heat.data[2].z), heat)
     lab.configure(method="Monte Carlo", partners=8)
     assert "monte carlo" in lab.table.value and lab.partners.layout.visibility == "visible"
+    assert "95% interval of model - EMAP" in lab.table.value  # the verdict reads the interval
     lab.configure(kind="additive", method="exact")
     assert "additive head" in lab.status.value
     lab.configure(task="additive")

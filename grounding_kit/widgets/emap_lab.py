@@ -3,6 +3,7 @@ heatmaps and the ``emap_report`` table."""
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any, Sequence
 
@@ -11,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from grounding_kit.checks import gap_verdict
 from grounding_kit.widgets import components as ui
 from grounding_kit.analysis.margins import label_margin_grid
 from grounding_kit.widgets.helpers import to_numpy
@@ -114,8 +116,8 @@ class EmapLab(w.VBox):
                                 arrayminus=(table["score"] - table["ci_low"]).to_numpy())
         attrs = table.attrs
         self.table.value = ui.table_html(table) + (
-            f"<div>model - EMAP: {attrs.get('difference', float('nan')):+.3f}, "
-            f"p = {attrs.get('p_value', float('nan')):.3g} ({attrs.get('method', '')})</div>")
+            f"<div>model - EMAP: {attrs.get('difference', float('nan')):+.3f} ({attrs.get('method', '')}). "
+            f"{html.escape(gap_verdict(table))}</div>")
         share = float(np.asarray(to_numpy(parts.interaction_share)))
         elapsed = time.perf_counter() - start
         self.status.value = (f"{self.task.value} task, {kind} head, N={n}, {self.method.value} EMAP; "
