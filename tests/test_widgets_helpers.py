@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.analysis.margins import label_margin, label_margin_grid
+from grounding_kit.analysis.margins import label_margin, label_margin_grid, margin_gap
 from grounding_kit.widgets.helpers import ranking, to_numpy
 
 
@@ -23,6 +23,13 @@ def test_label_margin_is_linear_so_averages_commute():
     labels = rng.integers(0, 4, size=5)
     np.testing.assert_allclose(label_margin((a + b) / 2, labels),
                                (label_margin(a, labels) + label_margin(b, labels)) / 2)
+
+
+def test_margin_gap_is_the_mean_absolute_difference_of_label_margins():
+    a, b = np.array([[1.0, 3.0], [0.0, 2.0]]), np.array([[1.0, 1.0], [0.0, 0.0]])
+    labels = np.array([1, 0])
+    assert margin_gap(a, b, labels) == pytest.approx((1.0 + 1.0) / 2)
+    assert margin_gap(a, a, labels) == 0.0
 
 
 def test_ranking_is_best_first_stable_and_clamped():

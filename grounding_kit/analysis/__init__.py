@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "recall_at_k": "summaries",
     "accuracy_by_type": "summaries",
     "label_margin_grid": "margins",
+    "margin_gap": "margins",
     "ProbabilityInputWarning": "grids",
     "pairwise_logits": "streaming",
     "emap_model": "streaming",

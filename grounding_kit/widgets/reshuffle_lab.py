@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.analysis.margins import label_margin
+from grounding_kit.analysis.margins import label_margin, margin_gap
 from grounding_kit.analysis.summaries import emap_from_marginals
 from grounding_kit.validation import check_seed
 from grounding_kit.widgets.helpers import to_numpy
@@ -197,7 +197,7 @@ class ReshuffleLab(w.VBox):
         else:
             margin = label_margin(running, self.labels)
             est = margin[:m]
-            self.gaps.append((self.k, float(np.abs(margin - exact).mean())))
+            self.gaps.append((self.k, margin_gap(running, self.emap, self.labels)))
         lo, hi = float(exact[:m].min()), float(exact[:m].max())
         with self.fig_conv.batch_update():
             self.fig_conv.data[0].x, self.fig_conv.data[0].y = [lo, hi], [lo, hi]
