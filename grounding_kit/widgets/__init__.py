@@ -1,8 +1,9 @@
 """Reusable live widgets (ipywidgets + plotly ``FigureWidget``), shared by notebooks and dashboard.
 
-Every widget only composes tested kit calls (``make_task``, ``embed``, ``fit_head``,
-``pairwise_logits``, ``emap``, ``decompose``, ``emap_report``, ``rebalance``) and displays them:
-no science lives here. Each constructor precomputes what its callbacks need (features, the
+Every widget only composes tested kit calls (the experiment protocol ``grounding_kit.experiment``,
+``GridModel``, ``emap_details``, ``decompose``, ``emap_report``, ``reshuffle``, ``rebalance``, and the
+display numbers of ``analysis.summaries`` and ``analysis.margins``) and displays them: no science
+lives here, and no arithmetic on logits beyond choosing what to plot. Each constructor precomputes what its callbacks need (features, the
 N x N logit grid of the chosen model, ...), builds its figures once, and afterwards only updates
 trace data inside ``fig.batch_update()``, so a slider tick or a button click costs milliseconds.
 
