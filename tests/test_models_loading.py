@@ -191,3 +191,14 @@ def test_the_registry_orders_entries_and_list_models_is_derived_from_it(tiny_cli
     assert models["vqa-online"] == [n for e in VQA_LOADERS if e.online for n in e.names]
     for entry in CLIP_LOADERS + VQA_LOADERS:
         assert callable(entry.loader()), entry.load
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:7"] if torch.cuda.is_available() else ["gpu", "cuda"])
+def test_analysis_functions_check_their_device_argument_too(device):
+    from grounding_kit.analysis import emap_model, pairwise_logits
+    from grounding_kit.features import Features
+
+    feats = Features(torch.zeros(3, 2), torch.zeros(3, 2))
+    for run in (emap_model, pairwise_logits):
+        with pytest.raises(ValueError, match=r"expected one of \['cpu'"):
+            run(lambda t, v: t + v, feats, device=device)

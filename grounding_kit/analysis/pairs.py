@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from ..devices import check_device
 from ..features import Features, take
 from ..structure import BILINEAR, FIRST_LAYER_LINEAR, PairModel, structure_of
 from ..validation import check_positive_int, describe
@@ -38,9 +39,10 @@ def check_features(feats: Any, name: str = "feats") -> Features:
 
 
 def resolve_device(model: Any, device: Any) -> torch.device:
-    """``device`` if given; else CUDA when available; else a wrapper's own ``.device``; else CPU."""
+    """``device`` if given (checked: ``"gpu"`` or ``"cuda"`` without a GPU is refused with the valid
+    options); else CUDA when available; else a wrapper's own ``.device``; else CPU."""
     if device is not None:
-        return torch.device(device)
+        return check_device(device)
     if torch.cuda.is_available() and (isinstance(model, torch.nn.Module) or not hasattr(model, "device")):
         return torch.device("cuda")
     if not isinstance(model, torch.nn.Module) and hasattr(model, "device"):
