@@ -1,4 +1,5 @@
-"""Presenting offline, in a real headless browser: a static deck and a book page of notebook 04.
+"""Presenting offline, in a real headless browser: notebook 04 as a static deck, a book page and
+a live RISE slideshow in JupyterLab.
 
 Notebook 04 is executed once per session; the deck and the book are built from that one run.
 Every page is opened from disk (file URLs) with the network blocked: any request to a host
@@ -12,8 +13,9 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import ARTIFACTS, NOTEBOOKS
+from conftest import ARTIFACTS, NOTEBOOKS, run_all_cells
 from grounding_kit import book, slides, static_widgets
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -110,3 +112,76 @@ def test_book_page_offline(executed, tmp_path, offline_page):
         page.goto((index.parent / other).as_uri())
         page.wait_for_load_state("load")
     assert page.blocked == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "jupyterlab_rise 0.43.1 on JupyterLab 4.6.6: Alt+R opens the slideshow (a /rise/ iframe panel "
+    "rendering the saved notebook, formulas typeset), but its widget outputs show only their text/plain "
+    "fallback: the live widget models are not restored in the slideshow page, and Shift+Enter on a "
+    "slide ran no cell within 120 s in our headless runs (2026-12-01)"))
+def test_rise_slideshow_keeps_widgets_live(lab_url, page):
+    """Notebook 04 in JupyterLab: run it, save, start jupyterlab_rise's slideshow, go to the
+    reshuffle slide and click "reshuffle": the figure on the slide changes."""
+    base, token = lab_url
+    blocked = []
+
+    def offline(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost") or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.context.route("**/*", offline)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    run_all_cells(page)
+    page.wait_for_selector(".jp-OutputArea .gk-reshuffle", timeout=600_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=600_000)
+    notebook = page.locator(".jp-Notebook").first
+    notebook.focus()
+    page.keyboard.press("Control+s")  # the slideshow renders the saved notebook
+    overwrite = page.locator(".jp-Dialog button", has_text="Overwrite")  # the copy's mtime can look newer
+    try:
+        overwrite.wait_for(timeout=5_000)
+        overwrite.click()
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_function("() => !document.querySelector('.jp-mod-current .jp-mod-dirty')", timeout=30_000)
+    notebook.focus()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Alt+r")  # jupyterlab_rise's "Render as slideshow"
+    rise = None
+    for _ in range(120):
+        rise = next((frame for frame in page.frames if "/rise/" in frame.url), None)
+        if rise is not None:
+            break
+        page.wait_for_timeout(500)
+    if rise is None:
+        page.screenshot(path=str(ARTIFACTS / "rise_04_not_started.png"))
+        raise AssertionError("Alt+R opened no RISE slideshow")
+    rise.wait_for_selector(".reveal .gk-reshuffle-lab .js-plotly-plot", state="attached", timeout=60_000)
+    slide_id = rise.evaluate("() => document.querySelector('.reveal .gk-reshuffle').closest('section').id")
+    rise.evaluate("id => { location.hash = '#/' + id; }", slide_id)
+    button = rise.locator("section.present .gk-reshuffle").first
+    button.wait_for(state="visible", timeout=30_000)
+    read = ("() => JSON.stringify(Array.from(document.querySelectorAll('section.present .gk-reshuffle-lab .js-plotly-plot'))"
+            ".map(p => p.data))")
+    before = rise.evaluate(read)
+    for attempt in range(4):  # a click before the slide's widgets have connected can be lost
+        button.click()
+        try:
+            rise.wait_for_function(f"before => ({read})() !== before", arg=before,
+                                   timeout=20_000 if attempt < 3 else 60_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    else:
+        page.screenshot(path=str(ARTIFACTS / "rise_04_unchanged.png"))
+        raise AssertionError("the reshuffle lab's figures on the RISE slide did not change after 4 clicks")
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "rise_04_reshuffle_slide.png"))
+    assert blocked == []
