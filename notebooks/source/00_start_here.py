@@ -95,11 +95,27 @@ G.shape
 
 # %% [markdown] subslide
 # **Instructors:** `make student` writes student copies of every notebook to `build/student/`
-# (solutions replaced by `# YOUR CODE HERE` and `raise NotImplementedError`), and `make slides` turns
-# each notebook into a reveal.js deck in `build/slides/` using the cells' slide metadata
-# (`python -m grounding_kit.course slides --execute` runs the notebooks first, so the decks show the
-# figures). The notebooks themselves are generated from readable sources in `notebooks/source/`
+# (solutions replaced by `# YOUR CODE HERE` and `raise NotImplementedError`), and `make slides`
+# executes each notebook into a reveal.js deck in `build/slides/` that works with no network (copy
+# the folder with its `assets/`); `make book` builds the course website in `build/book/`. The
+# notebooks themselves are generated from readable sources in `notebooks/source/`
 # (`python -m grounding_kit.course build`).
+
+# %% [markdown] subslide
+# ## Instructors: presenting a notebook live (RISE)
+#
+# Each cell's slide type (slide, sub-slide, fragment) is set in the notebook, so any notebook is also
+# a slideshow of the [jupyterlab_rise](https://github.com/jupyterlab-contrib/rise) extension:
+#
+# | key | where | what |
+# |---|---|---|
+# | `Alt+R` | notebook | open the slideshow |
+# | `Shift+I` / `Shift+B` / `Shift+G` | notebook | make the cell a slide / sub-slide / fragment |
+# | `Space`, `Shift+Space`, arrows | slideshow | next / previous slide |
+# | `Home` / `End` | slideshow | first / last slide |
+# | `W` | slideshow | overview of all slides |
+# | `,` | slideshow | hide / show the on-screen buttons |
+# | `?` | slideshow | every key |
 
 # %% [markdown] subslide
 # ## Instructors: homework with nbgrader
