@@ -165,6 +165,7 @@ check_accuracy(accuracy, logits, y)
 scores = pd.DataFrame({task: {kind: gk.analysis.accuracy(experiments[task].labels_eval, test_logits[(task, kind)])
                               for kind in KINDS} for task in tasks}).round(3)
 scores.index.name = "head"
+claims["scores"] = scores.to_dict()
 scores
 
 # %% [markdown] notes
