@@ -285,9 +285,11 @@ def check_additive_grid(grid: Any, f_t: Any, f_v: Any) -> None:
 def check_accuracy(accuracy: Any, logits: Any, labels: Any) -> None:
     """Exercise 2.3: accuracy of the argmax of ``logits`` (N, C) against integer ``labels`` (N,)."""
     exercise = "Exercise 2.3 (accuracy)"
+    from .analysis import accuracy as accuracy_of
+
     scores, truth = to_numpy(logits), to_numpy(labels)
     check_labels_in_range(truth, scores.shape[-1])
-    expected = float(np.mean(scores.argmax(axis=-1) == truth))
+    expected = accuracy_of(truth.astype(np.int64), scores)
     got = _as_fraction(exercise, "accuracy", accuracy,
                        "a fraction between 0 and 1: the mean of (predictions == labels).")
     if abs(got - expected) > 1e-6:
