@@ -139,6 +139,8 @@ def test_a_blank_name_is_refused_never_read_as_the_current_folder(name, tiny_vqa
         with pytest.raises(ValueError, match="is blank"):
             load(name, device="cpu")
     assert load_vqa("./", device="cpu").name == "./"  # the current folder, when asked for explicitly
+    with pytest.raises(ValueError, match="names no folder"):
+        load_clip("local-dir:" + name, device="cpu")
 
 
 @pytest.mark.parametrize("name", [None, 3, ["tiny-shapes"]])

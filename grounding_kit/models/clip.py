@@ -203,6 +203,9 @@ def load_open_clip_folder(name: str, device: torch.device, pretrained: str | Non
     import open_clip
 
     _no_pretrained(name, pretrained)
+    if folder is None and not name.removeprefix(LOCAL_DIR).strip():
+        raise ValueError(f"load_clip: {name!r} names no folder; write 'local-dir:FOLDER' ('local-dir:./' for the "
+                         "current folder)")
     folder = folder if folder is not None else Path(name.removeprefix(LOCAL_DIR)).expanduser()
     _check_open_clip_folder(folder)
     source = f"{LOCAL_DIR}{folder}"
