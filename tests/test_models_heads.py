@@ -235,8 +235,12 @@ def test_save_pretrained_refuses_unfitted_heads_and_overwrites_only_when_asked(f
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError, match="is a file"):
         head.save_pretrained(tmp_path / "file")
-    with pytest.raises(TypeError, match="folder must be a non-empty folder path"):
+    with pytest.raises(ValueError, match="is blank"):
         head.save_pretrained("")
+    with pytest.raises(TypeError, match="folder must be a folder path"):
+        head.save_pretrained(None)
+    with pytest.raises(ValueError, match="is blank"):
+        load_head(" ")
 
 
 def test_load_head_names_what_is_wrong(feats, tmp_path):

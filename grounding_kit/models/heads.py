@@ -130,9 +130,7 @@ class Head(nn.Module):
         from safetensors.torch import save_file
 
         self._require_fitted()
-        if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
-            raise TypeError(f"folder must be a non-empty folder path, got {describe(folder)}")
-        folder = Path(folder).expanduser()
+        folder = check_folder_arg(folder)
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(f"{folder} is a file; save_pretrained writes a folder")
         taken = [folder / name for name in (HEAD_CONFIG, HEAD_WEIGHTS) if (folder / name).exists()]
@@ -263,6 +261,15 @@ def as_targets(labels: Any) -> tuple[torch.Tensor, int, bool]:
         raise ValueError(f"labels must be non-negative integer class ids, got {describe(array)} "
                          f"with values like {array[:5].tolist()}")
     return torch.as_tensor(array.astype(np.int64)), int(array.max()) + 1, False
+
+
+def check_folder_arg(folder: Any) -> Path:
+    """``folder`` as a Path: ``TypeError`` for anything but a path, ``ValueError`` for a blank one."""
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder must be a folder path, got {describe(folder)}")
+    if not str(folder).strip():
+        raise ValueError(f"folder={str(folder)!r} is blank; give a folder path ('./' for the current folder)")
+    return Path(folder).expanduser()
 
 
 def check_learnable(targets: torch.Tensor, multilabel: bool) -> None:
@@ -495,9 +502,7 @@ def load_head(folder: str | Path, device: str | torch.device | None = "cpu") -> 
     from ..devices import check_device
     from ._internal import check_safetensors, checkpoint_errors
 
-    if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
-        raise TypeError(f"folder must be a non-empty folder path, got {describe(folder)}")
-    folder = Path(folder).expanduser()
+    folder = check_folder_arg(folder)
     for path in (folder, folder / HEAD_CONFIG, folder / HEAD_WEIGHTS):
         if not path.exists():
             raise FileNotFoundError(f"no saved head at {folder}: {path} is missing (save one with head.save_pretrained)")
