@@ -8,35 +8,20 @@ sentence fails here instead of silently contradicting the text.
 
 from __future__ import annotations
 
-import json
-import time
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from conftest import ARTIFACTS, NOTEBOOKS
-
-READ_CLAIMS = "import json as _json\nprint('CLAIMS=' + _json.dumps(claims, default=float))"
-_executed: dict[str, tuple[dict, float]] = {}
+from notebook_runs import run_notebook
 
 
 def executed_claims(stem: str) -> dict:
-    """Execute ``notebooks/<stem>.ipynb`` once per session and return its ``claims`` dict."""
-    if stem not in _executed:
-        notebook = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
-        notebook.cells.append(nbformat.v4.new_code_cell(READ_CLAIMS))
-        client = NotebookClient(notebook, timeout=300, kernel_name="python3",
-                                resources={"metadata": {"path": str(NOTEBOOKS)}})
-        start = time.perf_counter()
-        client.execute()
-        text = "".join(out.get("text", "") for out in notebook.cells[-1].get("outputs", []))
-        assert text.startswith("CLAIMS="), f"{stem}: the claims cell printed {text!r}"
-        _executed[stem] = (json.loads(text[len("CLAIMS="):]), time.perf_counter() - start)
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / f"{stem}.claims.json").write_text(json.dumps(
-            {"seconds": round(_executed[stem][1], 1), "claims": _executed[stem][0]}, indent=1))
-    return _executed[stem][0]
+    """The ``claims`` dict of the session's run of ``notebooks/<stem>.ipynb`` (run once, shared
+    with test_notebooks)."""
+    run = run_notebook(stem)
+    errors = [out["evalue"] for cell in run.notebook.cells for out in cell.get("outputs", [])
+              if out.get("output_type") == "error"]
+    assert not errors, f"{stem} failed, so its claims were not measured: {errors}"
+    assert run.claims is not None, f"{stem} built no `claims` dict"
+    return run.claims
 
 
 @pytest.mark.slow

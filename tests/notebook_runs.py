@@ -1,0 +1,60 @@
+"""Each course notebook is executed once per test session, and every test that needs it shares the run.
+
+`test_notebooks` checks that a run had no error; `test_notebook_claims` reads back the ``claims``
+dict that a notebook builds from library results (the measured values its prose relies on).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from conftest import ARTIFACTS, NOTEBOOKS
+
+# appended to every run, and removed again before the run is inspected or saved
+_READ_CLAIMS = ("import json as _json\n"
+                "print('CLAIMS=' + _json.dumps(globals().get('claims'), default=float))")
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """One headless run: the executed notebook (the course cells only), its time, its claims."""
+
+    notebook: NotebookNode
+    seconds: float
+    claims: dict | None
+
+
+_runs: dict[str, NotebookRun] = {}
+
+
+def run_notebook(stem: str) -> NotebookRun:
+    """Execute ``notebooks/<stem>.ipynb`` with nbclient (once per session) and return the run.
+
+    Every cell runs even after an error (``allow_errors``), so that a test can name each failing
+    cell. The executed notebook, its time and its claims are written to test-artifacts/.
+    """
+    if stem not in _runs:
+        notebook = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+        notebook.cells.append(nbformat.v4.new_code_cell(_READ_CLAIMS))
+        client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(NOTEBOOKS)}})
+        start = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - start
+        claims_cell = notebook.cells.pop()
+        text = "".join(out.get("text", "") for out in claims_cell.get("outputs", []))
+        claims = json.loads(text[len("CLAIMS="):]) if text.startswith("CLAIMS=") else None
+        _runs[stem] = NotebookRun(notebook, seconds, claims)
+        ARTIFACTS.mkdir(exist_ok=True)
+        nbformat.write(notebook, ARTIFACTS / f"{stem}.executed.ipynb")
+        (ARTIFACTS / f"{stem}.seconds").write_text(f"{seconds:.1f}\n")
+        if claims is not None:
+            (ARTIFACTS / f"{stem}.claims.json").write_text(
+                json.dumps({"seconds": round(seconds, 1), "claims": claims}, indent=1))
+    return _runs[stem]
