@@ -102,3 +102,18 @@ def test_unknown_word_message_names_the_word():
     assert "3 shapes (circle, square, triangle)" in world_note()
     with pytest.raises(TypeError, match="text must be a string"):
         unknown_word_message(tokenizer, ["a red circle"])
+
+
+@pytest.mark.slow
+def test_every_example_query_ranks_a_fresh_gallery_well():
+    from grounding_kit.models import load_clip
+    from grounding_kit.models.queries import example_queries
+    from grounding_kit.world import render_scene
+
+    clip = load_clip("tiny-shapes", device="cpu")
+    scenes = sample_gallery(300, seed=4242)
+    queries = example_queries()
+    scores = (clip.encode_texts([q.text for q in queries]) @ clip.encode_images([render_scene(s) for s in scenes]).T)
+    for query, row, truth in zip(queries, scores.numpy(), truth_matrix(queries, scenes)):
+        top = np.argsort(-row, kind="stable")[:5]
+        assert truth[top[0]] and truth[top].sum() >= 4, (query.text, truth[top])

@@ -163,10 +163,10 @@ def test_grounding_explorer_ranks_a_typed_single_object_query_and_names_unknown_
     widget = gkw.grounding_explorer(clip, [render_scene(s) for s in scenes], [describe(s) for s in scenes], vqa)
     assert "knows only the shapes world: 3 shapes" in widget.note.value
     assert [b.description for b in widget.example_buttons] == list(EXAMPLE_QUERIES)
-    query = example_queries()[0]  # "a red circle", typed as a lecturer would
+    query = example_queries()[1]  # "a red object", typed as a lecturer would
     top = widget.search(query.text)
     assert query.holds(scenes[top[0]]) and widget.message.value == ""
-    widget.example_buttons[0].click()  # an example button types its query
+    widget.example_buttons[1].click()  # an example button types its query
     assert widget.query.value == query.text
     widget.search("a red banana")
     assert widget.message.value.startswith("unknown word &#x27;banana&#x27;:")
