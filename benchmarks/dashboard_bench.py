@@ -6,7 +6,12 @@ directly, several times, with features, heads and grids cached. Widgets are not 
 ipywidgets still serializes every state change, so the times include the messages' payloads
 but not the socket. The issue's budget: <= 100 ms per callback at N = 1,000.
 
-Usage: python benchmarks/dashboard_bench.py [--n 1000] [--repeats 7] [--quick] [--json]
+With ``--page`` it times the page itself instead: a fresh Voila server per visit, Debian chromium
+through Playwright, from the first request to the first lab's slider being usable, with an empty
+kit cache (cold), then with the cache that visit filled (warm), against a one-slider Voila page
+(server, kernel and widget start-up alone) measured in the same run.
+
+Usage: python benchmarks/dashboard_bench.py [--n 1000] [--repeats 7] [--quick] [--json] [--page]
 """
 
 from __future__ import annotations
@@ -104,13 +109,101 @@ def run(n: int, repeats: int) -> tuple[list[dict], dict]:
     return rows, setup
 
 
+BASELINE_NOTEBOOK = {  # a Voila page with one slider: the server, kernel and widget start-up alone
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "c0", "metadata": {}, "outputs": [],
+               "source": "import ipywidgets as w\nw.IntSlider(description='baseline')"}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5}
+
+
+def first_usable_s(command: list[str], port: int, selector: str, env: dict[str, str], log: str) -> float:
+    """Seconds from the first request of a fresh Voila server's page to ``selector`` being visible
+    (Debian chromium through Playwright, every request outside 127.0.0.1 aborted)."""
+    import shutil
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # a static file answers once the server listens (it starts no kernel)
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/voila.js", timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"Voila did not start; see {log}")
+                time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
+                                                 args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.route("**/*", lambda route: route.continue_() if "//127.0.0.1" in route.request.url else route.abort())
+            start = time.monotonic()
+            page.goto(f"http://127.0.0.1:{port}/", timeout=600_000)
+            page.wait_for_selector(selector, timeout=600_000)
+            elapsed = time.monotonic() - start
+            browser.close()
+        return elapsed
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def page_times(n: int) -> dict[str, float]:
+    """The dashboard page's first request -> first lab usable, cold (empty kit cache) and warm
+    (the cache that the cold visit filled), against a one-slider Voila page in the same run."""
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    from grounding_kit.dashboard.server import notebook_path, voila_command
+
+    def port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    folder = Path(tempfile.mkdtemp(prefix="gk-dashboard-bench-"))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GROUNDING_KIT_DASHBOARD_N": str(n),
+           "GROUNDING_KIT_CACHE": str(folder / "cache")}
+    baseline = folder / "baseline.ipynb"
+    baseline.write_text(json.dumps(BASELINE_NOTEBOOK))
+    times = {}
+    p = port()
+    command = voila_command(p)
+    command[command.index(str(notebook_path()))] = str(baseline)  # same server and template, one slider
+    times["baseline: one-slider page (s)"] = first_usable_s(command, p, ".widget-slider", env, str(folder / "baseline.log"))
+    lab = ".gk-reshuffle-lab .gk-fraction .noUi-handle"
+    for label in ("cold: empty cache (s)", "warm: cache filled (s)"):
+        p = port()
+        times[label] = first_usable_s(voila_command(p), p, lab, env, str(folder / f"{label[:4]}.log"))
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="evaluation pairs (default 1000, the issue's N)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="N=300, 3 repeats (for `make bench`)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--page", action="store_true",
+                        help="time the dashboard page itself (Voila + chromium): first request to first lab usable")
     args = parser.parse_args(argv)
+    if args.page:
+        n = 300 if args.quick else args.n
+        times = page_times(n)
+        base = times["baseline: one-slider page (s)"]
+        if args.json:
+            print(json.dumps({"n": n, "page": times}, indent=2))
+            return 0
+        print(f"dashboard page, first request -> first lab usable, N={n} (Voila + chromium, offline)")
+        for key, value in times.items():
+            print(f"  {key:<34} {value:6.1f}   {value / base:5.1f}x the one-slider page")
+        return 0
     n, repeats = (300, 3) if args.quick else (args.n, args.repeats)
     rows, setup = run(n, repeats)
     if args.json:

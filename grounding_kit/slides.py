@@ -29,12 +29,30 @@ ASSET_DIR = "assets"  # the folder beside the decks
 SLIDE_SIZE = (1280, 720)  # reveal's slide size in CSS pixels (a 720p projector)
 
 
+# A FigureWidget syncs its figure to its widget state only when displayed; later changes travel as
+# messages. Run at the end, this makes the saved state of every figure its final look.
+SYNC_FIGURES = """\
+import copy as _copy, sys as _sys
+if "plotly.basewidget" in _sys.modules:
+    from ipywidgets.widgets.widget import _instances as _widgets
+    for _figure in list(_widgets.values()):
+        if isinstance(_figure, _sys.modules["plotly.basewidget"].BaseFigureWidget):
+            _figure._widget_data = _copy.deepcopy(_figure._data)
+            _figure._widget_layout = _copy.deepcopy(_figure._layout_obj._props)
+"""
+
+
 def execute_notebook(notebook: NotebookNode, cwd: Path, timeout: int = 600) -> NotebookNode:
-    """Run a notebook headless in ``cwd`` (in place), keeping the final state of its widgets."""
+    """Run a notebook headless in ``cwd`` (in place), keeping the final state of its widgets
+    (figures included, see ``SYNC_FIGURES``)."""
     from nbclient import NotebookClient
 
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(cwd)}}).execute()
+    notebook.cells.append(nbformat.v4.new_code_cell(SYNC_FIGURES, id="gk-sync-figures"))
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                       resources={"metadata": {"path": str(cwd)}}).execute()
+    finally:
+        notebook.cells.pop()
     return notebook
 
 

@@ -26,7 +26,9 @@ from nbformat import NotebookNode
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FIGURE_CLASS = "gk-static-figure"  # every static figure's div has it (tests count them)
-_BOXES = {"VBoxModel": "column", "BoxModel": "column", "GridBoxModel": "column", "HBoxModel": "row",
+# flex direction of each box (``Box`` and ``GridBox`` lay out in rows, as ipywidgets' CSS does),
+# unless the box's layout sets ``flex_flow``
+_BOXES = {"VBoxModel": "column", "BoxModel": "row", "GridBoxModel": "row", "HBoxModel": "row",
           "TabModel": "column", "AccordionModel": "column", "StackModel": "column"}
 _TEXT = {"HTMLModel", "HTMLMathModel", "LabelModel"}
 
@@ -82,9 +84,10 @@ class _Renderer:
             parts = [part for part in parts if part]
             if not parts:
                 return ""
-            direction = _BOXES[name]
-            return (f'<div class="gk-static-box" style="display:flex;flex-direction:{direction};'
-                    f'flex-wrap:wrap;gap:6px;align-items:flex-start">{"".join(parts)}</div>')
+            layout = (self.model(state.get("layout")) or {}).get("state", {})
+            flow = html.escape(layout.get("flex_flow") or f"{_BOXES[name]} wrap")
+            return (f'<div class="gk-static-box" style="display:flex;flex-flow:{flow};'
+                    f'gap:6px;align-items:flex-start">{"".join(parts)}</div>')
         if name in _TEXT:
             value = state.get("value", "")
             return f"<div>{value if name != 'LabelModel' else html.escape(value)}</div>" if value else ""
