@@ -134,31 +134,38 @@ def build(source_dir: Path, output_dir: Path, *, check: bool = False) -> list[Pa
 
 # ---------------------------------------------------------------- student copies
 
-def strip_solutions(code: str, where: str = "<cell>") -> str:
-    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by the student stub.
+def replace_marked_blocks(code: str, begin: str, end: str, stub: Sequence[str] = (),
+                          where: str = "<cell>") -> str:
+    """``code`` with every ``begin`` ... ``end`` block (marker lines included) replaced by ``stub``.
 
-    The stub keeps the indentation of the ``BEGIN`` marker, so solutions inside a function body
-    stay valid Python. Unbalanced markers raise ``ValueError`` naming ``where``.
+    The stub lines take the indentation of the ``begin`` marker, so a block inside a function body
+    stays valid Python. Unbalanced markers raise ``ValueError`` naming ``where``.
     """
     out: list[str] = []
     inside = False
     for number, line in enumerate(code.splitlines(), start=1):
         marker = line.strip()
-        if marker == BEGIN:
+        if marker == begin:
             if inside:
-                raise ValueError(f"{where}, line {number}: '{BEGIN}' inside another solution block")
+                raise ValueError(f"{where}, line {number}: '{begin}' inside another '{begin}' block")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + stub for stub in STUDENT_STUB)
-        elif marker == END:
+            out.extend(indent + stub_line for stub_line in stub)
+        elif marker == end:
             if not inside:
-                raise ValueError(f"{where}, line {number}: '{END}' without a '{BEGIN}' before it")
+                raise ValueError(f"{where}, line {number}: '{end}' without a '{begin}' before it")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ValueError(f"{where}: '{BEGIN}' is never closed by '{END}'")
+        raise ValueError(f"{where}: '{begin}' is never closed by '{end}'")
     return "\n".join(out)
+
+
+def strip_solutions(code: str, where: str = "<cell>") -> str:
+    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by the student stub
+    (see :func:`replace_marked_blocks`)."""
+    return replace_marked_blocks(code, BEGIN, END, STUDENT_STUB, where)
 
 
 def student_notebook(notebook: NotebookNode, name: str = "notebook") -> NotebookNode:

@@ -156,22 +156,9 @@ def validate_exercises(notebook: NotebookNode, name: str = "notebook") -> None:
 
 def strip_hidden_tests(code: str, where: str = "<cell>") -> str:
     """``code`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` blocks."""
-    out, inside = [], False
-    for number, line in enumerate(code.splitlines(), start=1):
-        marker = line.strip()
-        if marker == HIDDEN_BEGIN:
-            if inside:
-                raise ValueError(f"{where}, line {number}: '{HIDDEN_BEGIN}' inside another hidden block")
-            inside = True
-        elif marker == HIDDEN_END:
-            if not inside:
-                raise ValueError(f"{where}, line {number}: '{HIDDEN_END}' without a '{HIDDEN_BEGIN}'")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{where}: '{HIDDEN_BEGIN}' is never closed by '{HIDDEN_END}'")
-    return "\n".join(out)
+    from .course import replace_marked_blocks
+
+    return replace_marked_blocks(code, HIDDEN_BEGIN, HIDDEN_END, where=where)
 
 
 # ---------------------------------------------------------------- fallbacks

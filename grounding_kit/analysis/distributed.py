@@ -61,8 +61,8 @@ from ..cache import atomic_write, cache_key
 from ..structure import structure_of
 from ..validation import check_positive_int, check_seed, describe, seed_int
 from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
-from .streaming import (EmapEstimate, finish_estimate, monte_carlo_block_size, monte_carlo_combine,
-                        monte_carlo_draws, partner_stats)
+from .streaming import (EmapEstimate, check_partners, finish_estimate, monte_carlo_block_size,
+                        monte_carlo_combine, monte_carlo_draws, partner_stats)
 
 #: default pairs per block of the exact path (rounded to whole tiles of the single-process stream)
 BLOCK_PAIRS = 4096
@@ -390,10 +390,8 @@ def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: 
     if batch_size is not None:
         check_positive_int("batch_size", batch_size)
     n = len(feats)
+    check_partners(partners, n)
     if partners is not None:
-        check_positive_int("partners", partners)
-        if partners > n:
-            raise ValueError(f"partners must be between 1 and N={n} (sampling without replacement), got {partners}")
         seed = check_seed(seed, allow_none=True)
         if seed is None and checkpoint is not None:
             raise ValueError("a resumable Monte Carlo run needs a fixed seed: pass seed=<int> with checkpoint")

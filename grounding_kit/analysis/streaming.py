@@ -289,6 +289,14 @@ def check_duration(ev: PairEvaluator, partners: int | None, max_seconds: float |
     check_time(what, seconds, budget=max_seconds, hint=hint)
 
 
+def check_partners(partners: int | None, n: int) -> None:
+    """Refuse a Monte Carlo partner count that is not an int in [1, n] (None: the exact EMAP)."""
+    if partners is not None:
+        check_positive_int("partners", partners)
+        if partners > n:
+            raise ValueError(f"partners must be between 1 and N={n} (sampling without replacement), got {partners}")
+
+
 def emap_details(model: PairModel, feats: Features, partners: int | None = None, seed: int | None = None,
                  batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
                  client: Any = None, checkpoint: Any = None, max_seconds: float | None = None) -> EmapEstimate:
@@ -328,10 +336,7 @@ def emap_details(model: PairModel, feats: Features, partners: int | None = None,
                                 batch_size=batch_size, device=device, progress=progress)
     feats = check_features(feats)
     n = len(feats)
-    if partners is not None:
-        check_positive_int("partners", partners)
-        if partners > n:
-            raise ValueError(f"partners must be between 1 and N={n} (sampling without replacement), got {partners}")
+    check_partners(partners, n)
     seed = check_seed(seed, allow_none=True)
     if partners is None and isinstance(model, GridModel):
         rows, cols, grand, diagonal = (torch.from_numpy(v) for v in model.marginals(feats))
