@@ -1,0 +1,69 @@
+"""Static widget outputs (grounding_kit.static_widgets) on a hand-made executed notebook, and
+the assets the decks and the book copy from installed packages."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from grounding_kit import assets
+from grounding_kit.static_widgets import FIGURE_CLASS, WIDGET_STATE, WIDGET_VIEW, figure_cells, make_static
+
+
+def model(name: str, module: str = "@jupyter-widgets/controls", **state) -> dict:
+    return {"model_name": name, "model_module": module, "model_module_version": "2.0.0", "state": state}
+
+
+def executed_notebook() -> nbformat.NotebookNode:
+    """Cell 0 shows a VBox (a heading, a figure, a slider, a progress bar); cell 1 prints."""
+    state = {
+        "box": model("VBoxModel", children=["IPY_MODEL_head", "IPY_MODEL_fig", "IPY_MODEL_slider", "IPY_MODEL_bar"]),
+        "head": model("HTMLModel", value="<h3>Reshuffle lab</h3>"),
+        "fig": model("AnyModel", "anywidget", _widget_data=[{"type": "bar", "x": ["a", "b"], "y": [1, 2]}],
+                     _widget_layout={"title": {"text": "accuracy"}}),
+        "slider": model("FloatSliderModel", value=0.5),
+        "bar": model("HBoxModel", children=["IPY_MODEL_progress", "IPY_MODEL_done"]),
+        "progress": model("FloatProgressModel", value=1.0),
+        "done": model("HTMLModel", value="12/12 batches"),
+    }
+    view = {"output_type": "display_data", "metadata": {},
+            "data": {WIDGET_VIEW: {"model_id": "box", "version_major": 2, "version_minor": 0}, "text/plain": "VBox()"}}
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("lab", outputs=[nbformat.from_dict(view)]),
+        nbformat.v4.new_code_cell("print(1)", outputs=[nbformat.v4.new_output("stream", text="1\n")]),
+    ])
+    notebook.metadata["widgets"] = {WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}
+    return notebook
+
+
+def test_make_static_turns_a_figure_widget_into_a_plain_plotly_figure():
+    notebook = executed_notebook()
+    assert figure_cells(notebook) == [0]
+    assert make_static(notebook) == 1
+    [output] = notebook.cells[0].outputs
+    html = output["data"]["text/html"]
+    assert list(output["data"]) == ["text/html"]
+    assert html.count(f'class="{FIGURE_CLASS}"') == 1 and "Plotly.newPlot" in html and '"accuracy"' in html
+    assert "<h3>Reshuffle lab</h3>" in html
+    assert "12/12 batches" not in html  # the progress bar is gone, and so is the slider (it needs a kernel)
+    assert "widgets" not in notebook.metadata  # no exporter links a widget manager
+    assert notebook.cells[1].outputs[0]["text"] == "1\n"
+    assert figure_cells(notebook) == [0]  # counted from the static output too
+
+
+def test_make_static_refuses_a_widget_without_saved_state():
+    notebook = executed_notebook()
+    del notebook.metadata["widgets"]
+    with pytest.raises(ValueError, match="cell 0 shows widget 'box'.*nbclient"):
+        make_static(notebook)
+
+
+def test_assets_come_from_installed_packages(tmp_path):
+    copies = assets.vendor(tmp_path, ("plotly.min.js", "require.min.js"))
+    assert copies["plotly.min.js"].stat().st_size > 1_000_000
+    assert (tmp_path / "require.min.js").exists()
+    assert assets.source("reveal.js").joinpath("dist", "reveal.js").exists()
+    assert assets.source("MathJax").joinpath("MathJax.js").exists()
+    assert assets.mathjax_url("assets") == f"assets/MathJax/MathJax.js?config={assets.MATHJAX_CONFIG}"
+    with pytest.raises(ValueError, match="unknown asset 'katex'"):
+        assets.source("katex")
