@@ -11,7 +11,7 @@ import pytest
 from grounding_kit.models import load_clip
 from grounding_kit.models.queries import QUERY_KINDS, evaluate_queries
 from grounding_kit.models.registry import TINY_CLIP, embedded_path
-from grounding_kit.models.training import CLIP_VERSION, evaluate_clip
+from grounding_kit.models.training import CLIP_RECIPE, CLIP_RECIPES, evaluate_clip
 from grounding_kit.threads import single_thread
 
 FRESH_SEED = 31_000
@@ -37,8 +37,10 @@ def fresh(record):
 
 def test_the_card_is_the_current_version_and_names_its_recipe(record):
     card = (embedded_path(TINY_CLIP) / "README.md").read_text()
-    assert record["version"] == CLIP_VERSION and record["seed"] == 0
-    assert f"version: {CLIP_VERSION}" in card and "hard-negative" in card and "cpu_seconds" in card
+    version = CLIP_RECIPES[CLIP_RECIPE][0]
+    assert record["version"] == version and record["recipe"] == CLIP_RECIPE and record["seed"] == 0
+    assert f"version: {version}" in card and f"recipe {CLIP_RECIPE!r}" in card
+    assert "### Typed queries" in card and "not shipped" in card  # the tables, and why version 2 is not shipped
 
 
 @pytest.mark.slow
@@ -56,16 +58,17 @@ def test_zero_shot_and_match_figures_of_the_card_hold(record, fresh):
     assert now["match_auc"] >= record["match_auc"] - 0.03, now
 
 
-# version 2's gaps, recorded in the model card (counts: top-1 0.74 to 0.90 across fresh samples,
-# 0.82 pooled over 600 queries, so borderline; 0.895 on this test's sample)
-MISSED = {"two", "left_right"}
+# the shipped version 1's gaps on issue 13's targets (its model card; version 2, measured and not
+# shipped, is better on these but breaks the match-task head of notebook 02)
+MISSED = {("single", "top1"), ("two", "top5"), ("count", "top1"), ("left_right", "top1")}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind, metric, target", [
     pytest.param(kind, metric, target, marks=pytest.mark.xfail(
-        strict=True, reason="tiny CLIP v2 misses issue 13's target here (model card: two-object top-5 0.62, "
-                            "left/right top-1 0.48)")) if kind in MISSED else (kind, metric, target)
+        strict=True, reason="the shipped tiny CLIP misses issue 13's target here (model card: single top-1 "
+                            "0.94-0.95, two-object top-5 0.15-0.18, counts top-1 0.55, left/right top-1 0.11-0.13)"))
+    if (kind, metric) in MISSED else (kind, metric, target)
     for kind, metric, target in TARGETS])
 def test_issue_targets_on_fresh_scenes(fresh, kind, metric, target):
     assert fresh["queries"][kind][metric] >= target, fresh["queries"][kind]

@@ -163,7 +163,7 @@ def test_grounding_explorer_ranks_a_typed_single_object_query_and_names_unknown_
     widget = gkw.grounding_explorer(clip, [render_scene(s) for s in scenes], [describe(s) for s in scenes], vqa)
     assert "knows only the shapes world: 3 shapes" in widget.note.value
     assert [b.description for b in widget.example_buttons] == list(EXAMPLE_QUERIES)
-    query = example_queries()[1]  # "a red object", typed as a lecturer would
+    query = example_queries()[1]  # "a blue object", typed as a lecturer would
     top = widget.search(query.text)
     assert query.holds(scenes[top[0]]) and widget.message.value == ""
     widget.example_buttons[1].click()  # an example button types its query

@@ -20,22 +20,33 @@ import torch
 from tqdm.auto import tqdm
 
 from ..paths import check_output_dir
-from ..validation import check_positive_int, seed_int
+from ..validation import check_choice, check_positive_int, seed_int
 from .cards import write_model_card
 from .registry import TINY_CLIP, TINY_VQA, embedded_path
 
 THREADS = 1  # one thread: faster than two on a shared 2-core machine, and reproducible
 CLIP_STEPS = 2500
 CLIP_MULTI_PER_BATCH = 28  # multi-object scenes per batch, next to one scene per template caption
-CLIP_VERSION = 2  # 2: typed queries at several levels of detail with hard negatives (1: descriptions only)
 CLIP_QUERIES_PER_BATCH = 28  # typed queries per batch, each with a hard-negative image and text
 CLIP_LR = 2e-3
-CLIP_RECIPE = f"""
-An open_clip CLIP (`grounding_kit/configs/tiny-shapes.json`: ViT 2 layers, width 64, 8 px patches on
+_CLIP_MODEL = """An open_clip CLIP (`grounding_kit/configs/tiny-shapes.json`: ViT 2 layers, width 64, 8 px patches on
 64 px images; text transformer 2 layers, width 64; joint space of 64) with a word-level vocabulary,
-trained from random weights by `grounding-kit train tiny-clip` (`grounding_kit.models.training`).
-
-- Data, freshly rendered every step (`clip_batch`): the 36 one-object template scenes with their
+trained from random weights by `grounding-kit train tiny-clip` (`grounding_kit.models.training`,
+recipe {recipe!r}).
+"""
+_CLIP_COMMON = f"""- AdamW (lr {CLIP_LR}, weight decay 0.1 on matrices), 5% warm-up then cosine decay, one CPU thread.
+- Deterministic for a seed; shipped with seed 0.
+- Knows only the shapes world: 3 shapes, 6 colours, 2 sizes, a few dozen words.
+"""
+# recipe -> (version, description); "descriptions" is the shipped one (version 1)
+CLIP_RECIPES: dict[str, tuple[int, str]] = {
+    "descriptions": (1, f"""
+- Data, freshly rendered every step (`description_batch`): the 36 one-object template scenes with
+  their captions and {CLIP_MULTI_PER_BATCH} scenes of 2 to 4 objects with their descriptions (no duplicate texts).
+- Loss: open_clip's `ClipLoss`.
+"""),
+    "typed-queries": (2, f"""
+- Data, freshly rendered every step (`typed_query_batch`): the 36 one-object template scenes with their
   captions; {CLIP_MULTI_PER_BATCH} scenes of 1 to 4 objects with their descriptions; {CLIP_QUERIES_PER_BATCH} typed queries
   about those scenes at several levels of detail (single objects with any subset of size, colour
   and shape, two objects, counts, left/right; `grounding_kit.models.queries`), each with a
@@ -43,10 +54,9 @@ trained from random weights by `grounding-kit train tiny-clip` (`grounding_kit.m
   change to the scene that makes the query false).
 - Loss: CLIP's symmetric contrastive loss with several positives per text and per image
   (`multi_positive_clip_loss`, the truth computed from the scenes).
-- AdamW (lr {CLIP_LR}, weight decay 0.1 on matrices), 5% warm-up then cosine decay, one CPU thread.
-- Deterministic for a seed; shipped with seed 0.
-- Knows only the shapes world: 3 shapes, 6 colours, 2 sizes, a few dozen words.
-"""
+"""),
+}
+CLIP_RECIPE = "descriptions"  # the shipped recipe (see the model card for why not "typed-queries")
 EVAL_SEED = 10_000  # far from the training streams: a fresh sample of the world
 BACKGROUNDS = ("white", "gray")
 
@@ -77,9 +87,22 @@ def single_object_scene(rng: np.random.Generator, caption_index: int) -> Any:
     return replace(scene, objects=(obj,))
 
 
-def clip_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BATCH,
-               n_queries: int = CLIP_QUERIES_PER_BATCH) -> tuple[list[Any], list[str], np.ndarray]:
-    """One training batch of scenes, texts and their truth matrix.
+def description_batch(rng: np.random.Generator) -> tuple[list[Any], list[str], np.ndarray]:
+    """One batch of the ``"descriptions"`` recipe: each of the 36 template captions once (no
+    duplicate captions, so no false negatives in the contrastive loss) plus multi-object scenes
+    with their descriptions; the truth is the identity (scene i is described by text i)."""
+    from ..world import caption_templates, describe, sample_scene
+
+    templates = caption_templates()
+    scenes = [single_object_scene(rng, i) for i in range(len(templates))]
+    scenes += [sample_scene(rng, int(rng.integers(2, 5)), background=BACKGROUNDS[rng.integers(2)])
+               for _ in range(CLIP_MULTI_PER_BATCH)]
+    return scenes, [describe(s) for s in scenes], np.eye(len(scenes), dtype=bool)
+
+
+def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BATCH,
+                      n_queries: int = CLIP_QUERIES_PER_BATCH) -> tuple[list[Any], list[str], np.ndarray]:
+    """One batch of the ``"typed-queries"`` recipe: scenes, texts and their truth matrix.
 
     Scenes: each of the 36 template captions' one-object scenes, ``n_multi`` scenes of 1 to 4
     objects, and for ``n_queries`` of those a hard-negative image (one change that makes the
@@ -133,27 +156,30 @@ def multi_positive_clip_loss(logits: torch.Tensor, truth: torch.Tensor) -> torch
     return (losses[0] + losses[1]) / 2
 
 
-def world_texts(seed: int = 0) -> list[str]:
-    """Every kind of text the world produces (captions, typed queries, scene descriptions, task
-    texts): the tiny CLIP's vocabulary is fit on them."""
+def world_texts(seed: int = 0, queries: bool = False) -> list[str]:
+    """Every kind of text the world produces (captions, scene descriptions, task texts, and with
+    ``queries`` the typed queries): the tiny CLIP's vocabulary is fit on them."""
     from ..world import caption_templates, describe, make_task, sample_scenes
     from .queries import example_texts
 
-    texts = caption_templates() + example_texts() + [describe(s) for s in sample_scenes(500, seed=seed)]
+    texts = caption_templates() + (example_texts() if queries else [])
+    texts += [describe(s) for s in sample_scenes(500, seed=seed)]
     for task in ("additive", "match", "mixed", "vqa"):
         texts += list(make_task(task, n=300, seed=seed)["text"])
     return texts
 
 
 def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = None, seed: int = 0, *,
-                    progress: bool = True, n_eval: int = 720, overwrite_shipped: bool = False) -> dict[str, Any]:
+                    progress: bool = True, n_eval: int = 720, overwrite_shipped: bool = False,
+                    recipe: str = CLIP_RECIPE) -> dict[str, Any]:
     """Train the embedded tiny CLIP on the grounding world and save it.
 
     open_clip architecture ``grounding_kit/configs/tiny-shapes.json``, word-level vocabulary,
-    batches of :func:`clip_batch` (fresh 64 px scenes, the evaluation transform, no augmentation:
-    descriptions, typed queries and their hard negatives) under :func:`multi_positive_clip_loss`,
-    AdamW with warm-up and cosine decay, ``THREADS`` CPU thread(s) (:data:`CLIP_RECIPE`); the
-    model card ``README.md`` (:mod:`~grounding_kit.models.cards`) beside the weights. Saved as an
+    fresh 64 px scenes (the evaluation transform, no augmentation), AdamW with warm-up and cosine
+    decay, ``THREADS`` CPU thread(s). ``recipe`` (:data:`CLIP_RECIPES`): ``"descriptions"`` (the
+    shipped version 1: :func:`description_batch` under open_clip's ``ClipLoss``) or
+    ``"typed-queries"`` (version 2: :func:`typed_query_batch`, typed queries and their hard
+    negatives, under :func:`multi_positive_clip_loss`). Writes the model card ``README.md`` (:mod:`~grounding_kit.models.cards`) beside the weights. Saved as an
     open_clip ``local-dir`` folder (``open_clip_config.json`` + ``model.safetensors`` + ``vocab.json``,
     :func:`~grounding_kit.models.clip.save_open_clip_folder`), which ``load_clip`` reads.
 
@@ -169,6 +195,9 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     """
     steps = CLIP_STEPS if steps is None else check_positive_int("steps", steps)
     seed = seed_int(seed)
+    check_choice("recipe", recipe, tuple(CLIP_RECIPES))
+    version, recipe_text = CLIP_RECIPES[recipe]
+    typed = recipe == "typed-queries"
     # checked before training: a bad destination must not cost the trained model
     out = check_output_dir(output_dir, embedded_path(TINY_CLIP), overwrite_shipped=overwrite_shipped)
 
@@ -186,7 +215,8 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     arch = register_tiny_config()
     model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
     text_cfg = open_clip.get_model_config(arch)["text_cfg"]
-    tokenizer = WordTokenizer.fit(world_texts(seed), text_cfg["vocab_size"], text_cfg["context_length"])
+    tokenizer = WordTokenizer.fit(world_texts(seed, queries=typed), text_cfg["vocab_size"], text_cfg["context_length"])
+    clip_loss = open_clip.ClipLoss()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "embedding" in n]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
@@ -195,13 +225,15 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     model.train()
     bar = tqdm(range(steps), desc="training tiny CLIP", disable=not progress)
     for step in bar:
-        scenes, texts, truth = clip_batch(rng)
+        scenes, texts, truth = typed_query_batch(rng) if typed else description_batch(rng)
         images = torch.stack([preprocess(render_scene(s)) for s in scenes])
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, CLIP_LR)
         image_features, text_features, logit_scale = model(images, tokenizer(texts))
-        logits = logit_scale * text_features @ image_features.T
-        loss = multi_positive_clip_loss(logits, torch.from_numpy(truth))
+        if typed:
+            loss = multi_positive_clip_loss(logit_scale * text_features @ image_features.T, torch.from_numpy(truth))
+        else:  # one positive each, on the diagonal
+            loss = clip_loss(image_features, text_features, logit_scale)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -214,13 +246,14 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
 
     save_open_clip_folder(out, model, open_clip.get_model_config(arch), tokenizer)
     clip = _from_open_clip(TINY_CLIP, model, preprocess, tokenizer, torch.device("cpu"))
-    summary = {"version": CLIP_VERSION, "steps": steps, "seconds": round(seconds, 1),
+    summary = {"version": version, "recipe": recipe, "steps": steps, "seconds": round(seconds, 1),
                "cpu_seconds": round(cpu_seconds, 1), **evaluate_clip(clip, n=n_eval),
-               "queries": evaluate_queries(clip), "unknown_words": tokenizer.unknown_words(world_texts(seed + 1)),
+               "queries": evaluate_queries(clip), "unknown_words": tokenizer.unknown_words(world_texts(seed + 1, queries=typed)),
                "parameters": sum(p.numel() for p in model.parameters()),
                "size_bytes": folder_size(out), "seed": seed}
     (out / "training.json").write_text(json.dumps(summary, indent=1))
-    write_model_card(out, f"{TINY_CLIP}: the embedded tiny CLIP, version {CLIP_VERSION}", CLIP_RECIPE)
+    write_model_card(out, f"{TINY_CLIP}: the embedded tiny CLIP, version {version}",
+                     _CLIP_MODEL.format(recipe=recipe) + recipe_text + _CLIP_COMMON)
     return {**summary, "output_dir": str(out)}
 
 
