@@ -105,12 +105,13 @@ class Dashboard(w.VBox):
         return gkw.rebalancing_lab(self.vqa, n=max(60, self.n // 2), seed=self.seed)
 
     def _explorer(self) -> w.Widget:
+        from grounding_kit.models.queries import EXAMPLE_QUERIES
         from grounding_kit.world import make_task
 
         ds = make_task("match", n=40, seed=self.seed + 7)
         ds = ds.select([i for i, label in enumerate(ds["label"]) if label == 1])  # images their caption describes
         return gkw.grounding_explorer(self.clip, ds["image"], ds["scene"], self.vqa,
-                                      question="what color is the circle?", query="a red circle")
+                                      question="what color is the circle?", query=EXAMPLE_QUERIES[0])
 
 
 @contextlib.contextmanager
