@@ -40,6 +40,8 @@ def _check_train(args: argparse.Namespace) -> None:
     from .models.registry import TINY_CLIP, TINY_VQA, embedded_path
     from .paths import check_output_dir
 
+    if args.recipe is not None and args.model != "tiny-clip":
+        raise CommandError(f"--recipe is for tiny-clip only, got it with {args.model}")
     shipped = embedded_path({"tiny-clip": TINY_CLIP, "tiny-vqa": TINY_VQA}[args.model])
     try:
         args.output_dir = check_output_dir(args.output_dir, shipped, overwrite_shipped=args.overwrite_shipped,
@@ -70,8 +72,9 @@ def _train(args: argparse.Namespace) -> int:
     from .models import training
 
     trainers = {"tiny-clip": training.train_tiny_clip, "tiny-vqa": training.train_tiny_vqa}
+    recipe = {"recipe": args.recipe} if args.recipe is not None else {}
     summary = trainers[args.model](output_dir=args.output_dir, steps=args.steps, seed=args.seed,
-                                   overwrite_shipped=args.overwrite_shipped)
+                                   overwrite_shipped=args.overwrite_shipped, **recipe)
     for key, value in summary.items():
         print(f"{key}: {value}")
     return 0
@@ -110,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="allow writing into the shipped data/models (the default folder without --output-dir)")
     train.add_argument("--steps", type=POSITIVE_INT, default=None, help="training steps, >= 1 (default: the shipped recipe)")
     train.add_argument("--seed", type=SEED, default=0)
+    train.add_argument("--recipe", choices=["descriptions", "typed-queries"], default=None,
+                       help="tiny-clip only: the training data (default: the shipped 'descriptions'; see the model card)")
     train.set_defaults(run=_train, check=_check_train)
 
     dashboard = commands.add_parser("dashboard", help="serve the live-demo dashboard with Voila")

@@ -28,6 +28,17 @@ def test_cli_trains_tiny_clip_into_a_loadable_folder(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_cli_trains_the_typed_query_recipe_of_tiny_clip(tmp_path, capsys):
+    assert main(["train", "tiny-clip", "--output-dir", str(tmp_path), "--steps", "2", "--recipe", "typed-queries"]) == 0
+    assert "version: 2" in capsys.readouterr().out
+    record = json.loads((tmp_path / "training.json").read_text())
+    assert record["recipe"] == "typed-queries" and set(record["queries"]) >= {"single", "two", "count", "left_right"}
+    assert "typed_query_batch" in (tmp_path / "README.md").read_text()
+    vocab = json.loads((tmp_path / "vocab.json").read_text())["vocab"]
+    assert {"two", "squares", "something"} <= set(vocab)  # the query words are in its vocabulary
+
+
+@pytest.mark.slow
 def test_train_tiny_vqa_writes_a_loadable_model(tmp_path):
     summary = train_tiny_vqa(tmp_path, steps=3, seed=1, progress=False, n_train=60, n_eval=20)
     by_type = summary["accuracy_by_type"]
