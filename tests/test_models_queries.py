@@ -119,3 +119,26 @@ def test_every_example_query_ranks_a_fresh_gallery_well():
     for query, row, truth in zip(queries, scores.numpy(), truth_matrix(queries, scenes)):
         top = np.argsort(-row, kind="stable")[:5]
         assert truth[top[0]] and truth[top].sum() >= 4, (query.text, truth[top])
+
+
+def test_typed_query_batches_are_seeded_and_their_truth_matches_the_scenes():
+    from grounding_kit.models.training import typed_query_batch
+
+    scenes, texts, truth = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=8)
+    again = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=8)
+    assert texts == again[1] and np.array_equal(truth, again[2]) and scenes == again[0]
+    assert truth.shape == (len(texts), len(scenes)) == (36 + 8 + 8 + 16, 36 + 8 + 8)
+    assert truth[:36, :36].diagonal().all()  # each template caption holds for its own scene
+
+
+def test_multi_positive_loss_is_clips_loss_when_each_text_has_one_image():
+    import open_clip
+    import torch
+
+    from grounding_kit.models.training import multi_positive_clip_loss
+
+    torch.manual_seed(0)
+    image, text = (torch.nn.functional.normalize(torch.randn(6, 4), dim=-1) for _ in range(2))
+    expected = open_clip.ClipLoss()(image, text, torch.tensor(10.0))
+    got = multi_positive_clip_loss(10.0 * text @ image.T, torch.eye(6, dtype=torch.bool))
+    assert torch.allclose(got, expected, atol=1e-6)
