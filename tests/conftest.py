@@ -134,11 +134,13 @@ def lab_url(tmp_path, start_server) -> tuple[str, str]:
 
 def _write_lab_settings(folder: Path) -> None:
     """Render every cell (no windowing, so off-screen outputs exist in the page), start the
-    notebook's kernel without asking, and ask for no news."""
+    notebook's kernel without asking, and ask for no news. RISE slides use reveal's "white" theme:
+    the default "simple" theme loads its fonts from fonts.googleapis.com."""
     overrides = {
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none",
                                                                       "autoStartDefaultKernel": True},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+        "jupyterlab-rise/plugin.jupyterlab-settings": {"theme": "white"},
     }
     for relative, values in overrides.items():
         path = folder / relative
