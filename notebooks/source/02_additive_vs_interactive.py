@@ -207,7 +207,7 @@ for column, profile in enumerate(profiles.values(), start=1):
                                   line={"color": colour}, showlegend=column == 1), row=1, col=column)
 plot.update_xaxes(title_text="colour of the image's first object")
 plot.update_yaxes(title_text="mean yes margin", row=1, col=1)
-plot.update_layout(height=340, width=900, legend_title_text="caption's colour", margin={"t": 40})
+plot.update_layout(height=340, legend_title_text="caption's colour", margin={"t": 40})
 go.FigureWidget(plot)
 
 # %% [markdown] subslide

@@ -125,7 +125,7 @@ for column, grid in enumerate(panels.values(), start=1):
                                   showscale=column == 5), row=1, col=column)
 heatmaps.update_yaxes(autorange="reversed", showticklabels=False)
 heatmaps.update_xaxes(showticklabels=False)
-heatmaps.update_layout(height=300, width=1100, margin={"t": 40, "b": 10})
+heatmaps.update_layout(height=300, margin={"t": 40, "b": 10})
 go.FigureWidget(heatmaps)
 
 # %% [markdown] subslide
