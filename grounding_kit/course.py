@@ -86,7 +86,9 @@ def parse_source(text: str, name: str = "<source>") -> NotebookNode:
     if not cells:
         raise ValueError(f"{name} holds no cell: cells start with a line '# %%' or '# %% [markdown]'")
     notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    # RISE's default theme ("simple") fetches web fonts; "white" needs nothing from outside
+    notebook.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
+                         "rise": {"theme": "white"}}
     return notebook
 
 

@@ -25,6 +25,9 @@ def test_committed_notebooks_equal_the_builder_output():
     stale = course.build(SOURCES, NOTEBOOKS, check=True)
     assert not stale, f"rebuild with `python -m grounding_kit.course build`: {stale}"
     assert {p.stem for p in SOURCES.glob("0*.py")} == {p.stem for p in NOTEBOOKS.glob("0*.ipynb")}
+    # RISE opens every notebook in a theme that requests no web fonts (offline lecture halls)
+    assert all(nbformat.read(p, as_version=4).metadata["rise"]["theme"] == "white"
+               for p in NOTEBOOKS.glob("0*.ipynb"))
 
 
 @pytest.mark.parametrize("path", COURSE, ids=[p.stem for p in COURSE])
