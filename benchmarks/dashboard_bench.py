@@ -47,7 +47,7 @@ def run(n: int, repeats: int) -> tuple[list[dict], dict]:
     torch.set_num_threads(2)
     import grounding_kit as gk
     from grounding_kit import widgets as gkw
-    from grounding_kit.experiment import task_experiment
+    from grounding_kit.protocol import task_experiment
 
     setup: dict[str, float] = {}
     start = time.perf_counter()

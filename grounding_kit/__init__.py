@@ -34,9 +34,9 @@ _EXPORTS: dict[str, str] = {
     "emap_report": "grounding_kit.analysis",
     "cross_validate_emap": "grounding_kit.analysis",
     # the experiment protocol (split, embed, fit, analyse held-out pairs)
-    "experiment": "grounding_kit.experiment",
-    "task_experiment": "grounding_kit.experiment",
-    "Experiment": "grounding_kit.experiment",
+    "experiment": "grounding_kit.protocol",
+    "task_experiment": "grounding_kit.protocol",
+    "Experiment": "grounding_kit.protocol",
     # the grounding world and real data
     "make_task": "grounding_kit.world",
     "rebalance": "grounding_kit.world",

@@ -20,7 +20,14 @@ def lazy_exports(package: str, namespace: dict[str, Any], exports: Mapping[str, 
     namespace : the package's ``globals()``; a resolved name is stored there, so it resolves once.
     exports : public name -> module that defines it (absolute, or relative to ``package``).
     submodules : sub-packages reachable as attributes (``gk.world``).
+
+    A public name may not be the name of the module that defines it: importing that module sets
+    the module as the package's attribute, which would then hide the function of the same name.
     """
+    shadowed = sorted(name for name, module in exports.items() if module.rsplit(".", 1)[-1] == name)
+    if shadowed:
+        raise ValueError(f"{package}: public names {shadowed} equal the names of their modules; "
+                         "rename the module")
 
     def __getattr__(name: str) -> Any:
         if name in submodules:

@@ -719,7 +719,7 @@ def test_temporaries_of_earlier_versions_are_cleaned_once_old(tmp_path):
 
 @pytest.mark.parametrize("seed, error", [("abc", TypeError), (1.5, TypeError), (-1, ValueError)])
 def test_experiment_split_and_widgets_share_the_seed_validator(seed, error):
-    from grounding_kit.experiment import split
+    from grounding_kit.protocol import split
     from grounding_kit.widgets.similarity import SimilarityWidget
 
     with pytest.raises(error, match="seed must be an integer"):

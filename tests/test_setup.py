@@ -57,6 +57,24 @@ def test_every_public_name_resolves():
     assert not missing, missing
 
 
+def test_no_public_name_is_shadowed_by_a_submodule_of_the_same_name():
+    # importing a submodule sets it as an attribute of its package; a public function of the same
+    # name would then resolve to the module, depending on import order
+    code = (
+        "import importlib, types\n"
+        "packages = ['grounding_kit', 'grounding_kit.analysis', 'grounding_kit.models', 'grounding_kit.world']\n"
+        "for name in packages:\n"
+        "    package = importlib.import_module(name)\n"
+        "    for module in set({**getattr(package, '_EXPORTS', {}), **getattr(package, '_LAZY', {})}.values()):\n"
+        "        importlib.import_module(module if module.startswith('grounding_kit') else f'{name}.{module}')\n"
+        "print([f'{p}.{n}' for p in packages for n in importlib.import_module(p).__all__\n"
+        "       if isinstance(getattr(importlib.import_module(p), n), types.ModuleType)])\n"
+    )
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout
+
+
 def _requirement_names(requirements: list[str]) -> dict[str, str]:
     parsed = {}
     for requirement in requirements:

@@ -8,7 +8,7 @@ import pytest
 import grounding_kit as gk
 from grounding_kit import widgets as gkw
 from grounding_kit.models.registry import TINY_VQA, embedded_path
-from grounding_kit.experiment import task_experiment
+from grounding_kit.protocol import task_experiment
 
 N = 120
 

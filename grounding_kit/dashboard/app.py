@@ -21,7 +21,7 @@ import ipywidgets as w
 from grounding_kit import widgets as gkw
 from grounding_kit.cache import atomic_write
 from grounding_kit.dashboard.server import READY_ENV
-from grounding_kit.experiment import task_experiment
+from grounding_kit.protocol import task_experiment
 
 LOG = logging.getLogger(__name__)
 TAB_TITLES = ("Reshuffle lab", "EMAP lab", "Rebalancing lab", "Grounding explorer")
