@@ -21,9 +21,13 @@ from pathlib import Path
 
 ASSETS = ("reveal.js", "require.min.js", "MathJax", "plotly.min.js")
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # the full configuration that package ships
-# the package ships the STIX-Web fonts only: MathJax must not look for its default TeX fonts
+# the package ships the STIX-Web fonts only: MathJax must not look for its default TeX fonts;
+# its fallback font MathJax_Blank is local(), not url('about:blank') (which a page served over http
+# requests, and Chromium refuses with a console error)
 MATHJAX_OPTIONS = {"HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web",
-                                "webFont": "STIX-Web", "imageFont": None}}
+                                "webFont": "STIX-Web", "imageFont": None,
+                                "styles": {"@font-face": {"font-family": "MathJax_Blank",
+                                                          "src": "local('MathJax_Blank')"}}}}
 _MATHJAX_SKIP = ("SVG", "a11y")  # output and accessibility files the HTML-CSS configuration never loads
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 LOCAL = "127.0.0.1"
 OFFLINE_TEMPLATE = "gk-offline"  # Voila's lab template without CDN links (see voila_app.py)
+SLIDES_TEMPLATE = "gk-slides"  # Voila's reveal template, every file local (live slides)
 # front-end extensions installed with the kit that a Voila page does not need and cannot load
 # (their shared modules exist only in JupyterLab): each would log errors in the page's console
 SKIPPED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "jupyterlab-rise",
@@ -44,8 +45,10 @@ def check_port_free(port: int, host: str = LOCAL) -> None:
                           "choose another with --port") from None
 
 
-def voila_command(port: int, host: str = LOCAL, preheat: bool = False) -> list[str]:
-    """The Voila command line that serves the dashboard on ``host:port`` (offline template).
+def voila_command(port: int, host: str = LOCAL, preheat: bool = False, notebook: Path | None = None,
+                  template: str = OFFLINE_TEMPLATE) -> list[str]:
+    """The Voila command line that serves ``notebook`` (default: the dashboard) on ``host:port``
+    with the kit's offline Voila ``template`` (``gk-offline``; ``gk-slides`` for live reveal.js slides).
 
     ``preheat=True`` makes Voila run the notebook once at start-up, so that the first visitor
     gets a page whose first lab is already built. Off by default: in our browser tests, pages
@@ -56,8 +59,13 @@ def voila_command(port: int, host: str = LOCAL, preheat: bool = False) -> list[s
         raise ValueError(f"port must be an integer in 1..65535, got {port!r}")
     if not isinstance(host, str) or not host:
         raise ValueError(f"host must be an address such as {LOCAL!r} or '0.0.0.0', got {host!r}")
-    return [sys.executable, "-m", "grounding_kit.dashboard.voila_app", str(notebook_path()),
-            f"--template={OFFLINE_TEMPLATE}", *(f"--VoilaConfiguration.extension_denylist={name}"
+    if template not in (OFFLINE_TEMPLATE, SLIDES_TEMPLATE):
+        raise ValueError(f"template must be {OFFLINE_TEMPLATE!r} or {SLIDES_TEMPLATE!r}, got {template!r}")
+    notebook = notebook_path() if notebook is None else Path(notebook).resolve()
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook {notebook} does not exist (expected an .ipynb file)")
+    return [sys.executable, "-m", "grounding_kit.dashboard.voila_app", str(notebook),
+            f"--template={template}", *(f"--VoilaConfiguration.extension_denylist={name}"
                                                 for name in SKIPPED_LAB_EXTENSIONS),
             "--no-browser", f"--port={port}",
             f"--Voila.ip={host}", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=True",
