@@ -6,15 +6,18 @@ BIN := $(VENV)/bin
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 PORT ?= 8888
 DASHBOARD_PORT ?= 8866
+NB ?= 04_emap
+PRESENT_PORT ?= 8867
 PYTEST_ARGS ?=
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: help lab test dashboard doctor slides book student bench clean-cache
+.PHONY: help lab test dashboard present doctor slides book student bench clean-cache
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (creates .venv on first run)"
 	@echo "make test       run the whole test suite (unit, notebooks, browser)"
 	@echo "make dashboard  serve the live-demo dashboard with Voila"
+	@echo "make present    serve a notebook as live reveal.js slides with Voila (NB=04_emap)"
 	@echo "make doctor     check the installation"
 	@echo "make slides     execute the notebooks into offline reveal.js decks (build/slides)"
 	@echo "make book       the course website, offline (build/book)"
@@ -47,6 +50,9 @@ test:
 
 dashboard: $(VENV)/.kit-installed
 	$(BIN)/grounding-kit dashboard --port $(DASHBOARD_PORT)
+
+present: $(VENV)/.kit-installed
+	$(BIN)/grounding-kit present $(NB) --port $(PRESENT_PORT)
 
 doctor: $(VENV)/.kit-installed
 	$(BIN)/grounding-kit doctor

@@ -1,4 +1,4 @@
-"""The ``grounding-kit`` console command: ``doctor``, ``train``, ``dashboard`` and ``course init``.
+"""The ``grounding-kit`` console command: ``doctor``, ``train``, ``dashboard``, ``present`` and ``course init``.
 
 Arguments are checked before any work starts; a bad one ends the command with a one-line
 ``grounding-kit <command>: error: ...`` and exit status 2, never a traceback.
@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help="listen on all interfaces so the room can connect (default: 127.0.0.1 only)")
     dashboard.set_defaults(run=_dashboard, check=_check_dashboard)
 
+    present = commands.add_parser("present", help="serve a course notebook as live reveal.js slides with Voila")
+    present.add_argument("notebook", help="a notebook in notebooks/ by name (04_emap) or a path to an .ipynb file")
+    present.add_argument("--port", type=PORT, default=8867, help="TCP port, 1..65535 (default: 8867)")
+    present.add_argument("--room", action="store_true",
+                         help="listen on all interfaces so the room can connect (default: 127.0.0.1 only)")
+    present.set_defaults(run=_present, check=_check_present)
+
     course = commands.add_parser("course", help="homework: make an nbgrader course from the notebooks")
     course_commands = course.add_subparsers(dest="course_command", required=True)
     init = course_commands.add_parser("init", help="write an nbgrader course folder (nbgrader_config.py, source/)")
@@ -131,6 +138,26 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="regenerate the sources of an existing course folder")
     init.set_defaults(run=_course)
     return parser
+
+
+def _check_present(args: argparse.Namespace) -> None:
+    from .course import REPO_NOTEBOOKS
+
+    given = Path(args.notebook)
+    path = given if given.suffix == ".ipynb" else REPO_NOTEBOOKS / f"{args.notebook}.ipynb"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in REPO_NOTEBOOKS.glob("[0-9]*.ipynb")))
+        raise CommandError(f"notebook {path} does not exist; give a course notebook's name ({known}) "
+                           "or a path to an .ipynb file")
+    args.notebook = path
+    _check_dashboard(args)
+
+
+def _present(args: argparse.Namespace) -> int:
+    from .dashboard.server import SLIDES_TEMPLATE, serve
+
+    return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1", notebook=args.notebook,
+                 template=SLIDES_TEMPLATE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -319,6 +319,10 @@ def test_voila_never_moves_to_another_port_silently():
     assert "--Voila.port_retries=0" in voila_command(8866)
 
 
+def test_present_names_a_missing_notebook(tmp_path):
+    _one_line_error(_cli(["present", "99_nope"], tmp_path), "99_nope.ipynb", "04_emap")
+
+
 @pytest.mark.parametrize("timeout", ["-1", "0", "nan", "inf", "abc"])
 def test_doctor_refuses_a_bad_hub_timeout(timeout, tmp_path):
     _one_line_error(_cli(["doctor", "--hub-timeout", timeout], tmp_path), "--hub-timeout")

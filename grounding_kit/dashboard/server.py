@@ -11,9 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from grounding_kit.dashboard.voila_app import SLIDES_TEMPLATE  # Voila's reveal template, every file local
+
 LOCAL = "127.0.0.1"
 OFFLINE_TEMPLATE = "gk-offline"  # Voila's lab template without CDN links (see voila_app.py)
-SLIDES_TEMPLATE = "gk-slides"  # Voila's reveal template, every file local (live slides)
 # front-end extensions installed with the kit that a Voila page does not need and cannot load
 # (their shared modules exist only in JupyterLab): each would log errors in the page's console
 SKIPPED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "jupyterlab-rise",
@@ -73,8 +74,9 @@ def voila_command(port: int, host: str = LOCAL, preheat: bool = False, notebook:
               if preheat else [])]
 
 
-def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False) -> int:
-    """Serve the dashboard until interrupted; returns Voila's exit code.
+def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False, notebook: Path | None = None,
+          template: str = OFFLINE_TEMPLATE) -> int:
+    """Serve the dashboard (or ``notebook`` with ``template``) until interrupted; returns Voila's exit code.
 
     Parameters
     ----------
@@ -82,18 +84,21 @@ def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False) -> int:
     host : ``"127.0.0.1"`` (default, this machine only) or ``"0.0.0.0"`` to serve the room
         (``grounding-kit dashboard --room``).
     preheat : build the page before the first visit (see :func:`voila_command`).
+    notebook, template : what to serve, and how (see :func:`voila_command`); ``grounding-kit
+        present NB`` serves ``notebooks/NB.ipynb`` as live slides (``template="gk-slides"``).
 
     Prints the address, then a line each time a page has built its labs. The
     page uses the offline tiny models, so it needs no network; the hub is switched off
     (``HF_HUB_OFFLINE=1``) unless the environment says otherwise.
     """
-    command = voila_command(port, host, preheat)
+    command = voila_command(port, host, preheat, notebook, template)
+    what = "dashboard" if notebook is None else f"{Path(notebook).stem} slides"
     check_port_free(port, host)
     ready = Path(tempfile.mkdtemp(prefix="gk-dashboard-")) / "ready"
     env = {**os.environ, READY_ENV: str(ready)}
     env.setdefault("HF_HUB_OFFLINE", "1")
     url = f"http://{LOCAL if host in (LOCAL, 'localhost') else host}:{port}/"
-    print(f"grounding_kit dashboard: open {url} (a page builds its first lab when it opens: "
+    print(f"grounding_kit {what}: open {url} (a page runs its notebook when it opens: "
           "about half a minute on 2 cores; Ctrl+C stops the server)", flush=True)
     if host == "0.0.0.0":
         print(f"  serving the room: http://{socket.gethostname()}:{port}/ (any address of this machine)", flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 SHARE = Path(__file__).resolve().with_name("share")
@@ -37,6 +38,8 @@ def main() -> None:
         from grounding_kit import assets
 
         folders.append(slides_share())
+        # one nested dict in one option: traitlets 5 warns that it prefers key=value (flat) items
+        warnings.filterwarnings("ignore", message="--resources=", category=DeprecationWarning)
         sys.argv.append("--VoilaConfiguration.resources=" + repr(
             {"gk_vendor": VENDOR, "gk_mathjax_url": assets.mathjax_url(VENDOR), "gk_mathjax_config": assets.MATHJAX_OPTIONS}))
     os.environ["JUPYTER_PATH"] = os.pathsep.join([*map(str, folders), *filter(None, [os.environ.get("JUPYTER_PATH")])])
