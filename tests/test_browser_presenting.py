@@ -1,5 +1,5 @@
-"""Presenting offline, in a real headless browser: notebook 04 as a static deck, a book page and
-a live RISE slideshow in JupyterLab.
+"""Presenting offline, in a real headless browser: notebook 04 as a static deck, a book page, a
+live RISE slideshow in JupyterLab and live Voila slides (`grounding-kit present`).
 
 Notebook 04 is executed once per session; the deck and the book are built from that one run.
 Every page is opened from disk (file URLs) with the network blocked: any request to a host
