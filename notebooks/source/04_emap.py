@@ -174,7 +174,7 @@ check_interaction_share(share, P_np)
 # them that way: click "reshuffle" and watch the combination approach EMAP, and watch each predictor's
 # accuracy as a growing fraction of the pairs breaks.
 
-# %% -
+# %% subslide
 lab = gk.widgets.reshuffle_lab(heads["interactive"], test_feats, test_labels, additive=heads["additive"],
                                images=exp.eval_ds["image"], texts=exp.eval_ds["text"], seed=0)
 lab
