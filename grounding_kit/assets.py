@@ -16,6 +16,7 @@ plotly.js  ``plotly`` (``package_data/plotly.min.js``)            static figures
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
@@ -90,11 +91,18 @@ def vendor(target: Path, assets: tuple[str, ...] = ASSETS) -> dict[str, Path]:
     for asset in assets:
         origin, copy = source(asset), target / asset
         if origin.is_dir():
-            shutil.copytree(origin, copy, ignore=_ignore_for(asset), dirs_exist_ok=True)
-        elif not copy.exists() or copy.stat().st_size != origin.stat().st_size:
-            shutil.copy2(origin, copy)
+            shutil.copytree(origin, copy, ignore=_ignore_for(asset), dirs_exist_ok=True,
+                            copy_function=_copy_if_changed)
+        else:
+            _copy_if_changed(origin, copy)
         copies[asset] = copy
     return copies
+
+
+def _copy_if_changed(origin: str | Path, copy: str | Path) -> None:
+    """Copy one file unless a file of the same size is already there."""
+    if not os.path.exists(copy) or os.path.getsize(copy) != os.path.getsize(origin):
+        shutil.copy2(origin, copy)
 
 
 def mathjax_url(prefix: str) -> str:

@@ -71,6 +71,18 @@ class Server:
         self._log_file.close()
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Run a module's torch code on one thread (small tiles run fastest so on a shared machine, and
+    one thread matches a Dask worker's bit for bit); the setting is restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def start_server() -> Iterator:
     """Start servers with ``start_server(command, log_name)``; all are stopped after the test."""

@@ -38,13 +38,8 @@ model, inputs = vqa.pair_model, vqa.pair_inputs(ds["image"], ds["text"])
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The reference runs on one thread, as each Dask worker does (bit-identical model calls)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# the reference runs on one thread, as each Dask worker does (bit-identical model calls)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,7 @@ from grounding_kit.features import Features
 from grounding_kit.structure import BilinearFactors
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tiles run fastest on one thread on a shared machine; restore the setting afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: small tiles, one thread
 
 
 class MLPHead(torch.nn.Module):

@@ -189,22 +189,29 @@ def test_rise_slideshow_keeps_widgets_live(lab_url, page):
     button.wait_for(state="visible", timeout=30_000)
     read = ("() => JSON.stringify(Array.from(document.querySelectorAll('section.present .gk-reshuffle-lab .js-plotly-plot'))"
             ".map(p => p.data))")
-    before = rise.evaluate(read)
-    for attempt in range(4):  # a click before the slide's widgets have connected can be lost
-        button.click()
-        try:
-            rise.wait_for_function(f"before => ({read})() !== before", arg=before,
-                                   timeout=20_000 if attempt < 3 else 60_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    else:
+    if not click_until_changed(rise, button, read, wait_ms=20_000):
         page.screenshot(path=str(ARTIFACTS / "rise_04_unchanged.png"))
         raise AssertionError("the reshuffle lab's figures on the RISE slide did not change after 4 clicks")
     page.wait_for_timeout(500)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "rise_04_reshuffle_slide.png"))
     assert blocked == []
+
+
+def click_until_changed(frame, button, read: str, wait_ms: int, clicks: int = 4) -> bool:
+    """Click ``button`` until the JSON that the JS function ``read`` returns changes; False if it never
+    does. A click before the slide's widgets have connected can be lost, hence several; the last one
+    waits three times longer."""
+    before = frame.evaluate(read)
+    for attempt in range(clicks):
+        button.click()
+        try:
+            frame.wait_for_function(f"before => ({read})() !== before", arg=before,
+                                    timeout=wait_ms if attempt < clicks - 1 else 3 * wait_ms)
+            return True
+        except PlaywrightTimeout:
+            continue
+    return False
 
 
 ANYWIDGET_SLOW = "[anywidget] Failed to initialize model."
@@ -248,16 +255,7 @@ def test_voila_slides_keep_widgets_live(start_server, page):
     button.wait_for(state="visible", timeout=30_000)
     read = ("() => JSON.stringify(Array.from(document.querySelectorAll('.gk-reshuffle-lab .js-plotly-plot'))"
             ".map(p => p.data))")
-    before = page.evaluate(read)
-    for attempt in range(4):  # a click before the slide's widgets have connected can be lost
-        button.click()
-        try:
-            page.wait_for_function(f"before => ({read})() !== before", arg=before,
-                                   timeout=10_000 if attempt < 3 else 30_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    else:
+    if not click_until_changed(page, button, read, wait_ms=10_000):
         page.screenshot(path=str(ARTIFACTS / "voila_slides_04_unchanged.png"))
         raise AssertionError("the reshuffle lab's figures on the Voila slide did not change after 4 clicks")
     page.wait_for_timeout(500)

@@ -3,6 +3,8 @@ the assets the decks and the book copy from installed packages."""
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 
@@ -67,3 +69,12 @@ def test_assets_come_from_installed_packages(tmp_path):
     assert assets.mathjax_url("assets") == f"assets/MathJax/MathJax.js?config={assets.MATHJAX_CONFIG}"
     with pytest.raises(ValueError, match="unknown asset 'katex'"):
         assets.source("katex")
+
+
+def test_vendoring_again_copies_nothing_that_is_already_there(tmp_path):
+    copies = assets.vendor(tmp_path, ("reveal.js", "plotly.min.js"))
+    files = [p for p in copies["reveal.js"].rglob("*") if p.is_file()] + [copies["plotly.min.js"]]
+    for path in files:  # mark every copy, so a second copy would be seen
+        os.utime(path, ns=(1, 1))
+    assets.vendor(tmp_path, ("reveal.js", "plotly.min.js"))
+    assert len(files) > 10 and all(path.stat().st_mtime_ns == 1 for path in files)
