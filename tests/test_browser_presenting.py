@@ -185,33 +185,36 @@ def test_rise_slideshow_keeps_widgets_live(lab_url, page):
     rise.wait_for_selector(".reveal .gk-reshuffle-lab .js-plotly-plot", state="attached", timeout=60_000)
     slide_id = rise.evaluate("() => document.querySelector('.reveal .gk-reshuffle').closest('section').id")
     rise.evaluate("id => { location.hash = '#/' + id; }", slide_id)
-    button = rise.locator("section.present .gk-reshuffle").first
-    button.wait_for(state="visible", timeout=30_000)
-    read = ("() => JSON.stringify(Array.from(document.querySelectorAll('section.present .gk-reshuffle-lab .js-plotly-plot'))"
-            ".map(p => p.data))")
-    if not click_until_changed(rise, button, read, wait_ms=20_000):
-        page.screenshot(path=str(ARTIFACTS / "rise_04_unchanged.png"))
-        raise AssertionError("the reshuffle lab's figures on the RISE slide did not change after 4 clicks")
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "rise_04_reshuffle_slide.png"))
+    reshuffle_changes_the_figures(rise, page, "rise_04", wait_ms=20_000)
     assert blocked == []
 
 
-def click_until_changed(frame, button, read: str, wait_ms: int, clicks: int = 4) -> bool:
-    """Click ``button`` until the JSON that the JS function ``read`` returns changes; False if it never
-    does. A click before the slide's widgets have connected can be lost, hence several; the last one
-    waits three times longer."""
+def reshuffle_changes_the_figures(frame, page, shot: str, wait_ms: int, clicks: int = 4) -> None:
+    """On the current slide of ``frame`` (a slideshow page or frame of ``page``), click the reshuffle
+    lab's "reshuffle" until its figures' data change, then save ``test-artifacts/<shot>.png``.
+
+    A click before the slide's widgets have connected can be lost, hence several; the last one waits
+    three times longer. Fails, with a screenshot ``<shot>_unchanged.png``, if no click changes them.
+    """
+    button = frame.locator("section.present .gk-reshuffle").first
+    button.wait_for(state="visible", timeout=30_000)
+    read = ("() => JSON.stringify(Array.from(document.querySelectorAll("
+            "'section.present .gk-reshuffle-lab .js-plotly-plot')).map(p => p.data))")
     before = frame.evaluate(read)
+    ARTIFACTS.mkdir(exist_ok=True)
     for attempt in range(clicks):
         button.click()
         try:
             frame.wait_for_function(f"before => ({read})() !== before", arg=before,
                                     timeout=wait_ms if attempt < clicks - 1 else 3 * wait_ms)
-            return True
+            break
         except PlaywrightTimeout:
             continue
-    return False
+    else:
+        page.screenshot(path=str(ARTIFACTS / f"{shot}_unchanged.png"))
+        raise AssertionError(f"the reshuffle lab's figures on the slide did not change after {clicks} clicks")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
 
 
 ANYWIDGET_SLOW = "[anywidget] Failed to initialize model."
@@ -251,16 +254,7 @@ def test_voila_slides_keep_widgets_live(start_server, page):
         const tops = Array.from(document.querySelectorAll('.reveal .slides > section'));
         return [tops.indexOf(top), top === slide ? 0 : Array.from(top.querySelectorAll(':scope > section')).indexOf(slide)]; }""")
     page.evaluate("([h, v]) => { location.hash = '#/' + h + '/' + v; }", [h, v])
-    button = page.locator("section.present .gk-reshuffle").first
-    button.wait_for(state="visible", timeout=30_000)
-    read = ("() => JSON.stringify(Array.from(document.querySelectorAll('.gk-reshuffle-lab .js-plotly-plot'))"
-            ".map(p => p.data))")
-    if not click_until_changed(page, button, read, wait_ms=10_000):
-        page.screenshot(path=str(ARTIFACTS / "voila_slides_04_unchanged.png"))
-        raise AssertionError("the reshuffle lab's figures on the Voila slide did not change after 4 clicks")
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "voila_slides_04.png"))
+    reshuffle_changes_the_figures(page, page, "voila_slides_04", wait_ms=10_000)
     assert blocked == []
     assert page.console_errors == [], page.console_errors
     # anywidget rejects a model's `ready` promise when its set-up takes over 2 s, as on 2 loaded cores;
