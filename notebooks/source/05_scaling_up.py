@@ -265,6 +265,7 @@ print(f"{paper['seeds']} seeds x {paper['N']} x {paper['N']} pairs = {claims['pa
 # workers are up.
 
 # %% -
+import logging
 import time
 
 from distributed import Client, LocalCluster
@@ -273,6 +274,7 @@ N_BIG = 150
 vqa = gk.load_vqa("tiny-shapes-vqa", device="cpu")
 questions = gk.make_task("vqa", n=N_BIG, seed=1)
 inputs = vqa.pair_inputs(questions["image"], questions["text"])  # each question tokenized, each image prepared once
+logging.getLogger("distributed").setLevel(logging.ERROR)  # Dask's start/stop log stays out of the notebook
 with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
         Client(cluster) as client:
     client.run(exec, "import transformers")  # start-up, once per cluster: each worker imports transformers
