@@ -1,7 +1,9 @@
 """Each course notebook is executed once per test session, and every test that needs it shares the run.
 
 `test_notebooks` checks that a run had no error; `test_notebook_claims` reads back the ``claims``
-dict that a notebook builds from library results (the measured values its prose relies on).
+dict that a notebook builds from library results (the measured values its prose relies on); the
+static-deck tests (`test_browser_presenting`) make decks from the same runs, which therefore keep
+the final state of their widgets (as ``make slides`` does).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from conftest import ARTIFACTS, NOTEBOOKS
+from grounding_kit.slides import SYNC_FIGURES
 
 # appended to every run, and removed again before the run is inspected or saved
 _READ_CLAIMS = ("import json as _json\n"
@@ -41,13 +44,15 @@ def run_notebook(stem: str) -> NotebookRun:
     """
     if stem not in _runs:
         notebook = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+        notebook.cells.append(nbformat.v4.new_code_cell(SYNC_FIGURES))  # figures' final look in the widget state
         notebook.cells.append(nbformat.v4.new_code_cell(_READ_CLAIMS))
         client = NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(NOTEBOOKS)}})
+                                store_widget_state=True, resources={"metadata": {"path": str(NOTEBOOKS)}})
         start = time.perf_counter()
         client.execute()
         seconds = time.perf_counter() - start
         claims_cell = notebook.cells.pop()
+        notebook.cells.pop()  # SYNC_FIGURES
         text = "".join(out.get("text", "") for out in claims_cell.get("outputs", []))
         claims = json.loads(text[len("CLAIMS="):]) if text.startswith("CLAIMS=") else None
         _runs[stem] = NotebookRun(notebook, seconds, claims)

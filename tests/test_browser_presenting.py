@@ -1,13 +1,16 @@
 """Presenting offline, in a real headless browser: notebook 04 as a static deck, a book page, a
-live RISE slideshow in JupyterLab and live Voila slides (`grounding-kit present`).
+live RISE slideshow in JupyterLab and live Voila slides (`grounding-kit present`); every course
+notebook's static deck fits reveal's 1280x720 slide.
 
-Notebook 04 is executed once per session; the deck and the book are built from that one run.
+Each notebook is executed once per session (tests/notebook_runs.py, shared with test_notebooks);
+the decks and the book are built from those runs.
 Every page is opened from disk (file URLs) with the network blocked: any request to a host
 other than 127.0.0.1/localhost fails the test. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from urllib.parse import urlparse
@@ -18,6 +21,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, NOTEBOOKS, free_port, run_all_cells, wait_for_http
 from grounding_kit import book, slides, static_widgets
+from grounding_kit.course import notebook_paths
+from notebook_runs import run_notebook
 from grounding_kit.dashboard.server import SLIDES_TEMPLATE, voila_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -30,11 +35,22 @@ VISIBLE_TEXT = """() => {  // the text a reader sees: not scripts (MathJax keeps
   return text; }"""
 
 
+def static_run(stem: str) -> nbformat.NotebookNode:
+    """The session's run of ``notebooks/<stem>.ipynb`` (a copy) with its widget outputs made static,
+    as ``make slides`` leaves it in build/executed/."""
+    notebook = copy.deepcopy(run_notebook(stem).notebook)
+    errors = [output.get("ename") for cell in notebook.cells for output in cell.get("outputs", [])
+              if output.get("output_type") == "error"]
+    assert errors == [], f"{stem} raised {errors} (see test_notebooks)"
+    static_widgets.make_static(notebook)
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """(executed_dir, number of FigureWidgets notebook 04 made): one headless run for both pages."""
     folder = tmp_path_factory.mktemp("executed")
-    notebook = slides.execute_notebook(nbformat.read(NOTEBOOK, as_version=4), cwd=NOTEBOOKS)
+    notebook = copy.deepcopy(run_notebook(NOTEBOOK.stem).notebook)
     figures = sum(static_widgets.is_plotly_figure(model) for model in static_widgets.widget_state(notebook).values())
     assert figures >= 2, "notebook 04 should draw figures"
     written = static_widgets.make_static(notebook)
@@ -93,6 +109,48 @@ def test_static_deck_offline(executed, tmp_path, offline_page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "deck_04_figure_slide.png"))
     assert page.blocked == []
+
+
+# Each slide (a top-level section, or each vertical sub-slide of a stack), shown in turn at reveal's
+# own scale: its content's height and width in slide pixels (scrollHeight/scrollWidth are not
+# affected by reveal's transform), against the configured slide size. Fragments still take their
+# place while hidden, so a slide is measured with all of them.
+SLIDES = """() => Array.from(document.querySelectorAll('.reveal .slides > section')).flatMap((top, h) => {
+  const stack = top.querySelectorAll(':scope > section');
+  return stack.length ? Array.from(stack, (_, v) => [h, v]) : [[h, 0]]; })"""
+MEASURE = """async ([module, h, v]) => {  // module: reveal.js as the deck's require.js loaded it
+  const Reveal = await new Promise(done => require([module], done));
+  Reveal.slide(h, v);
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  await new Promise(done => MathJax.Hub.Queue(done));  // the deck re-renders math on slide change
+  const slide = Reveal.getCurrentSlide(), {width, height} = Reveal.getConfig();
+  const title = slide.querySelector('h1, h2, h3, h4');
+  return {h, v, height: slide.scrollHeight, width: slide.scrollWidth, limit: [width, height],
+          title: (title ? title.textContent : slide.textContent).trim().replace(/\\s+/g, ' ').slice(0, 60)}; }"""
+
+
+@pytest.mark.parametrize("stem", [path.stem for path in notebook_paths(NOTEBOOKS)])
+def test_static_deck_slides_fit_1280x720(stem, tmp_path, offline_page):
+    """Every slide of the executed static deck, horizontal and vertical, fits reveal's 1280x720
+    slide: its content is no taller and no wider than the configured slide (1 px of rounding)."""
+    deck = slides.write_deck(static_run(stem), stem, tmp_path)
+    page = offline_page
+    page.goto(deck.as_uri())
+    page.wait_for_selector(".reveal.ready", timeout=60_000)
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0", timeout=60_000)
+    reveal = f"{slides.ASSET_DIR}/reveal.js/dist/reveal.js"
+    measured = [page.evaluate(MEASURE, [reveal, h, v]) for h, v in page.evaluate(SLIDES)]
+    assert {tuple(m["limit"]) for m in measured} == {slides.SLIDE_SIZE}
+    over = [m for m in measured if m["height"] > m["limit"][1] + 1 or m["width"] > m["limit"][0] + 1]
+    print(f"{stem}: {len(over)} of {len(measured)} slides overflow 1280x720")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for m in over:
+        page.evaluate("([h, v]) => { location.hash = `#/${h}/${v}`; }", [m["h"], m["v"]])
+        page.wait_for_timeout(900)  # the slide transition
+        page.screenshot(path=str(ARTIFACTS / f"deck_overflow_{stem}_{m['h']}_{m['v']}.png"))
+    assert page.blocked == []
+    assert over == [], "\n".join(f"#/{m['h']}/{m['v']} {m['width']}x{m['height']} px: {m['title']}" for m in over)
 
 
 def test_book_page_offline(executed, tmp_path, offline_page):
