@@ -142,3 +142,36 @@ def test_multi_positive_loss_is_clips_loss_when_each_text_has_one_image():
     expected = open_clip.ClipLoss()(image, text, torch.tensor(10.0))
     got = multi_positive_clip_loss(10.0 * text @ image.T, torch.eye(6, dtype=torch.bool))
     assert torch.allclose(got, expected, atol=1e-6)
+
+
+def test_multi_positive_loss_takes_the_image_to_text_positives_apart():
+    import torch
+
+    from grounding_kit.models.training import multi_positive_clip_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(5, 3)
+    truth = torch.rand(5, 3) > 0.4
+    truth[:3] |= torch.eye(3, dtype=torch.bool)
+    own = torch.zeros(5, 3, dtype=torch.bool)
+    own[:3] = torch.eye(3, dtype=torch.bool)  # each image's positive: its own description only
+    kept = truth.any(1)
+    text_to_image = torch.nn.functional.cross_entropy(
+        logits[kept], truth[kept].float() / truth[kept].sum(1, keepdim=True))
+    image_to_text = torch.nn.functional.cross_entropy(logits.T, torch.arange(3))
+    got = multi_positive_clip_loss(logits, truth, own)
+    assert torch.allclose(got, (text_to_image + image_to_text) / 2, atol=1e-6)
+    assert not torch.allclose(got, multi_positive_clip_loss(logits, truth))
+
+
+def test_description_truth_marks_each_scenes_exact_description():
+    from grounding_kit.models.training import description_truth
+
+    scenes = [Scene((obj("circle", "red"),)), Scene((obj("circle", "red", x=0.75),)),
+              Scene((obj("square", "blue"), obj("circle", "red", x=0.75)))]
+    texts = [describe(s) for s in scenes] + ["a red circle", "a red object"]
+    truth = description_truth(texts, scenes)
+    assert truth.shape == (5, 3) and truth.dtype == bool
+    # the two one-object scenes share their description; partial queries are nobody's description
+    assert truth[:3].tolist() == [[True, True, False], [True, True, False], [False, False, True]]
+    assert not truth[3:].any()

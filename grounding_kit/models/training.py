@@ -25,9 +25,11 @@ from .cards import write_model_card
 from .registry import TINY_CLIP, TINY_VQA, embedded_path
 
 THREADS = 1  # one thread: faster than two on a shared 2-core machine, and reproducible
-CLIP_STEPS = 2500
+CLIP_STEPS = {"descriptions": 2500, "typed-queries": 3000}  # recipe -> training steps
 CLIP_MULTI_PER_BATCH = 28  # multi-object scenes per batch, next to one scene per template caption
-CLIP_QUERIES_PER_BATCH = 28  # typed queries per batch, each with a hard-negative image and text
+CLIP_QUERIES_PER_BATCH = 36  # typed queries per batch, each with a hard-negative image and text
+# the kinds of the typed queries in turn: two-object and left/right queries, the hardest, twice as often
+CLIP_QUERY_MIX = ("single", "two", "left_right", "count", "two", "left_right")
 CLIP_LR = 2e-3
 _CLIP_MODEL = """An open_clip CLIP (`grounding_kit/configs/tiny-shapes.json`: ViT 2 layers, width 64, 8 px patches on
 64 px images; text transformer 2 layers, width 64; joint space of 64) with a word-level vocabulary,
@@ -108,7 +110,7 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
     objects, and for ``n_queries`` of those a hard-negative image (one change that makes the
     sampled query false, :func:`~grounding_kit.models.queries.hard_negative_scene`). Texts: the
     36 templates, every scene's whole description, ``n_queries`` typed queries at random levels
-    of detail (:func:`~grounding_kit.models.queries.sample_query`, kinds in turn) and a
+    of detail (:func:`~grounding_kit.models.queries.sample_query`, the kinds of :data:`CLIP_QUERY_MIX` in turn) and a
     hard-negative text for each (one attribute, number or relation changed).
 
     Returns
@@ -116,8 +118,7 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
     scenes (Ns), texts (Nt), truth: (Nt, Ns) bool with ``truth[i, j]`` = text i holds for scene j.
     """
     from ..world import caption_templates, sample_scene
-    from .queries import (QUERY_KINDS, Query, Referent, hard_negative_scene, perturb_query, sample_query,
-                          scene_query, truth_matrix)
+    from .queries import Query, Referent, hard_negative_scene, perturb_query, sample_query, scene_query, truth_matrix
 
     templates = caption_templates()
     scenes = [single_object_scene(rng, i) for i in range(len(templates))]
@@ -128,7 +129,7 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
     typed: list[Query] = []
     for i in range(n_queries):
         scene = multi[i % n_multi]
-        kind = QUERY_KINDS[i % len(QUERY_KINDS)]
+        kind = CLIP_QUERY_MIX[i % len(CLIP_QUERY_MIX)]
         query = sample_query(rng, scene, kind) or sample_query(rng, scene, "single")
         typed += [query, perturb_query(rng, query)]
         negatives.append(hard_negative_scene(rng, scene, query))
@@ -137,23 +138,36 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
     return scenes, [q.text for q in queries], truth_matrix(queries, scenes)
 
 
-def multi_positive_clip_loss(logits: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+def multi_positive_clip_loss(logits: torch.Tensor, truth: torch.Tensor,
+                             image_truth: torch.Tensor | None = None) -> torch.Tensor:
     """CLIP's symmetric contrastive loss when a text may hold for several images (and an image
     satisfy several texts): cross-entropy against the truth spread evenly over the positives.
 
     Parameters
     ----------
     logits : (Nt, Ni) with ``logits[i, j] = s * cos(t_i, v_j)``.
-    truth : (Nt, Ni) bool; rows (texts) or columns (images) without a positive are left out of
-        their direction.
+    truth : (Nt, Ni) bool, the positives of the text-to-image direction; rows (texts) or columns
+        (images) without a positive are left out of their direction.
+    image_truth : (Nt, Ni) bool, the positives of the image-to-text direction (default ``truth``).
     """
-    truth = truth.float()
+    image_truth = truth if image_truth is None else image_truth
     losses = []
-    for scores, target in ((logits, truth), (logits.T, truth.T)):
+    for scores, target in ((logits, truth.float()), (logits.T, image_truth.float().T)):
         keep = target.sum(1) > 0
         target = target[keep] / target[keep].sum(1, keepdim=True)
         losses.append(torch.nn.functional.cross_entropy(scores[keep], target))
     return (losses[0] + losses[1]) / 2
+
+
+def description_truth(texts: list[str], scenes: list[Any]) -> np.ndarray:
+    """(Nt, Ns) bool, ``texts[i] == describe(scenes[j])``: an image's positives in the typed-query
+    recipe's image-to-text direction are its exact whole-scene descriptions, so that an image stays
+    closest to its own description (as under version 1's loss) rather than spread evenly over every
+    partial query it satisfies."""
+    from ..world import describe
+
+    descriptions = np.array([describe(s) for s in scenes], dtype=object)
+    return np.array(texts, dtype=object)[:, None] == descriptions[None, :]
 
 
 def world_texts(seed: int = 0, queries: bool = False) -> list[str]:
@@ -193,9 +207,9 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     :func:`evaluate_clip` and :func:`~grounding_kit.models.queries.evaluate_queries` on fresh
     samples, parameters, size_bytes, output_dir.
     """
-    steps = CLIP_STEPS if steps is None else check_positive_int("steps", steps)
-    seed = seed_int(seed)
     check_choice("recipe", recipe, tuple(CLIP_RECIPES))
+    steps = CLIP_STEPS[recipe] if steps is None else check_positive_int("steps", steps)
+    seed = seed_int(seed)
     version, recipe_text = CLIP_RECIPES[recipe]
     typed = recipe == "typed-queries"
     # checked before training: a bad destination must not cost the trained model
@@ -231,7 +245,8 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
             group["lr"] = _lr_at(step, steps, CLIP_LR)
         image_features, text_features, logit_scale = model(images, tokenizer(texts))
         if typed:
-            loss = multi_positive_clip_loss(logit_scale * text_features @ image_features.T, torch.from_numpy(truth))
+            loss = multi_positive_clip_loss(logit_scale * text_features @ image_features.T, torch.from_numpy(truth),
+                                            torch.from_numpy(description_truth(texts, scenes)))
         else:  # one positive each, on the diagonal
             loss = clip_loss(image_features, text_features, logit_scale)
         optimizer.zero_grad()
