@@ -9,7 +9,7 @@ and any rendered notebook) replaces every widget output by what it showed last:
 - a ``FigureWidget`` becomes a plain plotly figure (a ``<div>`` and a ``Plotly.newPlot`` call;
   the page loads plotly.js once, see :mod:`grounding_kit.assets`);
 - boxes keep their layout (row for ``HBox``, column otherwise), ``HTML``/``Label`` widgets their
-  text, ``Image`` widgets their picture, ``Output`` widgets their outputs;
+  text (a ``width`` or ``margin`` set on a box's or a text's layout is kept too), ``Image`` widgets their picture, ``Output`` widgets their outputs;
 - controls (sliders, buttons, dropdowns) and progress bars are dropped: they need a kernel.
 
 The widget state is then removed from the metadata, so no exporter links a widget manager.
@@ -31,6 +31,7 @@ FIGURE_CLASS = "gk-static-figure"  # every static figure's div has it (tests cou
 _BOXES = {"VBoxModel": "column", "BoxModel": "row", "GridBoxModel": "row", "HBoxModel": "row",
           "TabModel": "column", "AccordionModel": "column", "StackModel": "column"}
 _TEXT = {"HTMLModel", "HTMLMathModel", "LabelModel"}
+_SIZE = ("width", "margin")  # layout traits a static box or text keeps (CSS properties of the same name)
 
 
 def is_plotly_figure(model: dict) -> bool:
@@ -84,18 +85,28 @@ class _Renderer:
             parts = [part for part in parts if part]
             if not parts:
                 return ""
-            layout = (self.model(state.get("layout")) or {}).get("state", {})
-            flow = html.escape(layout.get("flex_flow") or f"{_BOXES[name]} wrap")
+            flow = html.escape(self.layout(state).get("flex_flow") or f"{_BOXES[name]} wrap")
             return (f'<div class="gk-static-box" style="display:flex;flex-flow:{flow};'
-                    f'gap:6px;align-items:flex-start">{"".join(parts)}</div>')
+                    f'gap:6px;align-items:flex-start{self.size(state)}">{"".join(parts)}</div>')
         if name in _TEXT:
             value = state.get("value", "")
-            return f"<div>{value if name != 'LabelModel' else html.escape(value)}</div>" if value else ""
+            size = self.size(state).lstrip(";")
+            style = f' style="{size}"' if size else ""
+            return f"<div{style}>{value if name != 'LabelModel' else html.escape(value)}</div>" if value else ""
         if name == "ImageModel":
             return self._image(model)
         if name == "OutputModel":
             return "".join(self.output_html(output) for output in state.get("outputs", []))
         return ""  # a control: it needs a kernel
+
+    def layout(self, state: dict) -> dict:
+        """The state of a widget's ``Layout`` model ({} if it has none)."""
+        return (self.model(state.get("layout")) or {}).get("state", {})
+
+    def size(self, state: dict) -> str:
+        """``;width:...;margin:...`` for the ``_SIZE`` traits set on a widget's layout."""
+        layout = self.layout(state)
+        return "".join(f";{key}:{html.escape(str(layout[key]))}" for key in _SIZE if layout.get(key))
 
     def _image(self, model: dict) -> str:
         state = model.get("state", {})

@@ -118,6 +118,22 @@ def test_static_deck_offline(executed, tmp_path, offline_page):
 SLIDES = """() => Array.from(document.querySelectorAll('.reveal .slides > section')).flatMap((top, h) => {
   const stack = top.querySelectorAll(':scope > section');
   return stack.length ? Array.from(stack, (_, v) => [h, v]) : [[h, 0]]; })"""
+STACKS = """() => Array.from(document.querySelectorAll('.reveal .slides > section'),
+                         top => Math.max(1, top.querySelectorAll(':scope > section').length))"""
+
+
+def slide_stacks(notebook: nbformat.NotebookNode) -> list[int]:
+    """How many vertical slides each horizontal slide has, from the cells' slide types (as nbconvert's
+    and Voila's reveal templates group them): "slide" starts a horizontal slide, "subslide" a vertical
+    one; the other types continue the current slide."""
+    stacks: list[int] = []
+    for cell in notebook.cells:
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if kind == "slide" or not stacks:
+            stacks.append(1)
+        elif kind == "subslide":
+            stacks[-1] += 1
+    return stacks
 MEASURE = """async ([module, h, v]) => {  // module: reveal.js as the deck's require.js loaded it
   const Reveal = await new Promise(done => require([module], done));
   Reveal.slide(h, v);
@@ -133,10 +149,12 @@ MEASURE = """async ([module, h, v]) => {  // module: reveal.js as the deck's req
 def test_static_deck_slides_fit_1280x720(stem, tmp_path, offline_page):
     """Every slide of the executed static deck, horizontal and vertical, fits reveal's 1280x720
     slide: its content is no taller and no wider than the configured slide (1 px of rounding)."""
-    deck = slides.write_deck(static_run(stem), stem, tmp_path)
+    notebook = static_run(stem)
+    deck = slides.write_deck(notebook, stem, tmp_path)
     page = offline_page
     page.goto(deck.as_uri())
     page.wait_for_selector(".reveal.ready", timeout=60_000)
+    assert page.evaluate(STACKS) == slide_stacks(notebook)  # the breaks are the notebook's
     page.evaluate("document.fonts.ready.then(() => true)")
     page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0", timeout=60_000)
     reveal = f"{slides.ASSET_DIR}/reveal.js/dist/reveal.js"
@@ -305,6 +323,8 @@ def test_voila_slides_keep_widgets_live(start_server, page):
     if page.query_selector(".reveal .gk-reshuffle-lab .js-plotly-plot") is None:
         pytest.fail("notebook 04 failed in Voila:\n" + page.inner_text("body")[-3000:])
     page.wait_for_selector(".reveal.ready", state="attached", timeout=30_000)  # Reveal.initialize has run
+    # the same slide breaks as the static deck: both read the cells' slide types
+    assert page.evaluate(STACKS) == slide_stacks(nbformat.read(NOTEBOOK, as_version=4))
     # the reshuffle slide's (horizontal, vertical) indices: reveal.js's own #/h/v navigation goes there
     h, v = page.evaluate("""() => {
         const slide = document.querySelector('.reveal .gk-reshuffle').closest('section');

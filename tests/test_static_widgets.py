@@ -53,6 +53,20 @@ def test_make_static_turns_a_figure_widget_into_a_plain_plotly_figure():
     assert figure_cells(notebook) == [0]  # counted from the static output too
 
 
+def test_a_static_box_or_text_keeps_the_width_and_margin_of_its_layout():
+    notebook = executed_notebook()
+    state = notebook.metadata["widgets"][WIDGET_STATE]["state"]
+    state["box"]["state"]["layout"] = "IPY_MODEL_box_layout"
+    state["box_layout"] = model("LayoutModel", "@jupyter-widgets/base", width="190px", margin="0 8px", height=None)
+    state["head"]["state"]["layout"] = "IPY_MODEL_head_layout"
+    state["head_layout"] = model("LayoutModel", "@jupyter-widgets/base", width="136px")
+    make_static(notebook)
+    html = notebook.cells[0].outputs[0]["data"]["text/html"]
+    assert 'style="display:flex;flex-flow:column wrap;gap:6px;align-items:flex-start;width:190px;margin:0 8px"' in html
+    assert "height" not in html.split(">", 1)[0]  # an unset trait adds nothing
+    assert '<div style="width:136px"><h3>Reshuffle lab</h3></div>' in html
+
+
 def test_make_static_refuses_a_widget_without_saved_state():
     notebook = executed_notebook()
     del notebook.metadata["widgets"]

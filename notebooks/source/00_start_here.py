@@ -39,7 +39,7 @@ if "google.colab" in sys.modules:
 # live. Offline is fine: the embedded models need no network. The same check runs in a terminal as
 # `grounding-kit doctor`.
 
-# %%
+# %% subslide
 import grounding_kit as gk
 
 report = gk.doctor()
@@ -116,6 +116,11 @@ G.shape
 # | `W` | slideshow | overview of all slides |
 # | `,` | slideshow | hide / show the on-screen buttons |
 # | `?` | slideshow | every key |
+#
+# With live widgets on the slides: `grounding-kit present 04_emap` (Voila) serves a notebook as slides
+# at http://127.0.0.1:8867/; `make slides` writes static decks to `build/slides/`. There, and in the
+# static decks, `Space` / arrows move, `Esc` or `O` shows the overview, `F` goes full screen and `?`
+# lists every key.
 
 # %% [markdown] subslide
 # ## Instructors: homework with nbgrader

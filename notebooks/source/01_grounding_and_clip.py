@@ -205,7 +205,7 @@ for attribute in ("shape", "color"):
 # fraction of the images among the captions (16 pairs, so that you can see each cell); the button draws
 # a new reshuffle.
 
-# %% -
+# %% subslide
 gk.widgets.similarity_widget(clip, images[:16], captions[:16], seed=0)
 
 # %% [markdown] subslide
@@ -241,14 +241,14 @@ check_recall_prediction(predicted_recall, S_add)
 # %% - fallback=1.4
 S_add = own_or_kit("1.4", "S_add", S_np)
 
-# %% -
+# %% subslide
 claims["recall_S"] = gk.analysis.recall_at_k(S_np, 1)
 claims["recall_S_add"] = gk.analysis.recall_at_k(S_add, 1)
 claims["chance"] = 1 / len(S_np)
 print(f"recall@1: S {claims['recall_S']:.3f}, its additive part {claims['recall_S_add']:.3f}, "
       f"chance {claims['chance']:.3f}")
 
-# %% [markdown] subslide
+# %% [markdown] -
 # <details><summary>Why (open after running)</summary>
 #
 # In `S_add` a caption's row is the image effects plus a constant for the caption: every caption ranks

@@ -199,6 +199,8 @@ for kind in ("additive", "interactive"):
     grid = np.asarray(gk.pairwise_logits(heads[("match", kind)], test_feats["match"]))
     profiles[kind] = gk.analysis.interaction_profile(grid[..., 1] - grid[..., 0], caption_colour, image_colour)
 claims["profile_share"] = {kind: gk.analysis.profile_interaction_share(p) for kind, p in profiles.items()}
+
+# %% subslide
 plot = make_subplots(rows=1, cols=2, subplot_titles=[
     f"{kind} head (interaction share {claims['profile_share'][kind]:.2f})" for kind in profiles])
 for column, profile in enumerate(profiles.values(), start=1):
@@ -330,7 +332,7 @@ for seed, verdict in verdicts.items():
 # interaction rows (on a balanced XOR of two binary inputs, "yes unless both are 0" is additive and
 # right 75% of the time). The gap between the two heads is what interactions are worth to these heads.
 
-# %% -
+# %% subslide
 dial = gk.widgets.interaction_dial(clip, levels=(0.0, 0.5, 1.0), n=200, n_train=300, seed=0)
 claims["dial_additive_head"] = dial.scores["additive"]
 claims["dial_interactive_head"] = dial.scores["interactive"]

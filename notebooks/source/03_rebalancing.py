@@ -149,7 +149,7 @@ prediction = "below"
 # %% - check=3.4 points=1
 check_blind_prediction(prediction, report, "color")
 
-# %% -
+# %% subslide
 report[["rows_before", "rows_after", "entropy_before", "entropy_after", "max_entropy",
         "question_only_before", "question_only_after", "chance"]].round(3)
 

@@ -46,7 +46,7 @@
 # whose projections are -0.8, 2.1 and 0.5. The grid below has those numbers (the paper gives only the
 # diagonal and the projections; the other cells are reconstructed to match).
 
-# %% -
+# %% subslide
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -108,7 +108,7 @@ tuple(P.shape)
 # The grid of the interactive head's "yes" logit on the first 40 test pairs, and its four parts.
 # The interaction panel is what EMAP throws away.
 
-# %% -
+# %% subslide
 parts = gk.decompose(P)
 k, yes = 40, 1
 panels = {
@@ -290,7 +290,7 @@ summary
 # EMAP measures **one model on one dataset**. The same tiny ViLT, evaluated on prior-biased questions
 # (`prior=0.9`, notebook 03) and on rebalanced ones:
 
-# %% -
+# %% subslide
 vqa = gk.load_vqa(VQA_MODEL)
 vqa_sets = {"prior-biased (prior=0.9)": gk.make_task("vqa", n=60, seed=7, prior=0.9),
             "rebalanced": gk.rebalance(gk.make_task("vqa", n=100, seed=7), seed=0).shuffle(seed=0).select(range(60))}

@@ -61,7 +61,7 @@ web_data
 # (Zellers et al., 2019), the talk shows the RESERVE paper's comparison with the largest submitted single
 # models (Zellers et al., 2022, Table 2; test accuracy in %):
 
-# %% -
+# %% subslide
 vcr = pd.DataFrame(
     [("caption/detection-based", "ERNIE-ViL-Large", 79.2, 83.5, 66.3),
      ("caption/detection-based", "Villa-Large", 78.9, 83.8, 65.7),
@@ -127,6 +127,8 @@ fine_tuning_examples = pd.Series([10e3, 444e3, 500e3, 27e3, 500e3, 20e3, 30e3, 1
                                   20e3, 38e3, 9e3], index=tasks, name="fine-tuning examples")
 claims["flamingo"] = flamingo.to_dict()
 claims["fine_tuning_examples"] = fine_tuning_examples.to_dict()
+
+# %% subslide
 pd.concat([flamingo, fine_tuning_examples.to_frame().T])
 
 # %% [markdown] subslide
@@ -264,7 +266,7 @@ print(f"{paper['seeds']} seeds x {paper['N']} x {paper['N']} pairs = {claims['pa
 # computes the exact EMAP of the tiny ViLT on 150 questions (22,500 forward passes); the clock starts once the
 # workers are up.
 
-# %% -
+# %% subslide
 import logging
 import time
 
@@ -352,7 +354,7 @@ cost.round(2).rename_axis("hours per dataset (3.75 M passes)")
 # and write half a page: does your task need cross-modal interactions? Support the answer with the EMAP
 # report and the reshuffle lab, and say what would change your mind.
 
-# %% [markdown] - answer=5.H1 points=4
+# %% [markdown] subslide answer=5.H1 points=4
 # **Rubric for the capstone (4 points).** 1 point: the EMAP report of their own data, with the
 # full model, EMAP and constant rows and their intervals. 1 point: a verdict that follows from the
 # interval of model minus EMAP (an interval above 0: the interactions help on this data; an interval
