@@ -7,15 +7,22 @@ synchronisation cost more than they save; on a busy machine waking idle threads 
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
 
 @contextmanager
 def single_thread() -> Iterator[None]:
-    """Set torch to one thread inside the block and restore the previous count after it."""
-    import torch
+    """Set torch to one thread inside the block and restore the previous count after it.
 
+    Where torch is not imported yet there is no torch work to pace, and the block runs as it is:
+    a widget that reads cached numpy grids never imports torch for its callbacks.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

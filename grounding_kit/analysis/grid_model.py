@@ -22,7 +22,7 @@ import torch
 from ..features import Features
 from ..structure import ModelOrGrid, PairModel
 from ..validation import check_positive_int, describe
-from .grids import check_grid, is_torch
+from .grids import check_grid, is_array
 from .projection import row_col_grand
 
 
@@ -117,11 +117,6 @@ class GridModel:
         rows, cols, grand = row_col_grand(grid)
         diagonal = grid[np.arange(len(grid)), np.arange(len(grid))]
         return rows, cols, grand, diagonal
-
-
-def is_array(value: Any) -> bool:
-    """Whether ``value`` is a numpy array or a torch tensor (data, not a model)."""
-    return isinstance(value, np.ndarray) or is_torch(value)
 
 
 def as_pair_model(model: ModelOrGrid, feats: Features | None, name: str = "model") -> tuple[PairModel, Features]:

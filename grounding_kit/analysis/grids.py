@@ -19,6 +19,11 @@ def is_torch(value: Any) -> bool:
     return type(value).__module__.startswith("torch") and hasattr(value, "detach")
 
 
+def is_array(value: Any) -> bool:
+    """Whether ``value`` is a numpy array or a torch tensor (data, not a model)."""
+    return isinstance(value, np.ndarray) or is_torch(value)
+
+
 def to_float64(name: str, value: Any) -> np.ndarray:
     """``value`` (numpy array or torch tensor of floats) as a float64 numpy array.
 

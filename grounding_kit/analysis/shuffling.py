@@ -19,41 +19,19 @@ import torch
 
 from ..features import Features
 from ..structure import ModelOrGrid, PairModel
-from ..validation import check_choice, check_consistent_length, check_fraction, check_positive_int, check_seed
+from ..validation import check_choice, check_consistent_length, check_positive_int, check_seed
 from .grid_model import GridModel, as_pair_model
 from .metrics import as_labels, class_indices, get_metric, n_classes_of
 from .pairs import PairEvaluator, check_features, evaluating, resolve_device
+from .permutations import SIDES, full_reshuffles, pair_cells, shuffle_permutation
 from .streaming import check_duration
 
-SIDES = ("image", "text")
-
-
-def shuffle_permutation(n: int, fraction: float, seed: int | None = None, derangement: bool = True) -> np.ndarray:
-    """A permutation (n,) that moves ``round(fraction * n)`` randomly chosen items.
-
-    With ``derangement=True`` every chosen item gets another item's partner (a uniformly random
-    derangement of the chosen subset; one chosen item is raised to two, since one cannot move
-    alone). With ``derangement=False`` the chosen items are permuted uniformly (fixed points
-    allowed), which is what makes reshuffle averages converge to EMAP's marginals.
-    """
-    n = check_positive_int("n", n, minimum=2)
-    fraction = check_fraction("fraction", fraction)
-    rng = np.random.default_rng(check_seed(seed, allow_none=True))
-    m = int(round(fraction * n))
-    if derangement and m == 1:
-        m = 2
-    chosen = rng.choice(n, size=m, replace=False)
-    order = rng.permutation(m)
-    while derangement and m > 1 and (order == np.arange(m)).any():  # rejection: uniform derangement
-        order = rng.permutation(m)
-    perm = np.arange(n)
-    perm[chosen] = chosen[order]
-    return perm
+__all__ = ["PerceptualScore", "perceptual_score", "reshuffle", "reshuffle_average", "shuffle_permutation"]
 
 
 def _pair_index(perm: np.ndarray, shuffle: str) -> tuple[torch.Tensor, torch.Tensor]:
-    moved, kept = torch.from_numpy(perm), torch.arange(len(perm))
-    return (kept, moved) if shuffle == "image" else (moved, kept)
+    text, image = pair_cells(perm, shuffle)
+    return torch.from_numpy(text), torch.from_numpy(image)
 
 
 def reshuffle(model: PairModel, feats: Features, fraction: float, seed: int | None = None, shuffle: str = "image",
@@ -97,11 +75,9 @@ def reshuffle_average(model: PairModel, feats: Features, rounds: int, seed: int 
     feats = check_features(feats)
     rounds = check_positive_int("rounds", rounds)
     check_choice("shuffle", shuffle, SIDES)
-    rng = np.random.default_rng(check_seed(seed, allow_none=True))
     device = resolve_device(model, device)
     total = None
-    for r in range(1, rounds + 1):
-        perm = shuffle_permutation(len(feats), 1.0, int(rng.integers(2**63)), derangement=False)
+    for r, perm in enumerate(full_reshuffles(len(feats), rounds, seed), start=1):
         with evaluating(model, device):
             out = PairEvaluator(model, feats, device, batch_size).pairs_batched(*_pair_index(perm, shuffle))
         total = out.cpu().double() if total is None else total + out.cpu().double()

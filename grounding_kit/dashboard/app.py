@@ -3,6 +3,11 @@
 By default (``eager=False``) the first tab is built when the page loads and each other tab the
 first time it is opened, so the page is usable as early as possible; ``eager=True`` builds every
 tab at once (for a pre-heated Voila kernel, see ``voila_command(preheat=True)``).
+
+The first tab, the reshuffle lab, is built from the heads' logit grids cached on disk by
+:func:`grounding_kit.grid_cache.task_grids` (computed on the first visit, keyed on the CLIP's
+weights): with that cache warm the page shows it without importing torch or open_clip, which
+load when a tab that needs a model is opened.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import ipywidgets as w
 from grounding_kit import widgets as gkw
 from grounding_kit.cache import atomic_write
 from grounding_kit.dashboard.server import READY_ENV
-from grounding_kit.protocol import task_experiment
+from grounding_kit.grid_cache import task_grids
+from grounding_kit.models.registry import TINY_CLIP
 
 LOG = logging.getLogger(__name__)
 TAB_TITLES = ("Reshuffle lab", "EMAP lab", "Rebalancing lab", "Grounding explorer")
@@ -53,7 +59,7 @@ class Dashboard(w.VBox):
         self.build_seconds = time.perf_counter() - start
         ready = os.environ.get(READY_ENV)
         if ready:  # tell `grounding-kit dashboard` (and the browser test) that the page is ready
-            built = f"{len(self.builders) if eager else 1} of {len(self.builders)} labs built in {self.build_seconds:.0f} s"
+            built = f"{len(self.builders) if eager else 1} of {len(self.builders)} labs built in {self.build_seconds:.1f} s"
             atomic_write(Path(ready), lambda tmp: tmp.write_text(built))
 
     def show_tab(self, index: int | None) -> w.Widget | None:
@@ -91,11 +97,11 @@ class Dashboard(w.VBox):
 
     # ------------------------------------------------------------ the labs
     def _reshuffle(self) -> w.Widget:
-        sc = task_experiment(self.clip, RESHUFFLE_TASK["task"], self.n, seed=self.seed,
-                      interaction=RESHUFFLE_TASK["interaction"])
-        return gkw.reshuffle_lab(sc.head("interactive"), sc.feats_eval, sc.labels_eval,
-                                 additive=sc.head("additive"), images=sc.eval_ds["image"], texts=sc.eval_ds["text"],
-                                 seed=self.seed)
+        # the default CLIP by name: a warm cache is read without loading it (or torch)
+        grids = task_grids(TINY_CLIP if self._clip is None else self._clip, RESHUFFLE_TASK["task"], self.n,
+                           seed=self.seed, interaction=RESHUFFLE_TASK["interaction"], progress=False)
+        return gkw.reshuffle_lab(grids.grid("interactive"), None, grids.labels, additive=grids.grid("additive"),
+                                 images=grids.images, texts=grids.texts, seed=self.seed)
 
     def _emap(self) -> w.Widget:
         return gkw.emap_lab(self.clip, n=self.n, seed=self.seed, task=RESHUFFLE_TASK["task"],

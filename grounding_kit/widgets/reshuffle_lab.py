@@ -4,14 +4,15 @@ EMAP's text term is a text's average prediction over every image it could be pai
 one running average over image reshuffles converges to the text marginal (and one over text
 reshuffles to the image marginal); their sum minus the grand mean converges to EMAP, and the lab
 shows that convergence click by click. All numbers come from ``grounding_kit.analysis``
-(``pairwise_logits``, ``emap_details``, ``shuffle_permutation``, ``reshuffle``,
-``reshuffle_average``); the reshuffles run on the model's N x N logit grid, computed once, through
-:class:`~grounding_kit.analysis.grid_model.GridModel`, so a click costs O(N) look-ups.
+(``GridModel``, ``row_col_grand``, ``emap_from_marginals``, ``shuffle_permutation``,
+``reshuffle_grid``, ``reshuffle_grid_average``): the reshuffles run on the model's N x N logit grid,
+computed once (or given precomputed, e.g. from :func:`grounding_kit.grid_cache.task_grids`), so a
+click costs O(N) look-ups. From a precomputed grid the lab never imports torch.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import ipywidgets as w
 import numpy as np
@@ -19,10 +20,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from grounding_kit.widgets import components as ui
+from grounding_kit.analysis.grids import check_grid, is_array
 from grounding_kit.analysis.margins import label_margin, margin_gap
+from grounding_kit.analysis.metrics import accuracy
+from grounding_kit.analysis.permutations import reshuffle_grid, reshuffle_grid_average, shuffle_permutation
+from grounding_kit.analysis.projection import row_col_grand
 from grounding_kit.analysis.summaries import emap_from_marginals
-from grounding_kit.validation import check_seed
-from grounding_kit.widgets.helpers import to_numpy
+from grounding_kit.validation import check_seed, describe
 
 N_SCATTER = 300  # items drawn on the convergence scatter
 ROUNDS = 10**9   # the running averages are open-ended generators
@@ -31,34 +35,28 @@ ROUNDS = 10**9   # the running averages are open-ended generators
 class ReshuffleLab(w.VBox):
     """See :func:`reshuffle_lab`. Callbacks: :meth:`set_fraction`, :meth:`reshuffle`, :meth:`reset`."""
 
-    def __init__(self, model: Callable, feats: Any, labels: Sequence[int], *, additive: Callable | None = None,
+    def __init__(self, model: Any, feats: Any, labels: Sequence[int], *, additive: Any = None,
                  images: Sequence[Any] | None = None, texts: Sequence[str] | None = None, n_gallery: int = 6,
                  seed: int = 0, name: str = "interactive") -> None:
-        from grounding_kit.analysis import GridModel, emap_details
-
         self.labels = np.asarray(labels, dtype=np.int64)
         self.n = len(self.labels)
-        if len(feats) != self.n:
+        if feats is not None and len(feats) != self.n:
             raise ValueError(f"inconsistent numbers of samples: feats={len(feats)}, labels={self.n}")
         if (images is None) != (texts is None) or (images is not None and not len(images) == len(texts) == self.n):
             raise ValueError(f"images and texts must both be given, one per pair (N={self.n}), got "
                              f"{None if images is None else len(images)} images and "
                              f"{None if texts is None else len(texts)} texts")
         self.name = name
-        # precomputed once: each model's N x N x C logits, read back by the callbacks
-        self.lookup = GridModel.from_model(model, feats, progress=False)
-        self.additive = None if additive is None else GridModel.from_model(additive, feats, progress=False)
-        self.pairs = self.lookup.features()
+        # precomputed once: each model's float64 (N, N, C) logits, grid[i, j] = f(t_i, v_j), read by the callbacks
+        self.grid = _grid_of(model, feats, "model", self.n)
+        self.additive = None if additive is None else _grid_of(additive, feats, "additive", self.n)
         self.images, self.texts = images, texts
         self._png: dict[int, bytes] = {}
         self.seed = seed
         self.rng = np.random.default_rng(check_seed(seed))
         # precomputed once: EMAP and the marginals it is built from (exact)
-        est = emap_details(self.lookup, self.pairs, progress=False)
-        self.grand = to_numpy(est.grand_mean)                # (C,)
-        self.text_marginal = to_numpy(est.text_marginal)     # (N, C): mean_j f(t_i, v_j)
-        self.image_marginal = to_numpy(est.image_marginal)   # (N, C): mean_j f(t_j, v_i)
-        self.emap = to_numpy(est.projection)                 # (N, C)
+        self.text_marginal, self.image_marginal, self.grand = row_col_grand(self.grid)  # (N, C), (N, C), (C,)
+        self.emap = emap_from_marginals(self.text_marginal, self.image_marginal, self.grand)  # (N, C)
         self.perm, self.perm_seed = np.arange(self.n), None
         self.gaps: list[tuple[int, float]] = []  # (reshuffles k, mean |running - EMAP| margin)
         self._build(n_gallery)
@@ -117,8 +115,6 @@ class ReshuffleLab(w.VBox):
     @ui.callback
     def set_fraction(self, fraction: float) -> None:
         """Reshuffle ``fraction`` of the images among the texts (a fresh random choice)."""
-        from grounding_kit.analysis import shuffle_permutation
-
         if self.fraction.value != fraction:
             self.fraction.value = fraction  # the slider's observer calls back with its (rounded) value
             return
@@ -138,11 +134,9 @@ class ReshuffleLab(w.VBox):
     @ui.callback
     def reset(self) -> None:
         """Forget the running average."""
-        from grounding_kit.analysis import reshuffle_average
-
         seed = int(self.rng.integers(2**63))
-        self._row_average = reshuffle_average(self.lookup, self.pairs, ROUNDS, seed=seed, shuffle="image")
-        self._col_average = reshuffle_average(self.lookup, self.pairs, ROUNDS, seed=seed + 1, shuffle="text")
+        self._row_average = reshuffle_grid_average(self.grid, ROUNDS, seed=seed, shuffle="image")
+        self._col_average = reshuffle_grid_average(self.grid, ROUNDS, seed=seed + 1, shuffle="text")
         self._rows = self._cols = None
         self.k, self.gaps = 0, []
         self.set_fraction(self.fraction.value)
@@ -157,13 +151,11 @@ class ReshuffleLab(w.VBox):
 
     def predictions(self) -> dict[str, np.ndarray]:
         """Each predictor's logits (N, C) on the current pairs (text i, image perm[i])."""
-        from grounding_kit.analysis import reshuffle
-
         perm, fraction = self.perm, self.fraction.value
         preds = {"text only": self.text_marginal, "image only": self.image_marginal[perm]}
         if self.additive is not None:
-            preds["additive"] = to_numpy(reshuffle(self.additive, self.pairs, fraction, seed=self.perm_seed))
-        preds[self.name] = to_numpy(reshuffle(self.lookup, self.pairs, fraction, seed=self.perm_seed))
+            preds["additive"] = reshuffle_grid(self.additive, fraction, seed=self.perm_seed)
+        preds[self.name] = reshuffle_grid(self.grid, fraction, seed=self.perm_seed)
         # EMAP of the reshuffled pair (t_i, v_perm[i]): text term of i plus image term of perm[i]
         preds["EMAP"] = emap_from_marginals(self.text_marginal, self.image_marginal, self.grand, perm)
         if self.k:
@@ -172,8 +164,6 @@ class ReshuffleLab(w.VBox):
 
     def _refresh_pairs(self) -> None:
         preds = self.predictions()
-        from grounding_kit.analysis import accuracy
-
         # None, not NaN, for a bar with no value yet: NaN is not valid JSON for the browser
         scores = [accuracy(self.labels, preds[key]) if key in preds else None for key in self.predictors]
         with self.fig_acc.batch_update():
@@ -206,18 +196,40 @@ class ReshuffleLab(w.VBox):
             self.fig_conv.data[2].y = [gap for _, gap in self.gaps]
 
 
-def reshuffle_lab(model: Callable, feats: Any, labels: Sequence[int], *, additive: Callable | None = None,
+def _grid_of(model: Any, feats: Any, name: str, n: int) -> np.ndarray:
+    """The float64 (N, N, C) grid of ``model``: a given grid checked (``feats`` must be None, as
+    everywhere in the kit), or the model's ``pairwise_logits`` on ``feats`` (through ``GridModel``)."""
+    if is_array(model):
+        if feats is not None:
+            raise ValueError(f"{name} is an array {describe(model)} and feats were given too; pass a precomputed "
+                             "(N, N, C) grid with feats=None, or a pair model with its features")
+        grid = check_grid(model, name=name)
+        if len(grid) != n:
+            raise ValueError(f"inconsistent numbers of samples: {name} grid={len(grid)}, labels={n}")
+        return grid
+    if feats is None:
+        raise TypeError(f"feats is required for a pair model ({describe(model)}); only a precomputed (N, N, C) "
+                        "grid can be passed without features")
+    from grounding_kit.analysis import GridModel
+
+    return GridModel.from_model(model, feats, progress=False).subgrid()
+
+
+def reshuffle_lab(model: Any, feats: Any, labels: Sequence[int], *, additive: Any = None,
                   images: Sequence[Any] | None = None, texts: Sequence[str] | None = None, n_gallery: int = 6,
                   seed: int = 0, name: str = "interactive") -> ReshuffleLab:
     """The reshuffle lab: a fraction slider, a "reshuffle" button, accuracies, and the running average.
 
     Parameters
     ----------
-    model : pair model ``f(text_batch, image_batch) -> (B, C)`` logits (e.g. an interactive head).
-    feats : Features of N aligned pairs; EMAP and its marginals are computed once on construction.
+    model : pair model ``f(text_batch, image_batch) -> (B, C)`` logits (e.g. an interactive head), or
+        its precomputed (N, N, C) grid ``grid[i, j] = f(t_i, v_j)`` (numpy or torch; then ``feats=None``,
+        and the lab needs no torch: see :func:`grounding_kit.grid_cache.task_grids`).
+    feats : Features of N aligned pairs (None with grids); the (N, N, C) grid, EMAP and its marginals
+        are computed once on construction.
     labels : (N,) class ids of the aligned pairs.
-    additive : optional additive pair model shown beside ``model``.
-    images, texts : optional N PIL images and N captions of the pairs; the gallery shows the first
+    additive : optional additive pair model (or its grid, like ``model``) shown beside ``model``.
+    images, texts : optional N PIL images (or PNG bytes) and N captions of the pairs; the gallery shows the first
         ``n_gallery`` captions with the image each is paired with now (red caption: reshuffled).
     seed : seeds the reshuffles.
     name : the label of ``model`` on the plots.
