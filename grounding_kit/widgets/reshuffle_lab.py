@@ -30,6 +30,7 @@ from grounding_kit.validation import check_seed, describe
 
 N_SCATTER = 300  # items drawn on the convergence scatter
 ROUNDS = 10**9   # the running averages are open-ended generators
+FIG_PX = 300     # both figures' height: side by side under the gallery, the lab fits a 1280x720 slide
 
 
 class ReshuffleLab(w.VBox):
@@ -83,7 +84,7 @@ class ReshuffleLab(w.VBox):
         k = len(self.predictors)
         self.fig_acc = ui.figure([go.Bar(x=self.predictors, y=[0.0] * k, text=[""] * k, textposition="outside",
                                          marker_color=["#8c8c8c"] * 2 + ["#4c72b0"] * (k - 4) + ["#55a868", "#dd8452"])],
-                                 title="accuracy on the current pairs (labels of the original pairs)",
+                                 title="accuracy on the current pairs (labels of the original pairs)", height=FIG_PX,
                                  yaxis=dict(range=[0, 1.1], title="accuracy"))
         fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45],
                             subplot_titles=("running average vs EMAP, per pair", "mean gap to EMAP"))
@@ -94,7 +95,7 @@ class ReshuffleLab(w.VBox):
         fig.update_xaxes(title_text="EMAP (label logit margin)", row=1, col=1)
         fig.update_yaxes(title_text="average over k reshuffles", row=1, col=1)
         fig.update_xaxes(title_text="reshuffles k", row=1, col=2)
-        self.fig_conv = ui.widget_of(fig, height=340, showlegend=False)
+        self.fig_conv = ui.widget_of(fig, height=FIG_PX, showlegend=False)
         self.status = ui.status()
         children: list[w.Widget] = [
             ui.title("Reshuffle lab", "Pair texts with other images: what survives is what the model gets "

@@ -188,7 +188,7 @@ def card(row, width=128):
     return widgets.VBox([widgets.Image(value=buffer.getvalue(), width=width, height=width),
                          widgets.HTML(f"<b>{row['answer']}</b>")])
 
-
+# %% subslide
 complements = [i for i, source in enumerate(balanced["source"]) if source == "complement"][:4]
 widgets.HBox([widgets.VBox([widgets.HTML(f"<i>{balanced[i]['text']}</i>"),
                             card(balanced[balanced[i]["pair_of"]]), card(balanced[i])],

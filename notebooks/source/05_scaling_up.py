@@ -239,7 +239,7 @@ check_emap_gap(gap, report)
 #
 # The reshuffle lab of notebook 04 on your data: how fast does each predictor fall as the pairs break?
 
-# %% -
+# %% subslide
 gk.widgets.reshuffle_lab(heads["interactive"], test_feats, test_labels, additive=heads["additive"],
                          images=exp.eval_ds["image"], texts=exp.eval_ds["text"], seed=0)
 
