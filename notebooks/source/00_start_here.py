@@ -118,9 +118,8 @@ G.shape
 # | `?` | slideshow | every key |
 #
 # With live widgets on the slides: `grounding-kit present 04_emap` (Voila) serves a notebook as slides
-# at http://127.0.0.1:8867/; `make slides` writes static decks to `build/slides/`. There, and in the
-# static decks, `Space` / arrows move, `Esc` or `O` shows the overview, `F` goes full screen and `?`
-# lists every key.
+# at http://127.0.0.1:8867/; `make slides` writes static decks to `build/slides/`. In both (reveal.js),
+# `Space` / arrows move, `Esc` or `O` shows the overview, `F` goes full screen and `?` lists every key.
 
 # %% [markdown] subslide
 # ## Instructors: homework with nbgrader
