@@ -116,9 +116,11 @@ BASELINE_NOTEBOOK = {  # a Voila page with one slider: the server, kernel and wi
     "nbformat": 4, "nbformat_minor": 5}
 
 
-def first_usable_s(command: list[str], port: int, selector: str, env: dict[str, str], log: str) -> float:
+def first_usable_s(command: list[str], port: int, selector: str, env: dict[str, str], log: str) -> dict[str, float]:
     """Seconds from the first request of a fresh Voila server's page to ``selector`` being visible
-    (Debian chromium through Playwright, every request outside 127.0.0.1 aborted)."""
+    (``usable``; Debian chromium through Playwright, every request outside 127.0.0.1 aborted), and
+    to the page's HTML being loaded (``html``: Voila sends the rest of the page once the kernel has
+    run the notebook; what follows is the browser loading and drawing the widgets)."""
     import shutil
     import subprocess
     import urllib.request
@@ -143,24 +145,29 @@ def first_usable_s(command: list[str], port: int, selector: str, env: dict[str, 
             page = browser.new_page()
             page.route("**/*", lambda route: route.continue_() if "//127.0.0.1" in route.request.url else route.abort())
             start = time.monotonic()
-            page.goto(f"http://127.0.0.1:{port}/", timeout=600_000)
+            page.goto(f"http://127.0.0.1:{port}/", timeout=600_000, wait_until="domcontentloaded")
+            html = time.monotonic() - start
             page.wait_for_selector(selector, timeout=600_000)
-            elapsed = time.monotonic() - start
+            usable = time.monotonic() - start
             browser.close()
-        return elapsed
+        return {"usable": usable, "html": html}
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
 
 
-def page_times(n: int) -> dict[str, float]:
+def page_times(n: int, visits: int = 1) -> dict[str, dict[str, float]]:
     """The dashboard page's first request -> first lab usable, cold (empty kit cache) and warm
-    (the cache that the cold visit filled), against a one-slider Voila page in the same run."""
+    (the cache that the cold visit filled), against a one-slider Voila page in the same run; with
+    each visit's HTML time and (dashboard) the seconds the kernel spent building the first lab.
+    The baseline and the warm page are visited ``visits`` times, each on a fresh server (the
+    median of each time is reported, and the range of ``usable``)."""
+    import re
     import socket
     import tempfile
     from pathlib import Path
 
-    from grounding_kit.dashboard.server import notebook_path, voila_command
+    from grounding_kit.dashboard.server import READY_ENV, notebook_path, voila_command
 
     def port() -> int:
         with socket.socket() as sock:
@@ -172,15 +179,26 @@ def page_times(n: int) -> dict[str, float]:
            "GROUNDING_KIT_CACHE": str(folder / "cache")}
     baseline = folder / "baseline.ipynb"
     baseline.write_text(json.dumps(BASELINE_NOTEBOOK))
-    times = {}
-    p = port()
-    command = voila_command(p)
-    command[command.index(str(notebook_path()))] = str(baseline)  # same server and template, one slider
-    times["baseline: one-slider page (s)"] = first_usable_s(command, p, ".widget-slider", env, str(folder / "baseline.log"))
+    def visit(notebook: Path | None, selector: str, name: str) -> dict[str, float]:
+        p, ready = port(), folder / f"{name}.ready"
+        command = voila_command(p)
+        if notebook is not None:  # same server and template, another notebook
+            command[command.index(str(notebook_path()))] = str(notebook)
+        out = first_usable_s(command, p, selector, {**env, READY_ENV: str(ready)}, str(folder / f"{name}.log"))
+        built = re.search(r"built in ([0-9.]+) s", ready.read_text()) if ready.exists() else None
+        out["kernel build"] = float(built.group(1)) if built else float("nan")
+        return out
+
+    def median(runs: list[dict[str, float]]) -> dict[str, float]:
+        out = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        out["usable min"], out["usable max"] = min(r["usable"] for r in runs), max(r["usable"] for r in runs)
+        return out
+
     lab = ".gk-reshuffle-lab .gk-fraction .noUi-handle"
-    for label in ("cold: empty cache (s)", "warm: cache filled (s)"):
-        p = port()
-        times[label] = first_usable_s(voila_command(p), p, lab, env, str(folder / f"{label[:4]}.log"))
+    times = {"baseline: one-slider page": median([visit(baseline, ".widget-slider", f"baseline{k}")
+                                                  for k in range(visits)])}
+    times["cold: empty cache"] = median([visit(None, lab, "cold")])
+    times["warm: cache filled"] = median([visit(None, lab, f"warm{k}") for k in range(visits)])
     return times
 
 
@@ -192,17 +210,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--page", action="store_true",
                         help="time the dashboard page itself (Voila + chromium): first request to first lab usable")
+    parser.add_argument("--visits", type=int, default=3, help="with --page: visits of the baseline and warm pages")
     args = parser.parse_args(argv)
     if args.page:
         n = 300 if args.quick else args.n
-        times = page_times(n)
-        base = times["baseline: one-slider page (s)"]
+        load = os.getloadavg()[0]
+        times = page_times(n, max(1, args.visits))
+        load = max(load, os.getloadavg()[0])
+        base = times["baseline: one-slider page"]["usable"]
         if args.json:
-            print(json.dumps({"n": n, "page": times}, indent=2))
+            print(json.dumps({"n": n, "load_average_1min_max": load, "page": times}, indent=2))
             return 0
-        print(f"dashboard page, first request -> first lab usable, N={n} (Voila + chromium, offline)")
+        print(f"dashboard page, first request -> first lab usable, N={n} (Voila + chromium, offline; "
+              f"1-min load average up to {load:.1f} on {os.cpu_count()} cores)")
+        print(f"  medians of {max(1, args.visits)} visits (cold: 1), each on a fresh Voila server")
+        print(f"  {'visit':<26} {'usable s':>8} {'range':>11} {'vs baseline':>12} {'HTML s':>7} {'kernel build s':>15}")
         for key, value in times.items():
-            print(f"  {key:<34} {value:6.1f}   {value / base:5.1f}x the one-slider page")
+            print(f"  {key:<26} {value['usable']:8.1f} {value['usable min']:5.1f}-{value['usable max']:<5.1f} "
+                  f"{value['usable'] / base:11.1f}x {value['html']:7.1f} {value['kernel build']:15.1f}")
         return 0
     n, repeats = (300, 3) if args.quick else (args.n, args.repeats)
     rows, setup = run(n, repeats)
