@@ -17,7 +17,8 @@ import torch
 import grounding_kit as gk
 from grounding_kit import grid_cache
 from grounding_kit.analysis import GridModel, reshuffle, reshuffle_average
-from grounding_kit.analysis.permutations import reshuffle_grid, reshuffle_grid_average
+from grounding_kit.analysis.permutations import (permuted_pairs, reshuffle_grid, reshuffle_grid_average,
+                                                 shuffle_permutation)
 from grounding_kit.models.registry import TINY_CLIP, embedded_path
 from grounding_kit.protocol import task_experiment
 
@@ -44,6 +45,8 @@ def test_reshuffle_grid_equals_reshuffle_of_the_grid_model(shuffle):
     for fraction, seed in [(0.0, 1), (0.5, 2), (1.0, 3)]:
         expected = reshuffle(model, model.features(), fraction, seed=seed, shuffle=shuffle).numpy()
         np.testing.assert_array_equal(reshuffle_grid(grid, fraction, seed=seed, shuffle=shuffle), expected)
+        perm = shuffle_permutation(9, fraction, seed)
+        np.testing.assert_array_equal(permuted_pairs(grid, perm, shuffle), expected)
     averages = zip(reshuffle_grid_average(grid, 5, seed=7, shuffle=shuffle),
                    reshuffle_average(model, model.features(), 5, seed=7, shuffle=shuffle))
     for ours, theirs in averages:
@@ -57,6 +60,10 @@ def test_reshuffle_grid_refuses_bad_input():
         reshuffle_grid(np.zeros((4, 3, 2)), 0.5)
     with pytest.raises(TypeError, match="grid"):
         next(reshuffle_grid_average([[0.0, 1.0], [1.0, 0.0]], 3))
+    with pytest.raises(ValueError, match=r"checked \(N, N, C\)"):
+        permuted_pairs(np.zeros((4, 4)), np.arange(4))
+    with pytest.raises(ValueError, match=r"perm must be an integer permutation of shape \(4,\)"):
+        permuted_pairs(np.zeros((4, 4, 2)), np.arange(3))
 
 
 # ------------------------------------------------------------ the cache

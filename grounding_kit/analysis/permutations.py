@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..validation import check_choice, check_fraction, check_positive_int, check_seed
+from ..validation import check_choice, check_fraction, check_positive_int, check_seed, describe
 from .grids import check_grid
 
 SIDES = ("image", "text")
@@ -63,6 +63,24 @@ def pair_cells(perm: np.ndarray, shuffle: str) -> tuple[np.ndarray, np.ndarray]:
     return (kept, perm) if shuffle == "image" else (perm, kept)
 
 
+def permuted_pairs(grid: np.ndarray, perm: np.ndarray, shuffle: str = "image") -> np.ndarray:
+    """The logits (N, C) of the pairs after ``perm`` moved one modality, read from a checked grid.
+
+    Parameters
+    ----------
+    grid : (N, N, C) float numpy array, ``grid[i, j] = f(t_i, v_j)``, already checked
+        (``check_grid``): this look-up runs on every slider tick, so it does not scan the grid again.
+    perm : (N,) integer permutation (e.g. :func:`shuffle_permutation`).
+    shuffle : ``"image"``: ``out[i] = grid[i, perm[i]]``; ``"text"``: ``out[j] = grid[perm[j], j]``.
+    """
+    if not isinstance(grid, np.ndarray) or grid.ndim != 3 or grid.shape[0] != grid.shape[1]:
+        raise ValueError(f"grid must be a checked (N, N, C) numpy array (grids.check_grid), got {describe(grid)}")
+    perm = np.asarray(perm)
+    if perm.shape != (len(grid),) or perm.dtype.kind not in "iu":
+        raise ValueError(f"perm must be an integer permutation of shape ({len(grid)},), got {describe(perm)}")
+    return grid[pair_cells(perm, shuffle)]
+
+
 def reshuffle_grid(grid: Any, fraction: float, seed: int | None = None, shuffle: str = "image",
                    derangement: bool = True) -> np.ndarray:
     """``reshuffle`` read from a grid: the predictions after a fraction of one modality is permuted.
@@ -79,8 +97,7 @@ def reshuffle_grid(grid: Any, fraction: float, seed: int | None = None, shuffle:
     """
     grid = check_grid(grid, name="grid", warn=False)
     check_choice("shuffle", shuffle, SIDES)
-    perm = shuffle_permutation(len(grid), fraction, seed, derangement)
-    return grid[pair_cells(perm, shuffle)]
+    return permuted_pairs(grid, shuffle_permutation(len(grid), fraction, seed, derangement), shuffle)
 
 
 def reshuffle_grid_average(grid: Any, rounds: int, seed: int | None = None,

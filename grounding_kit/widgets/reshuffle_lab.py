@@ -5,7 +5,7 @@ one running average over image reshuffles converges to the text marginal (and on
 reshuffles to the image marginal); their sum minus the grand mean converges to EMAP, and the lab
 shows that convergence click by click. All numbers come from ``grounding_kit.analysis``
 (``GridModel``, ``row_col_grand``, ``emap_from_marginals``, ``shuffle_permutation``,
-``reshuffle_grid``, ``reshuffle_grid_average``): the reshuffles run on the model's N x N logit grid,
+``permuted_pairs``, ``reshuffle_grid_average``): the reshuffles run on the model's N x N logit grid,
 computed once (or given precomputed, e.g. from :func:`grounding_kit.grid_cache.task_grids`), so a
 click costs O(N) look-ups. From a precomputed grid the lab never imports torch.
 """
@@ -23,7 +23,7 @@ from grounding_kit.widgets import components as ui
 from grounding_kit.analysis.grids import check_grid, is_array
 from grounding_kit.analysis.margins import label_margin, margin_gap
 from grounding_kit.analysis.metrics import accuracy
-from grounding_kit.analysis.permutations import reshuffle_grid, reshuffle_grid_average, shuffle_permutation
+from grounding_kit.analysis.permutations import permuted_pairs, reshuffle_grid_average, shuffle_permutation
 from grounding_kit.analysis.projection import row_col_grand
 from grounding_kit.analysis.summaries import emap_from_marginals
 from grounding_kit.validation import check_seed, describe
@@ -152,11 +152,11 @@ class ReshuffleLab(w.VBox):
 
     def predictions(self) -> dict[str, np.ndarray]:
         """Each predictor's logits (N, C) on the current pairs (text i, image perm[i])."""
-        perm, fraction = self.perm, self.fraction.value
+        perm = self.perm
         preds = {"text only": self.text_marginal, "image only": self.image_marginal[perm]}
         if self.additive is not None:
-            preds["additive"] = reshuffle_grid(self.additive, fraction, seed=self.perm_seed)
-        preds[self.name] = reshuffle_grid(self.grid, fraction, seed=self.perm_seed)
+            preds["additive"] = permuted_pairs(self.additive, perm)
+        preds[self.name] = permuted_pairs(self.grid, perm)
         # EMAP of the reshuffled pair (t_i, v_perm[i]): text term of i plus image term of perm[i]
         preds["EMAP"] = emap_from_marginals(self.text_marginal, self.image_marginal, self.grand, perm)
         if self.k:
