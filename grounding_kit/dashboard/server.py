@@ -98,8 +98,10 @@ def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False, notebook: 
     env = {**os.environ, READY_ENV: str(ready)}
     env.setdefault("HF_HUB_OFFLINE", "1")
     url = f"http://{LOCAL if host in (LOCAL, 'localhost') else host}:{port}/"
-    print(f"grounding_kit {what}: open {url} (a page runs its notebook when it opens: "
-          "about half a minute on 2 cores; Ctrl+C stops the server)", flush=True)
+    opens = ("the first visit fills the kit's caches, about half a minute on 2 cores; later visits show the "
+             "first lab in 10 to 15 s" if notebook is None else "about half a minute on 2 cores")
+    print(f"grounding_kit {what}: open {url} (a page runs its notebook when it opens: {opens}; "
+          "Ctrl+C stops the server)", flush=True)
     if host == "0.0.0.0":
         print(f"  serving the room: http://{socket.gethostname()}:{port}/ (any address of this machine)", flush=True)
     process = subprocess.Popen(command, env=env)
