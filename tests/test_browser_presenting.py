@@ -173,6 +173,8 @@ def test_static_deck_slides_fit_1280x720(stem, tmp_path, offline_page):
     print(f"{stem}: {len(over)} of {len(measured)} slides overflow 1280x720:",
           "; ".join(f"#/{m['h']}/{m['v']} {m['height']} px {m['title']}" for m in over) or "none")
     ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob(f"deck_overflow_{stem}_*.png"):  # from an earlier run
+        old.unlink()
     for m in over:
         page.evaluate("([h, v]) => { location.hash = `#/${h}/${v}`; }", [m["h"], m["v"]])
         page.wait_for_timeout(900)  # the slide transition
