@@ -10,7 +10,8 @@ import torch
 
 from grounding_kit.cli import main
 from grounding_kit.models import load_clip, load_vqa
-from grounding_kit.models.training import evaluate_vqa, tiny_vilt, train_tiny_vqa, vqa_batches
+from grounding_kit.models.training import (CELL_CLASSES, IGNORED, VQA_VERSION, evaluate_vqa, grounding_targets,
+                                           tiny_vilt, train_tiny_vqa, vqa_batches)
 from grounding_kit.models.vqa import wrap_vilt
 from grounding_kit.paths import models_dir
 from grounding_kit.world import VQA_ANSWERS
@@ -50,6 +51,11 @@ def test_train_tiny_vqa_writes_a_loadable_model(tmp_path):
     # the record is what the saved folder measures, not a number of the training loop
     again = evaluate_vqa(vqa, n=20)
     assert (again["accuracy"], again["accuracy_by_type"]) == (summary["accuracy"], by_type)
+    assert summary["version"] == VQA_VERSION and 0 < summary["cpu_seconds"]
+    card = (tmp_path / "README.md").read_text()
+    assert "cell loss" in card and "| left_right | 0.4896 |" in card  # the recipe and version 1's figures
+    # the grounding heads are training-only: the folder holds a plain ViLT's weights, no more
+    assert set(vqa.module.state_dict()) == set(tiny_vilt(None, list(VQA_ANSWERS))[0].state_dict())
 
 
 @pytest.mark.slow
@@ -68,12 +74,30 @@ def test_vqa_batches_are_seeded_and_draw_fresh_chunks():
         return list(itertools.islice(vqa_batches(vqa, seed, n=10, passes=1, batch_size=8), k))
 
     a, b, other = first_batches(0, 6), first_batches(0, 6), first_batches(1, 2)
-    assert all(x.shape == (8, vqa.max_length) and p.shape == (8, 4, 64, 64) and y.shape == (8,) for x, p, y in a)
+    assert all(x.shape == (8, vqa.max_length) and p.shape == (8, 4, 64, 64) and y.shape == (8,)
+               and c.shape == (8, 4) and k.shape == (8,) for x, p, y, c, k in a)
     assert all(torch.equal(u, v) for batch_a, batch_b in zip(a, b) for u, v in zip(batch_a, batch_b))
     assert not torch.equal(a[0][1], other[0][1])
-    images = [p for _, p, _ in a]  # later chunks show scenes the first chunk did not
+    images = [batch[1] for batch in a]  # later chunks show scenes the first chunk did not
     first_chunk = torch.cat(images[:2])
     assert any(not any(torch.equal(img, seen) for seen in first_chunk) for img in torch.cat(images[4:]))
+
+
+def test_grounding_targets_name_the_referents_and_their_columns():
+    red_circle = {"shape": "circle", "color": "red", "size": "small", "x": 0.7, "y": 0.3}  # cell 1, right
+    blue_square = {"shape": "square", "color": "blue", "size": "large", "x": 0.3, "y": 0.7}  # cell 2, left
+    green_square = {"shape": "square", "color": "green", "size": "small", "x": 0.75, "y": 0.75}  # cell 3
+    objects = [red_circle, blue_square, green_square]
+    relation = {"type": "left_right", "a": {"color": "red", "shape": "circle"},
+                "b": {"color": "blue", "shape": "square"}, "relation": "left"}
+    cells, column = grounding_targets(relation, objects)
+    assert [CELL_CLASSES[c] for c in cells] == ["empty", "first referent, right", "second referent, left",
+                                                "other object"]
+    assert column == 1  # the red circle's column, whichever relation is asked
+    cells, column = grounding_targets({"type": "color", "shape": "circle"}, objects)
+    assert [CELL_CLASSES[c] for c in cells] == ["empty", "first referent, right", "other object", "other object"]
+    assert column == IGNORED
+    assert grounding_targets({"type": "count"}, objects)[0] == [CELL_CLASSES.index("empty")] + [4] * 3
 
 
 @pytest.mark.parametrize("name, limit", [("tiny-shapes", 20e6), ("tiny-shapes-vqa", 20e6)])

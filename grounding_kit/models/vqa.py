@@ -58,14 +58,33 @@ class ViltPairModel(_PairModel):
     """ViLT's VQA classifier logits over its answer vocabulary (single stream: no factorization)."""
 
     def batch_logits(self, ids: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+        return self.module.classifier(self._encode(ids, pixels).pooler_output)
+
+    def _encode(self, ids: torch.Tensor, pixels: torch.Tensor) -> Any:
         # ViLT's visual embedding shuffles the image patches with torch.multinomial on the CPU
         # generator; a fixed seed per call makes the logits a function of the inputs alone (the
         # same pairs give bit-identical logits in any process, e.g. on Dask workers).
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            return self.module(input_ids=ids, attention_mask=(ids != self.pad_id).long(),
-                               token_type_ids=torch.zeros_like(ids), pixel_values=pixels[:, :3],
-                               pixel_mask=pixels[:, 3].long()).logits
+            return self.module.vilt(input_ids=ids, attention_mask=(ids != self.pad_id).long(),
+                                    token_type_ids=torch.zeros_like(ids), pixel_values=pixels[:, :3],
+                                    pixel_mask=pixels[:, 3].long())
+
+    def batch_outputs(self, ids: torch.Tensor, pixels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(logits (B, A), pooled (B, D), image_tokens (B, P, D), patches (B, P, 2))``, with gradients.
+
+        ``image_tokens`` are the last layer's states of the P image patches (after ViLT's image
+        [CLS]) and ``patches[b, p]`` the (row, column) of the patch that token ``p`` holds (ViLT
+        shuffles them); the training recipe's grounding losses read them.
+        """
+        out = self._encode(ids, pixels)
+        vilt = self.module.vilt
+        with torch.random.fork_rng(devices=[]):  # the same draw again, to see which patch each token holds
+            torch.manual_seed(0)
+            patches = vilt.embeddings.visual_embed(pixels[:, :3], pixels[:, 3].long(),
+                                                   max_image_length=vilt.config.max_image_length)[2][0]
+        return (self.module.classifier(out.pooler_output), out.pooler_output,
+                out.last_hidden_state[:, ids.shape[1] + 1:], patches)
 
 
 class BlipPairModel(_PairModel):
