@@ -31,7 +31,6 @@ CLIP_QUERIES_PER_BATCH = 36  # typed queries per batch, each with a hard-negativ
 # the kinds of the typed queries in turn: two-object and left/right queries, the hardest, twice as often
 CLIP_QUERY_MIX = ("single", "two", "left_right", "count", "two", "left_right")
 CLIP_LR = 2e-3
-CLIP_ALIGN_WEIGHT = 1.0  # typed-queries: weight of 1 - cos(description, its scene) next to the contrastive loss
 _CLIP_MODEL = """An open_clip CLIP (`grounding_kit/configs/tiny-shapes.json`: ViT 2 layers, width 64, 8 px patches on
 64 px images; text transformer 2 layers, width 64; joint space of 64) with a word-level vocabulary,
 trained from random weights by `grounding-kit train tiny-clip` (`grounding_kit.models.training`,
@@ -52,11 +51,12 @@ CLIP_RECIPES: dict[str, tuple[int, str]] = {
 - Data, freshly rendered every step (`typed_query_batch`): the 36 one-object template scenes with their
   captions; {CLIP_MULTI_PER_BATCH} scenes of 1 to 4 objects with their descriptions; {CLIP_QUERIES_PER_BATCH} typed queries
   about those scenes at several levels of detail (single objects with any subset of size, colour
-  and shape, two objects, counts, left/right; `grounding_kit.models.queries`), each with a
-  hard-negative text (one attribute, number or relation changed) and a hard-negative image (one
-  change to the scene that makes the query false).
-- Loss: CLIP's symmetric contrastive loss with several positives per text and per image
-  (`multi_positive_clip_loss`, the truth computed from the scenes).
+  and shape, two objects, counts, left/right; `grounding_kit.models.queries`; kinds in turn
+  {", ".join(CLIP_QUERY_MIX)}), each with a hard-negative text (one attribute, number or relation
+  changed) and a hard-negative image (one change to the scene that makes the query false).
+- Loss: CLIP's symmetric contrastive loss with several positives (`multi_positive_clip_loss`):
+  text to image, every scene the text holds for (the truth computed from the scenes); image to
+  text, the image's exact whole-scene description (`description_truth`).
 """),
 }
 CLIP_RECIPE = "descriptions"  # the shipped recipe (see the model card for why not "typed-queries")
@@ -161,14 +161,10 @@ def multi_positive_clip_loss(logits: torch.Tensor, truth: torch.Tensor,
 
 
 def description_truth(texts: list[str], scenes: list[Any]) -> np.ndarray:
-    """(Nt, Ns) bool, ``texts[i] == describe(scenes[j])``.
-
-    In the typed-query recipe the whole-scene descriptions (the first Ns texts of
-    :func:`typed_query_batch`) keep version 1's pairing in both directions (a description's
-    positives are the scenes it describes exactly, an image's positives its exact description),
-    and only the typed queries take every scene they hold for (text to image), so that an image
-    stays closest to its own description rather than spread evenly over every partial query it
-    satisfies."""
+    """(Nt, Ns) bool, ``texts[i] == describe(scenes[j])``: an image's positives in the typed-query
+    recipe's image-to-text direction are its exact whole-scene descriptions, so that an image is
+    not spread evenly over every partial query it satisfies (the text-to-image direction keeps the
+    full truth of :func:`typed_query_batch`)."""
     from ..world import describe
 
     descriptions = np.array([describe(s) for s in scenes], dtype=object)
@@ -250,12 +246,8 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
             group["lr"] = _lr_at(step, steps, CLIP_LR)
         image_features, text_features, logit_scale = model(images, tokenizer(texts))
         if typed:
-            own = torch.from_numpy(description_truth(texts, scenes))
-            text_truth = torch.cat([own[:len(scenes)], torch.from_numpy(truth[len(scenes):])])
-            loss = multi_positive_clip_loss(logit_scale * text_features @ image_features.T, text_truth, own)
-            # and each scene's own description close in angle (cosine near 1), as version 1 ends up
-            aligned = (text_features[:len(scenes)] * image_features).sum(1)
-            loss = loss + CLIP_ALIGN_WEIGHT * (1 - aligned).mean()
+            loss = multi_positive_clip_loss(logit_scale * text_features @ image_features.T, torch.from_numpy(truth),
+                                            torch.from_numpy(description_truth(texts, scenes)))
         else:  # one positive each, on the diagonal
             loss = clip_loss(image_features, text_features, logit_scale)
         optimizer.zero_grad()
