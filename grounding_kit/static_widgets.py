@@ -17,6 +17,7 @@ The widget state is then removed from the metadata, so no exporter links a widge
 
 from __future__ import annotations
 
+import copy
 import html
 from typing import Any
 
@@ -49,12 +50,45 @@ def figure_html(model: dict, div_id: str) -> str:
     """
     import plotly.io as pio
 
-    state = model["state"]
+    state = with_buffers(model)
     figure = {"data": state.get("_widget_data", state.get("_data", [])),
               "layout": state.get("_widget_layout", state.get("_layout", {}))}
     body = pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id=div_id, validate=False,
                        config={"responsive": True, "displaylogo": False})
     return f'<div class="{FIGURE_CLASS}">{body}</div>'
+
+
+def with_buffers(model: dict) -> dict:
+    """A copy of a saved widget model's state with its binary buffers put back as plain lists.
+
+    ipywidgets saves binary data apart from the JSON state: ``model["buffers"]`` lists
+    ``{"path": [...], "encoding": "base64", "data": ...}`` and the state keeps what is left at that
+    path. plotly sends a 1-D numeric numpy array as ``{"buffer": <bytes>, "dtype": ..., "shape": ...}``,
+    so a saved ``FigureWidget`` trace holds ``x: {"dtype": "float64", "shape": [300]}`` and its numbers
+    in a buffer with path ``["_widget_data", 1, "x", "buffer"]``. Each such array becomes the list of
+    its numbers (what plotly.js draws); a buffer whose path is no longer in the state (a one-off
+    update message's) is skipped.
+    """
+    import base64
+
+    import numpy as np
+
+    state = copy.deepcopy(model.get("state", {}))
+    for buffer in model.get("buffers", []):
+        *parents, key = buffer.get("path") or [None]
+        holder = state
+        try:
+            for step in parents[:-1]:
+                holder = holder[step]
+            array = holder[parents[-1]] if parents else None
+        except (KeyError, IndexError, TypeError):
+            continue
+        if key != "buffer" or not isinstance(array, dict) or "dtype" not in array:
+            continue
+        data = base64.b64decode(buffer.get("data", "")) if buffer.get("encoding", "base64") == "base64" else b""
+        values = np.frombuffer(data, dtype=array["dtype"])
+        holder[parents[-1]] = values.reshape(array.get("shape") or values.shape).tolist()
+    return state
 
 
 class _Renderer:

@@ -67,6 +67,45 @@ def test_a_static_box_or_text_keeps_the_width_and_margin_of_its_layout():
     assert '<div style="width:136px"><h3>Reshuffle lab</h3></div>' in html
 
 
+def saved_figure_model(fig) -> dict:
+    """A FigureWidget's model as nbclient saves it: ipywidgets' own split of the state into JSON and
+    binary buffers (base64, each with its path), and a stale one-off update message's buffer."""
+    import base64
+    import json
+
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    state, paths, buffers = _remove_buffers(fig.get_state())
+    state = json.loads(json.dumps(state))  # as the notebook's JSON keeps it
+    saved = [{"path": path, "encoding": "base64", "data": base64.b64encode(bytes(buffer)).decode()}
+             for path, buffer in zip(paths, buffers)]
+    saved.append({"path": ["_py2js_update", "style_data", "y", 0, "buffer"], "encoding": "base64", "data": "AAAA"})
+    return {"model_name": "AnyModel", "model_module": "anywidget", "model_module_version": "0.11.0",
+            "state": state, "buffers": saved}
+
+
+def test_a_static_figure_keeps_the_numbers_sent_as_binary_buffers():
+    """plotly sends a 1-D float array as a binary buffer (a typed array in the browser); the saved
+    state keeps only its dtype and shape, so the static copy must read the buffer (it showed the
+    reshuffle lab's scatter with no points)."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from grounding_kit.static_widgets import figure_html, with_buffers
+
+    fig = go.FigureWidget([go.Scatter(x=[0, 1], y=[0, 1], mode="lines"),
+                           go.Scatter(x=np.array([0.5, -1.25, 2.0]), y=np.array([1.5, 2.5, -3.0], dtype=np.float32),
+                                      mode="markers")])
+    saved = saved_figure_model(fig)
+    assert saved["state"]["_widget_data"][1]["x"] == {"dtype": "float64", "shape": [3]}  # the numbers are apart
+    state = with_buffers(saved)
+    assert state["_widget_data"][1]["x"] == [0.5, -1.25, 2.0] and state["_widget_data"][1]["y"] == [1.5, 2.5, -3.0]
+    assert state["_widget_data"][0]["x"] == [0, 1]
+    assert saved["state"]["_widget_data"][1]["x"] == {"dtype": "float64", "shape": [3]}  # the saved model is not changed
+    body = figure_html(saved, "f").replace(" ", "")
+    assert '"x":[0.5,-1.25,2.0],"y":[1.5,2.5,-3.0]' in body  # what plotly.js draws
+
+
 def test_make_static_refuses_a_widget_without_saved_state():
     notebook = executed_notebook()
     del notebook.metadata["widgets"]
