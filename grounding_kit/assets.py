@@ -11,6 +11,10 @@ require.js ``voila`` (its template's ``require.min.js``)          nbconvert's re
 MathJax    ``jupyter-server-mathjax`` (MathJax 2.7)               formulas in decks and book
 plotly.js  ``plotly`` (``package_data/plotly.min.js``)            static figures
 ========== ====================================================== ==========================
+
+Voila pages also get ``widgetbundle.js`` (``WIDGET_BUNDLE``: plotly's ``package_data/widgetbundle.js``,
+the front end of every ``FigureWidget``), served once by the Voila server (see
+:func:`widget_bundle_loader`); it is not in ``ASSETS``, so decks and the book do not copy it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ import shutil
 from pathlib import Path
 
 ASSETS = ("reveal.js", "require.min.js", "MathJax", "plotly.min.js")
+WIDGET_BUNDLE = "widgetbundle.js"
+# set (by Voila's launcher, for its kernels) to the URL path, below the server's base URL, where the
+# server serves WIDGET_BUNDLE; grounding_kit.widgets.components then gives figures a small loader
+WIDGET_BUNDLE_ENV = "GROUNDING_KIT_PLOTLY_WIDGET_BUNDLE"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # the full configuration that package ships
 # the package ships the STIX-Web fonts only: MathJax must not look for its default TeX fonts;
 # its fallback font MathJax_Blank is local(), not url('about:blank') (which a page served over http
@@ -64,9 +72,9 @@ def source(asset: str) -> Path:
     if asset == "MathJax":
         return _existing(_package_dir("jupyter_server_mathjax", "jupyter-server-mathjax") / "static",
                          "jupyter-server-mathjax")
-    if asset == "plotly.min.js":
-        return _existing(_package_dir("plotly", "plotly") / "package_data" / "plotly.min.js", "plotly")
-    raise ValueError(f"unknown asset {asset!r}; expected one of {list(ASSETS)}")
+    if asset in ("plotly.min.js", WIDGET_BUNDLE):
+        return _existing(_package_dir("plotly", "plotly") / "package_data" / asset, "plotly")
+    raise ValueError(f"unknown asset {asset!r}; expected one of {[*ASSETS, WIDGET_BUNDLE]}")
 
 
 def _ignore_for(asset: str):
@@ -103,6 +111,24 @@ def _copy_if_changed(origin: str | Path, copy: str | Path) -> None:
     """Copy one file unless a file of the same size is already there."""
     if not os.path.exists(copy) or os.path.getsize(copy) != os.path.getsize(origin):
         shutil.copy2(origin, copy)
+
+
+def widget_bundle_loader(path: str) -> str:
+    """A small ES module (an anywidget ``_esm``) that re-exports plotly's ``FigureWidget`` front end
+    from ``path``, a URL path below the Jupyter server's base URL (e.g. where Voila serves
+    ``WIDGET_BUNDLE``).
+
+    anywidget evaluates a string ``_esm`` as a blob module, so each figure would otherwise carry and
+    evaluate the 5 MB bundle itself; this module imports it by URL, which the browser fetches and
+    evaluates once per page. The base URL is the page's Jupyter config (``baseUrl``), else its own URL.
+    """
+    if not isinstance(path, str) or not path or path.startswith(("/", "http:", "https:")) or '"' in path:
+        raise ValueError(f"path must be a URL path relative to the server's base URL, such as "
+                         f"'voila/templates/gk-offline/static/vendor/{WIDGET_BUNDLE}', got {path!r}")
+    return ('const config = document.getElementById("jupyter-config-data");\n'
+            'const base = new URL(config ? JSON.parse(config.textContent).baseUrl || "/" : "./", document.baseURI);\n'
+            f'const bundle = await import(new URL("{path}", base).href);\n'
+            'export default bundle.default;\n')
 
 
 def mathjax_url(prefix: str) -> str:

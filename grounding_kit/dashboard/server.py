@@ -11,10 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from grounding_kit.dashboard.voila_app import SLIDES_TEMPLATE  # Voila's reveal template, every file local
+from grounding_kit.dashboard.voila_app import OFFLINE_TEMPLATE, SLIDES_TEMPLATE  # the kit's Voila templates
 
 LOCAL = "127.0.0.1"
-OFFLINE_TEMPLATE = "gk-offline"  # Voila's lab template without CDN links (see voila_app.py)
 # front-end extensions installed with the kit that a Voila page does not need and cannot load
 # (their shared modules exist only in JupyterLab): each would log errors in the page's console
 SKIPPED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "jupyterlab-rise",

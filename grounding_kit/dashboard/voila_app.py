@@ -5,6 +5,9 @@ this file prepended to ``JUPYTER_PATH``, where Voila looks for templates; ``gk-o
 Voila's lab template less its CDN font-awesome links. With ``--template=gk-slides`` (Voila's
 reveal template, offline) reveal.js is first vendored from sphinx-revealjs (:mod:`grounding_kit.assets`)
 into the kit's cache, as that template's ``static/vendor/reveal.js``, and the cache folder joins the path.
+With either kit template, plotly's ``widgetbundle.js`` is vendored there too, and the kernels get its
+URL path in ``assets.WIDGET_BUNDLE_ENV``: their figures then load it from the server once per page
+(:func:`grounding_kit.widgets.components.figure`) instead of each carrying its 5 MB.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 SHARE = Path(__file__).resolve().with_name("share")
 SLIDES_TEMPLATE = "gk-slides"
+OFFLINE_TEMPLATE = "gk-offline"  # Voila's lab template without CDN links
 VENDOR = f"voila/templates/{SLIDES_TEMPLATE}/static/vendor"  # URL path (below Voila's base URL) of the copies
 
 
@@ -32,8 +36,29 @@ def slides_share() -> Path:
     return share
 
 
+def widget_bundle_share(template: str) -> tuple[Path, str]:
+    """A Jupyter data folder (in the kit's cache) whose ``voila/templates/<template>/static/vendor/``
+    holds plotly's ``widgetbundle.js``, and the URL path (below Voila's base URL) where Voila serves it."""
+    from grounding_kit import assets
+    from grounding_kit.paths import cache_dir
+
+    if template not in (OFFLINE_TEMPLATE, SLIDES_TEMPLATE):
+        raise ValueError(f"template must be {OFFLINE_TEMPLATE!r} or {SLIDES_TEMPLATE!r}, got {template!r}")
+    vendor = f"voila/templates/{template}/static/vendor"
+    share = cache_dir("voila-share")
+    assets.vendor(share / vendor, (assets.WIDGET_BUNDLE,))
+    return share, f"{vendor}/{assets.WIDGET_BUNDLE}"
+
+
 def main() -> None:
     folders = [SHARE]
+    template = next((arg.partition("=")[2] for arg in sys.argv if arg.startswith("--template=")), None)
+    if template in (OFFLINE_TEMPLATE, SLIDES_TEMPLATE):
+        from grounding_kit import assets
+
+        share, bundle = widget_bundle_share(template)
+        folders.append(share)
+        os.environ[assets.WIDGET_BUNDLE_ENV] = bundle  # the kernels inherit it
     if f"--template={SLIDES_TEMPLATE}" in sys.argv:
         from grounding_kit import assets
 
@@ -42,7 +67,7 @@ def main() -> None:
         warnings.filterwarnings("ignore", message="--resources=", category=DeprecationWarning)
         sys.argv.append("--VoilaConfiguration.resources=" + repr(
             {"gk_vendor": VENDOR, "gk_mathjax_url": assets.mathjax_url(VENDOR), "gk_mathjax_config": assets.MATHJAX_OPTIONS}))
-    os.environ["JUPYTER_PATH"] = os.pathsep.join([*map(str, folders), *filter(None, [os.environ.get("JUPYTER_PATH")])])
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([*dict.fromkeys(map(str, folders)), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     from voila.app import main as voila_main
 
     sys.exit(voila_main())

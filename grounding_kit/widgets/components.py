@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import functools
 import html
 import io
+import os
 from typing import Any, Callable, Sequence, TypeVar
 
 import ipywidgets as w
@@ -17,20 +19,53 @@ CARD_PX = 96
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_IN_CALLBACK: contextvars.ContextVar[bool] = contextvars.ContextVar("gk_in_callback", default=False)
+
+
 def callback(method: F) -> F:
-    """Mark a widget callback: it runs under :func:`single_thread`."""
+    """Mark a widget callback (a method): it runs under :func:`single_thread`, and when the outermost
+    callback returns, the owner's figures are published (:func:`publish`), so a view opened later
+    (a Voila page that connects after the notebook ran, a saved notebook's widget state) shows them
+    as they are now, not as they were when the widget was built."""
 
     @functools.wraps(method)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        with single_thread():
-            return method(*args, **kwargs)
+    def run(owner: Any, *args: Any, **kwargs: Any) -> Any:
+        if _IN_CALLBACK.get():  # called by another callback: that one publishes
+            return method(owner, *args, **kwargs)
+        token = _IN_CALLBACK.set(True)
+        try:
+            with single_thread():
+                result = method(owner, *args, **kwargs)
+        finally:
+            _IN_CALLBACK.reset(token)
+        publish(owner)
+        return result
 
     return run  # type: ignore[return-value]
 
 
+def figure_class() -> type[go.FigureWidget]:
+    """``go.FigureWidget``, or, where the environment names a served copy of plotly's front end
+    (``assets.WIDGET_BUNDLE_ENV``, set by the kit's Voila launcher for its kernels), a subclass whose
+    anywidget ``_esm`` is a small module that imports that copy, so a page fetches and evaluates the
+    5 MB bundle once instead of once per figure. Elsewhere (JupyterLab, nbclient) nothing changes."""
+    from grounding_kit.assets import WIDGET_BUNDLE_ENV
+
+    path = os.environ.get(WIDGET_BUNDLE_ENV)
+    return _served_figure_class(path) if path else go.FigureWidget
+
+
+@functools.cache
+def _served_figure_class(path: str) -> type[go.FigureWidget]:
+    from grounding_kit.assets import widget_bundle_loader
+
+    return type("ServedFigureWidget", (go.FigureWidget,), {"_esm": widget_bundle_loader(path),
+                                                           "__module__": __name__})
+
+
 def figure(traces: Sequence[Any] = (), *, title: str = "", height: int = 320, **layout: Any) -> go.FigureWidget:
     """A ``FigureWidget`` built once; callbacks later change its traces in ``batch_update``."""
-    fig = go.FigureWidget(data=list(traces))
+    fig = figure_class()(data=list(traces))
     layout.setdefault("margin", dict(l=50, r=20, t=50, b=45))
     fig.update_layout(title=title, height=height, template="plotly_white", **layout)
     return fig
@@ -38,7 +73,7 @@ def figure(traces: Sequence[Any] = (), *, title: str = "", height: int = 320, **
 
 def widget_of(fig: go.Figure, *, height: int = 320, **layout: Any) -> go.FigureWidget:
     """A ``FigureWidget`` from a finished ``go.Figure`` (e.g. ``make_subplots`` with its axes set)."""
-    widget = go.FigureWidget(fig)
+    widget = figure_class()(fig)
     layout.setdefault("margin", dict(l=50, r=20, t=60, b=45))
     widget.update_layout(height=height, template="plotly_white", **layout)
     return widget
@@ -48,9 +83,11 @@ def publish(owner: Any) -> None:
     """Make the current state of ``owner``'s FigureWidgets what views opened later will show.
 
     A FigureWidget sends each update as a one-off message to the views open at that moment; a
-    view opened later starts from the figure's initial state. Widgets update their figures while
-    they are being built, before anything is displayed, so they call this at the end of
-    construction.
+    view opened later starts from the figure's synced state (``_widget_data``, ``_widget_layout``),
+    which plotly sets only when the figure is built or displayed on its own. Widgets call this at
+    the end of construction, and :func:`callback` after each callback: in Voila the notebook runs
+    before the page connects, so every update it makes (notebook 04 reshuffles 50 times) reaches
+    the page only this way.
     """
     for value in list(vars(owner).values()):
         if isinstance(value, go.FigureWidget):
