@@ -83,6 +83,20 @@ def test_reshuffle_lab_running_average_converges_to_emap(lab):
     assert lab.k == 0 and lab.gaps == [] and lab.fig_acc.data[0].y[-1] is None
 
 
+def test_a_callback_publishes_the_figures_for_views_opened_later():
+    """A view that connects after the callbacks ran (a Voila page: the notebook runs first) starts
+    from the figures' synced state, so each callback publishes it: here after 5 reshuffles."""
+    grid = np.random.default_rng(0).normal(size=(30, 30, 3))
+    lab = gkw.reshuffle_lab(grid, None, np.arange(30) % 3, seed=0)
+    synced = lambda fig: fig.get_state()["_widget_data"]  # noqa: E731 - what a new view is sent
+    assert synced(lab.fig_acc)[0]["y"][-1] is None  # built: no running average yet
+    lab.reshuffle(times=5)
+    lab.set_fraction(0.5)
+    assert synced(lab.fig_acc)[0]["y"] == list(lab.fig_acc.data[0].y) and synced(lab.fig_acc)[0]["y"][-1] is not None
+    np.testing.assert_array_equal(synced(lab.fig_conv)[1]["y"]["buffer"], np.asarray(lab.fig_conv.data[1].y))
+    assert synced(lab.fig_conv)[2]["x"] == [5]
+
+
 def test_reshuffle_lab_rejects_misaligned_inputs(mixed):
     with pytest.raises(ValueError, match="one per pair"):
         gkw.reshuffle_lab(mixed.head("interactive"), mixed.feats_eval, mixed.labels_eval,
