@@ -15,6 +15,13 @@ from grounding_kit.widgets import components as ui
 from grounding_kit.widgets.helpers import ranking, to_numpy
 
 
+# side by side in a slide's output area (about 1090 px beside the prompt) and under 520 px tall
+CARD_PX = 72     # the ranked images: five cards in one row of SEARCH_PX
+SEARCH_PX = 630  # caption -> images
+PICK_PX = 450    # image -> captions (and the explorer's question)
+FIG_PX = 180     # each ranking's height
+
+
 class RetrievalWidget(w.VBox):
     """See :func:`retrieval_widget`. Callbacks: :meth:`search` (caption), :meth:`pick` (image index)."""
 
@@ -51,28 +58,32 @@ class RetrievalWidget(w.VBox):
         for button in self.example_buttons:
             button.on_click(lambda b: setattr(self.query, "value", b.description))
         examples = w.HBox([w.Label("try:"), *self.example_buttons], layout=w.Layout(flex_flow="row wrap"))
-        self.image_gallery, self.image_cards = ui.gallery(self.top_k, button="pick")
+        self.image_gallery, self.image_cards = ui.gallery(self.top_k, px=CARD_PX, button="pick")
         self.ranked = np.zeros(self.top_k, dtype=int)  # image index shown on each card
         for k, card in enumerate(self.image_cards):
             card.button.on_click(lambda _, k=k: self.pick(int(self.ranked[k])))
-        self.fig_images = ui.figure([go.Bar(x=[], y=[], marker_color="#4c72b0")], height=260,
+        self.fig_images = ui.figure([go.Bar(x=[], y=[], marker_color="#4c72b0")], height=FIG_PX,
                                     title="images ranked by CLIP similarity to the caption",
                                     yaxis=dict(title="scaled cosine"))
         self.picker = w.IntSlider(value=0, min=0, max=len(self.images) - 1, description="image #",
                                   continuous_update=False)
         self.picker.observe(lambda change: self.pick(change["new"]), names="value")
-        self.picked = ui.ImageCard(px=128)
-        self.fig_texts = ui.figure([go.Bar(x=[], y=[], orientation="h", marker_color="#55a868")], height=260,
+        self.picked = ui.ImageCard(px=96)
+        self.fig_texts = ui.figure([go.Bar(x=[], y=[], orientation="h", marker_color="#55a868")], height=FIG_PX,
                                    title="captions ranked by CLIP similarity to the image",
                                    yaxis=dict(autorange="reversed"), margin=dict(l=260, r=20, t=50, b=40))
-        super().__init__([
+        # the two directions side by side (wrapping on a narrow page): together they fit a 1280x720 slide
+        self.search_part = w.VBox([
             ui.title("Caption -> images", "Type a caption (Enter): CLIP ranks the images."),
             self.note, examples if self.example_buttons else w.HBox(), self.query, self.message,
             self.image_gallery, self.fig_images,
+        ], layout=w.Layout(width=f"{SEARCH_PX}px"))
+        self.pick_part = w.VBox([
             ui.title("Image -> captions", "Pick an image (slider or a ranked image's button): "
                                           "CLIP ranks the candidate captions."),
-            self.picker, w.HBox([self.picked, self.fig_texts]),
-        ])
+            self.picker, self.picked, self.fig_texts,
+        ], layout=w.Layout(width=f"{PICK_PX}px"))
+        super().__init__([w.HBox([self.search_part, self.pick_part], layout=w.Layout(flex_flow="row wrap"))])
         self.add_class("gk-retrieval")
 
     @ui.callback
@@ -121,14 +132,14 @@ class GroundingExplorer(RetrievalWidget):
         self.question = w.Text(value=question, description="question", continuous_update=False,
                                layout=w.Layout(width="420px"))
         self.question.add_class("gk-question")
-        self.fig_answers = ui.figure([go.Bar(x=[], y=[], marker_color="#c44e52")], height=260,
+        self.fig_answers = ui.figure([go.Bar(x=[], y=[], marker_color="#c44e52")], height=FIG_PX,
                                      title="VQA model: answers for the picked image", yaxis=dict(range=[0, 1]))
         super().__init__(clip, images, texts, top_k=top_k, query=query)
         self.question.observe(lambda change: self.ask(change["new"]), names="value")
         ui.publish(self)
-        self.children = (*self.children,
-                         ui.title("Ask the picked image", "Type a question (Enter): the VQA model answers."),
-                         self.question, self.fig_answers)
+        self.pick_part.children = (*self.pick_part.children,
+                                   ui.title("Ask the picked image", "Type a question (Enter): the VQA model answers."),
+                                   self.question, self.fig_answers)
         self.add_class("gk-explorer")
 
     @ui.callback
