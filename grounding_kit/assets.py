@@ -121,14 +121,30 @@ def widget_bundle_loader(path: str) -> str:
     anywidget evaluates a string ``_esm`` as a blob module, so each figure would otherwise carry and
     evaluate the 5 MB bundle itself; this module imports it by URL, which the browser fetches and
     evaluates once per page. The base URL is the page's Jupyter config (``baseUrl``), else its own URL.
+
+    The import is not awaited while anywidget initializes the model: anywidget 0.11 rejects a
+    model's ``ready`` when loading its ``_esm`` and ``initialize`` take over 2 s, and then drops
+    every later message from the kernel to that model, so its figure draws but never updates
+    (seen on 2 loaded cores, where evaluating the bundle takes seconds). Here ``initialize``
+    returns at once and hands the model to plotly's once the bundle is there; ``render`` waits
+    for that. Updates sent in between reach plotly's model through the state the kit's widgets
+    publish after each callback (:func:`grounding_kit.widgets.components.publish`).
     """
     if not isinstance(path, str) or not path or path.startswith(("/", "http:", "https:")) or '"' in path:
         raise ValueError(f"path must be a URL path relative to the server's base URL, such as "
                          f"'voila/templates/gk-offline/static/vendor/{WIDGET_BUNDLE}', got {path!r}")
     return ('const config = document.getElementById("jupyter-config-data");\n'
             'const base = new URL(config ? JSON.parse(config.textContent).baseUrl || "/" : "./", document.baseURI);\n'
-            f'const bundle = await import(new URL("{path}", base).href);\n'
-            'export default bundle.default;\n')
+            f'const bundle = import(new URL("{path}", base).href);\n'
+            'export default () => {\n'
+            '  let widget, initialized;\n'
+            '  return {\n'
+            '    initialize(context) {\n'
+            '      initialized = bundle.then((module) => { widget = module.default(); return widget.initialize?.(context); });\n'
+            '    },\n'
+            '    async render(view) { await initialized; return widget.render(view); },\n'
+            '  };\n'
+            '};\n')
 
 
 def mathjax_url(prefix: str) -> str:
