@@ -8,7 +8,9 @@ The browser side (the loader imports the bundle and the figures draw) is in test
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import urllib.request
 
 import nbformat
@@ -63,3 +65,8 @@ def test_the_launcher_vendors_and_serves_the_bundle_and_tells_the_kernel(tmp_pat
     with urllib.request.urlopen(f"{base}/", timeout=120) as answer:
         page = answer.read().decode()
     assert f"BUNDLE={BUNDLE_PATH}" in page  # the kernel's output, as Voila renders it in the page
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                  page, re.S).group(1))
+    extensions = {extension["name"] for extension in config["federated_extensions"]}
+    # FigureWidgets need anywidget's front end, not plotly's mime renderer (left out: 4.7 MB)
+    assert "anywidget" in extensions and "jupyterlab-plotly" not in extensions

@@ -15,9 +15,11 @@ from grounding_kit.dashboard.voila_app import OFFLINE_TEMPLATE, SLIDES_TEMPLATE 
 
 LOCAL = "127.0.0.1"
 # front-end extensions installed with the kit that a Voila page does not need and cannot load
-# (their shared modules exist only in JupyterLab): each would log errors in the page's console
+# (their shared modules exist only in JupyterLab): each would log errors in the page's console;
+# and plotly's 4.7 MB mime renderer (plain plotly outputs): the kit's figures are FigureWidgets, whose
+# front end is widgetbundle.js (see voila_app.py), so the page need not load it
 SKIPPED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension", "jupyterlab-rise",
-                          "@voila-dashboards/jupyterlab-preview")
+                          "@voila-dashboards/jupyterlab-preview", "jupyterlab-plotly")
 READY_ENV = "GROUNDING_KIT_DASHBOARD_READY"  # file the notebook writes once its labs are built
 # with preheat: after a visit takes the pre-heated kernel, wait this long before heating the next
 # one, so that building it does not slow down the live page (a second visitor waits for it)
@@ -98,7 +100,7 @@ def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False, notebook: 
     env.setdefault("HF_HUB_OFFLINE", "1")
     url = f"http://{LOCAL if host in (LOCAL, 'localhost') else host}:{port}/"
     opens = ("the first visit fills the kit's caches, about half a minute on 2 cores; later visits show the "
-             "first lab in 10 to 15 s" if notebook is None else "about half a minute on 2 cores")
+             "first lab in 5 to 7 s" if notebook is None else "about half a minute on 2 cores")
     print(f"grounding_kit {what}: open {url} (a page runs its notebook when it opens: {opens}; "
           "Ctrl+C stops the server)", flush=True)
     if host == "0.0.0.0":
