@@ -62,11 +62,12 @@ def test_publish_makes_updates_before_display_the_state_new_views_start_from():
 def test_callbacks_run_on_one_torch_thread_and_restore_the_setting():
     before = torch.get_num_threads()
 
-    @ui.callback
-    def threads() -> int:
-        return torch.get_num_threads()
+    class Lab:
+        @ui.callback
+        def threads(self) -> int:
+            return torch.get_num_threads()
 
-    assert threads() == 1
+    assert Lab().threads() == 1
     assert torch.get_num_threads() == before
 
 
