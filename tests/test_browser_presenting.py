@@ -101,10 +101,19 @@ def test_static_deck_offline(executed, tmp_path, offline_page):
     page.locator(".reveal").click()
     page.keyboard.press("ArrowRight")
     page.wait_for_function("before => location.hash !== before", arg=before, timeout=10_000)
-    with_figure = page.evaluate("Array.from(document.querySelectorAll('.reveal .slides > section'))"
-                                ".findIndex(s => s.querySelector('.js-plotly-plot'))")
-    page.goto(f"{deck.as_uri()}#/{with_figure}")
-    page.wait_for_function("() => document.querySelector('section.present .js-plotly-plot .main-svg')")
+    # the first slide that holds a figure itself: (h, v), v = 0 for a slide without vertical sub-slides
+    h, v = page.evaluate("""() => {
+        const stacks = Array.from(document.querySelectorAll('.reveal .slides > section'));
+        for (const [h, stack] of stacks.entries()) {
+            const slides = stack.classList.contains('stack') ? Array.from(stack.querySelectorAll(':scope > section')) : [stack];
+            const v = slides.findIndex(s => s.querySelector('.js-plotly-plot'));
+            if (v >= 0) return [h, v];
+        }
+        return [-1, -1];
+    }""")
+    assert h >= 0, "no slide holds a figure"
+    page.goto(f"{deck.as_uri()}#/{h}/{v}")
+    page.wait_for_function("() => document.querySelector('section.present:not(.stack) .js-plotly-plot .main-svg')")
     page.wait_for_timeout(800)  # the slide transition
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "deck_04_figure_slide.png"))
