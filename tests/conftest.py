@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from urllib.parse import urlparse
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -26,6 +27,24 @@ NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def block_external(context) -> list[str]:
+    """Route every request of a Playwright browser ``context``: file, data and about URLs and
+    127.0.0.1/localhost go through; anything else is aborted and its URL appended to the returned
+    list (a test asserts it stays empty: the page asked for nothing outside this machine)."""
+    blocked: list[str] = []
+
+    def route(request_route) -> None:
+        url = urlparse(request_route.request.url)
+        if url.scheme in ("file", "data", "about") or url.hostname in ("127.0.0.1", "localhost"):
+            request_route.continue_()
+        else:
+            blocked.append(request_route.request.url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    return blocked
 
 
 def free_port() -> int:

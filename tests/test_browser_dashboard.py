@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import ARTIFACTS, Server, free_port, wait_for_http
+from conftest import ARTIFACTS, Server, block_external, free_port, wait_for_http
 from grounding_kit.dashboard.server import READY_ENV, voila_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -74,18 +73,9 @@ def dashboard(browser, tmp_path_factory):
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/voila/static/voila.js", server.process)  # a static file: starts no kernel
         page = context.new_page()
-        records = {"console_errors": [], "blocked": []}
+        records = {"console_errors": [], "blocked": block_external(context)}
         page.on("console", lambda msg: msg.type == "error" and records["console_errors"].append(
             {"text": msg.text, "url": (msg.location or {}).get("url", "")}))
-
-        def offline(route):
-            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                records["blocked"].append(route.request.url)
-                route.abort()
-
-        context.route("**/*", offline)
         start = time.monotonic()
         page.goto(f"{base}/", timeout=300_000)
         # the first lab's figure, or a failed cell (then fail now, with the server log's tail)

@@ -13,13 +13,12 @@ from __future__ import annotations
 import copy
 import os
 import time
-from urllib.parse import urlparse
 
 import nbformat
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import ARTIFACTS, NOTEBOOKS, free_port, run_all_cells, wait_for_http
+from conftest import ARTIFACTS, NOTEBOOKS, block_external, free_port, run_all_cells, wait_for_http
 from grounding_kit import book, slides, static_widgets
 from grounding_kit.course import notebook_paths
 from notebook_runs import run_notebook
@@ -64,17 +63,7 @@ def offline_page(browser):
     """A page that may load file URLs and 127.0.0.1 only; ``page.blocked`` lists everything else."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
-    page.blocked = []
-
-    def offline(route):
-        url = urlparse(route.request.url)
-        if url.scheme in ("file", "data", "about") or url.hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            page.blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", offline)
+    page.blocked = block_external(context)
     yield page
     context.close()
 
@@ -231,16 +220,7 @@ def test_rise_slideshow_keeps_widgets_live(lab_url, page):
     """Notebook 04 in JupyterLab: run it, save, start jupyterlab_rise's slideshow, go to the
     reshuffle slide and click "reshuffle": the figure on the slide changes."""
     base, token = lab_url
-    blocked = []
-
-    def offline(route):
-        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost") or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.context.route("**/*", offline)
+    blocked = block_external(page.context)
     # First, cheaply: can the slideshow app (the page Alt+R shows in its panel) render widgets at all?
     rise_page, messages = page.context.new_page(), []
     rise_page.on("console", lambda msg: messages.append(msg.text))
@@ -323,20 +303,12 @@ def test_voila_slides_keep_widgets_live(start_server, page):
     """`grounding-kit present 04_emap`: notebook 04 as live reveal.js slides (Voila's reveal template,
     the kit's offline gk-slides); on the reshuffle slide, "reshuffle" changes the lab's figure, and the
     page requests nothing outside 127.0.0.1."""
-    port, blocked, page_errors = free_port(), [], []
+    port, page_errors = free_port(), []
     server = start_server(voila_command(port, notebook=NOTEBOOK, template=SLIDES_TEMPLATE), "voila_slides_04.log",
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/voila/static/voila.js", server.process)
-
-    def offline(route):
-        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost") or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.context.route("**/*", offline)
+    blocked = block_external(page.context)
     page.on("pageerror", lambda error: page_errors.append(f"{error}\n{error.stack}"))
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(f"{base}/", timeout=120_000)
