@@ -7,7 +7,7 @@ best-ranked image holds the query) and ``top5`` (mean fraction of the 5 best tha
 The 36-caption zero-shot accuracy and the match-task AUC (:func:`evaluate_clip`) are shown
 too. A random-weights tiny CLIP, measured in the same run, is the baseline (chance level).
 
-    python benchmarks/query_bench.py [--model tiny-shapes --model /tmp/old-tiny] [--quick] [--json]
+    python benchmarks/query_bench.py [--model tiny-shapes --model /tmp/old-tiny] [--quick] [--heads] [--json]
 """
 
 from __future__ import annotations
@@ -36,13 +36,33 @@ def random_tiny_clip():
     return _from_open_clip("random", model.eval(), preprocess, shipped.tokenizer, torch.device("cpu"))
 
 
-def measure(clip, quick: bool) -> dict:
-    from grounding_kit.models.queries import evaluate_queries
+HEAD_SEEDS = (0, 1, 2, 3, 4)
+PATIENCES = (20, 50)  # fit_head's default, and a longer wait past the validation loss's early bump
+
+
+def match_head_accuracies(clip) -> dict[int, list[float]]:
+    """Notebook 02's interactive head on ``clip``'s features of the match task (600 rows, seed 0,
+    the first half to fit, the second to test), test accuracy per head seed, per patience."""
+    from grounding_kit.analysis import accuracy
+    from grounding_kit.protocol import experiment
+    from grounding_kit.world import make_task
+
+    ex = experiment(clip, make_task("match", n=600, seed=0), test_size=0.5, shuffle=False)
+    text, image = ex.feats_eval.text, ex.feats_eval.image
+    return {patience: [round(accuracy(ex.labels_eval, ex.head("interactive", seed=seed, patience=patience)(
+        text, image).detach().numpy()), 3) for seed in HEAD_SEEDS] for patience in PATIENCES}
+
+
+def measure(clip, quick: bool, heads: bool = False) -> dict:
+    from grounding_kit.models.queries import evaluate_queries, mirror_accuracy
     from grounding_kit.models.training import evaluate_clip
 
     n_scenes, n_queries, n_eval = (500, 40, 180) if quick else (1000, 100, 720)
     quality = evaluate_queries(clip, n_scenes=n_scenes, n_queries=n_queries)
-    return {"queries": quality, "zero_shot": evaluate_clip(clip, n=n_eval)}
+    result = {"queries": quality, "zero_shot": evaluate_clip(clip, n=n_eval), "mirror": mirror_accuracy(clip)}
+    if heads:
+        result["match_head"] = match_head_accuracies(clip)
+    return result
 
 
 def table(results: dict[str, dict]) -> str:
@@ -54,6 +74,15 @@ def table(results: dict[str, dict]) -> str:
         cells = [f"{q[k]['top1']:.3f} | {q[k]['top5']:.3f}" for k in kinds]
         rows.append(f"| {name} | " + " | ".join(cells)
                     + f" | {r['zero_shot']['caption_accuracy']:.3f} | {r['zero_shot']['match_auc']:.3f} |")
+    rows += ["", "left/right queries against the mirrored scene (chance 0.5): scene above its mirror / "
+             "query above its flipped relation / cosine of an image and its mirror:"]
+    rows += [f"  {name}: {r['mirror']['image']:.3f} / {r['mirror']['text']:.3f} / {r['mirror']['mirror_cosine']:.3f}"
+             for name, r in results.items()]
+    if any("match_head" in r for r in results.values()):
+        rows += ["", f"notebook 02's interactive head on the match task, test accuracy for head seeds "
+                     f"{', '.join(map(str, HEAD_SEEDS))}:"]
+        rows += [f"  {name}, patience {patience}: " + " / ".join(f"{a:.2f}" for a in accs)
+                 for name, r in results.items() for patience, accs in r.get("match_head", {}).items()]
     by = {name: r["queries"]["single"]["by_attributes"] for name, r in results.items()}
     rows += ["", "single-object queries by attributes named (top1 / top5):"]
     rows += [f"  {name}: " + ", ".join(f"{k}: {v['top1']:.3f} / {v['top5']:.3f}" for k, v in b.items())
@@ -66,6 +95,8 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="a load_clip name or folder (repeatable; "
                                                           "default tiny-shapes)")
     parser.add_argument("--quick", action="store_true", help="a smaller gallery and fewer queries")
+    parser.add_argument("--heads", action="store_true", help="also fit notebook 02's match-task head "
+                                                             f"for seeds {HEAD_SEEDS} (about 30 s a model)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -75,7 +106,7 @@ def main() -> None:
     with single_thread():
         results = {"random weights (baseline)": measure(random_tiny_clip(), args.quick)}
         for name in args.model or ["tiny-shapes"]:
-            results[name] = measure(load_clip(name, device="cpu"), args.quick)
+            results[name] = measure(load_clip(name, device="cpu"), args.quick, args.heads)
     print(json.dumps(results, indent=1) if args.json else table(results))
 
 

@@ -59,7 +59,7 @@ def test_zero_shot_and_match_figures_of_the_card_hold(record, fresh):
 
 
 # the shipped version 1's gaps on issue 13's targets (its model card; version 2, measured and not
-# shipped, is better on these but breaks the match-task head of notebook 02)
+# shipped, meets three of them but not left/right, and lowers the match AUC)
 MISSED = {("single", "top1"), ("two", "top5"), ("count", "top1"), ("left_right", "top1")}
 
 

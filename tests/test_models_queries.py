@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from grounding_kit.models.queries import (EXAMPLE_QUERIES, QUERY_KINDS, Query, Referent, example_texts,
-                                          hard_negative_scene, perturb_query, rank_quality, sample_gallery,
-                                          sample_queries, sample_query, scene_query, truth_matrix)
+                                          hard_negative_scene, mirrored, perturb_query, rank_quality,
+                                          sample_gallery, sample_queries, sample_query, scene_query, truth_matrix)
 from grounding_kit.models.tokenizer import WordTokenizer, unknown_word_message, world_note
 from grounding_kit.world import Scene, SceneObject, describe
 
@@ -64,6 +64,16 @@ def test_sampled_queries_hold_and_hard_negatives_break_them(kind):
         assert perturb_query(rng, query).text != query.text
         edited = hard_negative_scene(rng, scene, query)
         assert edited != scene
+        if kind == "left_right" and not query.holds(mirrored(scene)):  # the relation's own negative
+            assert edited == mirrored(scene)
+
+
+def test_mirrored_swaps_every_objects_column_and_keeps_the_rest():
+    flipped = mirrored(SCENE)
+    assert [o.column for o in flipped.objects] == [1, 0, 0]
+    assert [(o.shape, o.color, o.size, o.y) for o in flipped.objects] == \
+        [(o.shape, o.color, o.size, o.y) for o in SCENE.objects]
+    assert mirrored(flipped) == SCENE
 
 
 def test_truth_matrix_and_rank_quality():
@@ -124,11 +134,19 @@ def test_every_example_query_ranks_a_fresh_gallery_well():
 def test_typed_query_batches_are_seeded_and_their_truth_matches_the_scenes():
     from grounding_kit.models.training import typed_query_batch
 
-    scenes, texts, truth = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=8)
-    again = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=8)
-    assert texts == again[1] and np.array_equal(truth, again[2]) and scenes == again[0]
-    assert truth.shape == (len(texts), len(scenes)) == (36 + 8 + 8 + 16, 36 + 8 + 8)
+    scenes, queries, truth, pairs = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=12)
+    again = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=12)
+    assert queries == again[1] and np.array_equal(truth, again[2]) and scenes == again[0]
+    assert np.array_equal(pairs, again[3]) and pairs.shape == (12, 3)
+    assert truth.shape == (len(queries), len(scenes)) == (36 + 8 + 12 + 24, 36 + 8 + 12)
     assert truth[:36, :36].diagonal().all()  # each template caption holds for its own scene
+    assert np.array_equal(truth, truth_matrix(queries, scenes))
+    # each typed query holds for the scene it was drawn from (more queries than scenes: they wrap
+    # round), its hard-negative image does not hold it, and its hard-negative text is the next row
+    for i, (query, negative, scene) in enumerate(pairs):
+        assert scene == 36 + i % 8 and queries[query].kind in QUERY_KINDS and negative == query + 1
+        assert queries[query].holds(scenes[scene]) and not queries[query].holds(scenes[36 + 8 + i])
+    assert sum(not truth[negative, scene] for _, negative, scene in pairs) >= 9  # the text change mostly breaks it
 
 
 def test_multi_positive_loss_is_clips_loss_when_each_text_has_one_image():
@@ -164,6 +182,99 @@ def test_multi_positive_loss_takes_the_image_to_text_positives_apart():
     assert not torch.allclose(got, multi_positive_clip_loss(logits, truth))
 
 
+def test_multi_positive_loss_scores_an_image_against_its_candidate_texts_only():
+    import torch
+
+    from grounding_kit.models.training import multi_positive_clip_loss
+
+    torch.manual_seed(1)
+    logits = torch.randn(5, 3)
+    truth = torch.rand(5, 3) > 0.4
+    truth[:3] |= torch.eye(3, dtype=torch.bool)
+    own = torch.zeros(5, 3, dtype=torch.bool)
+    own[:3] = torch.eye(3, dtype=torch.bool)
+    candidates = torch.tensor([True, True, True, False, False])  # texts 3 and 4: partial queries
+    kept = truth.any(1)
+    text_to_image = torch.nn.functional.cross_entropy(
+        logits[kept], truth[kept].float() / truth[kept].sum(1, keepdim=True))
+    image_to_text = torch.nn.functional.cross_entropy(logits[:3].T, torch.arange(3))
+    got = multi_positive_clip_loss(logits, truth, own, image_candidates=candidates)
+    assert torch.allclose(got, (text_to_image + image_to_text) / 2, atol=1e-6)
+    # a query true of no image then gets no gradient: it is no image's candidate
+    logits.requires_grad_(True)
+    multi_positive_clip_loss(logits, torch.zeros_like(truth) | own, own, image_candidates=candidates).backward()
+    assert torch.all(logits.grad[3:] == 0)
+
+
+def test_hard_text_loss_prefers_each_query_to_its_changed_text_on_its_scene():
+    import torch
+
+    from grounding_kit.models.training import hard_text_loss
+
+    logits = torch.zeros(4, 2)
+    logits[0, 1], logits[1, 1] = 3.0, 1.0  # query 0 beats its changed text 1 on scene 1
+    truth = torch.zeros(4, 2, dtype=torch.bool)
+    truth[0, 1] = truth[2, 0] = truth[3, 0] = True  # text 3 still holds for scene 0: pair left out
+    pairs = np.array([[0, 1, 1], [2, 3, 0]])
+    expected = torch.nn.functional.cross_entropy(torch.tensor([[3.0, 1.0]]), torch.tensor([0]))
+    assert torch.allclose(hard_text_loss(logits, truth, pairs), expected)
+    logits[1, 1] = 5.0  # the changed text now scores higher: the loss grows
+    assert hard_text_loss(logits, truth, pairs) > expected
+
+
+def test_calibration_loss_is_the_sigmoid_loss_of_every_pair():
+    import torch
+
+    from grounding_kit.models.training import calibration_loss
+
+    logits, truth = torch.tensor([[4.0, -2.0], [1.0, 3.0]]), torch.tensor([[True, False], [False, True]])
+    bias = torch.tensor(-1.0)
+    log_sigmoid = torch.nn.functional.logsigmoid
+    expected = -(log_sigmoid(torch.tensor([3.0, 2.0])).sum() + log_sigmoid(-torch.tensor([-3.0, 0.0])).sum()) / 4
+    assert torch.allclose(calibration_loss(logits, truth, bias), expected)
+
+
+def test_layout_targets_name_each_columns_objects_and_the_counts():
+    from grounding_kit.models.training import layout_targets
+    from grounding_kit.world import COLORS, SHAPES
+
+    present, counts = layout_targets(SCENE)
+    grid = present.reshape(2, len(COLORS), len(SHAPES))
+    expected = {(0, "red", "circle"), (1, "blue", "square"), (1, "red", "square")}
+    assert {(c, COLORS[i], SHAPES[j]) for c, i, j in zip(*np.nonzero(grid))} == expected
+    assert dict(zip((*SHAPES, "objects"), counts.tolist())) == {"circle": 1, "square": 2, "triangle": 0, "objects": 3}
+
+
+def test_relation_targets_put_each_referent_in_its_column():
+    from grounding_kit.models.training import IGNORED, relation_targets
+    from grounding_kit.world import COLORS, SHAPES
+
+    red, square = Referent(color="red"), Referent(shape="square")
+    # [left colour, left shape, right colour, right shape]; 0 = not named
+    red_left = [1 + COLORS.index("red"), 0, 0, 1 + SHAPES.index("square")]
+    assert relation_targets(Query("left_right", (red, square), relation="left")).tolist() == red_left
+    assert relation_targets(Query("left_right", (square, red), relation="right")).tolist() == red_left
+    assert relation_targets(Query("two", (red, square))).tolist() == [IGNORED] * 4
+
+
+def test_layout_loss_trains_both_towers_and_skips_the_relation_without_left_right_queries():
+    import torch
+
+    from grounding_kit.models.training import layout_heads, layout_loss
+
+    torch.manual_seed(0)
+    heads = layout_heads(8)
+    scenes = sample_gallery(6, seed=3)
+    image = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1).requires_grad_(True)
+    lr = Query("left_right", (Referent(color="red"), Referent(shape="square")), relation="left")
+    for queries, text_grad in (([lr, scene_query(SCENE)], True), ([scene_query(SCENE)] * 2, False)):
+        text = torch.nn.functional.normalize(torch.randn(2, 8), dim=-1).requires_grad_(True)
+        loss = layout_loss(heads, image, text, scenes, queries)
+        assert loss.ndim == 0 and torch.isfinite(loss)
+        loss.backward()
+        assert image.grad.abs().sum() > 0 and (text.grad is not None and text.grad.abs().sum() > 0) == text_grad
+
+
 def test_description_truth_marks_each_scenes_exact_description():
     from grounding_kit.models.training import description_truth
 
@@ -175,3 +286,16 @@ def test_description_truth_marks_each_scenes_exact_description():
     # the two one-object scenes share their description; partial queries are nobody's description
     assert truth[:3].tolist() == [[True, True, False], [True, True, False], [False, False, True]]
     assert not truth[3:].any()
+
+
+def test_mirror_accuracy_finds_that_version_1_ignores_the_relation():
+    from grounding_kit.models import load_clip
+    from grounding_kit.models.queries import mirror_accuracy
+
+    clip = load_clip("tiny-shapes", device="cpu")
+    measured = mirror_accuracy(clip, n_pairs=120, seed=3)
+    assert measured == mirror_accuracy(clip, n_pairs=120, seed=3) and measured["n_pairs"] == 120
+    # a scene and its mirror embed alike, so the relation is a coin toss (chance 0.5)
+    assert measured["mirror_cosine"] > 0.98 and abs(measured["image"] - 0.5) < 0.15, measured
+    with pytest.raises(ValueError, match="n_pairs"):
+        mirror_accuracy(clip, n_pairs=0)

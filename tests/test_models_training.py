@@ -37,6 +37,24 @@ def test_cli_trains_the_typed_query_recipe_of_tiny_clip(tmp_path, capsys):
     assert "typed_query_batch" in (tmp_path / "README.md").read_text()
     vocab = json.loads((tmp_path / "vocab.json").read_text())["vocab"]
     assert {"two", "squares", "something"} <= set(vocab)  # the query words are in its vocabulary
+    # the layout heads and the calibration bias are training-only: the folder holds a plain CLIP
+    import open_clip
+    from safetensors.torch import load_file
+
+    from grounding_kit.models.clip import register_tiny_config
+
+    fresh = open_clip.create_model_and_transforms(register_tiny_config(), pretrained=None)[0]
+    assert set(load_file(str(tmp_path / "model.safetensors"))) == set(fresh.state_dict())
+    assert "layout loss" in (tmp_path / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_typed_query_recipe_is_deterministic(tmp_path):
+    from grounding_kit.models.training import train_tiny_clip
+
+    for name in ("a", "b"):
+        train_tiny_clip(tmp_path / name, steps=3, seed=4, recipe="typed-queries", progress=False, n_eval=36)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
 
 
 @pytest.mark.slow

@@ -193,7 +193,7 @@ def edit_scene(rng: np.random.Generator, scene: Scene) -> Scene:
     edit = edits[rng.integers(len(edits))]
     objects = scene.objects
     if edit == "mirror":
-        return replace(scene, objects=tuple(replace(o, x=round(1.0 - o.x, 4)) for o in objects))
+        return mirrored(scene)
     if edit == "add":
         cells = free_cells(scene)
         return replace(scene, objects=objects + (random_object(rng, int(cells[rng.integers(len(cells))])),))
@@ -206,9 +206,17 @@ def edit_scene(rng: np.random.Generator, scene: Scene) -> Scene:
     return replace(scene, objects=objects[:i] + (changed,) + objects[i + 1:])
 
 
+def mirrored(scene: Scene) -> Scene:
+    """``scene`` flipped left to right (every object's grid column swapped)."""
+    return replace(scene, objects=tuple(replace(o, x=round(1.0 - o.x, 4)) for o in scene.objects))
+
+
 def hard_negative_scene(rng: np.random.Generator, scene: Scene, query: Query, tries: int = 8) -> Scene:
     """An :func:`edit_scene` of ``scene`` for which ``query`` no longer holds (the last edit
-    tried if none of ``tries`` breaks it)."""
+    tried if none of ``tries`` breaks it); for a left/right query the mirrored scene, the same
+    objects on the other sides, whenever that breaks it."""
+    if query.kind == "left_right" and not query.holds(mirrored(scene)):
+        return mirrored(scene)
     edited = scene
     for _ in range(tries):
         edited = edit_scene(rng, scene)
@@ -320,3 +328,34 @@ def evaluate_queries(clip: Any, n_scenes: int = 1000, n_queries: int = 100, seed
                                              for k in sorted(set(named.tolist()))}
     result["settings"] = {"n_scenes": n_scenes, "seed": seed}
     return result
+
+
+def mirror_accuracy(clip: Any, n_pairs: int = 300, seed: int = QUERY_EVAL_SEED) -> dict[str, float]:
+    """Does ``clip`` use the relation of a left/right query, or only its objects? (chance 0.5)
+
+    For ``n_pairs`` fresh scenes, each with a left/right query that holds for it and not for its
+    :func:`mirrored` scene (the same objects on the other sides): ``image`` is the fraction whose
+    query scores the scene above its mirror, ``text`` the fraction whose scene scores the query
+    above the same query with the relation flipped, and ``mirror_cosine`` the mean cosine between
+    a scene's image embedding and its mirror's.
+    """
+    from ..world import render_scene
+
+    n_pairs = check_positive_int("n_pairs", n_pairs)
+    rng = np.random.default_rng(seed + 2)
+    scenes: list[Scene] = []
+    queries: list[Query] = []
+    while len(scenes) < n_pairs:
+        scene = sample_scene(rng, background=("white", "gray")[rng.integers(2)])
+        query = sample_query(rng, scene, "left_right")
+        if query is not None and not query.holds(mirrored(scene)):
+            scenes.append(scene)
+            queries.append(query)
+    image = clip.encode_images([render_scene(s) for s in scenes])
+    mirror = clip.encode_images([render_scene(mirrored(s)) for s in scenes])
+    text = clip.encode_texts([q.text for q in queries])
+    flipped = clip.encode_texts([replace(q, relation="right" if q.relation == "left" else "left").text
+                                 for q in queries])
+    return {"image": round(float(((text * image).sum(1) > (text * mirror).sum(1)).float().mean()), 4),
+            "text": round(float(((text * image).sum(1) > (flipped * image).sum(1)).float().mean()), 4),
+            "mirror_cosine": round(float((image * mirror).sum(1).mean()), 4), "n_pairs": n_pairs}

@@ -27,10 +27,13 @@ from .registry import TINY_CLIP, TINY_VQA, embedded_path
 THREADS = 1  # one thread: faster than two on a shared 2-core machine, and reproducible
 CLIP_STEPS = {"descriptions": 2500, "typed-queries": 3000}  # recipe -> training steps
 CLIP_MULTI_PER_BATCH = 28  # multi-object scenes per batch, next to one scene per template caption
-CLIP_QUERIES_PER_BATCH = 36  # typed queries per batch, each with a hard-negative image and text
+CLIP_QUERIES_PER_BATCH = 54  # typed queries per batch, each with a hard-negative image and text
 # the kinds of the typed queries in turn: two-object and left/right queries, the hardest, twice as often
 CLIP_QUERY_MIX = ("single", "two", "left_right", "count", "two", "left_right")
 CLIP_LR = 2e-3
+# the typed-query recipe's terms beside the contrastive loss, and their weights
+CLIP_EXTRA_LOSSES = {"hard texts": 1.0, "calibration": 3.0, "layout": 1.0}
+CALIBRATION_BIAS = -5.0  # the calibration term's initial bias: most text-image pairs of a batch are false
 _CLIP_MODEL = """An open_clip CLIP (`grounding_kit/configs/tiny-shapes.json`: ViT 2 layers, width 64, 8 px patches on
 64 px images; text transformer 2 layers, width 64; joint space of 64) with a word-level vocabulary,
 trained from random weights by `grounding-kit train tiny-clip` (`grounding_kit.models.training`,
@@ -53,10 +56,17 @@ CLIP_RECIPES: dict[str, tuple[int, str]] = {
   about those scenes at several levels of detail (single objects with any subset of size, colour
   and shape, two objects, counts, left/right; `grounding_kit.models.queries`; kinds in turn
   {", ".join(CLIP_QUERY_MIX)}), each with a hard-negative text (one attribute, number or relation
-  changed) and a hard-negative image (one change to the scene that makes the query false).
+  changed) and a hard-negative image (one change to the scene that makes the query false; for a
+  left/right query its mirror image), described too.
 - Loss: CLIP's symmetric contrastive loss with several positives (`multi_positive_clip_loss`):
   text to image, every scene the text holds for (the truth computed from the scenes); image to
-  text, the image's exact whole-scene description (`description_truth`).
+  text, the image's exact description, among the descriptions only (a partial query true of an
+  image is never its negative). Plus, with weights {", ".join(f"{k} {v:g}" for k, v in CLIP_EXTRA_LOSSES.items())}:
+  each query against its hard-negative text (`hard_text_loss`); SigLIP's sigmoid loss on every
+  pair (`calibration_loss`); and a training-only *layout loss* (`layout_loss`: which colour and
+  shape sits in which grid column and how many of each shape, read from the image embedding;
+  which referent a left/right query puts in which column, read from its text embedding). The
+  layout heads and the sigmoid's bias are not saved.
 """),
 }
 CLIP_RECIPE = "descriptions"  # the shipped recipe (see the model card for why not "typed-queries")
@@ -104,8 +114,8 @@ def description_batch(rng: np.random.Generator) -> tuple[list[Any], list[str], n
 
 
 def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BATCH,
-                      n_queries: int = CLIP_QUERIES_PER_BATCH) -> tuple[list[Any], list[str], np.ndarray]:
-    """One batch of the ``"typed-queries"`` recipe: scenes, texts and their truth matrix.
+                      n_queries: int = CLIP_QUERIES_PER_BATCH) -> tuple[list[Any], list[Any], np.ndarray]:
+    """One batch of the ``"typed-queries"`` recipe: scenes, texts (as queries) and their truth matrix.
 
     Scenes: each of the 36 template captions' one-object scenes, ``n_multi`` scenes of 1 to 4
     objects, and for ``n_queries`` of those a hard-negative image (one change that makes the
@@ -116,7 +126,10 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
 
     Returns
     -------
-    scenes (Ns), texts (Nt), truth: (Nt, Ns) bool with ``truth[i, j]`` = text i holds for scene j.
+    scenes (Ns), queries (Nt, :class:`~grounding_kit.models.queries.Query`; the texts are their
+    ``.text``), truth: (Nt, Ns) bool with ``truth[i, j]`` = text i holds for scene j, and
+    pairs: (n_queries, 3) int, each typed query's row, its hard-negative text's row and the column
+    of the scene it was drawn from (:func:`hard_text_loss`).
     """
     from ..world import caption_templates, sample_scene
     from .queries import Query, Referent, hard_negative_scene, perturb_query, sample_query, scene_query, truth_matrix
@@ -134,13 +147,18 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
         query = sample_query(rng, scene, kind) or sample_query(rng, scene, "single")
         typed += [query, perturb_query(rng, query)]
         negatives.append(hard_negative_scene(rng, scene, query))
+    first_multi = len(scenes)
     scenes += multi + negatives
-    queries += [scene_query(s) for s in multi + negatives] + typed
-    return scenes, [q.text for q in queries], truth_matrix(queries, scenes)
+    queries += [scene_query(s) for s in multi + negatives]
+    rows = len(queries) + 2 * np.arange(n_queries)
+    pairs = np.stack([rows, rows + 1, first_multi + np.arange(n_queries) % n_multi], axis=1)
+    queries += typed
+    return scenes, queries, truth_matrix(queries, scenes), pairs
 
 
 def multi_positive_clip_loss(logits: torch.Tensor, truth: torch.Tensor,
-                             image_truth: torch.Tensor | None = None) -> torch.Tensor:
+                             image_truth: torch.Tensor | None = None,
+                             image_candidates: torch.Tensor | None = None) -> torch.Tensor:
     """CLIP's symmetric contrastive loss when a text may hold for several images (and an image
     satisfy several texts): cross-entropy against the truth spread evenly over the positives.
 
@@ -150,10 +168,16 @@ def multi_positive_clip_loss(logits: torch.Tensor, truth: torch.Tensor,
     truth : (Nt, Ni) bool, the positives of the text-to-image direction; rows (texts) or columns
         (images) without a positive are left out of their direction.
     image_truth : (Nt, Ni) bool, the positives of the image-to-text direction (default ``truth``).
+    image_candidates : (Nt,) bool, the texts an image is scored against in the image-to-text
+        direction (default all). The typed-query recipe keeps its partial queries out of it: a
+        query true of an image is then never one of that image's negatives.
     """
     image_truth = truth if image_truth is None else image_truth
+    image_scores, image_target = logits.T, image_truth.float().T
+    if image_candidates is not None:
+        image_scores, image_target = image_scores[:, image_candidates], image_target[:, image_candidates]
     losses = []
-    for scores, target in ((logits, truth.float()), (logits.T, image_truth.float().T)):
+    for scores, target in ((logits, truth.float()), (image_scores, image_target)):
         keep = target.sum(1) > 0
         target = target[keep] / target[keep].sum(1, keepdim=True)
         losses.append(torch.nn.functional.cross_entropy(scores[keep], target))
@@ -169,6 +193,98 @@ def description_truth(texts: list[str], scenes: list[Any]) -> np.ndarray:
 
     descriptions = np.array([describe(s) for s in scenes], dtype=object)
     return np.array(texts, dtype=object)[:, None] == descriptions[None, :]
+
+
+def hard_text_loss(logits: torch.Tensor, truth: torch.Tensor, pairs: np.ndarray) -> torch.Tensor:
+    """Each typed query against its hard-negative text (one attribute, number or relation changed)
+    on the scene it was drawn from: a two-way cross-entropy that asks the query to score higher.
+    In-batch negatives are mostly easy; this term names the one change that makes a text false.
+
+    logits : (Nt, Ni); truth : (Nt, Ni) bool; pairs : (P, 3) rows of (query, hard-negative text,
+    scene) indices (:func:`typed_query_batch`). Pairs whose changed text still holds for the scene
+    (e.g. "a blue object" of a scene with a red and a blue one) are left out.
+    """
+    query, negative, scene = (torch.from_numpy(column) for column in np.asarray(pairs).T)
+    valid = truth[query, scene] & ~truth[negative, scene]
+    scores = torch.stack([logits[query, scene], logits[negative, scene]], 1)[valid]
+    return torch.nn.functional.cross_entropy(scores, torch.zeros(len(scores), dtype=torch.long))
+
+
+def calibration_loss(logits: torch.Tensor, truth: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """SigLIP's sigmoid loss on every text-image pair of the batch: ``logits + bias`` is the log-odds
+    that the text holds for the image. The softmax losses only rank; this term puts true pairs
+    above one threshold for every text, so that a description of one object and one of two
+    objects are scored on one scale.
+
+    logits : (Nt, Ni); truth : (Nt, Ni) bool; bias : a learned scalar.
+    """
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits + bias, truth.float())
+
+
+IGNORED = -100  # cross-entropy's ignore_index: no target for this row
+_COUNT_CLASSES = 5  # 0 to 4 objects
+
+
+def layout_targets(scene: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The training-only image targets of one scene: (2 * 6 * 3,) float, 1 where the scene has an
+    object of that colour and shape in that grid column (index ``(column * 6 + colour) * 3 +
+    shape``), and (4,) int, the number of circles, squares, triangles and objects."""
+    from ..world import COLORS, SHAPES
+
+    present = np.zeros((2, len(COLORS), len(SHAPES)), dtype=np.float32)
+    for obj in scene.objects:
+        present[obj.column, COLORS.index(obj.color), SHAPES.index(obj.shape)] = 1
+    counts = [sum(o.shape == shape for o in scene.objects) for shape in SHAPES] + [len(scene.objects)]
+    return present.reshape(-1), np.array(counts)
+
+
+def relation_targets(query: Any) -> np.ndarray:
+    """The training-only text targets of one query, (4,) int: for a left/right query the colour
+    and shape of its left-column referent, then of its right-column one (0 = not named, else
+    1 + the index in ``COLORS`` / ``SHAPES``); :data:`IGNORED` for the other kinds."""
+    from ..world import COLORS, SHAPES
+
+    if query.kind != "left_right":
+        return np.full(4, IGNORED)
+    left, right = query.referents if query.relation == "left" else query.referents[::-1]
+    return np.array([0 if value is None else 1 + options.index(value)
+                     for referent in (left, right)
+                     for value, options in ((referent.color, COLORS), (referent.shape, SHAPES))])
+
+
+def layout_heads(embed_dim: int) -> torch.nn.ModuleDict:
+    """The linear heads of :func:`layout_loss` (trained with the CLIP, not saved with it)."""
+    from ..world import COLORS, SHAPES
+
+    return torch.nn.ModuleDict({
+        "layout": torch.nn.Linear(embed_dim, 2 * len(COLORS) * len(SHAPES)),
+        "counts": torch.nn.Linear(embed_dim, 4 * _COUNT_CLASSES),
+        "relation": torch.nn.Linear(embed_dim, 2 * (1 + len(COLORS)) + 2 * (1 + len(SHAPES)))})
+
+
+def layout_loss(heads: torch.nn.ModuleDict, image_features: torch.Tensor, text_features: torch.Tensor,
+                scenes: list[Any], queries: list[Any]) -> torch.Tensor:
+    """The typed-query recipe's training-only layout loss: which colour and shape sits in which
+    grid column and how many of each shape, read linearly from each image embedding
+    (:func:`layout_targets`), and which referent a left/right query puts in which column, read
+    from its text embedding (:func:`relation_targets`). Without it the contrastive loss alone
+    leaves a scene and its mirror image at cosine 0.99 and left/right queries at chance.
+
+    image_features : (Ns, D) unit rows of ``scenes``; text_features : (Nt, D) unit rows of ``queries``.
+    """
+    from ..world import COLORS, SHAPES
+
+    cross_entropy = torch.nn.functional.cross_entropy
+    present, counts = (torch.from_numpy(np.stack(t)) for t in zip(*map(layout_targets, scenes)))
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(heads["layout"](image_features), present)
+    loss = loss + cross_entropy(heads["counts"](image_features).reshape(-1, _COUNT_CLASSES), counts.reshape(-1))
+    relations = torch.from_numpy(np.stack([relation_targets(q) for q in queries]))
+    if (relations[:, 0] != IGNORED).any():
+        logits = heads["relation"](text_features)
+        sizes = (1 + len(COLORS), 1 + len(SHAPES)) * 2
+        loss = loss + sum(cross_entropy(part, relations[:, k], ignore_index=IGNORED)
+                          for k, part in enumerate(logits.split(sizes, dim=1)))
+    return loss
 
 
 def world_texts(seed: int = 0, queries: bool = False) -> list[str]:
@@ -194,7 +310,9 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     decay, ``THREADS`` CPU thread(s). ``recipe`` (:data:`CLIP_RECIPES`): ``"descriptions"`` (the
     shipped version 1: :func:`description_batch` under open_clip's ``ClipLoss``) or
     ``"typed-queries"`` (version 2: :func:`typed_query_batch`, typed queries and their hard
-    negatives, under :func:`multi_positive_clip_loss`). Writes the model card ``README.md`` (:mod:`~grounding_kit.models.cards`) beside the weights. Saved as an
+    negatives, under :func:`multi_positive_clip_loss` plus the :data:`CLIP_EXTRA_LOSSES`:
+    :func:`hard_text_loss`, :func:`calibration_loss` and the training-only :func:`layout_loss`).
+    Writes the model card ``README.md`` (:mod:`~grounding_kit.models.cards`) beside the weights. Saved as an
     open_clip ``local-dir`` folder (``open_clip_config.json`` + ``model.safetensors`` + ``vocab.json``,
     :func:`~grounding_kit.models.clip.save_open_clip_folder`), which ``load_clip`` reads.
 
@@ -234,20 +352,33 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     clip_loss = open_clip.ClipLoss()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "embedding" in n]
+    if typed:  # training-only parameters, not saved: the layout heads and the calibration bias
+        heads = layout_heads(open_clip.get_model_config(arch)["embed_dim"])
+        bias = torch.nn.Parameter(torch.tensor(CALIBRATION_BIAS))
+        no_decay += [*heads.parameters(), bias]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=CLIP_LR)
     start, cpu_start = time.perf_counter(), time.process_time()
     model.train()
     bar = tqdm(range(steps), desc="training tiny CLIP", disable=not progress)
     for step in bar:
-        scenes, texts, truth = typed_query_batch(rng) if typed else description_batch(rng)
+        if typed:
+            scenes, queries, truth, pairs = typed_query_batch(rng)
+            texts = [q.text for q in queries]
+        else:
+            scenes, texts, truth = description_batch(rng)
         images = torch.stack([preprocess(render_scene(s)) for s in scenes])
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, CLIP_LR)
         image_features, text_features, logit_scale = model(images, tokenizer(texts))
         if typed:
-            loss = multi_positive_clip_loss(logit_scale * text_features @ image_features.T, torch.from_numpy(truth),
-                                            torch.from_numpy(description_truth(texts, scenes)))
+            truth, own = torch.from_numpy(truth), torch.from_numpy(description_truth(texts, scenes))
+            logits = logit_scale * text_features @ image_features.T
+            weights = CLIP_EXTRA_LOSSES
+            loss = (multi_positive_clip_loss(logits, truth, own, image_candidates=own.any(1))
+                    + weights["hard texts"] * hard_text_loss(logits, truth, pairs)
+                    + weights["calibration"] * calibration_loss(logits, truth, bias)
+                    + weights["layout"] * layout_loss(heads, image_features, text_features, scenes, queries))
         else:  # one positive each, on the diagonal
             loss = clip_loss(image_features, text_features, logit_scale)
         optimizer.zero_grad()
@@ -345,7 +476,6 @@ VQA_GROUNDING_WEIGHT = 1.0  # weight of each training-only grounding loss next t
 #: referent, in the left or right column; another object; nothing). Index 2 * referent + column.
 CELL_CLASSES = ("first referent, left", "first referent, right", "second referent, left",
                 "second referent, right", "other object", "empty")
-IGNORED = -100  # cross-entropy's ignore_index: no column target for this row
 VQA_V1_BY_TYPE = {"color": 0.8913, "count": 1.0, "exists": 0.9559, "left_right": 0.4896, "shape": 0.9923}
 VQA_V1_ACCURACY = 0.8694  # version 1 (answer loss only, 10,000 steps, 706 s), eval seed 10,000, 2,014 rows
 _VQA_RECIPE = f"""A transformers `ViltForQuestionAnswering` (hidden 128, 4 layers, 4 heads, MLP 256, no dropout;
