@@ -162,12 +162,12 @@ def test_multi_positive_loss_is_clips_loss_when_each_text_has_one_image():
     assert torch.allclose(got, expected, atol=1e-6)
 
 
-def test_multi_positive_loss_takes_the_image_to_text_positives_apart():
+def five_texts_three_images(seed):
+    """Logits (5, 3), a random truth in which texts 0-2 hold for images 0-2, each image's own
+    description (texts 0-2), and the expected text-to-image loss (every text with a positive)."""
     import torch
 
-    from grounding_kit.models.training import multi_positive_clip_loss
-
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     logits = torch.randn(5, 3)
     truth = torch.rand(5, 3) > 0.4
     truth[:3] |= torch.eye(3, dtype=torch.bool)
@@ -176,6 +176,15 @@ def test_multi_positive_loss_takes_the_image_to_text_positives_apart():
     kept = truth.any(1)
     text_to_image = torch.nn.functional.cross_entropy(
         logits[kept], truth[kept].float() / truth[kept].sum(1, keepdim=True))
+    return logits, truth, own, text_to_image
+
+
+def test_multi_positive_loss_takes_the_image_to_text_positives_apart():
+    import torch
+
+    from grounding_kit.models.training import multi_positive_clip_loss
+
+    logits, truth, own, text_to_image = five_texts_three_images(0)
     image_to_text = torch.nn.functional.cross_entropy(logits.T, torch.arange(3))
     got = multi_positive_clip_loss(logits, truth, own)
     assert torch.allclose(got, (text_to_image + image_to_text) / 2, atol=1e-6)
@@ -187,16 +196,8 @@ def test_multi_positive_loss_scores_an_image_against_its_candidate_texts_only():
 
     from grounding_kit.models.training import multi_positive_clip_loss
 
-    torch.manual_seed(1)
-    logits = torch.randn(5, 3)
-    truth = torch.rand(5, 3) > 0.4
-    truth[:3] |= torch.eye(3, dtype=torch.bool)
-    own = torch.zeros(5, 3, dtype=torch.bool)
-    own[:3] = torch.eye(3, dtype=torch.bool)
+    logits, truth, own, text_to_image = five_texts_three_images(1)
     candidates = torch.tensor([True, True, True, False, False])  # texts 3 and 4: partial queries
-    kept = truth.any(1)
-    text_to_image = torch.nn.functional.cross_entropy(
-        logits[kept], truth[kept].float() / truth[kept].sum(1, keepdim=True))
     image_to_text = torch.nn.functional.cross_entropy(logits[:3].T, torch.arange(3))
     got = multi_positive_clip_loss(logits, truth, own, image_candidates=candidates)
     assert torch.allclose(got, (text_to_image + image_to_text) / 2, atol=1e-6)
