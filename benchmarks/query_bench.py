@@ -37,20 +37,26 @@ def random_tiny_clip():
 
 
 HEAD_SEEDS = (0, 1, 2, 3, 4)
-PATIENCES = (20, 50)  # fit_head's default, and a longer wait past the validation loss's early bump
+# (rows of the match task, patience): notebook 02's 600 rows with fit_head's default patience and a
+# longer wait past the validation loss's early bump, and four times the rows
+HEAD_SETTINGS = ((600, 20), (600, 50), (2400, 20))
 
 
-def match_head_accuracies(clip) -> dict[int, list[float]]:
-    """Notebook 02's interactive head on ``clip``'s features of the match task (600 rows, seed 0,
-    the first half to fit, the second to test), test accuracy per head seed, per patience."""
+def match_head_accuracies(clip) -> dict[str, list[float]]:
+    """Notebook 02's interactive head on ``clip``'s features of the match task (seed 0, the first
+    half to fit, the second to test), test accuracy per head seed, for each of ``HEAD_SETTINGS``."""
     from grounding_kit.analysis import accuracy
     from grounding_kit.protocol import experiment
     from grounding_kit.world import make_task
 
-    ex = experiment(clip, make_task("match", n=600, seed=0), test_size=0.5, shuffle=False)
-    text, image = ex.feats_eval.text, ex.feats_eval.image
-    return {patience: [round(accuracy(ex.labels_eval, ex.head("interactive", seed=seed, patience=patience)(
-        text, image).detach().numpy()), 3) for seed in HEAD_SEEDS] for patience in PATIENCES}
+    result = {}
+    for rows, patience in HEAD_SETTINGS:
+        ex = experiment(clip, make_task("match", n=rows, seed=0), test_size=0.5, shuffle=False)
+        heads = [ex.head("interactive", seed=seed, patience=patience) for seed in HEAD_SEEDS]
+        result[f"{rows} rows, patience {patience}"] = [
+            round(accuracy(ex.labels_eval, head(ex.feats_eval.text, ex.feats_eval.image).detach().numpy()), 3)
+            for head in heads]
+    return result
 
 
 def measure(clip, quick: bool, heads: bool = False) -> dict:
@@ -81,8 +87,8 @@ def table(results: dict[str, dict]) -> str:
     if any("match_head" in r for r in results.values()):
         rows += ["", f"notebook 02's interactive head on the match task, test accuracy for head seeds "
                      f"{', '.join(map(str, HEAD_SEEDS))}:"]
-        rows += [f"  {name}, patience {patience}: " + " / ".join(f"{a:.2f}" for a in accs)
-                 for name, r in results.items() for patience, accs in r.get("match_head", {}).items()]
+        rows += [f"  {name}, {setting}: " + " / ".join(f"{a:.2f}" for a in accs)
+                 for name, r in results.items() for setting, accs in r.get("match_head", {}).items()]
     by = {name: r["queries"]["single"]["by_attributes"] for name, r in results.items()}
     rows += ["", "single-object queries by attributes named (top1 / top5):"]
     rows += [f"  {name}: " + ", ".join(f"{k}: {v['top1']:.3f} / {v['top5']:.3f}" for k, v in b.items())
@@ -96,7 +102,8 @@ def main() -> None:
                                                           "default tiny-shapes)")
     parser.add_argument("--quick", action="store_true", help="a smaller gallery and fewer queries")
     parser.add_argument("--heads", action="store_true", help="also fit notebook 02's match-task head "
-                                                             f"for seeds {HEAD_SEEDS} (about 30 s a model)")
+                        f"for seeds {', '.join(map(str, HEAD_SEEDS))} on "
+                        + "; ".join(f"{rows} rows with patience {patience}" for rows, patience in HEAD_SETTINGS))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 

@@ -20,7 +20,15 @@ from pathlib import Path
 SHARE = Path(__file__).resolve().with_name("share")
 SLIDES_TEMPLATE = "gk-slides"
 OFFLINE_TEMPLATE = "gk-offline"  # Voila's lab template without CDN links
-VENDOR = f"voila/templates/{SLIDES_TEMPLATE}/static/vendor"  # URL path (below Voila's base URL) of the copies
+
+
+def vendor_path(template: str) -> str:
+    """The folder of a kit template's vendored copies, as a path below a Jupyter data folder and
+    as the URL path (below Voila's base URL) where Voila serves them."""
+    return f"voila/templates/{template}/static/vendor"
+
+
+VENDOR = vendor_path(SLIDES_TEMPLATE)
 
 
 def slides_share() -> Path:
@@ -32,7 +40,7 @@ def slides_share() -> Path:
     from grounding_kit.paths import cache_dir
 
     share = cache_dir("voila-share")
-    assets.vendor(share / "voila" / "templates" / SLIDES_TEMPLATE / "static" / "vendor", ("reveal.js", "MathJax"))
+    assets.vendor(share / VENDOR, ("reveal.js", "MathJax"))
     return share
 
 
@@ -44,7 +52,7 @@ def widget_bundle_share(template: str) -> tuple[Path, str]:
 
     if template not in (OFFLINE_TEMPLATE, SLIDES_TEMPLATE):
         raise ValueError(f"template must be {OFFLINE_TEMPLATE!r} or {SLIDES_TEMPLATE!r}, got {template!r}")
-    vendor = f"voila/templates/{template}/static/vendor"
+    vendor = vendor_path(template)
     share = cache_dir("voila-share")
     assets.vendor(share / vendor, (assets.WIDGET_BUNDLE,))
     return share, f"{vendor}/{assets.WIDGET_BUNDLE}"
@@ -59,15 +67,13 @@ def main() -> None:
         share, bundle = widget_bundle_share(template)
         folders.append(share)
         os.environ[assets.WIDGET_BUNDLE_ENV] = bundle  # the kernels inherit it
-    if f"--template={SLIDES_TEMPLATE}" in sys.argv:
-        from grounding_kit import assets
-
-        folders.append(slides_share())
+    if template == SLIDES_TEMPLATE:
+        slides_share()  # the same cache folder, already on the path
         # one nested dict in one option: traitlets 5 warns that it prefers key=value (flat) items
         warnings.filterwarnings("ignore", message="--resources=", category=DeprecationWarning)
         sys.argv.append("--VoilaConfiguration.resources=" + repr(
             {"gk_vendor": VENDOR, "gk_mathjax_url": assets.mathjax_url(VENDOR), "gk_mathjax_config": assets.MATHJAX_OPTIONS}))
-    os.environ["JUPYTER_PATH"] = os.pathsep.join([*dict.fromkeys(map(str, folders)), *filter(None, [os.environ.get("JUPYTER_PATH")])])
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([*map(str, folders), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     from voila.app import main as voila_main
 
     sys.exit(voila_main())

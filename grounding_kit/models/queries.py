@@ -162,6 +162,11 @@ def sample_query(rng: np.random.Generator, scene: Scene, kind: str) -> Query | N
     return Query("left_right", (b_ref, a_ref), relation="right")
 
 
+def flipped(query: Query) -> Query:
+    """A left/right query with its relation swapped: "a circle left of a square" -> "... right of ..."."""
+    return replace(query, relation="right" if query.relation == "left" else "left")
+
+
 def perturb_query(rng: np.random.Generator, query: Query) -> Query:
     """A hard-negative text: ``query`` with one thing changed (one named attribute of one
     referent, the number of a count, or the relation of a left/right query)."""
@@ -169,7 +174,7 @@ def perturb_query(rng: np.random.Generator, query: Query) -> Query:
         choices = [n for n in range(1, MAX_OBJECTS + 1) if n != query.number]
         return replace(query, number=int(choices[rng.integers(len(choices))]))
     if query.kind == "left_right" and rng.integers(2):
-        return replace(query, relation="right" if query.relation == "left" else "left")
+        return flipped(query)
     i = int(rng.integers(len(query.referents)))
     referent = query.referents[i]
     named = [a for a in ATTRIBUTES if getattr(referent, a) is not None]
@@ -261,7 +266,12 @@ def sample_gallery(n: int, seed: int) -> list[Scene]:
     """``n`` fresh scenes of 1 to 4 objects on white or gray, from ``default_rng(seed)``."""
     n = check_positive_int("n", n)
     rng = np.random.default_rng(seed)
-    return [sample_scene(rng, background=("white", "gray")[rng.integers(2)]) for _ in range(n)]
+    return [gallery_scene(rng) for _ in range(n)]
+
+
+def gallery_scene(rng: np.random.Generator) -> Scene:
+    """One fresh scene of 1 to 4 objects on white or gray (the galleries' scenes)."""
+    return sample_scene(rng, background=("white", "gray")[rng.integers(2)])
 
 
 def sample_queries(rng: np.random.Generator, scenes: Sequence[Scene], kind: str, n: int,
@@ -346,7 +356,7 @@ def mirror_accuracy(clip: Any, n_pairs: int = 300, seed: int = QUERY_EVAL_SEED) 
     scenes: list[Scene] = []
     queries: list[Query] = []
     while len(scenes) < n_pairs:
-        scene = sample_scene(rng, background=("white", "gray")[rng.integers(2)])
+        scene = gallery_scene(rng)
         query = sample_query(rng, scene, "left_right")
         if query is not None and not query.holds(mirrored(scene)):
             scenes.append(scene)
@@ -354,8 +364,7 @@ def mirror_accuracy(clip: Any, n_pairs: int = 300, seed: int = QUERY_EVAL_SEED) 
     image = clip.encode_images([render_scene(s) for s in scenes])
     mirror = clip.encode_images([render_scene(mirrored(s)) for s in scenes])
     text = clip.encode_texts([q.text for q in queries])
-    flipped = clip.encode_texts([replace(q, relation="right" if q.relation == "left" else "left").text
-                                 for q in queries])
+    other = clip.encode_texts([flipped(q).text for q in queries])
     return {"image": round(float(((text * image).sum(1) > (text * mirror).sum(1)).float().mean()), 4),
-            "text": round(float(((text * image).sum(1) > (flipped * image).sum(1)).float().mean()), 4),
+            "text": round(float(((text * image).sum(1) > (other * image).sum(1)).float().mean()), 4),
             "mirror_cosine": round(float((image * mirror).sum(1).mean()), 4), "n_pairs": n_pairs}

@@ -225,6 +225,14 @@ IGNORED = -100  # cross-entropy's ignore_index: no target for this row
 _COUNT_CLASSES = 5  # 0 to 4 objects
 
 
+def _relation_classes() -> tuple[int, ...]:
+    """Classes of each :func:`relation_targets` entry: left colour, left shape, right colour,
+    right shape (each one more than the options: 0 = not named)."""
+    from ..world import COLORS, SHAPES
+
+    return (1 + len(COLORS), 1 + len(SHAPES)) * 2
+
+
 def layout_targets(scene: Any) -> tuple[np.ndarray, np.ndarray]:
     """The training-only image targets of one scene: (2 * 6 * 3,) float, 1 where the scene has an
     object of that colour and shape in that grid column (index ``(column * 6 + colour) * 3 +
@@ -259,7 +267,7 @@ def layout_heads(embed_dim: int) -> torch.nn.ModuleDict:
     return torch.nn.ModuleDict({
         "layout": torch.nn.Linear(embed_dim, 2 * len(COLORS) * len(SHAPES)),
         "counts": torch.nn.Linear(embed_dim, 4 * _COUNT_CLASSES),
-        "relation": torch.nn.Linear(embed_dim, 2 * (1 + len(COLORS)) + 2 * (1 + len(SHAPES)))})
+        "relation": torch.nn.Linear(embed_dim, sum(_relation_classes()))})
 
 
 def layout_loss(heads: torch.nn.ModuleDict, image_features: torch.Tensor, text_features: torch.Tensor,
@@ -272,18 +280,14 @@ def layout_loss(heads: torch.nn.ModuleDict, image_features: torch.Tensor, text_f
 
     image_features : (Ns, D) unit rows of ``scenes``; text_features : (Nt, D) unit rows of ``queries``.
     """
-    from ..world import COLORS, SHAPES
-
     cross_entropy = torch.nn.functional.cross_entropy
     present, counts = (torch.from_numpy(np.stack(t)) for t in zip(*map(layout_targets, scenes)))
     loss = torch.nn.functional.binary_cross_entropy_with_logits(heads["layout"](image_features), present)
     loss = loss + cross_entropy(heads["counts"](image_features).reshape(-1, _COUNT_CLASSES), counts.reshape(-1))
     relations = torch.from_numpy(np.stack([relation_targets(q) for q in queries]))
     if (relations[:, 0] != IGNORED).any():
-        logits = heads["relation"](text_features)
-        sizes = (1 + len(COLORS), 1 + len(SHAPES)) * 2
-        loss = loss + sum(cross_entropy(part, relations[:, k], ignore_index=IGNORED)
-                          for k, part in enumerate(logits.split(sizes, dim=1)))
+        parts = heads["relation"](text_features).split(_relation_classes(), dim=1)
+        loss = loss + sum(cross_entropy(part, relations[:, k], ignore_index=IGNORED) for k, part in enumerate(parts))
     return loss
 
 
