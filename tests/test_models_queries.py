@@ -100,8 +100,9 @@ def test_the_shipped_tiny_clip_knows_its_examples_and_names_the_query_words_it_l
     tokenizer = load_clip("tiny-shapes", device="cpu").tokenizer
     assert isinstance(tokenizer, WordTokenizer)
     assert tokenizer.unknown_words(list(EXAMPLE_QUERIES) + example_texts("single")[::2]) == []
-    # version 1 never saw counting words: the explorer says so rather than ranking silently
-    assert unknown_word_message(tokenizer, "two squares").startswith("unknown words 'squares', 'two':")
+    # version 2 knows the counting and relation words; a word outside the world is named
+    assert unknown_word_message(tokenizer, "two squares left of a circle") is None
+    assert unknown_word_message(tokenizer, "two bananas").startswith("unknown word 'bananas':")
 
 
 def test_unknown_word_message_names_the_word():
@@ -137,16 +138,19 @@ def test_typed_query_batches_are_seeded_and_their_truth_matches_the_scenes():
     scenes, queries, truth, pairs = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=12)
     again = typed_query_batch(np.random.default_rng(5), n_multi=8, n_queries=12)
     assert queries == again[1] and np.array_equal(truth, again[2]) and scenes == again[0]
-    assert np.array_equal(pairs, again[3]) and pairs.shape == (12, 3)
+    assert np.array_equal(pairs, again[3]) and pairs.shape == (12, 4)
     assert truth.shape == (len(queries), len(scenes)) == (36 + 8 + 12 + 24, 36 + 8 + 12)
     assert truth[:36, :36].diagonal().all()  # each template caption holds for its own scene
     assert np.array_equal(truth, truth_matrix(queries, scenes))
     # each typed query holds for the scene it was drawn from (more queries than scenes: they wrap
     # round), its hard-negative image does not hold it, and its hard-negative text is the next row
-    for i, (query, negative, scene) in enumerate(pairs):
-        assert scene == 36 + i % 8 and queries[query].kind in QUERY_KINDS and negative == query + 1
-        assert queries[query].holds(scenes[scene]) and not queries[query].holds(scenes[36 + 8 + i])
-    assert sum(not truth[negative, scene] for _, negative, scene in pairs) >= 9  # the text change mostly breaks it
+    for i, (query, negative, scene, edited) in enumerate(pairs):
+        assert scene == 36 + i % 8 and edited == 36 + 8 + i and queries[query].kind in QUERY_KINDS
+        assert negative == query + 1
+        assert queries[query].holds(scenes[scene]) and not queries[query].holds(scenes[edited])
+        # from column 36 on, a scene's whole description is the text of the same row
+        assert queries[scene] == scene_query(scenes[scene]) and queries[edited] == scene_query(scenes[edited])
+    assert sum(not truth[negative, scene] for _, negative, scene, _ in pairs) >= 9  # the text change mostly breaks it
 
 
 def test_multi_positive_loss_is_clips_loss_when_each_text_has_one_image():
@@ -221,6 +225,21 @@ def test_hard_text_loss_prefers_each_query_to_its_changed_text_on_its_scene():
     assert torch.allclose(hard_text_loss(logits, truth, pairs), expected)
     logits[1, 1] = 5.0  # the changed text now scores higher: the loss grows
     assert hard_text_loss(logits, truth, pairs) > expected
+
+
+def test_match_pair_loss_is_the_sigmoid_loss_of_each_scene_and_its_edit_against_both_descriptions():
+    import torch
+
+    from grounding_kit.models.training import match_pair_loss
+
+    logits = torch.arange(16.0).reshape(4, 4) / 4
+    truth = torch.eye(4, dtype=torch.bool)
+    truth[3, 1] = True  # the edit left scene 1's description true of it
+    pairs = np.array([[0, 0, 1, 3]])  # scene 1 (described in row 1), its edit scene 3 (row 3)
+    bias = torch.tensor(-1.0)
+    picked = torch.tensor([logits[1, 1], logits[3, 3], logits[1, 3], logits[3, 1]]) + bias
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(picked, torch.tensor([1.0, 1.0, 0.0, 1.0]))
+    assert torch.allclose(match_pair_loss(logits, truth, pairs, bias), expected)
 
 
 def test_calibration_loss_is_the_sigmoid_loss_of_every_pair():

@@ -134,13 +134,16 @@ def _from_open_clip(name: str, model: torch.nn.Module, preprocess: Callable, tok
     return clip
 
 
-def register_tiny_config() -> str:
-    """Register the tiny CLIP's recipe architecture (``grounding_kit/configs/tiny-shapes.json``)
-    with open_clip, for training; return its name. Trained folders carry their own config."""
+def register_tiny_config(name: str = TINY_CLIP) -> str:
+    """Register the tiny CLIP's recipe architectures (``grounding_kit/configs/*.json``: ``tiny-shapes``,
+    the current one, and ``tiny-shapes-v1``, version 1's) with open_clip, for training; return
+    ``name``. Trained folders carry their own config."""
     import open_clip
 
     open_clip.add_model_config(configs_dir())
-    return TINY_CLIP
+    if name not in open_clip.list_models():
+        raise ValueError(f"register_tiny_config: no architecture {name!r} in {configs_dir()}")
+    return name
 
 
 def save_open_clip_folder(folder: str | Path, model: torch.nn.Module, model_cfg: dict[str, Any],

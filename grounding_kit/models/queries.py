@@ -109,11 +109,15 @@ class Query:
 
 
 def example_queries() -> list[Query]:
-    """Queries the embedded tiny CLIP (version 1) ranks well in galleries of multi-object scenes:
-    one colour or one size (it binds a colour to a shape less reliably). The explorer offers
-    their texts (:data:`EXAMPLE_QUERIES`); a test checks each on fresh scenes."""
-    return [Query("single", (Referent(color=c),)) for c in ("red", "blue", "green", "purple")] + \
-        [Query("single", (Referent(size=z),)) for z in SIZES]
+    """Queries the embedded tiny CLIP (version 2) ranks well in galleries of multi-object scenes,
+    one or two of each kind: a colour, an object, two objects, a count, a left/right relation.
+    The explorer offers their texts (:data:`EXAMPLE_QUERIES`); a test checks each on fresh scenes."""
+    return [Query("single", (Referent(color="red"),)), Query("single", (Referent(color="blue"),)),
+            Query("single", (Referent(size="large", color="green", shape="triangle"),)),
+            Query("two", (Referent(color="red", shape="circle"), Referent(color="blue", shape="square"))),
+            Query("count", (Referent(shape="square"),), number=2),
+            Query("left_right", (Referent(color="yellow", shape="circle"), Referent(shape="triangle")),
+                  relation="left")]
 
 
 def scene_query(scene: Scene) -> Query:

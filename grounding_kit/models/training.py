@@ -32,18 +32,27 @@ CLIP_QUERIES_PER_BATCH = 54  # typed queries per batch, each with a hard-negativ
 CLIP_QUERY_MIX = ("single", "two", "left_right", "count", "two", "left_right")
 CLIP_LR = 2e-3
 # the typed-query recipe's terms beside the contrastive loss, and their weights
-CLIP_EXTRA_LOSSES = {"hard texts": 1.0, "calibration": 3.0, "layout": 1.0}
+CLIP_EXTRA_LOSSES = {"hard texts": 1.0, "calibration": 3.0, "match pairs": 1.0, "layout": 1.0}
 CALIBRATION_BIAS = -5.0  # the calibration term's initial bias: most text-image pairs of a batch are false
-_CLIP_MODEL = """An open_clip CLIP (`grounding_kit/configs/tiny-shapes.json`: ViT 2 layers, width 64, 8 px patches on
-64 px images; text transformer 2 layers, width 64; joint space of 64) with a word-level vocabulary,
-trained from random weights by `grounding-kit train tiny-clip` (`grounding_kit.models.training`,
-recipe {recipe!r}).
+# the layout heads read unit embeddings times this: on unit rows a linear head's logits start near 0
+# and grow too slowly to fit (measured: a vision tower trained on the layout targets alone ends at
+# BCE 0.227 against the prior's 0.250 at scale 1, and 0.094 at scale 16)
+LAYOUT_SCALE = 16.0
+# recipe -> its open_clip architecture (`grounding_kit/configs/<name>.json`) and that in words
+CLIP_ARCHITECTURES: dict[str, tuple[str, str]] = {
+    "descriptions": ("tiny-shapes-v1", "ViT 2 layers, width 64, 8 px patches on 64 px images"),
+    "typed-queries": ("tiny-shapes", "CLIP's modified ResNet, one bottleneck block per stage, base width 8, "
+                                     "on 64 px images: a 2 x 2 grid of features, attention-pooled"),
+}
+_CLIP_MODEL = """An open_clip CLIP (`grounding_kit/configs/{arch}.json`: {vision}; text transformer 2 layers,
+width 64; joint space of 64) with a word-level vocabulary, trained from random weights by
+`grounding-kit train tiny-clip` (`grounding_kit.models.training`, recipe {recipe!r}).
 """
 _CLIP_COMMON = f"""- AdamW (lr {CLIP_LR}, weight decay 0.1 on matrices), 5% warm-up then cosine decay, one CPU thread.
 - Deterministic for a seed; shipped with seed 0.
 - Knows only the shapes world: 3 shapes, 6 colours, 2 sizes, a few dozen words.
 """
-# recipe -> (version, description); "descriptions" is the shipped one (version 1)
+# recipe -> (version, description); "typed-queries" is the shipped one (version 2)
 CLIP_RECIPES: dict[str, tuple[int, str]] = {
     "descriptions": (1, f"""
 - Data, freshly rendered every step (`description_batch`): the 36 one-object template scenes with
@@ -63,13 +72,15 @@ CLIP_RECIPES: dict[str, tuple[int, str]] = {
   text, the image's exact description, among the descriptions only (a partial query true of an
   image is never its negative). Plus, with weights {", ".join(f"{k} {v:g}" for k, v in CLIP_EXTRA_LOSSES.items())}:
   each query against its hard-negative text (`hard_text_loss`); SigLIP's sigmoid loss on every
-  pair (`calibration_loss`); and a training-only *layout loss* (`layout_loss`: which colour and
-  shape sits in which grid column and how many of each shape, read from the image embedding;
-  which referent a left/right query puts in which column, read from its text embedding). The
-  layout heads and the sigmoid's bias are not saved.
+  pair (`calibration_loss`) and on the match task's kind of pair alone (`match_pair_loss`: a
+  scene and its one-change edit against both descriptions); and a training-only *layout loss*
+  (`layout_loss`: which colour and shape sits in which grid column and how many of each shape,
+  read from the image embedding; which referent a left/right query puts in which column, read
+  from its text embedding; linear heads on the embeddings times {LAYOUT_SCALE:g}). The layout
+  heads and the sigmoid's bias are not saved.
 """),
 }
-CLIP_RECIPE = "descriptions"  # the shipped recipe (see the model card for why not "typed-queries")
+CLIP_RECIPE = "typed-queries"  # the shipped recipe (version 2)
 EVAL_SEED = 10_000  # far from the training streams: a fresh sample of the world
 BACKGROUNDS = ("white", "gray")
 
@@ -128,8 +139,10 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
     -------
     scenes (Ns), queries (Nt, :class:`~grounding_kit.models.queries.Query`; the texts are their
     ``.text``), truth: (Nt, Ns) bool with ``truth[i, j]`` = text i holds for scene j, and
-    pairs: (n_queries, 3) int, each typed query's row, its hard-negative text's row and the column
-    of the scene it was drawn from (:func:`hard_text_loss`).
+    pairs: (n_queries, 4) int, each typed query's row, its hard-negative text's row, the column
+    of the scene it was drawn from and the column of its hard-negative image
+    (:func:`hard_text_loss`, :func:`match_pair_loss`). A scene's whole description sits in the
+    row of the scene's column (from column 36 on).
     """
     from ..world import caption_templates, sample_scene
     from .queries import Query, Referent, hard_negative_scene, perturb_query, sample_query, scene_query, truth_matrix
@@ -151,7 +164,8 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
     scenes += multi + negatives
     queries += [scene_query(s) for s in multi + negatives]
     rows = len(queries) + 2 * np.arange(n_queries)
-    pairs = np.stack([rows, rows + 1, first_multi + np.arange(n_queries) % n_multi], axis=1)
+    pairs = np.stack([rows, rows + 1, first_multi + np.arange(n_queries) % n_multi,
+                      first_multi + n_multi + np.arange(n_queries)], axis=1)
     queries += typed
     return scenes, queries, truth_matrix(queries, scenes), pairs
 
@@ -200,11 +214,11 @@ def hard_text_loss(logits: torch.Tensor, truth: torch.Tensor, pairs: np.ndarray)
     on the scene it was drawn from: a two-way cross-entropy that asks the query to score higher.
     In-batch negatives are mostly easy; this term names the one change that makes a text false.
 
-    logits : (Nt, Ni); truth : (Nt, Ni) bool; pairs : (P, 3) rows of (query, hard-negative text,
-    scene) indices (:func:`typed_query_batch`). Pairs whose changed text still holds for the scene
+    logits : (Nt, Ni); truth : (Nt, Ni) bool; pairs : (P, 3 or more) rows of (query, hard-negative
+    text, scene, ...) indices (:func:`typed_query_batch`). Pairs whose changed text still holds for the scene
     (e.g. "a blue object" of a scene with a red and a blue one) are left out.
     """
-    query, negative, scene = (torch.from_numpy(column) for column in np.asarray(pairs).T)
+    query, negative, scene = (torch.from_numpy(column) for column in np.asarray(pairs)[:, :3].T)
     valid = truth[query, scene] & ~truth[negative, scene]
     scores = torch.stack([logits[query, scene], logits[negative, scene]], 1)[valid]
     return torch.nn.functional.cross_entropy(scores, torch.zeros(len(scores), dtype=torch.long))
@@ -219,6 +233,22 @@ def calibration_loss(logits: torch.Tensor, truth: torch.Tensor, bias: torch.Tens
     logits : (Nt, Ni); truth : (Nt, Ni) bool; bias : a learned scalar.
     """
     return torch.nn.functional.binary_cross_entropy_with_logits(logits + bias, truth.float())
+
+
+def match_pair_loss(logits: torch.Tensor, truth: torch.Tensor, pairs: np.ndarray, bias: torch.Tensor) -> torch.Tensor:
+    """The sigmoid loss of :func:`calibration_loss` on the match task's kind of pair only: each
+    drawn scene and its hard-negative image (one change), each against both whole descriptions.
+    Among all the batch's pairs these few are drowned by easy negatives; on their own they ask
+    for one threshold between a description's scene and a one-change edit of it, whatever the
+    number of objects (the zero-shot match AUC).
+
+    logits : (Nt, Ni); truth : (Nt, Ni) bool; pairs : (P, 4) of :func:`typed_query_batch`, whose
+    scene columns are also their descriptions' rows; bias : the calibration bias.
+    """
+    scene, negative = (torch.from_numpy(column) for column in np.asarray(pairs)[:, 2:4].T)
+    rows, columns = torch.cat([scene, negative, scene, negative]), torch.cat([scene, negative, negative, scene])
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits[rows, columns] + bias,
+                                                                truth[rows, columns].float())
 
 
 IGNORED = -100  # cross-entropy's ignore_index: no target for this row
@@ -281,6 +311,7 @@ def layout_loss(heads: torch.nn.ModuleDict, image_features: torch.Tensor, text_f
     image_features : (Ns, D) unit rows of ``scenes``; text_features : (Nt, D) unit rows of ``queries``.
     """
     cross_entropy = torch.nn.functional.cross_entropy
+    image_features, text_features = LAYOUT_SCALE * image_features, LAYOUT_SCALE * text_features
     present, counts = (torch.from_numpy(np.stack(t)) for t in zip(*map(layout_targets, scenes)))
     loss = torch.nn.functional.binary_cross_entropy_with_logits(heads["layout"](image_features), present)
     loss = loss + cross_entropy(heads["counts"](image_features).reshape(-1, _COUNT_CLASSES), counts.reshape(-1))
@@ -309,13 +340,14 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
                     recipe: str = CLIP_RECIPE) -> dict[str, Any]:
     """Train the embedded tiny CLIP on the grounding world and save it.
 
-    open_clip architecture ``grounding_kit/configs/tiny-shapes.json``, word-level vocabulary,
-    fresh 64 px scenes (the evaluation transform, no augmentation), AdamW with warm-up and cosine
-    decay, ``THREADS`` CPU thread(s). ``recipe`` (:data:`CLIP_RECIPES`): ``"descriptions"`` (the
-    shipped version 1: :func:`description_batch` under open_clip's ``ClipLoss``) or
-    ``"typed-queries"`` (version 2: :func:`typed_query_batch`, typed queries and their hard
-    negatives, under :func:`multi_positive_clip_loss` plus the :data:`CLIP_EXTRA_LOSSES`:
-    :func:`hard_text_loss`, :func:`calibration_loss` and the training-only :func:`layout_loss`).
+    open_clip architecture ``grounding_kit/configs/<name>.json`` of the recipe
+    (:data:`CLIP_ARCHITECTURES`), word-level vocabulary, fresh 64 px scenes (the evaluation
+    transform, no augmentation), AdamW with warm-up and cosine decay, ``THREADS`` CPU thread(s).
+    ``recipe`` (:data:`CLIP_RECIPES`): ``"typed-queries"`` (the shipped version 2, a modified
+    ResNet: :func:`typed_query_batch`, typed queries and their hard negatives, under
+    :func:`multi_positive_clip_loss` plus the :data:`CLIP_EXTRA_LOSSES`: :func:`hard_text_loss`,
+    :func:`calibration_loss`, :func:`match_pair_loss` and the training-only :func:`layout_loss`) or
+    ``"descriptions"`` (version 1, a ViT: :func:`description_batch` under open_clip's ``ClipLoss``).
     Writes the model card ``README.md`` (:mod:`~grounding_kit.models.cards`) beside the weights. Saved as an
     open_clip ``local-dir`` folder (``open_clip_config.json`` + ``model.safetensors`` + ``vocab.json``,
     :func:`~grounding_kit.models.clip.save_open_clip_folder`), which ``load_clip`` reads.
@@ -349,7 +381,7 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
 
-    arch = register_tiny_config()
+    arch = register_tiny_config(CLIP_ARCHITECTURES[recipe][0])
     model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
     text_cfg = open_clip.get_model_config(arch)["text_cfg"]
     tokenizer = WordTokenizer.fit(world_texts(seed, queries=typed), text_cfg["vocab_size"], text_cfg["context_length"])
@@ -382,6 +414,7 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
             loss = (multi_positive_clip_loss(logits, truth, own, image_candidates=own.any(1))
                     + weights["hard texts"] * hard_text_loss(logits, truth, pairs)
                     + weights["calibration"] * calibration_loss(logits, truth, bias)
+                    + weights["match pairs"] * match_pair_loss(logits, truth, pairs, bias)
                     + weights["layout"] * layout_loss(heads, image_features, text_features, scenes, queries))
         else:  # one positive each, on the diagonal
             loss = clip_loss(image_features, text_features, logit_scale)
@@ -404,7 +437,8 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
                "size_bytes": folder_size(out), "seed": seed}
     (out / "training.json").write_text(json.dumps(summary, indent=1))
     write_model_card(out, f"{TINY_CLIP}: the embedded tiny CLIP, version {version}",
-                     _CLIP_MODEL.format(recipe=recipe) + recipe_text + _CLIP_COMMON)
+                     _CLIP_MODEL.format(recipe=recipe, arch=CLIP_ARCHITECTURES[recipe][0],
+                                       vision=CLIP_ARCHITECTURES[recipe][1]) + recipe_text + _CLIP_COMMON)
     return {**summary, "output_dir": str(out)}
 
 

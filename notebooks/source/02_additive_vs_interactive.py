@@ -113,12 +113,12 @@ check_interaction_residual(residual, match_grid)
 # We embed each task with the CLIP of notebook 01 and train heads on the frozen features.
 
 # %% -
-N = 600  # pairs per task; the first half trains, the second half tests
+SIZES = {"additive": 600, "match": 2400}  # pairs per task; the first half trains, the second half tests
 clip = gk.load_clip(MODEL)
 
-tasks = {name: gk.make_task(name, n=N, seed=0) for name in ("additive", "match")}
+tasks = {name: gk.make_task(name, n=n, seed=0) for name, n in SIZES.items()}
 features = {name: gk.embed(ds, clip) for name, ds in tasks.items()}
-# the kit's experiment protocol: the first N/2 pairs train the heads, the last N/2 test them
+# the kit's experiment protocol: the first half of the pairs trains the heads, the second half tests them
 experiments = {name: gk.experiment(clip, ds, test_size=0.5, shuffle=False) for name, ds in tasks.items()}
 tasks["additive"][0]["text"], tasks["match"][0]["text"]
 
@@ -146,7 +146,7 @@ test_logits = {(task, kind): head(test_feats[task].text, test_feats[task].image)
 # %% [markdown] subslide
 # ## Exercise 2.3: accuracy
 #
-# `logits` below holds the interactive head's test logits on the match task, shape (N/2, 2), and
+# `logits` below holds the interactive head's test logits on the match task, shape (1200, 2), and
 # `y` the true labels. Compute the accuracy of the head's predictions (the argmax class).
 
 # %% - exercise=2.3
@@ -236,9 +236,9 @@ pd.DataFrame({name: {"probe accuracy": r.accuracy, "chance": r.chance} for name,
 
 # %% [markdown] subslide
 # Read the probe's accuracy for the sign against 1. The text-only Bayes rate assumes the sentiment is
-# always known; a linear read-out of these text features gets its sign wrong for a large share of the
-# captions, and every head here starts with a linear layer on the same features. So a large part of the
-# heads' gap to the Bayes rate lies in what the frozen features carry, before any head is trained. Try
+# always known; a linear read-out of these text features gets its sign wrong for more than one caption
+# in twenty, and every head here starts with a linear layer on the same features. So part of the heads'
+# gap to the Bayes rate lies in what the frozen features carry, before any head is trained. Try
 # a real CLIP (`MODEL` above) to see the probe and the heads change together.
 
 # %% [markdown] slide
@@ -270,8 +270,8 @@ pd.DataFrame({name: {"probe accuracy": r.accuracy, "chance": r.chance} for name,
 # 95% paired bootstrap interval of fancy minus its EMAP (`gk.emap_report`).
 
 # %% -
-nonlinear = gk.make_task("additive", n=1000, seed=0, image_rule="uniformity")
-nl = gk.experiment(clip, nonlinear, test_size=400, shuffle=False)  # 600 pairs train, the last 400 test
+nonlinear = gk.make_task("additive", n=2000, seed=0, image_rule="uniformity")
+nl = gk.experiment(clip, nonlinear, test_size=800, shuffle=False)  # 1200 pairs train, the last 800 test
 rows, verdicts, upper = [], {}, []
 for seed in (0, 1, 2):
     ensemble, fancy = nl.head("additive", seed=seed), nl.head("interactive", seed=seed)
@@ -333,7 +333,7 @@ for seed, verdict in verdicts.items():
 # right 75% of the time). The gap between the two heads is what interactions are worth to these heads.
 
 # %% subslide
-dial = gk.widgets.interaction_dial(clip, levels=(0.0, 0.5, 1.0), n=200, n_train=300, seed=0)
+dial = gk.widgets.interaction_dial(clip, levels=(0.0, 0.5, 1.0), n=400, n_train=1200, seed=0)
 claims["dial_additive_head"] = dial.scores["additive"]
 claims["dial_interactive_head"] = dial.scores["interactive"]
 dial
