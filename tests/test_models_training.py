@@ -49,6 +49,19 @@ def test_cli_trains_the_typed_query_recipe_of_tiny_clip(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_each_recipe_trains_its_own_architecture(tmp_path):
+    """Version 1's recipe still trains version 1's ViT; the shipped recipe a modified ResNet."""
+    from grounding_kit.models.training import CLIP_RECIPE, train_tiny_clip
+
+    train_tiny_clip(tmp_path / "v1", steps=2, recipe="descriptions", progress=False, n_eval=36)
+    vision = {name: json.loads((folder / "open_clip_config.json").read_text())["model_cfg"]["vision_cfg"]
+              for name, folder in (("v1", tmp_path / "v1"), ("shipped", models_dir() / "tiny-shapes"))}
+    assert vision["v1"]["patch_size"] == 8 and vision["v1"]["layers"] == 2  # a ViT
+    assert CLIP_RECIPE == "typed-queries" and vision["shipped"]["layers"] == [1, 1, 1, 1]  # a ResNet
+    assert load_clip(str(tmp_path / "v1"), device="cpu").embed_dim == 64  # and loads from its own folder
+
+
+@pytest.mark.slow
 def test_the_typed_query_recipe_is_deterministic(tmp_path):
     from grounding_kit.models.training import train_tiny_clip
 
