@@ -247,8 +247,7 @@ def match_pair_loss(logits: torch.Tensor, truth: torch.Tensor, pairs: np.ndarray
     """
     scene, negative = (torch.from_numpy(column) for column in np.asarray(pairs)[:, 2:4].T)
     rows, columns = torch.cat([scene, negative, scene, negative]), torch.cat([scene, negative, negative, scene])
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits[rows, columns] + bias,
-                                                                truth[rows, columns].float())
+    return calibration_loss(logits[rows, columns], truth[rows, columns], bias)
 
 
 IGNORED = -100  # cross-entropy's ignore_index: no target for this row

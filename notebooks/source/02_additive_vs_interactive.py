@@ -146,8 +146,9 @@ test_logits = {(task, kind): head(test_feats[task].text, test_feats[task].image)
 # %% [markdown] subslide
 # ## Exercise 2.3: accuracy
 #
-# `logits` below holds the interactive head's test logits on the match task, shape (1200, 2), and
-# `y` the true labels. Compute the accuracy of the head's predictions (the argmax class).
+# `logits` below holds the interactive head's test logits on the match task, shape
+# (half of `SIZES["match"]`, 2), and `y` the true labels. Compute the accuracy of the head's
+# predictions (the argmax class).
 
 # %% - exercise=2.3
 logits, y = test_logits[("match", "interactive")], experiments["match"].labels_eval
