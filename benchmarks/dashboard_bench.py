@@ -10,7 +10,7 @@ With ``--page`` it times the page itself instead: a fresh Voila server per visit
 through Playwright, from the first request to the first lab's slider being usable, with an empty
 kit cache (cold), then with the cache that visit filled (warm), against a one-slider Voila page
 (server, kernel and widget start-up alone) measured in the same run. Measured figures, before and
-after the first lab read cached grids (``grounding_kit.grid_cache``): ``benchmarks/dashboard_bench.md``
+after the first lab read cached grids (``grounding_kit.experiments.grid_cache``): ``benchmarks/dashboard_bench.md``
 (warm 24.2 s -> 11.0 s, 5.1x -> 2.8x the one-slider page; cold 27 -> 28 s; load average about 5).
 
 Usage: python benchmarks/dashboard_bench.py [--n 1000] [--repeats 7] [--quick] [--json] [--page [--visits 3]]
@@ -49,7 +49,7 @@ def run(n: int, repeats: int) -> tuple[list[dict], dict]:
     torch.set_num_threads(2)
     import grounding_kit as gk
     from grounding_kit import widgets as gkw
-    from grounding_kit.protocol import task_experiment
+    from grounding_kit.experiments.protocol import task_experiment
 
     setup: dict[str, float] = {}
     start = time.perf_counter()

@@ -91,7 +91,7 @@ def overhead_per_block(client) -> float:
     import torch
 
     from grounding_kit.analysis.distributed import emap_distributed
-    from grounding_kit.features import Features
+    from grounding_kit.models.features import Features
     from grounding_kit.models import fit_head
 
     gen = torch.Generator().manual_seed(0)

@@ -41,8 +41,8 @@ def build(n: int):
     """Features (N, 512) x 2, an MLP head (hidden 256) and a rank-16 bilinear head, seeded."""
     import torch
 
-    from grounding_kit.features import Features
-    from grounding_kit.structure import BilinearFactors
+    from grounding_kit.models.features import Features
+    from grounding_kit.models.contract import BilinearFactors
 
     class MLPHead(torch.nn.Module):
         structure = "first-layer-linear"

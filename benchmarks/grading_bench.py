@@ -50,8 +50,8 @@ def execute(notebook, cwd: Path) -> float:
 def run(quick: bool) -> list[dict]:
     import nbformat
 
-    from grounding_kit import homework
-    from grounding_kit.course import REPO_NOTEBOOKS
+    from grounding_kit.course import homework
+    from grounding_kit.course.sources import REPO_NOTEBOOKS
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("GROUNDING_KIT_CACHE", str(Path(tmp) / "cache"))

@@ -2,7 +2,7 @@
 
 For each query kind (single objects with any subset of size/colour/shape, two objects, counts,
 left/right) the gallery of fresh scenes (seed 20,000, which no training stream uses) is ranked
-by the model and scored with :func:`grounding_kit.models.queries.evaluate_queries`: ``top1`` (the
+by the model and scored with :func:`grounding_kit.world.queries.evaluate_queries`: ``top1`` (the
 best-ranked image holds the query) and ``top5`` (mean fraction of the 5 best that hold it).
 The 36-caption zero-shot accuracy and the match-task AUC (:func:`evaluate_clip`) are shown
 too. A random-weights tiny CLIP, measured in the same run, is the baseline (chance level).
@@ -46,7 +46,7 @@ def match_head_accuracies(clip) -> dict[str, list[float]]:
     """Notebook 02's interactive head on ``clip``'s features of the match task (seed 0, the first
     half to fit, the second to test), test accuracy per head seed, for each of ``HEAD_SETTINGS``."""
     from grounding_kit.analysis import accuracy
-    from grounding_kit.protocol import experiment
+    from grounding_kit.experiments.protocol import experiment
     from grounding_kit.world import make_task
 
     result = {}
@@ -60,7 +60,7 @@ def match_head_accuracies(clip) -> dict[str, list[float]]:
 
 
 def measure(clip, quick: bool, heads: bool = False) -> dict:
-    from grounding_kit.models.queries import evaluate_queries, mirror_accuracy
+    from grounding_kit.world.queries import evaluate_queries, mirror_accuracy
     from grounding_kit.models.training import evaluate_clip
 
     n_scenes, n_queries, n_eval = (500, 40, 180) if quick else (1000, 100, 720)
@@ -108,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from grounding_kit.models import load_clip
-    from grounding_kit.threads import single_thread
+    from grounding_kit.core.threads import single_thread
 
     with single_thread():
         results = {"random weights (baseline)": measure(random_tiny_clip(), args.quick)}

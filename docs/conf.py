@@ -1,14 +1,14 @@
 """Sphinx configuration of the course website (``make book``; see grounding_kit/book.py).
 
 Everything a page loads is local: MathJax and plotly.js are copied from installed packages into
-``_vendor/`` (grounding_kit.assets), the theme's fonts and icons ship with the theme, and the
-notebooks arrive executed, with static figures (grounding_kit.static_widgets), so myst-nb never
+``_vendor/`` (grounding_kit.course.assets), the theme's fonts and icons ship with the theme, and the
+notebooks arrive executed, with static figures (grounding_kit.course.static_widgets), so myst-nb never
 runs a kernel nor links a widget manager.
 """
 
 from pathlib import Path
 
-from grounding_kit import assets
+from grounding_kit.course import assets
 
 project = "grounding_kit"
 author = "the grounding_kit authors"
@@ -17,7 +17,7 @@ copyright = "the grounding_kit authors, MIT licence"
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "numpydoc", "sphinx.ext.mathjax"]
 exclude_patterns = ["_build", "_vendor", "**.ipynb_checkpoints"]
 
-# notebooks: executed by grounding_kit.slides beforehand, rendered as they are
+# notebooks: executed by grounding_kit.course.slides beforehand, rendered as they are
 nb_execution_mode = "off"
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3

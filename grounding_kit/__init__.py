@@ -9,7 +9,7 @@ logits (pre-softmax) in the last axis.
 
 from __future__ import annotations
 
-from grounding_kit.lazy import lazy_exports
+from grounding_kit.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -17,8 +17,14 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # set-up
     "doctor": "grounding_kit.diagnostics",
-    "Features": "grounding_kit.features",
-    "NotFittedError": "grounding_kit.validation",
+    "Features": "grounding_kit.models.features",
+    # the exceptions and warnings public functions raise (each function's Raises lists its own)
+    "NotFittedError": "grounding_kit.core.validation",
+    "BudgetError": "grounding_kit.core.validation",
+    "CacheDirError": "grounding_kit.core.paths",
+    "DataError": "grounding_kit.world.loaders",
+    "IllPosedQuestion": "grounding_kit.world.vqa",
+    "ProbabilityInputWarning": "grounding_kit.analysis.grids",
     # the EMAP engine
     "emap": "grounding_kit.analysis",
     "decompose": "grounding_kit.analysis",
@@ -34,9 +40,9 @@ _EXPORTS: dict[str, str] = {
     "emap_report": "grounding_kit.analysis",
     "cross_validate_emap": "grounding_kit.analysis",
     # the experiment protocol (split, embed, fit, analyse held-out pairs)
-    "experiment": "grounding_kit.protocol",
-    "task_experiment": "grounding_kit.protocol",
-    "Experiment": "grounding_kit.protocol",
+    "experiment": "grounding_kit.experiments.protocol",
+    "task_experiment": "grounding_kit.experiments.protocol",
+    "Experiment": "grounding_kit.experiments.protocol",
     # the grounding world and real data
     "make_task": "grounding_kit.world",
     "rebalance": "grounding_kit.world",
@@ -55,7 +61,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 # sub-packages reachable as attributes, e.g. ``gk.world.render_scene``
-_SUBMODULES = ("analysis", "world", "models", "widgets", "checks", "course", "homework")
+_SUBMODULES = ("core", "world", "models", "analysis", "experiments", "course", "exercises", "widgets", "dashboard",
+               "checks", "homework")  # the last two: deprecated re-exports
 
 __all__ = sorted(_EXPORTS)
 

@@ -37,8 +37,8 @@ class CommandError(Exception):
 
 
 def _check_train(args: argparse.Namespace) -> None:
-    from .models.registry import TINY_CLIP, TINY_VQA, embedded_path
-    from .paths import check_output_dir
+    from grounding_kit.models.registry import TINY_CLIP, TINY_VQA, embedded_path
+    from grounding_kit.core.paths import check_output_dir
 
     if args.recipe is not None and args.model != "tiny-clip":
         raise CommandError(f"--recipe is for tiny-clip only, got it with {args.model}")
@@ -52,7 +52,7 @@ def _check_train(args: argparse.Namespace) -> None:
 
 
 def _check_dashboard(args: argparse.Namespace) -> None:
-    from .dashboard.server import check_port_free
+    from grounding_kit.dashboard.server import check_port_free
 
     try:
         check_port_free(args.port, "0.0.0.0" if args.room else "127.0.0.1")
@@ -61,7 +61,7 @@ def _check_dashboard(args: argparse.Namespace) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from .diagnostics import doctor
+    from grounding_kit.diagnostics import doctor
 
     report = doctor(hub_timeout=args.hub_timeout)
     print(report.text())
@@ -69,7 +69,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .models import training
+    from grounding_kit.models import training
 
     trainers = {"tiny-clip": training.train_tiny_clip, "tiny-vqa": training.train_tiny_vqa}
     recipe = {"recipe": args.recipe} if args.recipe is not None else {}
@@ -81,13 +81,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    from .dashboard import serve
+    from grounding_kit.dashboard import serve
 
     return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1")
 
 
 def _course(args: argparse.Namespace) -> int:
-    from .homework import init_course_cli
+    from grounding_kit.course.nbgrader import init_course_cli
 
     try:
         return init_course_cli(args.directory, args.only, args.force)
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_present(args: argparse.Namespace) -> None:
-    from .course import REPO_NOTEBOOKS
+    from grounding_kit.course.sources import REPO_NOTEBOOKS
 
     given = Path(args.notebook)
     path = given if given.suffix == ".ipynb" else REPO_NOTEBOOKS / f"{args.notebook}.ipynb"
@@ -154,7 +154,7 @@ def _check_present(args: argparse.Namespace) -> None:
 
 
 def _present(args: argparse.Namespace) -> int:
-    from .dashboard.server import SLIDES_TEMPLATE, serve
+    from grounding_kit.dashboard.server import SLIDES_TEMPLATE, serve
 
     return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1", notebook=args.notebook,
                  template=SLIDES_TEMPLATE)

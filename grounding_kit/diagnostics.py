@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from . import hub, paths
+from grounding_kit.core import hub, paths
 
 PACKAGES = ("torch", "torchvision", "open_clip_torch", "transformers", "datasets", "ipywidgets",
             "plotly", "anywidget", "jupyterlab", "voila")
@@ -104,7 +104,7 @@ def _check_device() -> Check:
 
 
 def _check_embedded_models(load: bool) -> list[Check]:
-    from . import models
+    from grounding_kit import models
 
     checks = []
     for name, loader in (("tiny-shapes", models.load_clip), ("tiny-shapes-vqa", models.load_vqa)):

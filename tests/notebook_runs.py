@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from conftest import ARTIFACTS, NOTEBOOKS
-from grounding_kit.slides import SYNC_FIGURES
+from grounding_kit.course.slides import SYNC_FIGURES
 
 # appended to every run, and removed again before the run is inspected or saved
 _READ_CLAIMS = ("import json as _json\n"

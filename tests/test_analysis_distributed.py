@@ -20,7 +20,7 @@ import torch
 from grounding_kit.analysis import emap_details, emap_model
 from grounding_kit.analysis.distributed import emap_distributed, exact_blocks
 from grounding_kit.analysis.pairs import PairEvaluator
-from grounding_kit.features import Features
+from grounding_kit.models.features import Features
 from grounding_kit.models import fit_head
 
 from conftest import free_port

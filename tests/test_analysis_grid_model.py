@@ -8,7 +8,7 @@ import torch
 
 from grounding_kit.analysis import GridModel, emap, emap_details, emap_model, pairwise_logits, reshuffle
 from grounding_kit.analysis.grid_model import as_pair_model
-from grounding_kit.features import Features
+from grounding_kit.models.features import Features
 
 
 def interacting_model(t: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, deco
                                     emap_report, macro_auc, monte_carlo_spread, pairwise_logits, pairwise_ranking_accuracy,
                                     perceptual_score, reshuffle, reshuffle_average, score, shuffle_permutation,
                                     vqa_soft_accuracy, weighted_f1)
-from grounding_kit.features import Features
+from grounding_kit.models.features import Features
 
 
 rng = np.random.default_rng(0)

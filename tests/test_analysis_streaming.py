@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grounding_kit.analysis import EmapEstimate, emap, emap_details, emap_model, pairwise_logits
-from grounding_kit.features import Features
-from grounding_kit.structure import BilinearFactors
+from grounding_kit.models.features import Features
+from grounding_kit.models.contract import BilinearFactors
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: small tiles, one thread

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import grounding_kit as gk
-from grounding_kit.validation import BudgetError, check_seed, seed_int
+from grounding_kit.core.validation import BudgetError, check_seed, seed_int
 
 # ---------------------------------------------------------------- seeds
 
@@ -126,7 +126,7 @@ def test_single_logit_column_means_two_classes():
 
 
 def test_checks_and_widget_helpers_refuse_labels_outside_the_classes():
-    from grounding_kit import checks
+    from grounding_kit.exercises import checks
     from grounding_kit.analysis.margins import label_margin, label_margin_grid
 
     logits = _grid()[0]
@@ -143,7 +143,7 @@ def test_checks_and_widget_helpers_refuse_labels_outside_the_classes():
 KILLED_WRITER = """
 import sys, time
 from pathlib import Path
-from grounding_kit.cache import atomic_write
+from grounding_kit.core.cache import atomic_write
 
 def write(tmp):
     tmp.mkdir()
@@ -159,7 +159,7 @@ def test_a_kill_during_a_cache_write_leaves_a_temporary_that_the_next_write_clea
     import subprocess
     import sys
 
-    from grounding_kit.cache import atomic_write, is_stale_temporary
+    from grounding_kit.core.cache import atomic_write, is_stale_temporary
 
     writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -174,7 +174,7 @@ def test_a_kill_during_a_cache_write_leaves_a_temporary_that_the_next_write_clea
 
 
 def test_a_live_writers_temporary_is_kept(tmp_path):
-    from grounding_kit.cache import atomic_write
+    from grounding_kit.core.cache import atomic_write
 
     def write(tmp):
         atomic_write(tmp_path / "second", lambda t: t.write_text("b"))  # cleans while the first is open
@@ -185,7 +185,7 @@ def test_a_live_writers_temporary_is_kept(tmp_path):
 
 
 def test_cache_folder_given_as_a_file(tmp_path, monkeypatch):
-    from grounding_kit.paths import CacheDirError, cache_dir
+    from grounding_kit.core.paths import CacheDirError, cache_dir
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
@@ -199,7 +199,7 @@ def test_cache_folder_given_as_a_file(tmp_path, monkeypatch):
 
 
 def test_a_read_only_cache_returns_the_result_with_a_warning(tmp_path, monkeypatch):
-    from grounding_kit.cache import cached
+    from grounding_kit.core.cache import cached
 
     def save(value, path):
         raise PermissionError(13, "Permission denied", str(path))
@@ -226,7 +226,7 @@ def data_copy(tmp_path):
     """A copy of the shipped data/ in tmp_path/data, and a snapshot of its files' bytes."""
     import shutil
 
-    from grounding_kit.paths import PACKAGE_DIR
+    from grounding_kit.core.paths import PACKAGE_DIR
 
     shutil.copytree(PACKAGE_DIR.parent / "data", tmp_path / "data")
     return {p: p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file()}
@@ -280,7 +280,7 @@ def test_train_one_step_into_a_new_folder(tmp_path, data_copy):
 
 
 def test_check_output_dir_accepts_new_empty_and_previous_output_folders(tmp_path):
-    from grounding_kit.paths import check_output_dir
+    from grounding_kit.core.paths import check_output_dir
 
     shipped = tmp_path / "shipped"
     previous = tmp_path / "previous"
@@ -539,7 +539,7 @@ def test_make_task_refuses_sizes_that_cannot_fit_naming_the_memory(call):
 
 
 def test_the_memory_budget_is_one_documented_setting(monkeypatch):
-    from grounding_kit.validation import check_memory, memory_budget
+    from grounding_kit.core.validation import check_memory, memory_budget
 
     vqa = gk.make_task("vqa", n=600, seed=0, cache=False)
     monkeypatch.setenv("GROUNDING_KIT_MAX_MEMORY", "1MiB")
@@ -682,7 +682,7 @@ def test_doctor_reports_an_unusable_cache_folder(tmp_path):
 def test_cache_folder_under_a_read_only_folder(tmp_path, monkeypatch):
     from pathlib import Path as _Path
 
-    from grounding_kit.paths import CacheDirError, cache_dir
+    from grounding_kit.core.paths import CacheDirError, cache_dir
 
     real_mkdir = _Path.mkdir
 
@@ -704,7 +704,7 @@ def test_temporaries_of_earlier_versions_are_cleaned_once_old(tmp_path):
     import os
     import time
 
-    from grounding_kit.cache import STALE_SECONDS, atomic_write
+    from grounding_kit.core.cache import STALE_SECONDS, atomic_write
 
     old = tmp_path / ".entry.ab12cd34"
     old.mkdir()
@@ -723,7 +723,7 @@ def test_temporaries_of_earlier_versions_are_cleaned_once_old(tmp_path):
 
 @pytest.mark.parametrize("seed, error", [("abc", TypeError), (1.5, TypeError), (-1, ValueError)])
 def test_experiment_split_and_widgets_share_the_seed_validator(seed, error):
-    from grounding_kit.protocol import split
+    from grounding_kit.experiments.protocol import split
     from grounding_kit.widgets.similarity import SimilarityWidget
 
     with pytest.raises(error, match="seed must be an integer"):

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ARTIFACTS, NOTEBOOKS, block_external, free_port, run_all_cells, wait_for_http
-from grounding_kit import book, slides, static_widgets
-from grounding_kit.course import notebook_paths
+from grounding_kit.course import book, slides, static_widgets
+from grounding_kit.course.sources import notebook_paths
 from notebook_runs import run_notebook
 from grounding_kit.dashboard.server import SLIDES_TEMPLATE, voila_command
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grounding_kit.cache import atomic_write, cache_key, cached
+from grounding_kit.core.cache import atomic_write, cache_key, cached
 
 
 def test_cache_key_is_stable_and_sensitive():

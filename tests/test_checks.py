@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from grounding_kit import checks
-from grounding_kit.checks import CheckFailed
+from grounding_kit.exercises import checks
+from grounding_kit.exercises.checks import CheckFailed
 
 RNG = np.random.default_rng(0)
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from conftest import NOTEBOOKS
-from grounding_kit import course, homework
+from grounding_kit.course import sources, student as gk_student, slides as gk_slides
 
 COURSE = sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb"))
 SOURCES = NOTEBOOKS / "source"
@@ -22,7 +22,7 @@ def code_cells(notebook):
 
 
 def test_committed_notebooks_equal_the_builder_output():
-    stale = course.build(SOURCES, NOTEBOOKS, check=True)
+    stale = sources.build(SOURCES, NOTEBOOKS, check=True)
     assert not stale, f"rebuild with `python -m grounding_kit.course build`: {stale}"
     assert {p.stem for p in SOURCES.glob("0*.py")} == {p.stem for p in NOTEBOOKS.glob("0*.ipynb")}
     # RISE opens every notebook in a theme that requests no web fonts (offline lecture halls)
@@ -37,16 +37,16 @@ def test_each_notebook_is_a_lecture_unit_with_exercises(path):
     assert notebook.cells[0].metadata.slideshow.slide_type == "slide"
     assert sum(cell.metadata.slideshow.slide_type == "slide" for cell in notebook.cells) >= 5
     assert any(re.search(r"^MODEL = \"tiny-", cell.source, re.M) for cell in code_cells(notebook))
-    assert 2 <= course.count_exercises(notebook) <= 4
+    assert 2 <= gk_student.count_exercises(notebook) <= 4
     for cell in code_cells(notebook):  # every exercise is followed by a check in its cell
-        if course.BEGIN in cell.source:
-            after = cell.source.split(course.END)[-1]
+        if sources.BEGIN in cell.source:
+            after = cell.source.split(sources.END)[-1]
             next_cells = code_cells(notebook)[code_cells(notebook).index(cell) + 1:][:1]
             assert "check_" in after or any("check_" in c.source for c in next_cells), cell.source
 
 
 def test_parse_source_reads_cells_slides_and_markdown():
-    notebook = course.parse_source("# header ignored\n# %% [markdown] slide\n# # Title\n#\n# text\n\n"
+    notebook = sources.parse_source("# header ignored\n# %% [markdown] slide\n# # Title\n#\n# text\n\n"
                                    "# %%\nx = 1\n\n\n# %% fragment\nprint(x)\n")
     assert [c.cell_type for c in notebook.cells] == ["markdown", "code", "code"]
     assert notebook.cells[0].source == "# Title\n\ntext"
@@ -62,13 +62,13 @@ def test_parse_source_reads_cells_slides_and_markdown():
 ])
 def test_parse_source_rejects_bad_sources(text, message):
     with pytest.raises(ValueError, match=message):
-        course.parse_source(text, name="bad.py")
+        sources.parse_source(text, name="bad.py")
 
 
 def test_strip_solutions_keeps_indentation_and_the_rest():
     code = ("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n\n"
             "### BEGIN SOLUTION\ny = f(1)\n### END SOLUTION\ncheck(y)")
-    assert course.strip_solutions(code) == ("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError\n\n"
+    assert sources.strip_solutions(code) == ("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError\n\n"
                                             "# YOUR CODE HERE\nraise NotImplementedError\ncheck(y)")
 
 
@@ -79,14 +79,14 @@ def test_strip_solutions_keeps_indentation_and_the_rest():
 ])
 def test_strip_solutions_rejects_unbalanced_markers(code, message):
     with pytest.raises(ValueError, match=message):
-        course.strip_solutions(code, where="nb cell 3")
+        sources.strip_solutions(code, where="nb cell 3")
 
 
 def test_student_copies_are_generated_from_the_current_solutions(tmp_path):
     result = subprocess.run([sys.executable, "-m", "grounding_kit.course", "student", "--output",
                              str(tmp_path / "cli")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    written = course.write_student_copies(NOTEBOOKS, tmp_path / "api")
+    written = gk_student.write_student_copies(NOTEBOOKS, tmp_path / "api")
     assert sorted(p.name for p in written) == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     for target, exercises in written.items():
         solution = nbformat.read(NOTEBOOKS / target.name, as_version=4)
@@ -96,7 +96,7 @@ def test_student_copies_are_generated_from_the_current_solutions(tmp_path):
         assert len(student.cells) == len(solution.cells)
         stubs = 0
         for ours, theirs in zip(code_cells(solution), code_cells(student)):
-            assert theirs.source == course.strip_solutions(homework.strip_hidden_tests(ours.source))
+            assert theirs.source == sources.strip_solutions(sources.strip_hidden_tests(ours.source))
             assert "SOLUTION" not in theirs.source and not theirs.outputs
             hidden = set(re.findall(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", ours.source, re.S))
             assert not any(block.strip() in theirs.source for block in hidden)
@@ -106,7 +106,7 @@ def test_student_copies_are_generated_from_the_current_solutions(tmp_path):
 
 
 def test_slides_export_one_notebook(tmp_path):
-    written = course.write_slides(NOTEBOOKS, tmp_path, names=["01_grounding_and_clip"],
+    written = gk_slides.write_slides(NOTEBOOKS, tmp_path, names=["01_grounding_and_clip"],
                                   reveal_url_prefix="reveal.js", execute=False)
     html = written[0].read_text()
     assert written[0].name == "01_grounding_and_clip.slides.html"
@@ -118,4 +118,4 @@ def test_slides_export_one_notebook(tmp_path):
 
 def test_slides_refuses_an_unknown_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such"):
-        course.write_slides(NOTEBOOKS, tmp_path, names=["no_such"], execute=False)
+        gk_slides.write_slides(NOTEBOOKS, tmp_path, names=["no_such"], execute=False)

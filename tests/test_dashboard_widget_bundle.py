@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import pytest
 
 from conftest import free_port, wait_for_http
-from grounding_kit import assets
+from grounding_kit.course import assets
 from grounding_kit.dashboard.server import OFFLINE_TEMPLATE, voila_command
 from grounding_kit.widgets import components
 

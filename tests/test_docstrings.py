@@ -47,6 +47,6 @@ def test_public_docstrings_parse_as_numpydoc():
 def test_the_scan_sees_the_public_api():
     names = {name for name, _ in public_objects()}
     assert {"grounding_kit.analysis.grid_model.GridModel", "grounding_kit.models.heads.load_head",
-            "grounding_kit.protocol.task_experiment", "grounding_kit.models.clip.load_clip"} <= names
+            "grounding_kit.experiments.protocol.task_experiment", "grounding_kit.models.clip.load_clip"} <= names
     with pytest.warns(UserWarning):  # the check itself catches a broken section underline
         NumpyDocString("Summary.\n\nParameters\n---\nx : int\n")

@@ -1,4 +1,4 @@
-"""The cached logit grids of a task experiment (grounding_kit.grid_cache) and the numpy reshuffles
+"""The cached logit grids of a task experiment (grounding_kit.experiments.grid_cache) and the numpy reshuffles
 that read them (grounding_kit.analysis.permutations): the same numbers as the torch path, a cache
 that is never reused across model versions, recomputed when corrupt, and read without torch."""
 
@@ -15,12 +15,12 @@ import pytest
 import torch
 
 import grounding_kit as gk
-from grounding_kit import grid_cache
+from grounding_kit.experiments import grid_cache
 from grounding_kit.analysis import GridModel, reshuffle, reshuffle_average
 from grounding_kit.analysis.permutations import (permuted_pairs, reshuffle_grid, reshuffle_grid_average,
                                                  shuffle_permutation)
 from grounding_kit.models.registry import TINY_CLIP, embedded_path
-from grounding_kit.protocol import task_experiment
+from grounding_kit.experiments.protocol import task_experiment
 
 N, N_TRAIN = 24, 60
 REQUEST = dict(n_train=N_TRAIN, seed=0, interaction=0.5)
@@ -161,7 +161,7 @@ def test_a_warm_cache_builds_the_reshuffle_lab_without_torch(cached):
     """In a fresh process: read the grids, build the lab, drag, reshuffle; torch and open_clip stay unloaded."""
     code = f"""
 import json, sys
-from grounding_kit.grid_cache import task_grids
+from grounding_kit.experiments.grid_cache import task_grids
 from grounding_kit.widgets import reshuffle_lab
 grids = task_grids({TINY_CLIP!r}, "mixed", {N}, progress=False, **{REQUEST!r})
 lab = reshuffle_lab(grids.grid("interactive"), None, grids.labels, additive=grids.grid("additive"),

@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 
 from conftest import NOTEBOOKS
-from grounding_kit import course, homework
-from grounding_kit.checks import CheckFailed
+from grounding_kit.course import sources, student as gk_student, nbgrader as gk_nbgrader
+from grounding_kit.exercises import fallbacks
+from grounding_kit.exercises import checks
+from grounding_kit.exercises.checks import CheckFailed
 
 HOMEWORK_02 = "02_additive_vs_interactive"
 BIN = Path(sys.executable).parent
@@ -31,7 +33,7 @@ def notebook(stem: str) -> nbformat.NotebookNode:
 def tagged(*cells: tuple[str, str, str]) -> nbformat.NotebookNode:
     """A notebook from (header tags, kind, body) triples, through the real source parser."""
     text = "".join(f"# %% {'[markdown] ' if kind == 'md' else ''}- {tags}\n{body}\n" for tags, kind, body in cells)
-    return course.parse_source(text)
+    return sources.parse_source(text)
 
 
 # ---------------------------------------------------------------- the convention
@@ -42,11 +44,11 @@ def test_header_tags_go_to_metadata_and_points_are_integers():
                 ("answer=9.H1 points=2", "md", "# rubric"))
     assert [c.metadata.get("grounding_kit") for c in nb.cells] == [
         {"exercise": "9.1"}, {"check": "9.1", "points": 3}, {"answer": "9.H1", "points": 2}]
-    homework.validate_exercises(nb)
-    assert homework.points(nb) == {"9.1": 3, "9.H1": 2}
+    sources.validate_exercises(nb)
+    assert sources.points(nb) == {"9.1": 3, "9.H1": 2}
     for bad in ("points=0", "points=two"):
         with pytest.raises(ValueError, match="positive integer"):
-            course.parse_source(f"# %% - check=9.1 {bad}\nx = 1\n", name="bad.py")
+            sources.parse_source(f"# %% - check=9.1 {bad}\nx = 1\n", name="bad.py")
 
 
 @pytest.mark.parametrize("cells, message", [
@@ -62,23 +64,23 @@ def test_header_tags_go_to_metadata_and_points_are_integers():
 ])
 def test_validate_exercises_names_the_broken_cell(cells, message):
     with pytest.raises(ValueError, match=message):
-        homework.validate_exercises(tagged(*cells), "nb")
+        sources.validate_exercises(tagged(*cells), "nb")
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_every_course_exercise_is_tagged_with_points(path):
     nb = nbformat.read(path, as_version=4)
-    homework.validate_exercises(nb, path.name)
-    exercises = [ex for _, role, ex, _ in homework.exercise_cells(nb) if role == "exercise"]
-    assert len(exercises) == course.count_exercises(nb)  # every solution block is a tagged exercise
-    assert all(homework.points(nb)[ex] >= 1 for ex in exercises)
+    sources.validate_exercises(nb, path.name)
+    exercises = [ex for _, role, ex, _ in sources.exercise_cells(nb) if role == "exercise"]
+    assert len(exercises) == gk_student.count_exercises(nb)  # every solution block is a tagged exercise
+    assert all(sources.points(nb)[ex] >= 1 for ex in exercises)
 
 
 def test_hidden_tests_are_stripped_and_unbalanced_markers_refused():
     code = "check(x)\n### BEGIN HIDDEN TESTS\ncheck(x, strict=True)\n### END HIDDEN TESTS\nprint(1)"
-    assert homework.strip_hidden_tests(code) == "check(x)\nprint(1)"
+    assert sources.strip_hidden_tests(code) == "check(x)\nprint(1)"
     with pytest.raises(ValueError, match="never closed"):
-        homework.strip_hidden_tests("### BEGIN HIDDEN TESTS\nx")
+        sources.strip_hidden_tests("### BEGIN HIDDEN TESTS\nx")
 
 
 # ---------------------------------------------------------------- fallbacks
@@ -86,16 +88,16 @@ def test_hidden_tests_are_stripped_and_unbalanced_markers_refused():
 def test_own_or_kit_uses_a_right_answer_silently(capsys):
     f_t, f_v = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
     own = f_t[:, None] + f_v[None, :]
-    assert homework.own_or_kit("2.1", "G", f_t, f_v, namespace={"G": own}) is own
+    assert fallbacks.own_or_kit("2.1", "G", f_t, f_v, namespace={"G": own}) is own
     assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("namespace, state", [({}, "not done yet"), ({"G": np.zeros((2, 3))}, "is not right yet")])
 def test_own_or_kit_falls_back_to_the_kit_with_one_line(capsys, namespace, state):
     f_t, f_v = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
-    value = homework.own_or_kit("2.1", "G", f_t, f_v, namespace=namespace)
+    value = fallbacks.own_or_kit("2.1", "G", f_t, f_v, namespace=namespace)
     assert capsys.readouterr().out == f"exercise 2.1 {state}: using the kit's G so the rest of the notebook runs\n"
-    from grounding_kit.checks import check_additive_grid
+    from grounding_kit.exercises.checks import check_additive_grid
     check_additive_grid(value, f_t, f_v)  # the kit's value passes the exercise's own check
 
 
@@ -106,7 +108,7 @@ def test_own_or_kit_treats_an_unfinished_function_as_not_done(capsys):
     def blind_accuracy(questions, answers):
         raise NotImplementedError
 
-    fallback = homework.own_or_kit("3.1", "blind_accuracy", QUESTIONS, ANSWERS,
+    fallback = fallbacks.own_or_kit("3.1", "blind_accuracy", QUESTIONS, ANSWERS,
                                    namespace={"blind_accuracy": blind_accuracy})
     assert "exercise 3.1 not done yet" in capsys.readouterr().out
     assert fallback(QUESTIONS, ANSWERS) == pytest.approx(3 / 4)
@@ -114,7 +116,7 @@ def test_own_or_kit_treats_an_unfinished_function_as_not_done(capsys):
 
 def test_own_or_kit_refuses_an_unknown_exercise():
     with pytest.raises(ValueError, match="no kit value for 'Q' of exercise '9.9'"):
-        homework.own_or_kit("9.9", "Q", namespace={})
+        fallbacks.own_or_kit("9.9", "Q", namespace={})
 
 
 def test_the_kit_references_pass_their_own_checks():
@@ -122,8 +124,8 @@ def test_the_kit_references_pass_their_own_checks():
     P, t, v = rng.normal(size=(5, 5, 3)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
     inputs = {"1.1": (t, v), "1.3": (t @ v.T,), "1.4": (t @ v.T,), "2.1": (t[:, 0], v[:, 0]),
               "3.1": (QUESTIONS, ANSWERS), "3.3": (QUESTIONS, ANSWERS)}
-    assert {exercise for exercise, _ in homework.FALLBACKS} == set(inputs)
-    for (exercise, name), (check, reference) in homework.FALLBACKS.items():
+    assert {exercise for exercise, _ in fallbacks.FALLBACKS} == set(inputs)
+    for (exercise, name), (check, reference) in fallbacks.FALLBACKS.items():
         check(reference(*inputs[exercise]), *inputs[exercise])
 
 
@@ -131,14 +133,14 @@ def test_every_kit_fallback_is_used_by_a_fallback_cell():
     used = set()
     for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            if homework.cell_role(cell) and homework.cell_role(cell)[0] == "fallback":
+            if sources.cell_role(cell) and sources.cell_role(cell)[0] == "fallback":
                 used |= set(re.findall(r'own_or_kit\("([^"]+)", "([^"]+)"', cell.source))
-    assert used == set(homework.FALLBACKS)
+    assert used == set(fallbacks.FALLBACKS)
 
 
 def test_a_wrong_answer_still_fails_the_check():
     with pytest.raises(CheckFailed):
-        homework.FALLBACKS[("2.1", "G")][0](np.zeros((2, 2)), np.ones(2), np.ones(2))
+        fallbacks.FALLBACKS[("2.1", "G")][0](np.zeros((2, 2)), np.ones(2), np.ones(2))
 
 
 def solution_lines(path: Path) -> list[str]:
@@ -153,7 +155,7 @@ def solution_lines(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_checks_do_not_hold_the_solutions(path):
     """Neither a solution line nor the right-hand side of a solution's assignment appears in checks.py."""
-    text = re.sub(r"\s+", "", (Path(homework.checks.__file__)).read_text())
+    text = re.sub(r"\s+", "", (Path(checks.__file__)).read_text())
     for line in solution_lines(path):
         for piece in (line, line.split("=", 1)[-1]):
             assert len(piece) < 12 or piece not in text, piece
@@ -175,13 +177,13 @@ def test_student_copy_replaces_rubrics_and_hidden_tests():
     nb = tagged(("exercise=9.1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
                 ("check=9.1 points=1", "code", "check(x)\n### BEGIN HIDDEN TESTS\nsecret(x)\n### END HIDDEN TESTS"),
                 ("answer=9.H1 points=2", "md", "# the rubric: x is one"))
-    student = course.student_notebook(nb)
+    student = gk_student.student_notebook(nb)
     assert [c.source for c in student.cells] == [
-        "# YOUR CODE HERE\nraise NotImplementedError", "check(x)", homework.ANSWER_STUB]
+        "# YOUR CODE HERE\nraise NotImplementedError", "check(x)", sources.ANSWER_STUB]
 
 
 def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
-    nb = homework.nbgrader_notebook(notebook(HOMEWORK_02), HOMEWORK_02)
+    nb = gk_nbgrader.nbgrader_notebook(notebook(HOMEWORK_02), HOMEWORK_02)
     graded = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader for c in nb.cells
               if c.metadata.get("nbgrader", {}).get("grade")}
     assert {k: v["points"] for k, v in graded.items()} == {
@@ -192,7 +194,7 @@ def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
         meta = cell.metadata.get("nbgrader")
         if cell.cell_type == "markdown" and not meta["grade"]:
             assert meta["locked"], cell.source[:60]
-        if homework.cell_role(cell) and homework.cell_role(cell)[0] == "exercise":
+        if sources.cell_role(cell) and sources.cell_role(cell)[0] == "exercise":
             assert meta["solution"] and not meta["locked"] and not meta["grade"]
     inputs = [c for c in nb.cells if c.id.endswith("-inputs")]  # the exercises' set-up, read-only
     assert len(inputs) == 4 and all(c.metadata.nbgrader["locked"] for c in inputs)
@@ -202,15 +204,15 @@ def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
 
 
 def test_init_course_writes_a_course_and_refuses_to_overwrite_it(tmp_path):
-    written = homework.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
+    written = gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
     assert written == {HOMEWORK_02: tmp_path / "c" / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb"}
     config = (tmp_path / "c" / "nbgrader_config.py").read_text()
     assert "Exchange.root" in config and "db_url" in config and "Execute.timeout = 600" in config
     with pytest.raises(FileExistsError, match="already holds a course"):
-        homework.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
-    homework.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02], force=True)
+        gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
+    gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02], force=True)
     with pytest.raises(FileNotFoundError, match="no_such"):
-        homework.init_course(tmp_path / "d", NOTEBOOKS, names=["no_such"])
+        gk_nbgrader.init_course(tmp_path / "d", NOTEBOOKS, names=["no_such"])
 
 
 def test_grounding_kit_course_init(tmp_path, capsys):
@@ -244,7 +246,7 @@ def nbgrader(course_dir: Path, *args: str, timeout: int = 900) -> subprocess.Com
 def released(tmp_path_factory) -> Path:
     """A temporary course of every notebook with exercises; notebook 02 generated (release copy made)."""
     root = tmp_path_factory.mktemp("course")
-    homework.init_course(root, NOTEBOOKS)
+    gk_nbgrader.init_course(root, NOTEBOOKS)
     nbgrader(root, "generate_assignment", HOMEWORK_02)
     return root
 
@@ -258,48 +260,48 @@ def release_copy(root: Path, stem: str = HOMEWORK_02) -> nbformat.NotebookNode:
 def test_release_copy_holds_no_graded_answer(released, path):
     if not (released / "release" / path.stem).exists():
         nbgrader(released, "generate_assignment", path.stem)
-    source = homework.nbgrader_notebook(notebook(path.stem))
+    source = gk_nbgrader.nbgrader_notebook(notebook(path.stem))
     text = nbformat.writes(release_copy(released, path.stem))
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
     hidden = 0
     for cell in source.cells:
-        role = homework.cell_role(cell)
+        role = sources.cell_role(cell)
         if role and role[0] in ("exercise", "answer"):  # no line of a solution or a rubric survives
             answer = cell.source.split("### BEGIN SOLUTION")[-1].split("### END SOLUTION")[0].strip()
             for line in answer.splitlines():
                 assert len(line.strip()) < 8 or line.strip() not in text, line
-        if role and role[0] == "check" and homework.HIDDEN_BEGIN in cell.source:
+        if role and role[0] == "check" and sources.HIDDEN_BEGIN in cell.source:
             hidden += 1
-            for line in cell.source.split(homework.HIDDEN_BEGIN)[1].split(homework.HIDDEN_END)[0].splitlines():
+            for line in cell.source.split(sources.HIDDEN_BEGIN)[1].split(sources.HIDDEN_END)[0].splitlines():
                 assert len(line.strip()) < 8 or line.strip() not in text, line
-    roles = [role for _, role, _, _ in homework.exercise_cells(source)]
+    roles = [role for _, role, _, _ in sources.exercise_cells(source)]
     assert text.count("raise NotImplementedError") == roles.count("exercise")
-    assert text.count(homework.ANSWER_STUB) == roles.count("answer")
+    assert text.count(sources.ANSWER_STUB) == roles.count("answer")
     assert hidden == {"03": 1, "04": 1}.get(path.stem[:2], 0)  # 3.1, 4.1: also graded on unseen data
 
 
 def submission(root: Path, wrong: tuple[str, str] | None = None) -> nbformat.NotebookNode:
     """The release copy with the instructor's solutions filled in (one of them replaced by ``wrong``)."""
     source = nbformat.read(root / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4)
-    return homework.filled_submission(release_copy(root), source, dict([wrong]) if wrong else None)
+    return gk_nbgrader.filled_submission(release_copy(root), source, dict([wrong]) if wrong else None)
 
 
 def test_filled_submission_puts_solutions_back_and_refuses_unknown_ids():
-    source = homework.nbgrader_notebook(notebook(HOMEWORK_02))
-    release = course.student_notebook(source)  # the same cells as nbgrader's release copy
-    filled = homework.filled_submission(release, source, {WRONG[0]: WRONG[1]})
+    source = gk_nbgrader.nbgrader_notebook(notebook(HOMEWORK_02))
+    release = gk_student.student_notebook(source)  # the same cells as nbgrader's release copy
+    filled = gk_nbgrader.filled_submission(release, source, {WRONG[0]: WRONG[1]})
     by_id = {c.metadata["nbgrader"]["grade_id"]: c.source for c in filled.cells if "nbgrader" in c.metadata}
     assert by_id["ex2_1-answer"] == next(c.source for c in source.cells
                                          if c.metadata.get("nbgrader", {}).get("grade_id") == "ex2_1-answer")
     assert by_id[WRONG[0]] == WRONG[1]
     with pytest.raises(ValueError, match="not solution cells"):
-        homework.filled_submission(release, source, {"ex9_9-answer": "x = 1"})
+        gk_nbgrader.filled_submission(release, source, {"ex9_9-answer": "x = 1"})
 
 
 @pytest.mark.slow
 def test_full_nbgrader_cycle_on_notebook_02(released):
     root = released
-    full = sum(homework.points(notebook(HOMEWORK_02)).values())
+    full = sum(sources.points(notebook(HOMEWORK_02)).values())
     submissions = {"solutions": submission(root), "one_wrong": submission(root, WRONG),
                    "untouched": release_copy(root)}
     for student, nb in submissions.items():
@@ -342,7 +344,7 @@ def assert_errors_only_in_exercises(nb: nbformat.NotebookNode, name: str) -> Non
     failing = []
     for index, cell in enumerate(nb.cells):
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-        role = homework.cell_role(cell)
+        role = sources.cell_role(cell)
         if errors and (role is None or role[0] not in ("exercise", "check")):
             failing.append(f"{name} cell {index}: {errors[0].ename}: {errors[0].evalue[:200]}")
     assert not failing, failing
@@ -356,11 +358,11 @@ STUDENT_NOTEBOOKS = sorted(NOTEBOOKS.glob("0[0-9]_*.ipynb"))  # 00 has no exerci
 def test_student_copy_with_every_exercise_skipped_runs_past_them(path, tmp_path):
     from nbclient import NotebookClient
 
-    nb = course.student_notebook(nbformat.read(path, as_version=4), path.name)
+    nb = gk_student.student_notebook(nbformat.read(path, as_version=4), path.name)
     NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     assert_errors_only_in_exercises(nb, path.name)
-    skipped = [ex for _, role, ex, _ in homework.exercise_cells(nb) if role == "exercise"]
-    errors = [homework.cell_role(c) for c in nb.cells
+    skipped = [ex for _, role, ex, _ in sources.exercise_cells(nb) if role == "exercise"]
+    errors = [sources.cell_role(c) for c in nb.cells
               if any(o.output_type == "error" for o in c.get("outputs", []))]
     assert {ex for _, ex in errors} == set(skipped)  # each skipped exercise shows as not done

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from grounding_kit import hub
+from grounding_kit.core import hub
 
 
 def test_offline_env_short_circuits(monkeypatch):

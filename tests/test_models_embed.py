@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grounding_kit.models import embed, load_clip
-from grounding_kit.models.features_cache import features_path
+from grounding_kit.models.features import features_path
 from grounding_kit.world import make_task
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from grounding_kit.features import Features
+from grounding_kit.models.features import Features
 from grounding_kit.models.heads import HEAD_KINDS, fit_head, load_head, make_head
-from grounding_kit.structure import structure_of
-from grounding_kit.validation import NotFittedError
+from grounding_kit.models.contract import structure_of
+from grounding_kit.core.validation import NotFittedError
 
 N, D = 1200, 8
 TRAINED_KINDS = [k for k in HEAD_KINDS if k != "clip-zero-shot"]

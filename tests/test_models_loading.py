@@ -9,7 +9,7 @@ import shutil
 import pytest
 import torch
 
-from grounding_kit.devices import available_devices, check_device
+from grounding_kit.core.devices import available_devices, check_device
 from grounding_kit.models import list_models, load_clip, load_vqa
 from grounding_kit.models.registry import CLIP_LOADERS, TINY_CLIP, TINY_VQA, VQA_LOADERS, embedded_path, find_entry
 
@@ -198,7 +198,7 @@ def test_the_registry_orders_entries_and_list_models_is_derived_from_it(tiny_cli
 @pytest.mark.parametrize("device", ["gpu", "cuda:7"] if torch.cuda.is_available() else ["gpu", "cuda"])
 def test_analysis_functions_check_their_device_argument_too(device):
     from grounding_kit.analysis import emap_model, pairwise_logits
-    from grounding_kit.features import Features
+    from grounding_kit.models.features import Features
 
     feats = Features(torch.zeros(3, 2), torch.zeros(3, 2))
     for run in (emap_model, pairwise_logits):

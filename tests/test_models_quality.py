@@ -9,10 +9,10 @@ import json
 import pytest
 
 from grounding_kit.models import load_clip
-from grounding_kit.models.queries import QUERY_KINDS, evaluate_queries
+from grounding_kit.world.queries import QUERY_KINDS, evaluate_queries
 from grounding_kit.models.registry import TINY_CLIP, embedded_path
 from grounding_kit.models.training import CLIP_RECIPE, CLIP_RECIPES, evaluate_clip
-from grounding_kit.threads import single_thread
+from grounding_kit.core.threads import single_thread
 
 FRESH_SEED = 31_000
 # about two standard errors of the difference between two estimates over 100 and 200 queries

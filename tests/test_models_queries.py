@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grounding_kit.models.queries import (EXAMPLE_QUERIES, QUERY_KINDS, Query, Referent, example_texts,
+from grounding_kit.world.queries import (EXAMPLE_QUERIES, QUERY_KINDS, Query, Referent, example_texts,
                                           hard_negative_scene, mirrored, perturb_query, rank_quality,
                                           sample_gallery, sample_queries, sample_query, scene_query, truth_matrix)
 from grounding_kit.models.tokenizer import WordTokenizer, unknown_word_message, world_note
@@ -120,7 +120,7 @@ def test_unknown_word_message_names_the_word():
 @pytest.mark.slow
 def test_every_example_query_ranks_a_fresh_gallery_well():
     from grounding_kit.models import load_clip
-    from grounding_kit.models.queries import example_queries
+    from grounding_kit.world.queries import example_queries
     from grounding_kit.world import render_scene
 
     clip = load_clip("tiny-shapes", device="cpu")
@@ -310,7 +310,7 @@ def test_description_truth_marks_each_scenes_exact_description():
 
 def test_mirror_accuracy_finds_that_version_2_uses_the_relation():
     from grounding_kit.models import load_clip
-    from grounding_kit.models.queries import mirror_accuracy
+    from grounding_kit.world.queries import mirror_accuracy
 
     clip = load_clip("tiny-shapes", device="cpu")
     measured = mirror_accuracy(clip, n_pairs=120, seed=3)

@@ -13,7 +13,7 @@ from grounding_kit.models import load_clip, load_vqa
 from grounding_kit.models.training import (CELL_CLASSES, IGNORED, VQA_VERSION, evaluate_vqa, grounding_targets,
                                            tiny_vilt, train_tiny_vqa, vqa_batches)
 from grounding_kit.models.vqa import wrap_vilt
-from grounding_kit.paths import models_dir
+from grounding_kit.core.paths import models_dir
 from grounding_kit.world import VQA_ANSWERS
 
 

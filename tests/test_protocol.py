@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import grounding_kit as gk
-from grounding_kit.protocol import experiment, split, task_experiment
+from grounding_kit.experiments.protocol import experiment, split, task_experiment
 
 
 @pytest.mark.parametrize("n, test_size, n_train", [(600, 0.5, 300), (601, 0.5, 300), (10, 3, 7), (5, 0.2, 4)])

@@ -1,4 +1,4 @@
-"""Static widget outputs (grounding_kit.static_widgets) on a hand-made executed notebook, and
+"""Static widget outputs (grounding_kit.course.static_widgets) on a hand-made executed notebook, and
 the assets the decks and the book copy from installed packages."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import os
 import nbformat
 import pytest
 
-from grounding_kit import assets
-from grounding_kit.static_widgets import FIGURE_CLASS, WIDGET_STATE, WIDGET_VIEW, figure_cells, make_static
+from grounding_kit.course import assets
+from grounding_kit.course.static_widgets import FIGURE_CLASS, WIDGET_STATE, WIDGET_VIEW, figure_cells, make_static
 
 
 def model(name: str, module: str = "@jupyter-widgets/controls", **state) -> dict:
@@ -91,7 +91,7 @@ def test_a_static_figure_keeps_the_numbers_sent_as_binary_buffers():
     import numpy as np
     import plotly.graph_objects as go
 
-    from grounding_kit.static_widgets import figure_html, with_buffers
+    from grounding_kit.course.static_widgets import figure_html, with_buffers
 
     fig = go.FigureWidget([go.Scatter(x=[0, 1], y=[0, 1], mode="lines"),
                            go.Scatter(x=np.array([0.5, -1.25, 2.0]), y=np.array([1.5, 2.5, -3.0], dtype=np.float32),

@@ -10,7 +10,7 @@ import torch
 
 from grounding_kit.analysis import GridModel
 from grounding_kit.models.heads import HEAD_KINDS, make_head
-from grounding_kit.structure import (BILINEAR, FIRST_LAYER_LINEAR, BilinearModel, FirstLayerLinearModel, PairModel,
+from grounding_kit.models.contract import (BILINEAR, FIRST_LAYER_LINEAR, BilinearModel, FirstLayerLinearModel, PairModel,
                                      ReluReadoutModel)
 
 PROTOCOL_OF = {BILINEAR: BilinearModel, FIRST_LAYER_LINEAR: FirstLayerLinearModel}
@@ -33,6 +33,6 @@ def test_grids_and_plain_callables_are_generic_pair_models():
 
 
 def test_importing_the_contract_does_not_import_torch():
-    code = "import sys, grounding_kit.structure; print('torch' in sys.modules)"
+    code = "import sys, grounding_kit.models.contract; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -8,7 +8,7 @@ import pytest
 import grounding_kit as gk
 from grounding_kit import widgets as gkw
 from grounding_kit.models.registry import TINY_VQA, embedded_path
-from grounding_kit.protocol import task_experiment
+from grounding_kit.experiments.protocol import task_experiment
 
 N = 120
 
@@ -170,7 +170,7 @@ def test_grounding_explorer_answers_questions_about_the_picked_image(clip, vqa, 
 
 
 def test_grounding_explorer_ranks_a_typed_single_object_query_and_names_unknown_words(clip, vqa):
-    from grounding_kit.models.queries import EXAMPLE_QUERIES, example_queries, sample_gallery
+    from grounding_kit.world.queries import EXAMPLE_QUERIES, example_queries, sample_gallery
     from grounding_kit.world import describe, render_scene
 
     scenes = sample_gallery(60, seed=4321)  # fresh scenes, no training stream's

@@ -143,7 +143,7 @@ def test_hub_probe_without_offline_flag_still_answers_in_seconds(monkeypatch):
     """Decides reachability itself: online it streams 2 rows, offline it fails within ~3 s."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    from grounding_kit.hub import check_hub
+    from grounding_kit.core.hub import check_hub
 
     if check_hub().ok:
         ds = gk.load_hub("vqav2", n=2)

@@ -7,7 +7,7 @@ last axis. Submodules load on first use, so ``import grounding_kit.analysis`` st
 
 from __future__ import annotations
 
-from grounding_kit.lazy import lazy_exports
+from grounding_kit.core.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "emap": "projection",

@@ -57,11 +57,11 @@ from tqdm.auto import tqdm
 
 from distributed import WorkerPlugin
 
-from ..cache import atomic_write, cache_key
-from ..structure import structure_of
-from ..validation import check_positive_int, check_seed, describe, seed_int
-from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
-from .streaming import (EmapEstimate, check_partners, finish_estimate, monte_carlo_block_size,
+from grounding_kit.core.cache import atomic_write, cache_key
+from grounding_kit.models.contract import structure_of
+from grounding_kit.core.validation import check_positive_int, check_seed, describe, seed_int
+from grounding_kit.analysis.pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
+from grounding_kit.analysis.streaming import (EmapEstimate, check_partners, finish_estimate, monte_carlo_block_size,
                         monte_carlo_combine, monte_carlo_draws, partner_stats)
 
 #: default pairs per block of the exact path (rounded to whole tiles of the single-process stream)
@@ -360,7 +360,7 @@ def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: 
 
     Parameters
     ----------
-    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.structure``);
+    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.models.contract``);
         picklable, on the CPU (each worker moves it to its device)
     feats : Features of N pairs (e.g. ``vqa.pair_inputs(images, questions)``)
     client : a ``dask.distributed.Client``; None runs the blocks in this process (still resumable)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..validation import check_finite, check_sum_fits, describe
+from grounding_kit.core.validation import check_finite, check_sum_fits, describe
 
 
 class ProbabilityInputWarning(UserWarning):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_labels_in_range
+from grounding_kit.core.validation import check_labels_in_range
 
 
 def label_margin(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..validation import (check_choice, check_consistent_length, check_finite, check_labels_in_range,
+from grounding_kit.core.validation import (check_choice, check_consistent_length, check_finite, check_labels_in_range,
                           check_sum_fits, describe)
-from .grids import is_torch, to_float64
+from grounding_kit.analysis.grids import is_torch, to_float64
 
 
 def as_labels(labels: Any) -> np.ndarray:

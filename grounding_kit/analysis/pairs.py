@@ -1,6 +1,6 @@
 """Evaluate a pair model on chosen (text, image) combinations, by its fastest exact path.
 
-``PairEvaluator`` hides the three structures of ``grounding_kit.structure``: for
+``PairEvaluator`` hides the three structures of ``grounding_kit.models.contract``: for
 ``"bilinear"`` models the factors are computed once, for ``"first-layer-linear"`` models each
 modality is projected once and only ``rest`` runs on pair sums, and any other callable is called
 on gathered pair batches. The grid is visited in square-ish tiles ``rows x cols`` so that the
@@ -16,10 +16,10 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from ..devices import check_device
-from ..features import Features, take
-from ..structure import BILINEAR, FIRST_LAYER_LINEAR, PairModel, structure_of
-from ..validation import check_positive_int, describe
+from grounding_kit.core.devices import check_device
+from grounding_kit.models.features import Features, take
+from grounding_kit.models.contract import BILINEAR, FIRST_LAYER_LINEAR, PairModel, structure_of
+from grounding_kit.core.validation import check_positive_int, describe
 
 #: pairs per model call on the generic path
 GENERIC_PAIRS = 4096
@@ -110,7 +110,7 @@ class PairEvaluator:
 
     Parameters
     ----------
-    model : pair model (see ``grounding_kit.structure``)
+    model : pair model (see ``grounding_kit.models.contract``)
     feats : Features of N pairs
     device : where features and computations live
     batch_size : pairs per model call (generic path) or per ``rest`` call (first-layer-linear

@@ -4,7 +4,7 @@
 ``P[i, j] = f(t_i, v_j)`` a reshuffle is a look-up, so :func:`reshuffle_grid` and
 :func:`reshuffle_grid_average` give exactly what ``reshuffle`` and ``reshuffle_average``
 (:mod:`grounding_kit.analysis.shuffling`) give for ``GridModel(P)`` with the same seeds, without
-importing torch: a lab that reads a cached grid (:mod:`grounding_kit.grid_cache`) starts without it.
+importing torch: a lab that reads a cached grid (:mod:`grounding_kit.experiments.grid_cache`) starts without it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..validation import check_choice, check_fraction, check_positive_int, check_seed, describe
-from .grids import check_grid
+from grounding_kit.core.validation import check_choice, check_fraction, check_positive_int, check_seed, describe
+from grounding_kit.analysis.grids import check_grid
 
 SIDES = ("image", "text")
 

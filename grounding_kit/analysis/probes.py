@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import check_consistent_length, check_positive_int, seed_int
+from grounding_kit.core.validation import check_consistent_length, check_positive_int, seed_int
 
 
 @dataclass(frozen=True)

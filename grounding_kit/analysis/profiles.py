@@ -12,8 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..arrays import to_numpy
-from ..validation import check_consistent_length
+from grounding_kit.core.arrays import to_numpy
+from grounding_kit.core.validation import check_consistent_length
 
 
 def interaction_profile(grid: Any, text_groups: Sequence[Any], image_groups: Sequence[Any],

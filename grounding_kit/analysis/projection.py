@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import check_memory
-from .grids import apply_like, check_grid, like
+from grounding_kit.core.validation import check_memory
+from grounding_kit.analysis.grids import apply_like, check_grid, like
 
 
 def row_col_grand(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,7 +120,7 @@ def decompose(P: Any, *, max_bytes: int | None = None) -> Decomposition:
     ----------
     P : (N, N) or (N, N, C) numpy array or torch tensor of logits, ``P[i, j] = f(t_i, v_j)``.
     max_bytes : refuse (``BudgetError``, before any work) when the new arrays would need more
-        memory than this; None: ``grounding_kit.validation.memory_budget()``.
+        memory than this; None: ``grounding_kit.core.validation.memory_budget()``.
 
     Returns
     -------

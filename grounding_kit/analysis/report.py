@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import erfinv
 
-from ..features import Features
-from ..structure import ModelOrGrid, PairModel
-from ..validation import (check_consistent_length, check_fraction, check_memory, check_positive_int, check_seed,
+from grounding_kit.models.features import Features
+from grounding_kit.models.contract import ModelOrGrid, PairModel
+from grounding_kit.core.validation import (check_consistent_length, check_fraction, check_memory, check_positive_int, check_seed,
                           seed_int)
-from .grid_model import as_pair_model
-from .metrics import Metric, as_labels, get_metric
-from .pairs import check_features
+from grounding_kit.analysis.grid_model import as_pair_model
+from grounding_kit.analysis.metrics import Metric, as_labels, get_metric
+from grounding_kit.analysis.pairs import check_features
 
 PREDICTORS = ("full model", "EMAP", "text-only marginal", "image-only marginal", "constant")
 
@@ -29,7 +29,7 @@ def _predictors(model: Any, feats: Any, partners: int | None, seed: int | None,
                 batch_size: int | None, device: Any) -> tuple[dict[str, np.ndarray], str, np.ndarray]:
     """The five predictors (N, C) as float64 numpy, the method and EMAP's stderr (N, C), from
     ``emap_details`` (a grid reads its means)."""
-    from .streaming import emap_details
+    from grounding_kit.analysis.streaming import emap_details
 
     if partners == 1:
         raise ValueError("partners=1 gives no estimate of the Monte Carlo error (one partner per item "

@@ -17,14 +17,14 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from ..features import Features
-from ..structure import ModelOrGrid, PairModel
-from ..validation import check_choice, check_consistent_length, check_positive_int, check_seed
-from .grid_model import GridModel, as_pair_model
-from .metrics import as_labels, class_indices, get_metric, n_classes_of
-from .pairs import PairEvaluator, check_features, evaluating, resolve_device
-from .permutations import SIDES, full_reshuffles, pair_cells, shuffle_permutation
-from .streaming import check_duration
+from grounding_kit.models.features import Features
+from grounding_kit.models.contract import ModelOrGrid, PairModel
+from grounding_kit.core.validation import check_choice, check_consistent_length, check_positive_int, check_seed
+from grounding_kit.analysis.grid_model import GridModel, as_pair_model
+from grounding_kit.analysis.metrics import as_labels, class_indices, get_metric, n_classes_of
+from grounding_kit.analysis.pairs import PairEvaluator, check_features, evaluating, resolve_device
+from grounding_kit.analysis.permutations import SIDES, full_reshuffles, pair_cells, shuffle_permutation
+from grounding_kit.analysis.streaming import check_duration
 
 __all__ = ["PerceptualScore", "perceptual_score", "reshuffle", "reshuffle_average", "shuffle_permutation"]
 

@@ -15,13 +15,13 @@ from typing import Any, Iterator
 import torch
 from tqdm.auto import tqdm
 
-from ..features import Features
-from ..structure import BILINEAR, FIRST_LAYER_LINEAR, PairModel
-from ..validation import (check_memory, check_positive_int, check_seed, check_time, format_seconds, seed_int,
+from grounding_kit.models.features import Features
+from grounding_kit.models.contract import BILINEAR, FIRST_LAYER_LINEAR, PairModel
+from grounding_kit.core.validation import (check_memory, check_positive_int, check_seed, check_time, format_seconds, seed_int,
                           time_budget)
-from .grid_model import GridModel
-from .grids import warn_if_probabilities
-from .pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
+from grounding_kit.analysis.grid_model import GridModel
+from grounding_kit.analysis.grids import warn_if_probabilities
+from grounding_kit.analysis.pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
 
 #: default memory budget of ``pairwise_logits`` (bytes)
 MAX_GRID_BYTES = 2**30
@@ -73,7 +73,7 @@ def pairwise_logits(model: PairModel, feats: Features, batch_size: int | None = 
 
     Parameters
     ----------
-    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.structure``)
+    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.models.contract``)
     feats : Features of N pairs
     batch_size : pairs per model call (None: a default per structure)
     max_bytes : refuse when the (N, N, C) result would need more memory than this
@@ -251,7 +251,7 @@ def check_duration(ev: PairEvaluator, partners: int | None, max_seconds: float |
     Times one tile of pairs (the best of two calls) and extrapolates to the run's pair
     evaluations: N * N for an exact stream, 2 * N * K + N for ``partners=K`` (plus the partner
     draws, timed on one block). Runs with fewer than ``ESTIMATE_FROM_PAIRS`` evaluations are not timed. ``max_seconds`` None means
-    ``grounding_kit.validation.time_budget()`` (600 s unless ``GROUNDING_KIT_MAX_SECONDS`` says);
+    ``grounding_kit.core.validation.time_budget()`` (600 s unless ``GROUNDING_KIT_MAX_SECONDS`` says);
     ``math.inf`` opts out. ``task`` names the computation; ``advice`` replaces the partners=K advice.
     """
     n = ev.n
@@ -304,7 +304,7 @@ def emap_details(model: PairModel, feats: Features, partners: int | None = None,
 
     Parameters
     ----------
-    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.structure``)
+    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.models.contract``)
     feats : Features of N pairs
     partners : None for the exact projection; K in [1, N] for Monte Carlo over K random
         partners per item (2 * N * K pair evaluations; exact, with zero stderr, at K = N)
@@ -330,7 +330,7 @@ def emap_details(model: PairModel, feats: Features, partners: int | None = None,
     ``torch.set_num_threads(1)`` or with ``OMP_WAIT_POLICY=PASSIVE`` set before torch is imported.
     """
     if client is not None or checkpoint is not None:
-        from .distributed import emap_distributed
+        from grounding_kit.analysis.distributed import emap_distributed
 
         return emap_distributed(model, feats, client, checkpoint=checkpoint, partners=partners, seed=seed,
                                 batch_size=batch_size, device=device, progress=progress)

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..validation import check_consistent_length, check_positive_int, describe
+from grounding_kit.core.validation import check_consistent_length, check_positive_int, describe
 
 
 def _as_2d(name: str, values: Any) -> np.ndarray:
@@ -116,7 +116,7 @@ def accuracy_by_type(predicted: Sequence[str], answers: Sequence[str], question_
     if len(answers) == 0:
         raise ValueError("accuracy_by_type needs at least one question")
     if answers_by_type is None:
-        from ..world.vqa import ANSWERS_BY_TYPE as answers_by_type
+        from grounding_kit.world.vqa import ANSWERS_BY_TYPE as answers_by_type
     types = np.asarray(question_types, dtype=object)
     unknown = sorted(set(types) - set(answers_by_type))
     if unknown:

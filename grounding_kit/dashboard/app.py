@@ -5,7 +5,7 @@ first time it is opened, so the page is usable as early as possible; ``eager=Tru
 tab at once (for a pre-heated Voila kernel, see ``voila_command(preheat=True)``).
 
 The first tab, the reshuffle lab, is built from the heads' logit grids cached on disk by
-:func:`grounding_kit.grid_cache.task_grids` (computed on the first visit, keyed on the CLIP's
+:func:`grounding_kit.experiments.grid_cache.task_grids` (computed on the first visit, keyed on the CLIP's
 weights): with that cache warm the page shows it without importing torch or open_clip, which
 load when a tab that needs a model is opened.
 """
@@ -24,9 +24,9 @@ from typing import Any, Callable, Iterator
 import ipywidgets as w
 
 from grounding_kit import widgets as gkw
-from grounding_kit.cache import atomic_write
+from grounding_kit.core.cache import atomic_write
 from grounding_kit.dashboard.server import READY_ENV
-from grounding_kit.grid_cache import task_grids
+from grounding_kit.experiments.grid_cache import task_grids
 from grounding_kit.models.registry import TINY_CLIP
 
 LOG = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Dashboard(w.VBox):
         return gkw.rebalancing_lab(self.vqa, n=max(60, self.n // 2), seed=self.seed)
 
     def _explorer(self) -> w.Widget:
-        from grounding_kit.models.queries import EXAMPLE_QUERIES
+        from grounding_kit.world.queries import EXAMPLE_QUERIES
         from grounding_kit.world import make_task
 
         ds = make_task("match", n=40, seed=self.seed + 7)

@@ -3,7 +3,7 @@
 ``python -m grounding_kit.dashboard.voila_app ARGS`` is ``voila ARGS`` with ``share/`` beside
 this file prepended to ``JUPYTER_PATH``, where Voila looks for templates; ``gk-offline`` is
 Voila's lab template less its CDN font-awesome links. With ``--template=gk-slides`` (Voila's
-reveal template, offline) reveal.js is first vendored from sphinx-revealjs (:mod:`grounding_kit.assets`)
+reveal template, offline) reveal.js is first vendored from sphinx-revealjs (:mod:`grounding_kit.course.assets`)
 into the kit's cache, as that template's ``static/vendor/reveal.js``, and the cache folder joins the path.
 With either kit template, plotly's ``widgetbundle.js`` is vendored there too, and the kernels get its
 URL path in ``assets.WIDGET_BUNDLE_ENV``: their figures then load it from the server once per page
@@ -36,8 +36,8 @@ def slides_share() -> Path:
     holds reveal.js (from sphinx-revealjs) and MathJax 2 (from jupyter-server-mathjax; Voila's
     reveal script calls ``MathJax.Hub`` on every slide change); Voila serves it at ``VENDOR``
     (not at ``static/``, where ``reveal.js`` is Voila's own script that starts the deck)."""
-    from grounding_kit import assets
-    from grounding_kit.paths import cache_dir
+    from grounding_kit.course import assets
+    from grounding_kit.core.paths import cache_dir
 
     share = cache_dir("voila-share")
     assets.vendor(share / VENDOR, ("reveal.js", "MathJax"))
@@ -47,8 +47,8 @@ def slides_share() -> Path:
 def widget_bundle_share(template: str) -> tuple[Path, str]:
     """A Jupyter data folder (in the kit's cache) whose ``voila/templates/<template>/static/vendor/``
     holds plotly's ``widgetbundle.js``, and the URL path (below Voila's base URL) where Voila serves it."""
-    from grounding_kit import assets
-    from grounding_kit.paths import cache_dir
+    from grounding_kit.course import assets
+    from grounding_kit.core.paths import cache_dir
 
     if template not in (OFFLINE_TEMPLATE, SLIDES_TEMPLATE):
         raise ValueError(f"template must be {OFFLINE_TEMPLATE!r} or {SLIDES_TEMPLATE!r}, got {template!r}")
@@ -62,7 +62,7 @@ def main() -> None:
     folders = [SHARE]
     template = next((arg.partition("=")[2] for arg in sys.argv if arg.startswith("--template=")), None)
     if template in (OFFLINE_TEMPLATE, SLIDES_TEMPLATE):
-        from grounding_kit import assets
+        from grounding_kit.course import assets
 
         share, bundle = widget_bundle_share(template)
         folders.append(share)

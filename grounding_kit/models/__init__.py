@@ -12,14 +12,14 @@ Public API (imported lazily, so ``import grounding_kit.models`` stays light):
 
 from __future__ import annotations
 
-from grounding_kit.lazy import lazy_exports
+from grounding_kit.core.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "load_clip": "grounding_kit.models.clip",
     "ClipModel": "grounding_kit.models.clip",
     "load_vqa": "grounding_kit.models.vqa",
     "VqaModel": "grounding_kit.models.vqa",
-    "embed": "grounding_kit.models.features_cache",
+    "embed": "grounding_kit.models.features",
     "fit_head": "grounding_kit.models.heads",
     "make_head": "grounding_kit.models.heads",
     "load_head": "grounding_kit.models.heads",

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..validation import describe
+from grounding_kit.core.validation import describe
 
 PROGRESS_MIN = 256  # show a progress bar from this many inputs on
 

@@ -12,7 +12,7 @@ QUERY_KINDS_SHOWN = ("single", "two", "count", "left_right")
 
 
 def query_table(queries: dict[str, Any]) -> list[str]:
-    """Markdown rows of an :func:`~grounding_kit.models.queries.evaluate_queries` result."""
+    """Markdown rows of an :func:`~grounding_kit.world.queries.evaluate_queries` result."""
     rows = ["| query kind | top-1 correct | top-5 fraction correct | queries |", "|---|---|---|---|"]
     for kind in QUERY_KINDS_SHOWN:
         if kind in queries:
@@ -46,7 +46,7 @@ def model_card(title: str, recipe: str, summary: dict[str, Any]) -> str:
         lines += ["", "| question type | accuracy |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in summary["accuracy_by_type"].items()]
     if "queries" in summary:
-        lines += ["", "### Typed queries (`grounding_kit.models.queries.evaluate_queries`)", ""]
+        lines += ["", "### Typed queries (`grounding_kit.world.queries.evaluate_queries`)", ""]
         lines += query_table(summary["queries"])
     lines += ["", "The same figures are in `training.json`."]
     return "\n".join(lines) + "\n"

@@ -15,12 +15,12 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..hub import require_hub
-from ..paths import configs_dir
-from ..validation import describe
-from ._internal import PROGRESS_MIN, check_safetensors, checkpoint_errors, config_model_type, rgb
-from .registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, is_path_like, load_by_name
-from .tokenizer import WordTokenizer
+from grounding_kit.core.hub import require_hub
+from grounding_kit.core.paths import configs_dir
+from grounding_kit.core.validation import describe
+from grounding_kit.models._internal import PROGRESS_MIN, check_safetensors, checkpoint_errors, config_model_type, rgb
+from grounding_kit.models.registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, is_path_like, load_by_name
+from grounding_kit.models.tokenizer import WordTokenizer
 
 OPEN_CLIP_CONFIG = "open_clip_config.json"
 WEIGHTS = "model.safetensors"

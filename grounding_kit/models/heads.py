@@ -33,10 +33,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..features import Features
-from ..structure import BILINEAR, FIRST_LAYER_LINEAR, GENERIC, BilinearFactors
-from ..threads import single_thread
-from ..validation import NotFittedError, check_choice, check_consistent_length, check_finite, check_fraction, \
+from grounding_kit.models.features import Features
+from grounding_kit.models.contract import BILINEAR, FIRST_LAYER_LINEAR, GENERIC, BilinearFactors
+from grounding_kit.core.threads import single_thread
+from grounding_kit.core.validation import NotFittedError, check_choice, check_consistent_length, check_finite, check_fraction, \
     check_positive_int, describe, seed_int
 
 HEAD_KINDS = ("additive", "additive-mlp", "interactive", "product", "bilinear", "clip-zero-shot")
@@ -357,7 +357,7 @@ class InteractiveHead(Head):
         return self.out(torch.relu(hidden))
 
     def relu_readout(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(weight (C, H), bias (C,)) with ``rest(h) = relu(h) @ weight.T + bias`` (see grounding_kit.structure)."""
+        """(weight (C, H), bias (C,)) with ``rest(h) = relu(h) @ weight.T + bias`` (see grounding_kit.models.contract)."""
         return self.out.weight, self.out.bias
 
 
@@ -499,8 +499,8 @@ def load_head(folder: str | Path, device: str | torch.device | None = "cpu") -> 
     """
     from safetensors.torch import load_file
 
-    from ..devices import check_device
-    from ._internal import check_safetensors, checkpoint_errors
+    from grounding_kit.core.devices import check_device
+    from grounding_kit.models._internal import check_safetensors, checkpoint_errors
 
     folder = check_folder_arg(folder)
     for path in (folder, folder / HEAD_CONFIG, folder / HEAD_WEIGHTS):

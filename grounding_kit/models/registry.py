@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..paths import models_dir
+from grounding_kit.core.paths import models_dir
 
 TINY_CLIP = "tiny-shapes"
 TINY_VQA = "tiny-shapes-vqa"
@@ -64,8 +64,8 @@ def load_by_name(entries: tuple[LoaderEntry, ...], loader: str, name: str, devic
     (FileNotFoundError), ``missing`` for a path that does not exist (FileNotFoundError), ``unknown``
     for any other name (ValueError); each is formatted with ``path`` and ``name``.
     """
-    from ..devices import check_device
-    from ._internal import check_model_name
+    from grounding_kit.core.devices import check_device
+    from grounding_kit.models._internal import check_model_name
 
     check_model_name(name, loader)
     dev = check_device(device)

@@ -83,7 +83,7 @@ class WordTokenizer:
 
 def world_note() -> str:
     """One line on what the offline tiny models know: the shapes world only."""
-    from ..world import COLORS, SHAPES, SIZES
+    from grounding_kit.world import COLORS, SHAPES, SIZES
 
     return (f"The offline model knows only the shapes world: {len(SHAPES)} shapes ({', '.join(SHAPES)}), "
             f"{len(COLORS)} colours ({', '.join(COLORS)}) and {len(SIZES)} sizes ({', '.join(SIZES)}).")

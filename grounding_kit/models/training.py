@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..paths import check_output_dir
-from ..validation import check_choice, check_positive_int, seed_int
-from .cards import write_model_card
-from .registry import TINY_CLIP, TINY_VQA, embedded_path
+from grounding_kit.core.paths import check_output_dir
+from grounding_kit.core.validation import check_choice, check_positive_int, seed_int
+from grounding_kit.models.cards import write_model_card
+from grounding_kit.models.registry import TINY_CLIP, TINY_VQA, embedded_path
 
 THREADS = 1  # one thread: faster than two on a shared 2-core machine, and reproducible
 CLIP_STEPS = {"descriptions": 2500, "typed-queries": 3000}  # recipe -> training steps
@@ -63,7 +63,7 @@ CLIP_RECIPES: dict[str, tuple[int, str]] = {
 - Data, freshly rendered every step (`typed_query_batch`): the 36 one-object template scenes with their
   captions; {CLIP_MULTI_PER_BATCH} scenes of 1 to 4 objects with their descriptions; {CLIP_QUERIES_PER_BATCH} typed queries
   about those scenes at several levels of detail (single objects with any subset of size, colour
-  and shape, two objects, counts, left/right; `grounding_kit.models.queries`; kinds in turn
+  and shape, two objects, counts, left/right; `grounding_kit.world.queries`; kinds in turn
   {", ".join(CLIP_QUERY_MIX)}), each with a hard-negative text (one attribute, number or relation
   changed) and a hard-negative image (one change to the scene that makes the query false; for a
   left/right query its mirror image), described too.
@@ -102,7 +102,7 @@ def _lr_at(step: int, steps: int, peak: float) -> float:
 
 def single_object_scene(rng: np.random.Generator, caption_index: int) -> Any:
     """A one-object scene whose caption is ``caption_templates()[caption_index]``."""
-    from ..world import SHAPES, COLORS, SIZES, sample_scene
+    from grounding_kit.world import SHAPES, COLORS, SIZES, sample_scene
 
     size, rest = divmod(caption_index, len(COLORS) * len(SHAPES))
     color, shape = divmod(rest, len(SHAPES))
@@ -115,7 +115,7 @@ def description_batch(rng: np.random.Generator) -> tuple[list[Any], list[str], n
     """One batch of the ``"descriptions"`` recipe: each of the 36 template captions once (no
     duplicate captions, so no false negatives in the contrastive loss) plus multi-object scenes
     with their descriptions; the truth is the identity (scene i is described by text i)."""
-    from ..world import caption_templates, describe, sample_scene
+    from grounding_kit.world import caption_templates, describe, sample_scene
 
     templates = caption_templates()
     scenes = [single_object_scene(rng, i) for i in range(len(templates))]
@@ -130,22 +130,22 @@ def typed_query_batch(rng: np.random.Generator, n_multi: int = CLIP_MULTI_PER_BA
 
     Scenes: each of the 36 template captions' one-object scenes, ``n_multi`` scenes of 1 to 4
     objects, and for ``n_queries`` of those a hard-negative image (one change that makes the
-    sampled query false, :func:`~grounding_kit.models.queries.hard_negative_scene`). Texts: the
+    sampled query false, :func:`~grounding_kit.world.queries.hard_negative_scene`). Texts: the
     36 templates, every scene's whole description, ``n_queries`` typed queries at random levels
-    of detail (:func:`~grounding_kit.models.queries.sample_query`, the kinds of :data:`CLIP_QUERY_MIX` in turn) and a
+    of detail (:func:`~grounding_kit.world.queries.sample_query`, the kinds of :data:`CLIP_QUERY_MIX` in turn) and a
     hard-negative text for each (one attribute, number or relation changed).
 
     Returns
     -------
-    scenes (Ns), queries (Nt, :class:`~grounding_kit.models.queries.Query`; the texts are their
+    scenes (Ns), queries (Nt, :class:`~grounding_kit.world.queries.Query`; the texts are their
     ``.text``), truth: (Nt, Ns) bool with ``truth[i, j]`` = text i holds for scene j, and
     pairs: (n_queries, 4) int, each typed query's row, its hard-negative text's row, the column
     of the scene it was drawn from and the column of its hard-negative image
     (:func:`hard_text_loss`, :func:`match_pair_loss`). A scene's whole description sits in the
     row of the scene's column (from column 36 on).
     """
-    from ..world import caption_templates, sample_scene
-    from .queries import Query, Referent, hard_negative_scene, perturb_query, sample_query, scene_query, truth_matrix
+    from grounding_kit.world import caption_templates, sample_scene
+    from grounding_kit.world.queries import Query, Referent, hard_negative_scene, perturb_query, sample_query, scene_query, truth_matrix
 
     templates = caption_templates()
     scenes = [single_object_scene(rng, i) for i in range(len(templates))]
@@ -203,7 +203,7 @@ def description_truth(texts: list[str], scenes: list[Any]) -> np.ndarray:
     recipe's image-to-text direction are its exact whole-scene descriptions, so that an image is
     not spread evenly over every partial query it satisfies (the text-to-image direction keeps the
     full truth of :func:`typed_query_batch`)."""
-    from ..world import describe
+    from grounding_kit.world import describe
 
     descriptions = np.array([describe(s) for s in scenes], dtype=object)
     return np.array(texts, dtype=object)[:, None] == descriptions[None, :]
@@ -257,7 +257,7 @@ _COUNT_CLASSES = 5  # 0 to 4 objects
 def _relation_classes() -> tuple[int, ...]:
     """Classes of each :func:`relation_targets` entry: left colour, left shape, right colour,
     right shape (each one more than the options: 0 = not named)."""
-    from ..world import COLORS, SHAPES
+    from grounding_kit.world import COLORS, SHAPES
 
     return (1 + len(COLORS), 1 + len(SHAPES)) * 2
 
@@ -266,7 +266,7 @@ def layout_targets(scene: Any) -> tuple[np.ndarray, np.ndarray]:
     """The training-only image targets of one scene: (2 * 6 * 3,) float, 1 where the scene has an
     object of that colour and shape in that grid column (index ``(column * 6 + colour) * 3 +
     shape``), and (4,) int, the number of circles, squares, triangles and objects."""
-    from ..world import COLORS, SHAPES
+    from grounding_kit.world import COLORS, SHAPES
 
     present = np.zeros((2, len(COLORS), len(SHAPES)), dtype=np.float32)
     for obj in scene.objects:
@@ -279,7 +279,7 @@ def relation_targets(query: Any) -> np.ndarray:
     """The training-only text targets of one query, (4,) int: for a left/right query the colour
     and shape of its left-column referent, then of its right-column one (0 = not named, else
     1 + the index in ``COLORS`` / ``SHAPES``); :data:`IGNORED` for the other kinds."""
-    from ..world import COLORS, SHAPES
+    from grounding_kit.world import COLORS, SHAPES
 
     if query.kind != "left_right":
         return np.full(4, IGNORED)
@@ -291,7 +291,7 @@ def relation_targets(query: Any) -> np.ndarray:
 
 def layout_heads(embed_dim: int) -> torch.nn.ModuleDict:
     """The linear heads of :func:`layout_loss` (trained with the CLIP, not saved with it)."""
-    from ..world import COLORS, SHAPES
+    from grounding_kit.world import COLORS, SHAPES
 
     return torch.nn.ModuleDict({
         "layout": torch.nn.Linear(embed_dim, 2 * len(COLORS) * len(SHAPES)),
@@ -324,8 +324,8 @@ def layout_loss(heads: torch.nn.ModuleDict, image_features: torch.Tensor, text_f
 def world_texts(seed: int = 0, queries: bool = False) -> list[str]:
     """Every kind of text the world produces (captions, scene descriptions, task texts, and with
     ``queries`` the typed queries): the tiny CLIP's vocabulary is fit on them."""
-    from ..world import caption_templates, describe, make_task, sample_scenes
-    from .queries import example_texts
+    from grounding_kit.world import caption_templates, describe, make_task, sample_scenes
+    from grounding_kit.world.queries import example_texts
 
     texts = caption_templates() + (example_texts() if queries else [])
     texts += [describe(s) for s in sample_scenes(500, seed=seed)]
@@ -351,14 +351,14 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
     open_clip ``local-dir`` folder (``open_clip_config.json`` + ``model.safetensors`` + ``vocab.json``,
     :func:`~grounding_kit.models.clip.save_open_clip_folder`), which ``load_clip`` reads.
 
-    ``output_dir`` is checked before training (:func:`~grounding_kit.paths.check_output_dir`): a
+    ``output_dir`` is checked before training (:func:`~grounding_kit.core.paths.check_output_dir`): a
     new or empty folder, or a previous training output. The shipped folder (the default when
     None) only with ``overwrite_shipped=True``. ``steps`` >= 1.
 
     Returns
     -------
     dict: version, steps, seconds (wall), cpu_seconds, the quality figures of
-    :func:`evaluate_clip` and :func:`~grounding_kit.models.queries.evaluate_queries` on fresh
+    :func:`evaluate_clip` and :func:`~grounding_kit.world.queries.evaluate_queries` on fresh
     samples, parameters, size_bytes, output_dir.
     """
     check_choice("recipe", recipe, tuple(CLIP_RECIPES))
@@ -371,10 +371,10 @@ def train_tiny_clip(output_dir: str | Path | None = None, steps: int | None = No
 
     import open_clip
 
-    from ..world import render_scene
-    from .clip import _from_open_clip, register_tiny_config, save_open_clip_folder
-    from .queries import evaluate_queries
-    from .tokenizer import WordTokenizer
+    from grounding_kit.world import render_scene
+    from grounding_kit.models.clip import _from_open_clip, register_tiny_config, save_open_clip_folder
+    from grounding_kit.world.queries import evaluate_queries
+    from grounding_kit.models.tokenizer import WordTokenizer
 
     torch.set_num_threads(THREADS)
     torch.manual_seed(seed)
@@ -450,7 +450,7 @@ def evaluate_clip(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> dict[str, f
     probability, where an attribute's probability is the softmax mass of the captions that name
     it (the 36-way softmax marginalised). ``match_auc``: :func:`match_auc`.
     """
-    from ..world import COLORS, SHAPES, SIZES, caption_templates, render_scene
+    from grounding_kit.world import COLORS, SHAPES, SIZES, caption_templates, render_scene
 
     rng = np.random.default_rng(seed)
     truth = rng.integers(len(caption_templates()), size=n)
@@ -476,7 +476,7 @@ def match_auc(clip: Any, n: int = 720, seed: int = EVAL_SEED) -> float:
     (does the description fit the image, or an image with one attribute of one object changed?)."""
     from sklearn.metrics import roc_auc_score
 
-    from ..world import make_task
+    from grounding_kit.world import make_task
 
     ds = make_task("match", n=n, seed=seed, cache=False)
     cosine = (clip.encode_texts(list(ds["text"])) * clip.encode_images(ds["image"])).sum(1)
@@ -545,8 +545,8 @@ def all_questions() -> list[str]:
     """Every question of the world's vqa task, each question type over all its referents."""
     from itertools import permutations, product
 
-    from ..world import COLORS, SHAPES
-    from ..world.vqa import question_text
+    from grounding_kit.world import COLORS, SHAPES
+    from grounding_kit.world.vqa import question_text
 
     objects = [{"color": c, "shape": s} for c, s in product(COLORS, SHAPES)]
     specs = [{"type": "color", "shape": s} for s in SHAPES] + [{"type": "shape", "color": c} for c in COLORS]
@@ -592,7 +592,7 @@ def grounding_targets(spec: dict, objects: list[dict]) -> tuple[list[int], int]:
     """The training-only targets of one vqa row: the :data:`CELL_CLASSES` index of each grid cell
     (cell = column + 2 * row) and the column of a left/right question's first referent
     (:data:`IGNORED` for the other question types)."""
-    from ..world.scenes import MAX_OBJECTS, Scene, cell_of
+    from grounding_kit.world.scenes import MAX_OBJECTS, Scene, cell_of
 
     cells, column = [CELL_CLASSES.index("empty")] * MAX_OBJECTS, IGNORED
     for obj in Scene.from_dicts(objects).objects:
@@ -609,7 +609,7 @@ def vqa_batches(vqa: Any, seed: int, n: int = VQA_CHUNK_N, passes: int = VQA_PAS
     labels (B,), cells (B, 4), columns (B,))`` from fresh chunks of the rebalanced vqa task: ``n``
     questions per chunk (seeds far from :data:`EVAL_SEED`), each chunk shuffled and seen ``passes``
     times. ``cells`` and ``columns`` are the :func:`grounding_targets`."""
-    from ..world import make_task, rebalance
+    from grounding_kit.world import make_task, rebalance
 
     generator = torch.Generator().manual_seed(seed)
     for chunk in itertools.count():
@@ -660,8 +660,8 @@ def train_tiny_vqa(output_dir: str | Path | None = None, steps: int | None = Non
     dict: version, steps, seconds (wall), cpu_seconds, accuracy on a fresh rebalanced sample
     (overall and per question type), parameters, size_bytes, output_dir.
     """
-    from ..world import VQA_ANSWERS
-    from .vqa import wrap_vilt
+    from grounding_kit.world import VQA_ANSWERS
+    from grounding_kit.models.vqa import wrap_vilt
 
     steps = VQA_STEPS if steps is None else check_positive_int("steps", steps)
     seed = seed_int(seed)
@@ -715,8 +715,8 @@ def _vqa_before(summary: dict[str, Any]) -> str:
 def evaluate_vqa(vqa: Any, n: int = 1000, seed: int = EVAL_SEED) -> dict[str, Any]:
     """Accuracy of a VQA model on a fresh sample of the world's vqa task, rebalanced (every
     question's answers equally frequent), overall and per question type."""
-    from ..analysis.summaries import accuracy_by_type
-    from ..world import make_task, rebalance
+    from grounding_kit.analysis.summaries import accuracy_by_type
+    from grounding_kit.world import make_task, rebalance
 
     ds = rebalance(make_task("vqa", n=n, seed=seed), seed=seed)
     predicted = [vqa.answers[i] for i in vqa.logits(ds["image"], ds["text"]).argmax(-1).tolist()]

@@ -14,11 +14,11 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..features import Features
-from ..hub import require_hub
-from ..validation import check_consistent_length, check_positive_int, describe
-from ._internal import PROGRESS_MIN, checkpoint_errors, config_model_type, rgb
-from .registry import OFFLINE_VQA_DEFAULT, TINY_VQA, VQA_LOADERS, embedded_path, load_by_name
+from grounding_kit.models.features import Features
+from grounding_kit.core.hub import require_hub
+from grounding_kit.core.validation import check_consistent_length, check_positive_int, describe
+from grounding_kit.models._internal import PROGRESS_MIN, checkpoint_errors, config_model_type, rgb
+from grounding_kit.models.registry import OFFLINE_VQA_DEFAULT, TINY_VQA, VQA_LOADERS, embedded_path, load_by_name
 
 BLIP_QUESTION_TOKENS = 32  # questions are padded or cut to this many tokens for BLIP
 
@@ -308,7 +308,7 @@ def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
 
 def _candidates(answers: Sequence[str] | None) -> list[str]:
     if answers is None:
-        from ..world import VQA_ANSWERS
+        from grounding_kit.world import VQA_ANSWERS
 
         return list(VQA_ANSWERS)
     if isinstance(answers, str) or not answers or not all(isinstance(a, str) for a in answers):

@@ -1,6 +1,6 @@
 """Reusable live widgets (ipywidgets + plotly ``FigureWidget``), shared by notebooks and dashboard.
 
-Every widget only composes tested kit calls (the experiment protocol ``grounding_kit.protocol``,
+Every widget only composes tested kit calls (the experiment protocol ``grounding_kit.experiments.protocol``,
 ``GridModel``, ``emap_details``, ``decompose``, ``emap_report``, ``reshuffle``, ``rebalance``, and the
 display numbers of ``analysis.summaries`` and ``analysis.margins``) and displays them: no science
 lives here, and no arithmetic on logits beyond choosing what to plot. Each constructor precomputes what its callbacks need (features, the

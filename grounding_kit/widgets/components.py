@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence, TypeVar
 import ipywidgets as w
 import plotly.graph_objects as go
 
-from grounding_kit.threads import single_thread
+from grounding_kit.core.threads import single_thread
 
 CARD_PX = 96
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +49,7 @@ def figure_class() -> type[go.FigureWidget]:
     (``assets.WIDGET_BUNDLE_ENV``, set by the kit's Voila launcher for its kernels), a subclass whose
     anywidget ``_esm`` is a small module that imports that copy, so a page fetches and evaluates the
     5 MB bundle once instead of once per figure. Elsewhere (JupyterLab, nbclient) nothing changes."""
-    from grounding_kit.assets import WIDGET_BUNDLE_ENV
+    from grounding_kit.course.assets import WIDGET_BUNDLE_ENV
 
     path = os.environ.get(WIDGET_BUNDLE_ENV)
     return _served_figure_class(path) if path else go.FigureWidget
@@ -57,7 +57,7 @@ def figure_class() -> type[go.FigureWidget]:
 
 @functools.cache
 def _served_figure_class(path: str) -> type[go.FigureWidget]:
-    from grounding_kit.assets import widget_bundle_loader
+    from grounding_kit.course.assets import widget_bundle_loader
 
     return type("ServedFigureWidget", (go.FigureWidget,), {"_esm": widget_bundle_loader(path),
                                                            "__module__": __name__})

@@ -12,11 +12,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grounding_kit.checks import gap_verdict
+from grounding_kit.exercises.checks import gap_verdict
 from grounding_kit.widgets import components as ui
 from grounding_kit.analysis.margins import label_margin_grid
 from grounding_kit.widgets.helpers import to_numpy
-from grounding_kit.protocol import task_experiment
+from grounding_kit.experiments.protocol import task_experiment
 
 TASKS = ("additive", "match", "mixed", "vqa")
 WINDOW = 30  # items shown on each axis of the heatmaps

@@ -9,7 +9,7 @@ import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 
-from grounding_kit.models.queries import EXAMPLE_QUERIES
+from grounding_kit.world.queries import EXAMPLE_QUERIES
 from grounding_kit.models.tokenizer import WordTokenizer, unknown_word_message, world_note
 from grounding_kit.widgets import components as ui
 from grounding_kit.widgets.helpers import ranking, to_numpy

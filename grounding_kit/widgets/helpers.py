@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import to_numpy
+from grounding_kit.core.arrays import to_numpy
 
 __all__ = ["ranking", "to_numpy"]
 

@@ -9,7 +9,7 @@ import ipywidgets as w
 import plotly.graph_objects as go
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.protocol import task_experiment
+from grounding_kit.experiments.protocol import task_experiment
 
 
 class InteractionDial(w.VBox):

@@ -6,7 +6,7 @@ reshuffles to the image marginal); their sum minus the grand mean converges to E
 shows that convergence click by click. All numbers come from ``grounding_kit.analysis``
 (``GridModel``, ``row_col_grand``, ``emap_from_marginals``, ``shuffle_permutation``,
 ``permuted_pairs``, ``reshuffle_grid_average``): the reshuffles run on the model's N x N logit grid,
-computed once (or given precomputed, e.g. from :func:`grounding_kit.grid_cache.task_grids`), so a
+computed once (or given precomputed, e.g. from :func:`grounding_kit.experiments.grid_cache.task_grids`), so a
 click costs O(N) look-ups. From a precomputed grid the lab never imports torch.
 """
 
@@ -26,7 +26,7 @@ from grounding_kit.analysis.metrics import accuracy
 from grounding_kit.analysis.permutations import permuted_pairs, reshuffle_grid_average, shuffle_permutation
 from grounding_kit.analysis.projection import row_col_grand
 from grounding_kit.analysis.summaries import emap_from_marginals
-from grounding_kit.validation import check_seed, describe
+from grounding_kit.core.validation import check_seed, describe
 
 N_SCATTER = 300  # items drawn on the convergence scatter
 ROUNDS = 10**9   # the running averages are open-ended generators
@@ -225,7 +225,7 @@ def reshuffle_lab(model: Any, feats: Any, labels: Sequence[int], *, additive: An
     ----------
     model : pair model ``f(text_batch, image_batch) -> (B, C)`` logits (e.g. an interactive head), or
         its precomputed (N, N, C) grid ``grid[i, j] = f(t_i, v_j)`` (numpy or torch; then ``feats=None``,
-        and the lab needs no torch: see :func:`grounding_kit.grid_cache.task_grids`).
+        and the lab needs no torch: see :func:`grounding_kit.experiments.grid_cache.task_grids`).
     feats : Features of N aligned pairs (None with grids); the (N, N, C) grid, EMAP and its marginals
         are computed once on construction.
     labels : (N,) class ids of the aligned pairs.

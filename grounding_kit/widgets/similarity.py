@@ -8,7 +8,7 @@ import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 
-from grounding_kit.validation import check_seed
+from grounding_kit.core.validation import check_seed
 from grounding_kit.widgets import components as ui
 from grounding_kit.widgets.helpers import to_numpy
 

@@ -15,7 +15,7 @@ of a task or loader.
 
 from __future__ import annotations
 
-from grounding_kit.lazy import lazy_exports
+from grounding_kit.core.lazy import lazy_exports
 
 from grounding_kit.world.render import render_scene, render_scenes
 from grounding_kit.world.scenes import (COLOR_RGB, COLORS, SHAPES, SIZES, WARM_COLORS, Scene,

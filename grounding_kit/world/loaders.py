@@ -19,8 +19,8 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from grounding_kit.hub import require_hub
-from grounding_kit.validation import check_choice, check_positive_int
+from grounding_kit.core.hub import require_hub
+from grounding_kit.core.validation import check_choice, check_positive_int
 from grounding_kit.world.vqa import VQA_ANSWERS
 
 METADATA_FILES = ("metadata.jsonl", "metadata.csv", "captions.csv")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grounding_kit.validation import check_choice, check_memory, check_seed, seed_int
+from grounding_kit.core.validation import check_choice, check_memory, check_seed, seed_int
 from grounding_kit.world.scenes import Scene
 from grounding_kit.world.storage import cached_dataset
 

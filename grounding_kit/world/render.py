@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from grounding_kit.validation import check_positive_int
+from grounding_kit.core.validation import check_positive_int
 from grounding_kit.world.scenes import BACKGROUND_RGB, COLOR_RGB, HALF_EXTENT, Scene
 
 MIN_SIZE = 16

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grounding_kit.validation import check_choice, check_positive_int, check_seed
+from grounding_kit.core.validation import check_choice, check_positive_int, check_seed
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
 # well separated in RGB; the first three are warm, the last three cool (see WARM_COLORS)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from PIL import Image
 
-from grounding_kit.cache import cache_key, cached_in
+from grounding_kit.core.cache import cache_key, cached_in
 
 CHECKSUM_FILE = "gk_checksums.json"
 # bump when generation changes, so old caches are not reused

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from grounding_kit.validation import check_choice, check_fraction, check_memory, check_positive_int, seed_int
+from grounding_kit.core.validation import check_choice, check_fraction, check_memory, check_positive_int, seed_int
 from grounding_kit.world.render import MIN_SIZE, render_scene
 from grounding_kit.world.scenes import (COLORS, MAX_OBJECTS, SHAPES, SIZES, Scene, SceneObject,
                                         article, describe, join_phrases, ordered, sample_scene)

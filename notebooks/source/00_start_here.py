@@ -71,7 +71,7 @@ report
 # %%
 import numpy as np
 
-from grounding_kit.checks import CheckFailed, check_accuracy
+from grounding_kit.exercises.checks import CheckFailed, check_accuracy
 
 logits = np.array([[2.0, 0.1], [0.3, 1.5], [1.0, 0.2]])  # 3 examples, 2 classes
 labels = np.array([0, 1, 1])
@@ -87,7 +87,7 @@ check_accuracy(2 / 3, logits, labels)
 # the check accepts it, and otherwise uses the kit's value and says so in one line. Here no `G` exists:
 
 # %%
-from grounding_kit.homework import own_or_kit
+from grounding_kit.exercises.fallbacks import own_or_kit
 
 f_t, f_v = np.array([2.0, -1.0]), np.array([0.3, 1.2, -0.7])
 G = own_or_kit("2.1", "G", f_t, f_v)

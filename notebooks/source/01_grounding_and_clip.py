@@ -55,9 +55,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 import grounding_kit as gk
-from grounding_kit.checks import (check_additive_part, check_recall_prediction, check_retrieval_accuracy,
+from grounding_kit.exercises.checks import (check_additive_part, check_recall_prediction, check_retrieval_accuracy,
                                   check_similarity_matrix, check_zero_shot)
-from grounding_kit.homework import own_or_kit
+from grounding_kit.exercises.fallbacks import own_or_kit
 
 MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
 OFFLINE = MODEL == "tiny-shapes"

@@ -57,9 +57,9 @@ import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
-from grounding_kit.checks import (ENSEMBLE_OPTIONS, check_accuracy, check_additive_grid, check_ensemble_prediction,
+from grounding_kit.exercises.checks import (ENSEMBLE_OPTIONS, check_accuracy, check_additive_grid, check_ensemble_prediction,
                                   check_interaction_residual, gap_verdict)
-from grounding_kit.homework import own_or_kit
+from grounding_kit.exercises.fallbacks import own_or_kit
 
 MODEL = "tiny-shapes"  # the CLIP whose features the heads use; online e.g. "ViT-B-32/laion2b_s34b_b79k"
 claims = {}  # measured values the text below relies on (tests/test_notebook_claims.py checks them)

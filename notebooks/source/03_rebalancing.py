@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
-from grounding_kit.checks import BLIND_OPTIONS, check_answer_entropy, check_blind_accuracy, check_blind_prediction
-from grounding_kit.homework import own_or_kit
+from grounding_kit.exercises.checks import BLIND_OPTIONS, check_answer_entropy, check_blind_accuracy, check_blind_prediction
+from grounding_kit.exercises.fallbacks import own_or_kit
 
 MODEL = "tiny-shapes-vqa"  # online e.g. "dandelin/vilt-b32-finetuned-vqa" (needs network)
 N = 600

@@ -53,7 +53,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 import grounding_kit as gk
-from grounding_kit.checks import (EMAP_EXAMPLE, check_effects, check_emap_function, check_gap_prediction,
+from grounding_kit.exercises.checks import (EMAP_EXAMPLE, check_effects, check_emap_function, check_gap_prediction,
                                   check_interaction_share)
 
 MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/laion2b_s34b_b79k"

@@ -24,7 +24,7 @@
 import pandas as pd
 
 import grounding_kit as gk
-from grounding_kit.checks import check_columns_above, check_emap_gap
+from grounding_kit.exercises.checks import check_columns_above, check_emap_gap
 
 # for the capstone at the end: your own photos with a real CLIP, or the offline defaults
 MODEL = "tiny-shapes"  # with your own photos use a real CLIP, e.g. "ViT-B-32/laion2b_s34b_b79k"

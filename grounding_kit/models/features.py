@@ -1,27 +1,68 @@
-"""``embed``: CLIP features of a dataset, cached on disk.
+"""``Features`` and ``embed``: CLIP features of N aligned text-image pairs, cached on disk.
 
-The cache file is keyed by the model's name and weights hash, the dataset's fingerprint, the
-column names and, for images stored as file paths (``load_image_text_folder``), every file's
-size and modification time: an image edited in place gives a new key. It is written
+``Features(text=(N, D), image=(N, D))`` is the input of heads and of EMAP. ``embed(ds, clip)`` computes
+it for a dataset. The cache file is keyed by the model's name and weights hash, the dataset's
+fingerprint, the column names and, for images stored as file paths (``load_image_text_folder``),
+every file's size and modification time: an image edited in place gives a new key. It is written
 atomically and checked on load (row count, width, finiteness); a file that fails any check is
-discarded and recomputed.
+discarded and recomputed. ``import grounding_kit.models.features`` does not import torch.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import hashlib
 import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
 
-import torch
-from tqdm.auto import tqdm
+import numpy as np
 
-from ..cache import cache_key, cached_in
-from ..features import Features
-from ..paths import cache_dir
-from ..validation import check_memory, check_positive_int, describe
+from grounding_kit.core.cache import cache_key, cached_in
+from grounding_kit.core.paths import cache_dir
+from grounding_kit.core.validation import check_consistent_length, check_memory, check_positive_int, describe
+
+
+@dataclass(frozen=True)
+class Features:
+    """Row-aligned inputs of N image-text pairs: ``(text[i], image[i])`` is pair i.
+
+    Attributes
+    ----------
+    text : (N, Dt) torch tensor of text features, or any length-N sequence a model accepts
+        (e.g. a list of questions for a single-stream VQA model).
+    image : (N, Dv) torch tensor of image features, or a length-N sequence
+        (e.g. preprocessed pixel tensors of shape (N, 3, H, W)).
+    """
+
+    text: Any
+    image: Any
+
+    def __post_init__(self) -> None:
+        for name in ("text", "image"):
+            value = getattr(self, name)
+            if not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
+                raise TypeError(f"Features.{name} must be a tensor or a sequence, got {describe(value)}")
+        check_consistent_length(text=self.text, image=self.image)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def take(self, index: Sequence[int] | np.ndarray) -> "Features":
+        """The pairs at ``index``, in that order (tensors are indexed, sequences gathered)."""
+        return Features(text=take(self.text, index), image=take(self.image, index))
+
+
+def take(values: Any, index: Sequence[int] | np.ndarray) -> Any:
+    """Gather ``values[index]`` for a tensor, an array or a plain sequence."""
+    if hasattr(values, "shape"):
+        if hasattr(values, "detach"):  # torch tensor: index with a tensor on its device
+            import torch
+
+            return values[torch.as_tensor(np.asarray(index), dtype=torch.long, device=values.device)]
+        return values[np.asarray(index)]
+    return [values[int(i)] for i in index]
+
 
 CACHE_FORMAT = 2
 #: bytes per row while embedding, besides the features: the row's text and bookkeeping (estimate)
@@ -87,6 +128,9 @@ def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text"
     -------
     Features with L2-normalised float tensors on CPU; row i is pair i of ``ds``.
     """
+    import torch
+    from tqdm.auto import tqdm
+
     missing = [c for c in (text_column, image_column) if c not in getattr(ds, "column_names", ())]
     if missing or not hasattr(ds, "_fingerprint"):
         raise ValueError(f"ds must be a datasets.Dataset with columns {[text_column, image_column]}; "
@@ -129,6 +173,7 @@ def _save(feats: Features, path: Path) -> None:
 
 
 def _load(path: Path, n: int, width: int) -> Features:
+    import torch
     from safetensors.torch import load
 
     tensors = load(Path(path).read_bytes())  # in memory, not memory-mapped: the file may be replaced

@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from .paths import CacheDirError, cache_dir
+from grounding_kit.core.paths import CacheDirError, cache_dir
 
 T = TypeVar("T")
 TMP_MARK = ".tmp-"

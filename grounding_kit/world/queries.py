@@ -30,8 +30,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..validation import check_choice, check_positive_int
-from ..world.scenes import (COLORS, MAX_OBJECTS, SHAPES, SIZES, Scene, SceneObject, article, free_cells,
+from grounding_kit.core.validation import check_choice, check_positive_int
+from grounding_kit.world.scenes import (COLORS, MAX_OBJECTS, SHAPES, SIZES, Scene, SceneObject, article, free_cells,
                             ordered, random_object, sample_scene)
 
 QUERY_KINDS: tuple[str, ...] = ("single", "two", "count", "left_right")
@@ -323,7 +323,7 @@ def evaluate_queries(clip: Any, n_scenes: int = 1000, n_queries: int = 100, seed
     ``"by_attributes"``: the same by how many attributes the query names) plus ``"settings"``
     (n_scenes, seed).
     """
-    from ..world import render_scene
+    from grounding_kit.world import render_scene
 
     rng = np.random.default_rng(seed + 1)
     scenes = sample_gallery(n_scenes, seed)
@@ -353,7 +353,7 @@ def mirror_accuracy(clip: Any, n_pairs: int = 300, seed: int = QUERY_EVAL_SEED) 
     above the same query with the relation flipped, and ``mirror_cosine`` the mean cosine between
     a scene's image embedding and its mirror's.
     """
-    from ..world import render_scene
+    from grounding_kit.world import render_scene
 
     n_pairs = check_positive_int("n_pairs", n_pairs)
     rng = np.random.default_rng(seed + 2)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_fraction, check_positive_int, check_seed, describe, seed_int
+from grounding_kit.core.validation import check_fraction, check_positive_int, check_seed, describe, seed_int
 
 _EXPERIMENTS: dict[tuple, "Experiment"] = {}
 _TASK_EXPERIMENTS: dict[tuple, "Experiment"] = {}
@@ -91,7 +91,7 @@ class Experiment:
         """The head of ``kind`` fitted on the train split (``fit_head(kind, ..., seed=seed, **options)``, once)."""
         key = (kind, seed, tuple(sorted(options.items())))
         if key not in self.heads:
-            from .models import fit_head
+            from grounding_kit.models import fit_head
 
             options.setdefault("progress", False)
             self.heads[key] = fit_head(kind, self.feats_train, self.labels_train, seed=seed, **options)
@@ -102,7 +102,7 @@ class Experiment:
         test pair, ``grid[i, j] = f(t_i, v_j)`` over the test split (computed once)."""
         key = (kind, seed, tuple(sorted(options.items())))
         if key not in self.grids:
-            from .analysis import GridModel
+            from grounding_kit.analysis import GridModel
 
             self.grids[key] = GridModel.from_model(self.head(kind, seed, **options), self.feats_eval, progress=False)
         return self.grids[key]
@@ -128,7 +128,7 @@ def _check_labels(label_column: str, **datasets: Any) -> None:
 
 
 def _build(clip: Any, train_ds: Any, eval_ds: Any, label_column: str) -> Experiment:
-    from .models import embed
+    from grounding_kit.models import embed
 
     _check_labels(label_column, data=train_ds, eval_ds=eval_ds)
     return Experiment(clip=clip, train_ds=train_ds, eval_ds=eval_ds,
@@ -162,7 +162,7 @@ def experiment(clip: Any, data: Any, eval_ds: Any = None, *, test_size: float | 
         return _EXPERIMENTS[key]
     key = (identity, _fingerprint(data, "data"), test_size, shuffle, seed, label_column)
     if key not in _EXPERIMENTS:
-        from .models import embed
+        from grounding_kit.models import embed
 
         train, test = split(len(data), test_size, shuffle=shuffle, seed=seed)
         _check_labels(label_column, data=data)
@@ -182,7 +182,7 @@ def task_experiment(clip: Any, task: str, n: int, *, n_train: int | None = None,
     default ``max(n, 800)``), the evaluation sample the same with ``n`` pairs and ``seed + 1``, so
     heads are analysed on pairs they never saw. Memoised like :func:`experiment`.
     """
-    from .world import make_task
+    from grounding_kit.world import make_task
 
     n = check_positive_int("n", n, minimum=2)
     n_train = max(n, MIN_TASK_TRAIN) if n_train is None else check_positive_int("n_train", n_train, minimum=2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .validation import describe
+from grounding_kit.core.validation import describe
 
 
 def available_devices() -> list[str]:

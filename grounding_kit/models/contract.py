@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # annotations only: importing this module stays free of torch
     import numpy as np
     import torch
 
-    from .analysis.grid_model import GridModel
+    from grounding_kit.analysis.grid_model import GridModel
 
 GENERIC = "generic"
 FIRST_LAYER_LINEAR = "first-layer-linear"

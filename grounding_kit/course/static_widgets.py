@@ -7,7 +7,7 @@ A notebook executed headless (nbclient) keeps each widget's last state in
 and any rendered notebook) replaces every widget output by what it showed last:
 
 - a ``FigureWidget`` becomes a plain plotly figure (a ``<div>`` and a ``Plotly.newPlot`` call;
-  the page loads plotly.js once, see :mod:`grounding_kit.assets`);
+  the page loads plotly.js once, see :mod:`grounding_kit.course.assets`);
 - boxes keep their layout (row for ``HBox``, column otherwise), ``HTML``/``Label`` widgets their
   text (a ``width`` or ``margin`` set on a box's or a text's layout is kept too), ``Image`` widgets their picture, ``Output`` widgets their outputs;
 - controls (sliders, buttons, dropdowns) and progress bars are dropped: they need a kernel.

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # grounding_kit/, above core/
 
 
 def data_dir() -> Path:

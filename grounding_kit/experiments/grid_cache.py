@@ -11,7 +11,7 @@ The cache file is named by a key of everything that changes the result: the file
 kit's version, the world's generator version, the CLIP's identity (its name and the SHA-256 of
 the files of its folder for a local model, or of its weights for a loaded ``ClipModel``: a
 retrained model never reuses another's grids), the task and its dials, N, the train size, the
-seed, the image size and the head kinds. It is written atomically (``grounding_kit.cache``); a
+seed, the image size and the head kinds. It is written atomically (``grounding_kit.core.cache``); a
 file that fails to load or to pass its checks (key, shapes, finite values) is recomputed.
 """
 
@@ -26,11 +26,11 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__
-from .cache import cache_key, cached_in
-from .paths import cache_dir
-from .protocol import MIN_TASK_TRAIN
-from .validation import check_choice, check_positive_int, describe, seed_int
+from grounding_kit import __version__
+from grounding_kit.core.cache import cache_key, cached_in
+from grounding_kit.core.paths import cache_dir
+from grounding_kit.experiments.protocol import MIN_TASK_TRAIN
+from grounding_kit.core.validation import check_choice, check_positive_int, describe, seed_int
 
 CACHE_FORMAT = 1
 CACHE_FOLDER = "grids"
@@ -75,7 +75,7 @@ def files_hash(folder: Path) -> str:
 
 
 def _local_folder(name: str) -> Path | None:
-    from .models.registry import LOCAL_DIR, TINY_CLIP, embedded_path
+    from grounding_kit.models.registry import LOCAL_DIR, TINY_CLIP, embedded_path
 
     folder = embedded_path(name) if name == TINY_CLIP else Path(name.removeprefix(LOCAL_DIR)).expanduser()
     return folder if folder.is_dir() else None
@@ -94,7 +94,7 @@ def clip_identity(clip: Any) -> tuple[str, str]:
         folder = _local_folder(clip)
         if folder is not None:
             return clip, "files:" + files_hash(folder)
-        from .models import load_clip
+        from grounding_kit.models import load_clip
 
         clip = load_clip(clip)
     if not hasattr(clip, "weights_hash") or not hasattr(clip, "name"):
@@ -104,8 +104,8 @@ def clip_identity(clip: Any) -> tuple[str, str]:
 
 def _request(clip: Any, task: str, n: int, n_train: int | None, seed: int, size: int, kinds: Sequence[str],
              dials: dict[str, Any]) -> dict[str, Any]:
-    from .world.storage import WORLD_VERSION
-    from .world.tasks import TASKS
+    from grounding_kit.world.storage import WORLD_VERSION
+    from grounding_kit.world.tasks import TASKS
 
     check_choice("task", task, TASKS)
     if isinstance(kinds, str) or not kinds or not all(isinstance(kind, str) for kind in kinds):
@@ -134,7 +134,7 @@ def task_grids(clip: Any, task: str, n: int, *, n_train: int | None = None, seed
     clip : a ``ClipModel`` or a model name (default models are named, not loaded: see
         :func:`clip_identity`); loaded with ``load_clip`` only when the cache misses.
     task, n, n_train, seed, size, dials : the experiment, as for
-        :func:`grounding_kit.protocol.task_experiment` (``n`` evaluation pairs, ``n_train``
+        :func:`grounding_kit.experiments.protocol.task_experiment` (``n`` evaluation pairs, ``n_train``
         training pairs, default ``max(n, 800)``).
     kinds : the heads (``fit_head`` kinds), each fitted with the protocol's defaults.
     progress : a progress bar while computing.
@@ -156,9 +156,9 @@ def task_grids(clip: Any, task: str, n: int, *, n_train: int | None = None, seed
 
 
 def _compute(clip: Any, request: dict[str, Any], key: str, progress: bool) -> TaskGrids:
-    from .models import load_clip
-    from .protocol import task_experiment
-    from .world.storage import png_record
+    from grounding_kit.models import load_clip
+    from grounding_kit.experiments.protocol import task_experiment
+    from grounding_kit.world.storage import png_record
 
     steps = tqdm(total=1 + len(request["kinds"]), desc=f"{request['task']} logit grids", disable=not progress)
     model = load_clip(clip) if isinstance(clip, str) else clip

@@ -1,7 +1,7 @@
 """The course website: Sphinx + myst-nb + sphinx-book-theme, fully offline (``make book``).
 
 :func:`write_book` stages ``docs/`` (configuration, instructor's guide, API reference) and the
-executed notebooks (static figures, from :func:`grounding_kit.slides.executed_static`, shared
+executed notebooks (static figures, from :func:`grounding_kit.course.slides.executed_static`, shared
 with the decks) in one source folder, then runs ``sphinx-build``. The site's scripts (MathJax,
 plotly.js) are copied from installed packages (``docs/conf.py``); the result opens from disk.
 """
@@ -16,8 +16,8 @@ from typing import Iterable
 
 import nbformat
 
-from .paths import PACKAGE_DIR
-from .slides import executed_static
+from grounding_kit.core.paths import PACKAGE_DIR
+from grounding_kit.course.slides import executed_static
 
 DOCS = PACKAGE_DIR.parent / "docs"
 

@@ -3,12 +3,12 @@
 ``make slides`` (``python -m grounding_kit.course slides``) runs :func:`write_decks`:
 
 1. each notebook is executed headless (nbclient) and its widget outputs made static
-   (:func:`grounding_kit.static_widgets.make_static`); the result is kept in
-   ``build/executed/<stem>.ipynb``, which the book (:mod:`grounding_kit.book`) reuses;
+   (:func:`grounding_kit.course.static_widgets.make_static`); the result is kept in
+   ``build/executed/<stem>.ipynb``, which the book (:mod:`grounding_kit.course.book`) reuses;
 2. nbconvert's slides exporter writes ``<stem>.slides.html`` with the kit's ``gk_reveal``
    template (nbconvert's reveal template, every script local);
 3. reveal.js, require.js, MathJax and plotly.js are copied from installed packages into
-   ``assets/`` beside the decks (:func:`grounding_kit.assets.vendor`).
+   ``assets/`` beside the decks (:func:`grounding_kit.course.assets.vendor`).
 
 Copy the output folder as a whole: a deck opened from it requests nothing outside it.
 """
@@ -21,8 +21,9 @@ from typing import Iterable
 import nbformat
 from nbformat import NotebookNode
 
-from . import assets
-from .static_widgets import make_static
+from grounding_kit.course import assets
+from grounding_kit.course.sources import notebook_paths
+from grounding_kit.course.static_widgets import make_static
 
 TEMPLATES = Path(__file__).resolve().with_name("templates")
 ASSET_DIR = "assets"  # the folder beside the decks
@@ -57,7 +58,7 @@ def execute_notebook(notebook: NotebookNode, cwd: Path, timeout: int = 600) -> N
 
 
 def executed_static(path: Path, executed_dir: Path | None = None, timeout: int = 600) -> NotebookNode:
-    """The notebook at ``path`` executed, with static figures (see :mod:`grounding_kit.static_widgets`).
+    """The notebook at ``path`` executed, with static figures (see :mod:`grounding_kit.course.static_widgets`).
 
     With ``executed_dir``, the result is stored there as ``<stem>.ipynb`` and reused while it is
     newer than ``path``.
@@ -130,3 +131,27 @@ def write_decks(paths: Iterable[Path], output_dir: Path, *, execute: bool = True
             notebook.metadata.pop("widgets", None)
         written.append(write_deck(notebook, path.stem, output_dir, reveal_url_prefix))
     return written
+
+
+def write_slides(notebooks_dir: Path, output_dir: Path, *, execute: bool = True,
+                 reveal_url_prefix: str | None = None, names: Iterable[str] | None = None,
+                 executed_dir: Path | None = None) -> list[Path]:
+    """Write ``<stem>.slides.html`` (reveal.js) for each notebook, with ``assets/`` beside them.
+
+    Parameters
+    ----------
+    execute : run each notebook first (figures as static plots; see :mod:`grounding_kit.course.slides`).
+    reveal_url_prefix : where the decks load reveal.js from (default: the copy in ``assets/``).
+    names : notebook stems to convert (all when None).
+    executed_dir : keep the executed notebooks there (the book reuses them).
+    """
+
+    paths = notebook_paths(notebooks_dir)
+    if names is not None:
+        wanted = set(names)
+        missing = sorted(wanted - {p.stem for p in paths})
+        if missing:
+            raise FileNotFoundError(f"no notebook named {missing} in {notebooks_dir}")
+        paths = [p for p in paths if p.stem in wanted]
+    return write_decks(paths, output_dir, execute=execute, executed_dir=executed_dir,
+                       reveal_url_prefix=reveal_url_prefix)
