@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "experiment": "grounding_kit.experiments.protocol",
     "task_experiment": "grounding_kit.experiments.protocol",
     "Experiment": "grounding_kit.experiments.protocol",
+    "clear_experiments": "grounding_kit.experiments.protocol",
     # the grounding world and real data
     "make_task": "grounding_kit.world",
     "rebalance": "grounding_kit.world",

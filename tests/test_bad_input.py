@@ -482,22 +482,22 @@ def test_an_image_edited_in_place_changes_the_embed_cache(tmp_path):
 
     folder = _folder(tmp_path, {"a.png": _rgb((255, 0, 0)), "b.png": _rgb((0, 0, 255))})
     clip = CountingClip()
-    before = gk.embed(gk.load_image_text_folder(folder), clip)
+    before = gk.embed(clip, gk.load_image_text_folder(folder))
     stat = os.stat(folder / "a.png")
     _rgb((0, 255, 0)).save(folder / "a.png")                  # same name, same size, new pixels
     os.utime(folder / "a.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    after = gk.embed(gk.load_image_text_folder(folder), clip)
+    after = gk.embed(clip, gk.load_image_text_folder(folder))
     assert not np.allclose(before.image[0].numpy(), after.image[0].numpy())
     assert np.allclose(before.image[1].numpy(), after.image[1].numpy())
     calls = clip.image_calls
-    again = gk.embed(gk.load_image_text_folder(folder), clip)   # unchanged: from the cache
+    again = gk.embed(clip, gk.load_image_text_folder(folder))   # unchanged: from the cache
     assert clip.image_calls == calls and np.allclose(again.image.numpy(), after.image.numpy())
 
 
 def test_embed_computes_a_fresh_task_once():
     clip = CountingClip()
-    first = gk.embed(gk.make_task("match", n=5, seed=4242), clip)
-    second = gk.embed(gk.make_task("match", n=5, seed=4242), clip)
+    first = gk.embed(clip, gk.make_task("match", n=5, seed=4242))
+    second = gk.embed(clip, gk.make_task("match", n=5, seed=4242))
     assert clip.image_calls == 1 and np.allclose(first.image.numpy(), second.image.numpy())
 
 
@@ -505,7 +505,7 @@ def test_embed_computes_a_fresh_task_once():
                                                (True, TypeError), ("8", TypeError), (None, TypeError)])
 def test_embed_refuses_a_bad_batch_size(batch_size, error):
     with pytest.raises(error, match="batch_size must be"):
-        gk.embed(gk.make_task("match", n=3, seed=0, cache=False), CountingClip(), batch_size=batch_size)
+        gk.embed(CountingClip(), gk.make_task("match", n=3, seed=0, cache=False), batch_size=batch_size)
 
 
 def test_embed_names_the_row_without_an_image_or_text():
@@ -514,11 +514,11 @@ def test_embed_names_the_row_without_an_image_or_text():
     features = Features({"image": Image(), "text": Value("string")})
     images = [_rgb(), None, _rgb()]
     with pytest.raises(ValueError, match=r"no image in row 1"):
-        gk.embed(Dataset.from_dict({"image": images, "text": ["a", "b", "c"]}, features=features), CountingClip(),
+        gk.embed(CountingClip(), Dataset.from_dict({"image": images, "text": ["a", "b", "c"]}, features=features),
                  batch_size=2, cache=False)
     with pytest.raises(ValueError, match=r"row 2 is None"):
-        gk.embed(Dataset.from_dict({"image": [_rgb()] * 3, "text": ["a", "b", None]}, features=features),
-                 CountingClip(), cache=False)
+        gk.embed(CountingClip(),
+                 Dataset.from_dict({"image": [_rgb()] * 3, "text": ["a", "b", None]}, features=features), cache=False)
 
 
 # ---------------------------------------------------------------- sizes refused up front
@@ -549,7 +549,7 @@ def test_the_memory_budget_is_one_documented_setting(monkeypatch):
     with pytest.raises(BudgetError, match="make_task"):
         gk.make_task("match", n=1000, cache=False)
     with pytest.raises(BudgetError, match="embed of 100,000 rows"):
-        gk.embed(gk.make_task("match", n=2, cache=False).select([0] * 100_000), CountingClip(), cache=False)
+        gk.embed(CountingClip(), gk.make_task("match", n=2, cache=False).select([0] * 100_000), cache=False)
     monkeypatch.setenv("GROUNDING_KIT_MAX_MEMORY", "a lot")
     with pytest.raises(ValueError, match="GROUNDING_KIT_MAX_MEMORY='a lot' is not a size"):
         check_memory("x", 1)
@@ -696,7 +696,7 @@ def test_cache_folder_under_a_read_only_folder(tmp_path, monkeypatch):
     with pytest.raises(CacheDirError, match=r"GROUNDING_KIT_CACHE=.*points somewhere unusable.*Permission denied"):
         cache_dir("features")
     with pytest.warns(RuntimeWarning, match="not cached"):
-        feats = gk.embed(gk.make_task("match", n=3, seed=0, cache=False), CountingClip())
+        feats = gk.embed(CountingClip(), gk.make_task("match", n=3, seed=0, cache=False))
     assert feats.text.shape == (3, 3)
 
 

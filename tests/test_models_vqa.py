@@ -145,9 +145,9 @@ def test_a_head_on_clip_features_answers_questions():
     clip = load_clip("tiny-shapes")
     train = rebalance(make_task("vqa", n=1500, seed=21), seed=21)
     test = rebalance(make_task("vqa", n=300, seed=22), seed=22)
-    head = fit_head("interactive", embed(train, clip, progress=False), train["label"],
+    head = fit_head("interactive", embed(clip, train, progress=False), train["label"],
                     n_classes=len(VQA_ANSWERS), progress=False)
-    test_feats = embed(test, clip, progress=False)
+    test_feats = embed(clip, test, progress=False)
     accuracy = float((head.predict(test_feats) == torch.as_tensor(test["label"])).float().mean())
     assert accuracy > 0.5, accuracy  # chance on a balanced sample is about 0.3
 

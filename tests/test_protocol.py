@@ -81,3 +81,25 @@ def test_experiment_names_bad_inputs(clip):
         experiment(clip, [1, 2, 3])
     with pytest.raises(ValueError, match="no 'answer' column"):
         experiment(clip, ds, label_column="answer")
+    with pytest.raises(TypeError, match=r"experiment takes \(clip, data\)"):
+        experiment(ds, clip)
+
+
+def test_the_experiment_memo_keeps_the_last_few_and_can_be_cleared(clip, monkeypatch):
+    from grounding_kit.experiments import protocol
+
+    monkeypatch.setattr(protocol, "_EXPERIMENTS", protocol._Memo(2))
+    first = task_experiment(clip, "match", 20, n_train=30, seed=0)
+    second = task_experiment(clip, "match", 20, n_train=30, seed=1)
+    assert task_experiment(clip, "match", 20, n_train=30, seed=0) is first   # used last now
+    task_experiment(clip, "match", 20, n_train=30, seed=2)                   # evicts seed 1, the oldest
+    assert len(protocol._EXPERIMENTS) == 2
+    assert task_experiment(clip, "match", 20, n_train=30, seed=0) is first
+    assert task_experiment(clip, "match", 20, n_train=30, seed=1) is not second
+    gk.clear_experiments()
+    assert len(protocol._EXPERIMENTS) == 0
+
+
+def test_embed_refuses_the_old_argument_order(clip):
+    with pytest.raises(TypeError, match=r"embed takes \(clip, ds\)"):
+        gk.embed(gk.make_task("match", n=4, seed=0), clip)

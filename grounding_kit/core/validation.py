@@ -41,6 +41,29 @@ def check_consistent_length(**named: Sequence[Any]) -> int:
     return next(iter(lengths.values()), 0)
 
 
+def check_argument_order(function: str, order: str, swapped: bool) -> None:
+    """Refuse a call in a retired argument order, naming the order the function takes.
+
+    The kit's one order: labels first, then the model, then the data (``emap_report(labels, model,
+    feats)``, ``embed(clip, ds)``); fitting takes ``(X, y)`` as scikit-learn's ``fit`` does.
+
+    Parameters
+    ----------
+    function : the public name, e.g. ``"embed"``.
+    order : its parameters as they must be given, e.g. ``"clip, ds"``.
+    swapped : whether the arguments received look like the old order (decided by the caller from
+        their types).
+
+    Raises
+    ------
+    TypeError
+        ``swapped`` is true.
+    """
+    if swapped:
+        raise TypeError(f"{function} takes ({order}), in that order; the arguments given look swapped "
+                        f"(an older order): call {function}({order})")
+
+
 def check_finite(name: str, array: Any) -> None:
     """Raise ``ValueError`` if a numpy array or torch tensor holds NaN or infinity."""
     values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)

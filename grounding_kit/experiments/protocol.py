@@ -12,20 +12,56 @@ same figure in a notebook come from the same split, the same features and the sa
 
 An experiment is memoised on the CLIP's identity and weights hash (as ``embed``'s cache is),
 the datasets' fingerprints and the split, never on ``id()``, which Python reuses after garbage
-collection; features come from ``embed``'s on-disk cache.
+collection; features come from ``embed``'s on-disk cache. The memo is bounded: it keeps the
+:data:`MEMO_SIZE` experiments used last (each holds its datasets, features, fitted heads and N x N
+grids), so a lab whose dial visits many values does not grow the kernel without end;
+:func:`clear_experiments` empties it.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from grounding_kit.core.validation import check_fraction, check_positive_int, check_seed, describe, seed_int
+from grounding_kit.core.validation import check_argument_order, check_fraction, check_positive_int, check_seed, describe, seed_int
 
-_EXPERIMENTS: dict[tuple, "Experiment"] = {}
-_TASK_EXPERIMENTS: dict[tuple, "Experiment"] = {}
+#: experiments the memo keeps (the ones used last); a lab's dial revisits its last few values for free
+MEMO_SIZE = 8
+
+
+class _Memo:
+    """At most ``size`` values, the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[tuple, Any] = OrderedDict()
+
+    def get(self, key: tuple, make: Callable[[], Any]) -> Any:
+        if key in self._values:
+            self._values.move_to_end(key)
+            return self._values[key]
+        value = self._values[key] = make()
+        while len(self._values) > self.size:
+            self._values.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+_EXPERIMENTS = _Memo(MEMO_SIZE)
+
+
+def clear_experiments() -> None:
+    """Forget every memoised experiment (their features stay in ``embed``'s on-disk cache)."""
+    _EXPERIMENTS.clear()
+
 #: train pairs of a task experiment when ``n_train`` is not given: at least this many
 MIN_TASK_TRAIN = 800
 
@@ -132,7 +168,7 @@ def _build(clip: Any, train_ds: Any, eval_ds: Any, label_column: str) -> Experim
 
     _check_labels(label_column, data=train_ds, eval_ds=eval_ds)
     return Experiment(clip=clip, train_ds=train_ds, eval_ds=eval_ds,
-                      feats_train=embed(train_ds, clip, progress=False), feats_eval=embed(eval_ds, clip, progress=False),
+                      feats_train=embed(clip, train_ds, progress=False), feats_eval=embed(clip, eval_ds, progress=False),
                       labels_train=np.asarray(train_ds[label_column]), labels_eval=np.asarray(eval_ds[label_column]))
 
 
@@ -153,25 +189,25 @@ def experiment(clip: Any, data: Any, eval_ds: Any = None, *, test_size: float | 
     Experiment; the same object for the same CLIP (name and weights hash), datasets
     (fingerprints) and split.
     """
+    check_argument_order("experiment", "clip, data", hasattr(clip, "column_names") and hasattr(data, "encode_texts"))
     identity = _identity(clip)
-    key: tuple
     if eval_ds is not None:
         key = (identity, _fingerprint(data, "data"), _fingerprint(eval_ds, "eval_ds"), label_column)
-        if key not in _EXPERIMENTS:
-            _EXPERIMENTS[key] = _build(clip, data, eval_ds, label_column)
-        return _EXPERIMENTS[key]
+        return _EXPERIMENTS.get(key, lambda: _build(clip, data, eval_ds, label_column))
     key = (identity, _fingerprint(data, "data"), test_size, shuffle, seed, label_column)
-    if key not in _EXPERIMENTS:
-        from grounding_kit.models import embed
+    return _EXPERIMENTS.get(key, lambda: _split_experiment(clip, data, test_size, shuffle, seed, label_column))
 
-        train, test = split(len(data), test_size, shuffle=shuffle, seed=seed)
-        _check_labels(label_column, data=data)
-        feats, labels = embed(data, clip, progress=False), np.asarray(data[label_column])  # embedded once, cached
-        _EXPERIMENTS[key] = Experiment(clip=clip, train_ds=data.select(train), eval_ds=data.select(test),
-                                       feats_train=feats.take(train), feats_eval=feats.take(test),
-                                       labels_train=labels[train], labels_eval=labels[test], train_index=train,
-                                       eval_index=test)
-    return _EXPERIMENTS[key]
+
+def _split_experiment(clip: Any, data: Any, test_size: float | int, shuffle: bool, seed: int,
+                      label_column: str) -> Experiment:
+    from grounding_kit.models import embed
+
+    train, test = split(len(data), test_size, shuffle=shuffle, seed=seed)
+    _check_labels(label_column, data=data)
+    feats, labels = embed(clip, data, progress=False), np.asarray(data[label_column])  # embedded once, cached
+    return Experiment(clip=clip, train_ds=data.select(train), eval_ds=data.select(test),
+                      feats_train=feats.take(train), feats_eval=feats.take(test),
+                      labels_train=labels[train], labels_eval=labels[test], train_index=train, eval_index=test)
 
 
 def task_experiment(clip: Any, task: str, n: int, *, n_train: int | None = None, seed: int = 0,
@@ -187,9 +223,11 @@ def task_experiment(clip: Any, task: str, n: int, *, n_train: int | None = None,
     n = check_positive_int("n", n, minimum=2)
     n_train = max(n, MIN_TASK_TRAIN) if n_train is None else check_positive_int("n_train", n_train, minimum=2)
     seed = seed_int(seed)
-    key = (_identity(clip), task, n, n_train, seed, size, tuple(sorted(dials.items())))
-    if key not in _TASK_EXPERIMENTS:  # a repeated request (a widget callback) costs a dict look-up
+    key = ("task", _identity(clip), task, n, n_train, seed, size, tuple(sorted(dials.items())))
+
+    def build() -> Experiment:
         train = make_task(task, n=n_train, seed=seed, size=size, **dials)
         test = make_task(task, n=n, seed=seed + 1, size=size, **dials)
-        _TASK_EXPERIMENTS[key] = experiment(clip, train, test)
-    return _TASK_EXPERIMENTS[key]
+        return _build(clip, train, test, "label")
+
+    return _EXPERIMENTS.get(key, build)  # a repeated request (a widget callback) costs a dict look-up

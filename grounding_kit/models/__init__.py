@@ -4,7 +4,7 @@ Public API (imported lazily, so ``import grounding_kit.models`` stays light):
 
 - ``load_clip(name="tiny-shapes", device=None, *, pretrained=None) -> ClipModel``
 - ``load_vqa(name="tiny-shapes-vqa", device=None, *, answers=None) -> VqaModel``
-- ``embed(ds, clip, batch_size=64) -> Features(text=(N, D), image=(N, D))`` (cached on disk)
+- ``embed(clip, ds, batch_size=64) -> Features(text=(N, D), image=(N, D))`` (cached on disk)
 - ``fit_head(kind, feats, labels, **options) -> Head`` with kinds ``HEAD_KINDS``;
   ``head.save_pretrained(folder)`` / ``load_head(folder)`` (config.json + model.safetensors)
 - ``list_models() -> dict`` of embedded and suggested online model names

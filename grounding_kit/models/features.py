@@ -1,6 +1,6 @@
 """``Features`` and ``embed``: CLIP features of N aligned text-image pairs, cached on disk.
 
-``Features(text=(N, D), image=(N, D))`` is the input of heads and of EMAP. ``embed(ds, clip)`` computes
+``Features(text=(N, D), image=(N, D))`` is the input of heads and of EMAP. ``embed(clip, ds)`` computes
 it for a dataset. The cache file is keyed by the model's name and weights hash, the dataset's
 fingerprint, the column names and, for images stored as file paths (``load_image_text_folder``),
 every file's size and modification time: an image edited in place gives a new key. It is written
@@ -20,7 +20,7 @@ import numpy as np
 
 from grounding_kit.core.cache import cache_key, cached_in
 from grounding_kit.core.paths import cache_dir
-from grounding_kit.core.validation import check_consistent_length, check_memory, check_positive_int, describe
+from grounding_kit.core.validation import check_argument_order, check_consistent_length, check_memory, check_positive_int, describe
 
 
 @dataclass(frozen=True)
@@ -95,14 +95,14 @@ def image_files_stamp(ds: Any, image_column: str = "image") -> str:
     return digest.hexdigest()[:16] if files else ""
 
 
-def _key(ds: Any, clip: Any, text_column: str, image_column: str) -> str:
+def _key(clip: Any, ds: Any, text_column: str, image_column: str) -> str:
     return cache_key(CACHE_FORMAT, clip.name, clip.weights_hash(), ds._fingerprint, text_column, image_column,
                      image_files_stamp(ds, image_column))
 
 
-def features_path(ds: Any, clip: Any, text_column: str = "text", image_column: str = "image") -> Path:
-    """Where ``embed(ds, clip)`` caches its result (see the module docstring for the key)."""
-    return cache_dir("features") / f"{_key(ds, clip, text_column, image_column)}.safetensors"
+def features_path(clip: Any, ds: Any, text_column: str = "text", image_column: str = "image") -> Path:
+    """Where ``embed(clip, ds)`` caches its result (see the module docstring for the key)."""
+    return cache_dir("features") / f"{_key(clip, ds, text_column, image_column)}.safetensors"
 
 
 def _check_texts(texts: list[Any], text_column: str) -> None:
@@ -113,14 +113,14 @@ def _check_texts(texts: list[Any], text_column: str) -> None:
                          f"ds.filter(lambda row: row[{text_column!r}] is not None)")
 
 
-def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text",
+def embed(clip: Any, ds: Any, batch_size: int = 64, *, text_column: str = "text",
           image_column: str = "image", progress: bool = True, cache: bool = True) -> Features:
     """Encode every row of ``ds`` with ``clip``: ``Features(text=(N, D), image=(N, D))``.
 
     Parameters
     ----------
-    ds : a ``datasets.Dataset`` with a text column and an image column (PIL images).
     clip : a :class:`~grounding_kit.models.clip.ClipModel` (``load_clip(...)``).
+    ds : a ``datasets.Dataset`` with a text column and an image column (PIL images).
     batch_size : images encoded per forward pass (an integer >= 1).
     cache : read and write the on-disk cache (``cache_dir("features")``).
 
@@ -131,6 +131,7 @@ def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text"
     import torch
     from tqdm.auto import tqdm
 
+    check_argument_order("embed", "clip, ds", hasattr(clip, "column_names") and hasattr(ds, "encode_texts"))
     missing = [c for c in (text_column, image_column) if c not in getattr(ds, "column_names", ())]
     if missing or not hasattr(ds, "_fingerprint"):
         raise ValueError(f"ds must be a datasets.Dataset with columns {[text_column, image_column]}; "
@@ -162,7 +163,7 @@ def embed(ds: Any, clip: Any, batch_size: int = 64, *, text_column: str = "text"
 
     if not cache:
         return build()
-    return cached_in("features", f"{_key(ds, clip, text_column, image_column)}.safetensors", build, _save,
+    return cached_in("features", f"{_key(clip, ds, text_column, image_column)}.safetensors", build, _save,
                      lambda path: _load(path, len(ds), clip.embed_dim))
 
 

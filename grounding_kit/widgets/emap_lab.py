@@ -77,7 +77,7 @@ class EmapLab(w.VBox):
         self.update()
 
     def current(self):
-        """The scenario of the selected task (and interaction dial for ``mixed``)."""
+        """The experiment of the selected task (and interaction dial for ``mixed``)."""
         dials = {"interaction": self.interaction.value} if self.task.value == "mixed" else {}
         return task_experiment(self.clip, self.task.value, self.n_max, n_train=self.n_train, seed=self.seed, **dials)
 

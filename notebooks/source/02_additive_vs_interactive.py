@@ -117,7 +117,7 @@ SIZES = {"additive": 600, "match": 2400}  # pairs per task; the first half train
 clip = gk.load_clip(MODEL)
 
 tasks = {name: gk.make_task(name, n=n, seed=0) for name, n in SIZES.items()}
-features = {name: gk.embed(ds, clip) for name, ds in tasks.items()}
+features = {name: gk.embed(clip, ds) for name, ds in tasks.items()}
 # the kit's experiment protocol: the first half of the pairs trains the heads, the second half tests them
 experiments = {name: gk.experiment(clip, ds, test_size=0.5, shuffle=False) for name, ds in tasks.items()}
 tasks["additive"][0]["text"], tasks["match"][0]["text"]
