@@ -31,6 +31,11 @@ $(VENV)/.kit-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The instructor's tools (nbgrader, decks, live slides, the book, the dashboard's offline assets).
+$(VENV)/.course-installed: $(VENV)/.kit-installed
+	$(BIN)/python -m pip install --quiet -e '.[course]'
+	touch $@
+
 $(VENV)/.test-installed: $(VENV)/.kit-installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
@@ -48,22 +53,22 @@ test:
 	@bash scripts/ensure_browser.sh playwright $(BIN)/python
 	HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-dashboard: $(VENV)/.kit-installed
+dashboard: $(VENV)/.course-installed
 	$(BIN)/grounding-kit dashboard --port $(DASHBOARD_PORT)
 
-present: $(VENV)/.kit-installed
+present: $(VENV)/.course-installed
 	$(BIN)/grounding-kit present $(NB) --port $(PRESENT_PORT)
 
 doctor: $(VENV)/.kit-installed
 	$(BIN)/grounding-kit doctor
 
-slides: $(VENV)/.kit-installed
+slides: $(VENV)/.course-installed
 	$(BIN)/python -m grounding_kit.course slides --output build/slides
 
-book: $(VENV)/.kit-installed
+book: $(VENV)/.course-installed
 	$(BIN)/python -m grounding_kit.course book --output build/book
 
-student: $(VENV)/.kit-installed
+student: $(VENV)/.course-installed
 	$(BIN)/python -m grounding_kit.course student --output build/student
 
 bench: $(VENV)/.test-installed

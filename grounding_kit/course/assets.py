@@ -44,7 +44,7 @@ def _package_dir(package: str, pip_name: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"the package {pip_name!r} is not installed; static decks and the book take "
-                                f"their JavaScript from it (pip install {pip_name}, or `pip install -e .`)")
+                                f"their JavaScript from it: pip install 'grounding_kit[course]'")
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -16,6 +16,7 @@ from typing import Iterable
 
 import nbformat
 
+from grounding_kit.core.extras import require
 from grounding_kit.core.paths import PACKAGE_DIR
 from grounding_kit.course.slides import executed_static
 
@@ -57,9 +58,13 @@ def write_book(paths: Iterable[Path], output_dir: Path, *, docs_dir: Path = DOCS
 
     Raises
     ------
+    ImportError
+        Sphinx or myst-nb is not installed (the message names ``pip install 'grounding_kit[course]'``).
     RuntimeError
         If ``sphinx-build`` fails; the message holds the end of its output.
     """
+    require("sphinx", "course")
+    require("myst_nb", "course")
     output_dir = Path(output_dir)
     source_dir = stage(paths, output_dir.parent / f"{output_dir.name}-src", docs_dir=docs_dir,
                        executed_dir=executed_dir, execute=execute)

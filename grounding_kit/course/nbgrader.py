@@ -9,6 +9,7 @@ from typing import Any, Iterable, Sequence
 import nbformat
 from nbformat import NotebookNode
 
+from grounding_kit.core.extras import require
 from grounding_kit.course.sources import (REPO_NOTEBOOKS, cell_role, exercise_cells, notebook_paths, points,
                                           validate_exercises)
 
@@ -138,8 +139,19 @@ def init_course(directory: Path, notebooks_dir: Path, *, names: Iterable[str] | 
     timeout : seconds a cell may run when nbgrader executes it.
     force : replace the files this function writes in a folder that already holds a course
         (nothing else in it is touched); without it an existing course is refused.
-    """
 
+    Raises
+    ------
+    ImportError
+        nbgrader is not installed (the message names ``pip install 'grounding_kit[course]'``).
+    ValueError
+        A bad ``timeout``, or a ``directory`` that is a file.
+    FileNotFoundError
+        A name in ``names`` has no notebook in ``notebooks_dir``.
+    FileExistsError
+        ``directory`` already holds a course and ``force`` is false.
+    """
+    require("nbgrader", "course")
     directory = Path(directory)
     if not isinstance(timeout, int) or timeout < 1:
         raise ValueError(f"timeout={timeout!r}; expected a positive number of seconds (int)")
