@@ -14,18 +14,14 @@ from hypothesis.extra.numpy import arrays
 
 from grounding_kit.analysis import ProbabilityInputWarning, decompose, emap
 
-# The paper's appendix walks through EMAP on three image+text pairs whose original predictions
-# f(t_i, v_i) are [-1.3, 3.0, 0.7] and whose projections are [-0.8, 2.1, 0.5]. The full 3 x 3
-# grid is not in our sources, so this grid is RECONSTRUCTED: the diagonal is the paper's, and
-# the off-diagonal cells were chosen (additive part + a double-centred interaction part) so the
-# projection is the paper's. Hand check (rows = texts, columns = images):
-#   row means    r = [(-1.3+0.2-0.1)/3, (0.9+3.0+0.9)/3, (1.0+0.1+0.7)/3] = [-0.4, 1.6, 0.6]
-#   column means c = [(-1.3+0.9+1.0)/3, (0.2+3.0+0.1)/3, (-0.1+0.9+0.7)/3] = [0.2, 1.1, 0.5]
-#   grand mean   g = 5.4 / 9 = 0.6
-#   r + c - g      = [-0.8, 2.1, 0.5]
-WORKED_EXAMPLE = np.array([[-1.3, 0.2, -0.1],
-                           [0.9, 3.0, 0.9],
-                           [1.0, 0.1, 0.7]])
+# Hessel & Lee (EMNLP 2020), appendix: the worked example of EMAP, the whole 3 x 3 grid of logits
+# (rows texts, columns images) and its projection, which the authors' own test also uses.
+# Hand check: row means [-0.4, 1.633, 0.567], column means [0.2, 1.067, 0.533], grand mean 0.6,
+# r + c - g = [-0.8, 2.1, 0.5].
+WORKED_EXAMPLE = np.array([[-1.3, 0.3, -0.2],
+                           [0.8, 3.0, 1.1],
+                           [1.1, -0.1, 0.7]])
+PAPER_EMAP = [-0.8, 2.1, 0.5]
 
 # hypothesis may draw grids whose class axis happens to sum to 1; the warning is tested below
 pytestmark = pytest.mark.filterwarnings("ignore::grounding_kit.analysis.grids.ProbabilityInputWarning")
@@ -47,14 +43,20 @@ def dict_reference(P: np.ndarray) -> np.ndarray:
 
 
 def test_golden_worked_example():
-    assert np.allclose(np.diag(WORKED_EXAMPLE), [-1.3, 3.0, 0.7])
-    np.testing.assert_allclose(emap(WORKED_EXAMPLE), [-0.8, 2.1, 0.5], atol=1e-12)
+    np.testing.assert_allclose(emap(WORKED_EXAMPLE), PAPER_EMAP, atol=1e-12)
+    np.testing.assert_allclose(emap(WORKED_EXAMPLE), dict_reference(WORKED_EXAMPLE), atol=1e-12)
+
+
+def test_the_notebooks_example_is_the_papers_grid():
+    from grounding_kit.exercises.checks import EMAP_EXAMPLE
+
+    np.testing.assert_array_equal(EMAP_EXAMPLE, WORKED_EXAMPLE)
 
 
 def test_golden_worked_example_torch_and_class_axis():
     out = emap(torch.tensor(WORKED_EXAMPLE[:, :, None], dtype=torch.float32))
     assert isinstance(out, torch.Tensor) and out.shape == (3, 1) and out.dtype == torch.float64
-    np.testing.assert_allclose(out[:, 0].numpy(), [-0.8, 2.1, 0.5], atol=1e-6)
+    np.testing.assert_allclose(out[:, 0].numpy(), PAPER_EMAP, atol=1e-6)
 
 
 @settings(max_examples=40, deadline=None)
