@@ -20,13 +20,23 @@ import pytest
 
 # Set before any test imports huggingface_hub / datasets, which read them at import time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GROUNDING_KIT_CACHE", tempfile.mkdtemp(prefix="gk-test-cache-"))
+if "GROUNDING_KIT_CACHE" not in os.environ:  # a private cache for this session, removed at its end
+    _SESSION_CACHE = tempfile.mkdtemp(prefix="gk-test-cache-")
+    os.environ["GROUNDING_KIT_CACHE"] = _SESSION_CACHE
+else:  # the caller's own folder: left as it is
+    _SESSION_CACHE = None
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Remove the session's private cache folder (features, grids, vendored assets)."""
+    if _SESSION_CACHE is not None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 
 def block_external(context) -> list[str]:
