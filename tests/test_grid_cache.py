@@ -169,7 +169,7 @@ lab = reshuffle_lab(grids.grid("interactive"), None, grids.labels, additive=grid
 lab.set_fraction(0.5)
 lab.reshuffle(3)
 print(json.dumps({{"loaded": [m for m in ("torch", "open_clip", "transformers", "datasets") if m in sys.modules],
-                   "k": lab.k, "accuracy": list(lab.fig_acc.data[0].y)}}))
+                   "k": lab.experiment.k, "accuracy": list(lab.fig_acc.data[0].y)}}))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -189,7 +189,7 @@ def test_reshuffle_lab_from_grids_equals_the_lab_from_the_heads(cached):
     for lab in (from_heads, from_grids):
         lab.set_fraction(0.5)
         lab.reshuffle(4)
-    ours, theirs = from_grids.predictions(), from_heads.predictions()
+    ours, theirs = from_grids.experiment.predictions(), from_heads.experiment.predictions()
     assert list(ours) == list(theirs)
     for key in ours:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-12)

@@ -49,7 +49,7 @@ def lab(mixed):
 
 def test_reshuffle_lab_predictions_on_intact_pairs_are_the_models_and_emap(lab, mixed):
     head, feats = mixed.head("interactive"), mixed.feats_eval
-    preds = lab.predictions()
+    preds = lab.experiment.predictions()
     np.testing.assert_allclose(preds["interactive"], head(feats.text, feats.image).detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(preds["EMAP"], gk.emap_model(head, feats).projection.numpy(), atol=1e-5)
     assert "running average" not in preds  # nothing averaged yet
@@ -60,10 +60,10 @@ def test_reshuffle_lab_fraction_breaks_pairs_like_the_library_reshuffle(lab, mix
     before = list(lab.fig_acc.data[0].y)
     lab.set_fraction(0.5)
     assert lab.fraction.value == 0.5
-    moved = lab.perm != np.arange(N)
+    moved = lab.experiment.perm != np.arange(N)
     assert moved.sum() == N // 2
-    expected = gk.reshuffle(mixed.head("interactive"), mixed.feats_eval, 0.5, seed=lab.perm_seed)
-    np.testing.assert_allclose(lab.predictions()["interactive"], expected.numpy(), atol=1e-5)
+    expected = gk.reshuffle(mixed.head("interactive"), mixed.feats_eval, 0.5, seed=lab.experiment.perm_seed)
+    np.testing.assert_allclose(lab.experiment.predictions()["interactive"], expected.numpy(), atol=1e-5)
     assert list(lab.fig_acc.data[0].y) != before
     assert f"{N // 2} of {N} pairs reshuffled" in lab.status.value
     for i, card in enumerate(lab.cards):  # reshuffled captions are highlighted
@@ -72,15 +72,15 @@ def test_reshuffle_lab_fraction_breaks_pairs_like_the_library_reshuffle(lab, mix
 
 def test_reshuffle_lab_running_average_converges_to_emap(lab):
     lab.reshuffle()
-    assert lab.k == 1 and len(lab.fig_conv.data[2].x) == 1
-    first_gap = lab.gaps[0][1]
+    assert lab.experiment.k == 1 and len(lab.fig_conv.data[2].x) == 1
+    first_gap = lab.experiment.gaps[0][1]
     lab.reshuffle(299)
-    assert lab.k == 300 and [k for k, _ in lab.gaps] == [1, 300]
-    assert lab.gaps[-1][1] < 0.25 * first_gap  # Monte Carlo error shrinks like 1 / sqrt(k)
-    np.testing.assert_allclose(lab.running_emap(), lab.emap, atol=0.5)
+    assert lab.experiment.k == 300 and [k for k, _ in lab.experiment.gaps] == [1, 300]
+    assert lab.experiment.gaps[-1][1] < 0.25 * first_gap  # Monte Carlo error shrinks like 1 / sqrt(k)
+    np.testing.assert_allclose(lab.experiment.running_emap(), lab.experiment.emap, atol=0.5)
     assert not np.isnan(lab.fig_conv.data[1].y).any()
     lab.reset()
-    assert lab.k == 0 and lab.gaps == [] and lab.fig_acc.data[0].y[-1] is None
+    assert lab.experiment.k == 0 and lab.experiment.gaps == [] and lab.fig_acc.data[0].y[-1] is None
 
 
 def test_a_callback_publishes_the_figures_for_views_opened_later():
@@ -232,3 +232,28 @@ def test_dashboard_builds_tabs_on_first_view(clip):
     assert isinstance(dash.labs[0], gkw.ReshuffleLab) and dash.labs[1:] == [None, None, None]
     dash.tabs.selected_index = 1
     assert isinstance(dash.labs[1], gkw.EmapLab) and dash.slots[1].children == (dash.labs[1],)
+
+
+def test_the_reshuffle_experiment_runs_without_a_view():
+    """The lab's state and steps live in the library object; the widget only binds them."""
+    from grounding_kit.experiments.reshuffle import ReshuffleExperiment
+
+    rng = np.random.default_rng(0)
+    grid = rng.normal(size=(40, 40, 3))
+    exp = ReshuffleExperiment(grid, None, rng.integers(0, 3, 40), seed=0)
+    assert exp.running_emap() is None and exp.accuracies()["running average"] is None
+    exp.set_fraction(0.25)
+    assert exp.reshuffled().sum() == 10
+    exp.reshuffle(200)
+    assert exp.k == 200 and exp.gaps[-1][0] == 200
+    np.testing.assert_allclose(exp.running_emap(), exp.emap, atol=0.4)
+    exact, running = exp.margins(5)
+    assert exact.shape == running.shape == (5,)
+    again = ReshuffleExperiment(grid, None, exp.labels, seed=0)
+    again.set_fraction(0.25)
+    again.reshuffle(200)
+    np.testing.assert_array_equal(again.running_emap(), exp.running_emap())  # seed=0 by default: reproducible
+    exp.reset()
+    assert exp.k == 0 and exp.gaps == [] and exp.running_emap() is None
+    with pytest.raises(ValueError, match="fraction"):
+        exp.set_fraction(1.5)

@@ -1,13 +1,9 @@
 """The reshuffle lab: break image-text pairs and watch what each predictor still gets right.
 
-EMAP's text term is a text's average prediction over every image it could be paired with, so
-one running average over image reshuffles converges to the text marginal (and one over text
-reshuffles to the image marginal); their sum minus the grand mean converges to EMAP, and the lab
-shows that convergence click by click. All numbers come from ``grounding_kit.analysis``
-(``GridModel``, ``row_col_grand``, ``emap_from_marginals``, ``shuffle_permutation``,
-``permuted_pairs``, ``reshuffle_grid_average``): the reshuffles run on the model's N x N logit grid,
-computed once (or given precomputed, e.g. from :func:`grounding_kit.experiments.grid_cache.task_grids`), so a
-click costs O(N) look-ups. From a precomputed grid the lab never imports torch.
+A view of :class:`grounding_kit.experiments.reshuffle.ReshuffleExperiment`, which holds the
+experiment's state and steps (the current pairs, the running averages that converge to the text and
+image marginals, the reset); this widget binds a fraction slider and three buttons to those steps and
+draws what the experiment reports. From a precomputed grid the lab never imports torch.
 """
 
 from __future__ import annotations
@@ -15,21 +11,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import ipywidgets as w
-import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from grounding_kit.experiments.reshuffle import ReshuffleExperiment
 from grounding_kit.widgets import components as ui
-from grounding_kit.analysis.grids import check_grid, is_array
-from grounding_kit.analysis.margins import label_margin, margin_gap
-from grounding_kit.analysis.metrics import accuracy
-from grounding_kit.analysis.permutations import permuted_pairs, reshuffle_grid_average, shuffle_permutation
-from grounding_kit.analysis.projection import row_col_grand
-from grounding_kit.analysis.summaries import emap_from_marginals
-from grounding_kit.core.validation import check_seed, describe
 
 N_SCATTER = 300  # items drawn on the convergence scatter
-ROUNDS = 10**9   # the running averages are open-ended generators
 FIG_PX = 300     # both figures' height: side by side under the gallery, the lab fits a 1280x720 slide
 
 
@@ -38,30 +26,18 @@ class ReshuffleLab(w.VBox):
 
     def __init__(self, model: Any, feats: Any, labels: Sequence[int], *, additive: Any = None,
                  images: Sequence[Any] | None = None, texts: Sequence[str] | None = None, n_gallery: int = 6,
-                 seed: int = 0, name: str = "interactive") -> None:
-        self.labels = np.asarray(labels, dtype=np.int64)
-        self.n = len(self.labels)
-        if feats is not None and len(feats) != self.n:
-            raise ValueError(f"inconsistent numbers of samples: feats={len(feats)}, labels={self.n}")
-        if (images is None) != (texts is None) or (images is not None and not len(images) == len(texts) == self.n):
-            raise ValueError(f"images and texts must both be given, one per pair (N={self.n}), got "
+                 seed: int | None = 0, name: str = "interactive") -> None:
+        self.experiment = ReshuffleExperiment(model, feats, labels, additive=additive, seed=seed, name=name)
+        n = self.experiment.n
+        if (images is None) != (texts is None) or (images is not None and not len(images) == len(texts) == n):
+            raise ValueError(f"images and texts must both be given, one per pair (N={n}), got "
                              f"{None if images is None else len(images)} images and "
                              f"{None if texts is None else len(texts)} texts")
-        self.name = name
-        # precomputed once: each model's float64 (N, N, C) logits, grid[i, j] = f(t_i, v_j), read by the callbacks
-        self.grid = _grid_of(model, feats, "model", self.n)
-        self.additive = None if additive is None else _grid_of(additive, feats, "additive", self.n)
         self.images, self.texts = images, texts
         self._png: dict[int, bytes] = {}
-        self.seed = seed
-        self.rng = np.random.default_rng(check_seed(seed))
-        # precomputed once: EMAP and the marginals it is built from (exact)
-        self.text_marginal, self.image_marginal, self.grand = row_col_grand(self.grid)  # (N, C), (N, C), (C,)
-        self.emap = emap_from_marginals(self.text_marginal, self.image_marginal, self.grand)  # (N, C)
-        self.perm, self.perm_seed = np.arange(self.n), None
-        self.gaps: list[tuple[int, float]] = []  # (reshuffles k, mean |running - EMAP| margin)
         self._build(n_gallery)
-        self.reset()
+        self._refresh_pairs()
+        self._refresh_running()
         ui.publish(self)
 
     # ----------------------------------------------------------------- layout
@@ -79,10 +55,9 @@ class ReshuffleLab(w.VBox):
         self.button.on_click(lambda _: self.reshuffle())
         self.more.on_click(lambda _: self.reshuffle(10))
         self.reset_button.on_click(lambda _: self.reset())
-        self.predictors = ["text only", "image only", *(["additive"] if self.additive is not None else []),
-                           self.name, "EMAP", "running average"]
-        k = len(self.predictors)
-        self.fig_acc = ui.figure([go.Bar(x=self.predictors, y=[0.0] * k, text=[""] * k, textposition="outside",
+        predictors = self.experiment.predictors
+        k = len(predictors)
+        self.fig_acc = ui.figure([go.Bar(x=predictors, y=[0.0] * k, text=[""] * k, textposition="outside",
                                          marker_color=["#8c8c8c"] * 2 + ["#4c72b0"] * (k - 4) + ["#55a868", "#dd8452"])],
                                  title="accuracy on the current pairs (labels of the original pairs)", height=FIG_PX,
                                  yaxis=dict(range=[0, 1.1], title="accuracy"))
@@ -106,7 +81,7 @@ class ReshuffleLab(w.VBox):
         ]
         self.cards: list[ui.ImageCard] = []
         if self.images is not None:
-            self.gallery, self.cards = ui.gallery(min(n_gallery, self.n))
+            self.gallery, self.cards = ui.gallery(min(n_gallery, self.experiment.n))
             children.append(self.gallery)
         children += [self.fig_acc, self.fig_conv, self.status]
         super().__init__(children)
@@ -119,106 +94,55 @@ class ReshuffleLab(w.VBox):
         if self.fraction.value != fraction:
             self.fraction.value = fraction  # the slider's observer calls back with its (rounded) value
             return
-        self.perm_seed = int(self.rng.integers(2**63))
-        self.perm = shuffle_permutation(self.n, fraction, self.perm_seed)
+        self.experiment.set_fraction(fraction)
         self._refresh_pairs()
 
     @ui.callback
     def reshuffle(self, times: int = 1) -> None:
-        """New random pairs at the current fraction, and ``times`` more full reshuffles averaged."""
-        for _ in range(times):
-            self._rows, self._cols = next(self._row_average), next(self._col_average)
-            self.k += 1
-        self.set_fraction(self.fraction.value)
+        """``times`` more full reshuffles averaged, and new random pairs at the current fraction."""
+        self.experiment.reshuffle(times)
+        self._refresh_pairs()
         self._refresh_running()
 
     @ui.callback
     def reset(self) -> None:
         """Forget the running average."""
-        seed = int(self.rng.integers(2**63))
-        self._row_average = reshuffle_grid_average(self.grid, ROUNDS, seed=seed, shuffle="image")
-        self._col_average = reshuffle_grid_average(self.grid, ROUNDS, seed=seed + 1, shuffle="text")
-        self._rows = self._cols = None
-        self.k, self.gaps = 0, []
-        self.set_fraction(self.fraction.value)
+        self.experiment.reset()
+        self._refresh_pairs()
         self._refresh_running()
 
     # ---------------------------------------------------------------- display
-    def running_emap(self) -> np.ndarray | None:
-        """EMAP estimated from the k reshuffles so far: (N, C), or None before the first."""
-        if self.k == 0:
-            return None
-        return emap_from_marginals(self._rows, self._cols)  # the EMAP formula on the averaged marginals
-
-    def predictions(self) -> dict[str, np.ndarray]:
-        """Each predictor's logits (N, C) on the current pairs (text i, image perm[i])."""
-        perm = self.perm
-        preds = {"text only": self.text_marginal, "image only": self.image_marginal[perm]}
-        if self.additive is not None:
-            preds["additive"] = permuted_pairs(self.additive, perm)
-        preds[self.name] = permuted_pairs(self.grid, perm)
-        # EMAP of the reshuffled pair (t_i, v_perm[i]): text term of i plus image term of perm[i]
-        preds["EMAP"] = emap_from_marginals(self.text_marginal, self.image_marginal, self.grand, perm)
-        if self.k:
-            preds["running average"] = emap_from_marginals(self._rows, self._cols, perm=perm)
-        return preds
-
     def _refresh_pairs(self) -> None:
-        preds = self.predictions()
+        exp = self.experiment
         # None, not NaN, for a bar with no value yet: NaN is not valid JSON for the browser
-        scores = [accuracy(self.labels, preds[key]) if key in preds else None for key in self.predictors]
+        scores = list(exp.accuracies().values())
         with self.fig_acc.batch_update():
             self.fig_acc.data[0].y = scores
             self.fig_acc.data[0].text = ["" if s is None else f"{s:.2f}" for s in scores]
-        moved = self.perm != np.arange(self.n)
+        moved = exp.reshuffled()
         for i, card in enumerate(self.cards):
-            j = int(self.perm[i])
+            j = int(exp.perm[i])
             if j not in self._png:
                 self._png[j] = ui.png_bytes(self.images[j])
             card.show(self._png[j], self.texts[i], highlight=bool(moved[i]))
-        self.status.value = (f"{int(moved.sum())} of {self.n} pairs reshuffled; running average over "
-                             f"{self.k} full reshuffles")
+        self.status.value = (f"{int(moved.sum())} of {exp.n} pairs reshuffled; running average over "
+                             f"{exp.k} full reshuffles")
 
     def _refresh_running(self) -> None:
-        m = min(self.n, N_SCATTER)
-        exact = label_margin(self.emap, self.labels)
-        running = self.running_emap()
-        if running is None:
-            est = [None] * m  # no running average yet (None, not NaN: the browser needs valid JSON)
-        else:
-            margin = label_margin(running, self.labels)
-            est = margin[:m]
-            self.gaps.append((self.k, margin_gap(running, self.emap, self.labels)))
-        lo, hi = float(exact[:m].min()), float(exact[:m].max())
+        exp = self.experiment
+        exact, running = exp.margins(N_SCATTER)
+        lo, hi = float(exact.min()), float(exact.max())
         with self.fig_conv.batch_update():
             self.fig_conv.data[0].x, self.fig_conv.data[0].y = [lo, hi], [lo, hi]
-            self.fig_conv.data[1].x, self.fig_conv.data[1].y = exact[:m], est
-            self.fig_conv.data[2].x = [k for k, _ in self.gaps]
-            self.fig_conv.data[2].y = [gap for _, gap in self.gaps]
-
-
-def _grid_of(model: Any, feats: Any, name: str, n: int) -> np.ndarray:
-    """The float64 (N, N, C) grid of ``model``: a given grid checked (``feats`` must be None, as
-    everywhere in the kit), or the model's ``pairwise_logits`` on ``feats`` (through ``GridModel``)."""
-    if is_array(model):
-        if feats is not None:
-            raise ValueError(f"{name} is an array {describe(model)} and feats were given too; pass a precomputed "
-                             "(N, N, C) grid with feats=None, or a pair model with its features")
-        grid = check_grid(model, name=name)
-        if len(grid) != n:
-            raise ValueError(f"inconsistent numbers of samples: {name} grid={len(grid)}, labels={n}")
-        return grid
-    if feats is None:
-        raise TypeError(f"feats is required for a pair model ({describe(model)}); only a precomputed (N, N, C) "
-                        "grid can be passed without features")
-    from grounding_kit.analysis import GridModel
-
-    return GridModel.from_model(model, feats, progress=False).subgrid()
+            # None, not NaN, before the first reshuffle: the browser needs valid JSON
+            self.fig_conv.data[1].x, self.fig_conv.data[1].y = exact, [None] * len(exact) if running is None else running
+            self.fig_conv.data[2].x = [k for k, _ in exp.gaps]
+            self.fig_conv.data[2].y = [gap for _, gap in exp.gaps]
 
 
 def reshuffle_lab(model: Any, feats: Any, labels: Sequence[int], *, additive: Any = None,
                   images: Sequence[Any] | None = None, texts: Sequence[str] | None = None, n_gallery: int = 6,
-                  seed: int = 0, name: str = "interactive") -> ReshuffleLab:
+                  seed: int | None = 0, name: str = "interactive") -> ReshuffleLab:
     """The reshuffle lab: a fraction slider, a "reshuffle" button, accuracies, and the running average.
 
     Parameters
@@ -232,14 +156,14 @@ def reshuffle_lab(model: Any, feats: Any, labels: Sequence[int], *, additive: An
     additive : optional additive pair model (or its grid, like ``model``) shown beside ``model``.
     images, texts : optional N PIL images (or PNG bytes) and N captions of the pairs; the gallery shows the first
         ``n_gallery`` captions with the image each is paired with now (red caption: reshuffled).
-    seed : seeds the reshuffles.
+    seed : seeds the reshuffles (None: fresh randomness).
     name : the label of ``model`` on the plots.
 
     Returns
     -------
     ReshuffleLab (an ``ipywidgets.VBox``). Callbacks: ``set_fraction(f)``, ``reshuffle(times=1)``,
-    ``reset()``; ``predictions()`` gives each predictor's (N, C) logits on the current pairs and
-    ``running_emap()`` the running average's EMAP estimate.
+    ``reset()``; ``lab.experiment`` is the :class:`~grounding_kit.experiments.reshuffle.ReshuffleExperiment`
+    it shows (its ``predictions()``, ``accuracies()``, ``running_emap()``, ``k`` and ``gaps``).
     """
     return ReshuffleLab(model, feats, labels, additive=additive, images=images, texts=texts,
                         n_gallery=n_gallery, seed=seed, name=name)

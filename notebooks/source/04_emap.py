@@ -187,7 +187,7 @@ lab
 # %% -
 for more in (1, 1, 3, 5, 10, 30):
     lab.reshuffle(times=more)
-    k, gap = lab.gaps[-1]
+    k, gap = lab.experiment.gaps[-1]
     print(f"after {k:2d} reshuffles: mean |running average - EMAP| = {gap:.3f}")
 
 # %% [markdown] slide
