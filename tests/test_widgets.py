@@ -208,6 +208,20 @@ def test_interaction_dial_moves_its_marker(clip):
     assert dial.dial.value == 1.0 and "interaction 1.00" in dial.status.value
 
 
+@pytest.mark.slow
+def test_the_interaction_curve_is_computed_without_a_view(clip):
+    from grounding_kit.experiments.dial import interaction_curve
+
+    curve = interaction_curve(clip, levels=(0.0, 1.0), n=100, n_train=300, seed=0)
+    # additive task: the additive rule is the best possible; match task: no additive rule beats chance,
+    # and neither does the additive head (300 training pairs: the interactive head is not there yet either)
+    assert curve.additive_rule[0] == pytest.approx(curve.bayes[0]) and curve.bayes[1] == 1.0
+    assert curve.additive_rule[1] == pytest.approx(0.5) and curve.at(1.0)["additive"] < 0.6
+    assert curve.at(0.0)["additive"] > 0.75 and curve.at(1.0) == {k: v[1] for k, v in curve.scores.items()}
+    with pytest.raises(ValueError, match="level must be one of"):
+        curve.at(0.5)
+
+
 # ---------------------------------------------------------------- dashboard
 
 

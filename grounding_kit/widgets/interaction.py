@@ -9,7 +9,7 @@ import ipywidgets as w
 import plotly.graph_objects as go
 
 from grounding_kit.widgets import components as ui
-from grounding_kit.experiments.protocol import task_experiment
+from grounding_kit.experiments.dial import interaction_curve
 
 
 class InteractionDial(w.VBox):
@@ -18,25 +18,15 @@ class InteractionDial(w.VBox):
     def __init__(self, clip: Any, *, levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
                  kinds: Sequence[str] = ("additive", "interactive"), n: int = 400, n_train: int | None = None,
                  seed: int = 0) -> None:
-        from grounding_kit.analysis import accuracy
-        from grounding_kit.world.tasks import bayes_rates
-
-        self.levels = [float(a) for a in levels]
-        self.kinds = list(kinds)
-        # precomputed once: each head's accuracy on held-out pairs at each dial position
-        self.scores = {kind: [] for kind in self.kinds}
-        for a in self.levels:
-            sc = task_experiment(clip, "mixed", n, n_train=n_train, seed=seed, interaction=a)
-            for kind in self.kinds:
-                head = sc.head(kind, seed=seed)
-                logits = head(sc.feats_eval.text, sc.feats_eval.image).detach()
-                self.scores[kind].append(accuracy(sc.labels_eval, logits))
-        rates = [bayes_rates("mixed", interaction=a) for a in self.levels]
+        # precomputed once: each head's held-out accuracy at each dial position
+        self.curve = interaction_curve(clip, levels=levels, kinds=kinds, n=n, n_train=n_train, seed=seed)
+        self.levels, self.kinds = self.curve.levels, list(kinds)
+        self.scores = self.curve.scores
         curves = [go.Scatter(x=self.levels, y=self.scores[kind], mode="lines+markers", name=f"{kind} head")
                   for kind in self.kinds]
-        curves += [go.Scatter(x=self.levels, y=[r["bayes"] for r in rates], mode="lines", name="best possible",
+        curves += [go.Scatter(x=self.levels, y=self.curve.bayes, mode="lines", name="best possible",
                               line=dict(dash="dash", color="#333")),
-                   go.Scatter(x=self.levels, y=[r["additive"] for r in rates], mode="lines",
+                   go.Scatter(x=self.levels, y=self.curve.additive_rule, mode="lines",
                               name="loss-optimal additive rule", line=dict(dash="dot", color="#888")),
                    go.Scatter(x=[], y=[], mode="markers", name="dial", marker=dict(size=16, symbol="circle-open",
                                                                                    color="#c44e52"))]
@@ -56,10 +46,10 @@ class InteractionDial(w.VBox):
     @ui.callback
     def set_level(self, level: float) -> dict[str, float]:
         """Mark the dial position; returns each head's accuracy there."""
+        at = self.curve.at(level)
         i = self.levels.index(float(level))
         if self.dial.value != self.levels[i]:
             self.dial.value = self.levels[i]
-        at = {kind: self.scores[kind][i] for kind in self.kinds}
         with self.fig.batch_update():
             self.fig.data[-1].x = [self.levels[i]] * len(at)
             self.fig.data[-1].y = list(at.values())
