@@ -2,7 +2,7 @@
 
 Rows (all for the same N x N pairs of the embedded tiny ViLT, one torch thread per process):
 
-single       ``emap_details(model, inputs)``: the single-process generic stream (the baseline)
+single       ``emap_model(model, inputs)``: the single-process generic stream (the baseline)
 dask-2       ``emap_distributed(model, inputs, client)`` on 2 worker processes (warm: started and
              holding transformers before the clock starts; start-up is reported on its own line)
 
@@ -36,7 +36,7 @@ def main() -> None:
     import torch
     from distributed import Client, LocalCluster
 
-    from grounding_kit.analysis import emap_details
+    from grounding_kit.analysis import emap_model
     from grounding_kit.analysis.distributed import emap_distributed
     from grounding_kit.models import load_vqa
     from grounding_kit.world import make_task
@@ -48,7 +48,7 @@ def main() -> None:
 
     rows: dict[str, dict] = {}
     start = time.perf_counter()
-    reference = emap_details(model, inputs, progress=False)
+    reference = emap_model(model, inputs, progress=False)
     rows["single"] = {"seconds": time.perf_counter() - start}
 
     start = time.perf_counter()

@@ -31,7 +31,6 @@ _EXPORTS: dict[str, str] = {
     "decompose": "grounding_kit.analysis",
     "pairwise_logits": "grounding_kit.analysis",
     "emap_model": "grounding_kit.analysis",
-    "emap_details": "grounding_kit.analysis",
     "EmapEstimate": "grounding_kit.analysis",
     "GridModel": "grounding_kit.analysis",
     "Decomposition": "grounding_kit.analysis",

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from grounding_kit.analysis import emap_details, emap_model
+from grounding_kit.analysis import emap_model
 from grounding_kit.analysis.distributed import emap_distributed, exact_blocks
 from grounding_kit.analysis.pairs import PairEvaluator
 from grounding_kit.models.features import Features
@@ -68,7 +68,7 @@ def vilt():
 @pytest.fixture(scope="module")
 def vilt_reference(vilt):
     model, inputs = vilt
-    return emap_details(model, inputs, batch_size=BLOCKING["batch_size"])
+    return emap_model(model, inputs, batch_size=BLOCKING["batch_size"])
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +82,14 @@ def head_case():
 def test_vilt_on_two_workers_equals_the_single_process_emap(client, vilt, capsys):
     model, inputs = vilt
     small = inputs.take(np.arange(40))
-    reference = emap_details(model, small, batch_size=64)
+    reference = emap_model(model, small, batch_size=64)
     est = emap_model(model, small, client=client, batch_size=64, partners=None, progress=True)
     assert torch.allclose(est.projection, reference.projection, rtol=0, atol=1e-6)
     printed = capsys.readouterr().out
     assert "1,600 forward passes" in printed and "ms per forward pass" in printed
     assert f"Dask dashboard: {client.dashboard_link}" in printed
 
-    sampled = emap_details(model, small, partners=8, seed=3, batch_size=64)
+    sampled = emap_model(model, small, partners=8, seed=3, batch_size=64)
     on_dask = emap_distributed(model, small, client, partners=8, seed=3, batch_size=64, progress=False)
     for name in ("projection", "stderr", "text_marginal", "image_marginal", "grand_mean", "diagonal"):
         assert torch.equal(getattr(on_dask, name), getattr(sampled, name)), name
@@ -98,11 +98,11 @@ def test_vilt_on_two_workers_equals_the_single_process_emap(client, vilt, capsys
 
 def test_a_head_on_two_workers_equals_the_single_process_emap(client, head_case):
     head, feats = head_case
-    reference = emap_details(head, feats)  # the ReLU closed form: no pair evaluated
+    reference = emap_model(head, feats)  # the ReLU closed form: no pair evaluated
     on_dask = emap_distributed(head, feats, client, batch_size=64, block_pairs=128, progress=False)
     assert on_dask.method == "first-layer-linear stream (dask)"
     assert torch.allclose(on_dask.projection, reference.projection, rtol=0, atol=1e-6)
-    sampled = emap_details(head, feats, partners=5, seed=11, batch_size=64)
+    sampled = emap_model(head, feats, partners=5, seed=11, batch_size=64)
     on_dask = emap_distributed(head, feats, client, partners=5, seed=11, batch_size=64, progress=False)
     assert torch.equal(on_dask.projection, sampled.projection) and torch.equal(on_dask.stderr, sampled.stderr)
 

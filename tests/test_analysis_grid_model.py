@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from grounding_kit.analysis import GridModel, emap, emap_details, emap_model, pairwise_logits, reshuffle
+from grounding_kit.analysis import GridModel, emap, emap_model, pairwise_logits, reshuffle
 from grounding_kit.analysis.grid_model import as_pair_model
 from grounding_kit.models.features import Features
 
@@ -42,9 +42,9 @@ def test_grid_model_reads_the_grid_and_rejects_non_grids():
 def test_emap_of_a_grid_model_is_read_from_the_grid_and_matches_the_model():
     feats = pairs()
     grid = GridModel.from_model(interacting_model, feats)
-    est = emap_details(grid, grid.features())
+    est = emap_model(grid, grid.features())
     assert est.method == "grid" and est.exact
-    expected = emap_details(interacting_model, feats)
+    expected = emap_model(interacting_model, feats)
     torch.testing.assert_close(est.projection, expected.projection)
     torch.testing.assert_close(est.diagonal, expected.diagonal)
     torch.testing.assert_close(est.text_marginal, expected.text_marginal)
@@ -55,8 +55,8 @@ def test_index_features_of_a_subset_give_the_subsets_own_grid():
     feats = pairs(10)
     grid = GridModel.from_model(interacting_model, feats)
     sub = grid.features(6)
-    est = emap_details(grid, sub)
-    torch.testing.assert_close(est.projection, emap_details(interacting_model, feats.take(range(6))).projection)
+    est = emap_model(grid, sub)
+    torch.testing.assert_close(est.projection, emap_model(interacting_model, feats.take(range(6))).projection)
     shuffled = Features(torch.tensor([3, 1, 4]), torch.tensor([3, 1, 4]))
     np.testing.assert_allclose(grid.subgrid(shuffled),
                                pairwise_logits(interacting_model, feats.take([3, 1, 4])).double().numpy())

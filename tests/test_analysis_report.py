@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
-from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, decompose, emap_details,
+from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, decompose, emap_model,
                                     emap_report, macro_auc, monte_carlo_spread, pairwise_logits, pairwise_ranking_accuracy,
                                     perceptual_score, reshuffle, reshuffle_average, score, shuffle_permutation,
                                     vqa_soft_accuracy, weighted_f1)
@@ -207,7 +207,7 @@ def test_shuffle_permutation_moves_the_requested_fraction():
 
 def test_reshuffle_fraction_zero_is_the_model_and_full_derangement_moves_everything():
     model, feats, _ = match_task(20)
-    own = emap_details(model, feats).diagonal
+    own = emap_model(model, feats).diagonal
     np.testing.assert_allclose(reshuffle(model, feats, 0.0, seed=0).double().numpy(), own.numpy(), atol=1e-6)
     shuffled = reshuffle(model, feats, 1.0, seed=0, shuffle="text")
     P = pairwise_logits(model, feats)
@@ -217,7 +217,7 @@ def test_reshuffle_fraction_zero_is_the_model_and_full_derangement_moves_everyth
 
 def test_reshuffle_average_converges_to_the_emap_row_term():
     model, feats, _ = match_task(12)
-    rows = emap_details(model, feats).text_marginal
+    rows = emap_model(model, feats).text_marginal
     *_, last = reshuffle_average(model, feats, rounds=1500, seed=0)
     spread = decompose(pairwise_logits(model, feats).double()).interaction.std()
     assert float((last - rows).abs().max()) < 0.2 * float(spread)

@@ -103,7 +103,7 @@ def test_interactive_head_gets_the_exact_relu_closed_form(feats):
     import grounding_kit as gk
 
     head = fit_head("interactive", feats, xor_labels(feats), epochs=5, progress=False)
-    details = gk.emap_details(head, feats)
+    details = gk.emap_model(head, feats)
     assert details.method == "relu closed form"
     torch.testing.assert_close(details.projection, gk.emap(gk.pairwise_logits(head, feats).double()),
                                atol=1e-6, rtol=1e-6)

@@ -61,8 +61,8 @@ from grounding_kit.core.cache import atomic_write, cache_key
 from grounding_kit.models.contract import structure_of
 from grounding_kit.core.validation import check_positive_int, check_seed, describe, seed_int
 from grounding_kit.analysis.pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
-from grounding_kit.analysis.streaming import (EmapEstimate, check_partners, finish_estimate, monte_carlo_block_size,
-                        monte_carlo_combine, monte_carlo_draws, partner_stats)
+from grounding_kit.analysis.estimate import (EmapEstimate, check_partners, finish_estimate, monte_carlo_block_size,
+                                             monte_carlo_combine, monte_carlo_draws, partner_stats)
 
 #: default pairs per block of the exact path (rounded to whole tiles of the single-process stream)
 BLOCK_PAIRS = 4096
@@ -376,7 +376,7 @@ def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: 
 
     Returns
     -------
-    EmapEstimate (CPU float64 tensors), as ``emap_details``: the exact path equals the
+    EmapEstimate (CPU float64 tensors), as ``emap_model``: the exact path equals the
     single-process stream to rounding, the Monte Carlo path is bit-identical for the same seed
     (given one torch thread per process, as Dask workers have, and a deterministic model).
 

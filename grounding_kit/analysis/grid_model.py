@@ -23,6 +23,7 @@ from grounding_kit.models.features import Features
 from grounding_kit.models.contract import ModelOrGrid, PairModel
 from grounding_kit.core.validation import check_positive_int, describe
 from grounding_kit.analysis.grids import check_grid, is_array
+from grounding_kit.analysis.pairs import pairwise_logits
 from grounding_kit.analysis.projection import row_col_grand
 
 
@@ -60,8 +61,6 @@ class GridModel:
     @classmethod
     def from_model(cls, model: PairModel, feats: Features, **options: Any) -> "GridModel":
         """The grid of ``model`` on all N x N pairs of ``feats`` (``pairwise_logits(model, feats, **options)``)."""
-        from grounding_kit.analysis.streaming import pairwise_logits
-
         return cls(pairwise_logits(model, feats, **options))
 
     def __repr__(self) -> str:

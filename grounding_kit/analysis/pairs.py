@@ -4,7 +4,8 @@
 ``"bilinear"`` models the factors are computed once, for ``"first-layer-linear"`` models each
 modality is projected once and only ``rest`` runs on pair sums, and any other callable is called
 on gathered pair batches. The grid is visited in square-ish tiles ``rows x cols`` so that the
-working set of one step stays small (and cache-friendly on CPU).
+working set of one step stays small (and cache-friendly on CPU). ``pairwise_logits`` uses it to
+materialize the whole grid ``P[i, j] = f(t_i, v_j)`` (N x N x C floats, guarded by a memory budget).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any, Iterator
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from grounding_kit.core.devices import check_device
 from grounding_kit.models.features import Features, take
 from grounding_kit.models.contract import BILINEAR, FIRST_LAYER_LINEAR, PairModel, structure_of
-from grounding_kit.core.validation import check_positive_int, describe
+from grounding_kit.core.validation import check_memory, check_positive_int, describe
 
 #: pairs per model call on the generic path
 GENERIC_PAIRS = 4096
@@ -27,6 +29,10 @@ GENERIC_PAIRS = 4096
 HIDDEN_BYTES = 4 * 2**20
 #: pairs per tile on the bilinear path (an einsum, no model call)
 BILINEAR_PAIRS = 65536
+#: default memory budget of ``pairwise_logits`` (bytes)
+MAX_GRID_BYTES = 2**30
+#: grids with at least this many pairs show a progress bar by default
+PROGRESS_PAIRS = 250_000
 
 
 def check_features(feats: Any, name: str = "feats") -> Features:
@@ -225,3 +231,52 @@ class PairEvaluator:
 def diagonal_overlap(rows: slice, cols: slice) -> np.ndarray:
     """Indices k with k in both ``rows`` and ``cols`` (the tile's share of the diagonal)."""
     return np.arange(max(rows.start, cols.start), min(rows.stop, cols.stop))
+
+
+def show_progress(progress: bool | None, n: int) -> bool:
+    """Whether to show a bar over an N x N computation: ``progress``, or (None) when N * N >= 250,000."""
+    return bool(progress) if progress is not None else n * n >= PROGRESS_PAIRS
+
+
+def pairwise_logits(model: PairModel, feats: Features, batch_size: int | None = None, max_bytes: int = MAX_GRID_BYTES,
+                    device: Any = None, progress: bool | None = None) -> torch.Tensor:
+    """Evaluate ``model`` on all N x N text/image combinations.
+
+    Parameters
+    ----------
+    model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.models.contract``)
+    feats : Features of N pairs
+    batch_size : pairs per model call (None: a default per structure)
+    max_bytes : refuse when the (N, N, C) result would need more memory than this
+    device : torch device for the computation (None: CUDA when available, else CPU)
+    progress : show a progress bar (None: when N * N >= 250,000)
+
+    Returns
+    -------
+    (N, N, C) CPU tensor in the model's output dtype, ``P[i, j] = f(t_i, v_j)``.
+
+    Raises
+    ------
+    TypeError
+        ``feats`` is not a ``Features``, or the model returns something other than float logits.
+    ValueError
+        N < 2, a bad ``max_bytes``/``batch_size``/``device``, or logits of the wrong shape.
+    BudgetError
+        The grid would need more than ``max_bytes``.
+    """
+    feats = check_features(feats)
+    check_positive_int("max_bytes", max_bytes)
+    device = resolve_device(model, device)
+    n = len(feats)
+    with evaluating(model, device):
+        ev = PairEvaluator(model, feats, device, batch_size)
+        zero = torch.zeros(1, dtype=torch.long)
+        probe = ev.pairs(zero, zero)
+        check_memory(f"pairwise_logits of the (N, N, C) = ({n}, {n}, {ev.classes}) {probe.dtype} grid",
+                     n * n * ev.classes * probe.element_size(), budget=max_bytes,
+                     hint="Use grounding_kit.emap_model(model, feats), which streams the same projection in "
+                          "O(N * C) memory, or raise max_bytes.")
+        grid = torch.empty((n, n, ev.classes), dtype=probe.dtype)
+        for rows, cols in tqdm(ev.tiles(), desc="pair logits", disable=not show_progress(progress, n)):
+            grid[rows, cols] = ev.tile(rows, cols).to("cpu", grid.dtype)
+    return grid

@@ -20,6 +20,7 @@ from grounding_kit.core.validation import (check_consistent_length, check_fracti
                           seed_int)
 from grounding_kit.analysis.grid_model import as_pair_model
 from grounding_kit.analysis.metrics import Metric, as_labels, get_metric
+from grounding_kit.analysis.model_emap import emap_model
 from grounding_kit.analysis.pairs import check_features
 
 PREDICTORS = ("full model", "EMAP", "text-only marginal", "image-only marginal", "constant")
@@ -28,13 +29,11 @@ PREDICTORS = ("full model", "EMAP", "text-only marginal", "image-only marginal",
 def _predictors(model: Any, feats: Any, partners: int | None, seed: int | None,
                 batch_size: int | None, device: Any) -> tuple[dict[str, np.ndarray], str, np.ndarray]:
     """The five predictors (N, C) as float64 numpy, the method and EMAP's stderr (N, C), from
-    ``emap_details`` (a grid reads its means)."""
-    from grounding_kit.analysis.streaming import emap_details
-
+    ``emap_model`` (a grid reads its means)."""
     if partners == 1:
         raise ValueError("partners=1 gives no estimate of the Monte Carlo error (one partner per item "
                          "has no spread); use partners >= 2, or None for the exact projection")
-    est = emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device)
+    est = emap_model(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device)
     rows, cols, grand, diagonal = (t.numpy() for t in (est.text_marginal, est.image_marginal,
                                                        est.grand_mean, est.diagonal))
     values = (diagonal, est.projection.numpy(), rows, cols, np.broadcast_to(grand, rows.shape))

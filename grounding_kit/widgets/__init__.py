@@ -1,7 +1,7 @@
 """Reusable live widgets (ipywidgets + plotly ``FigureWidget``), shared by notebooks and dashboard.
 
 Every widget only composes tested kit calls (the experiment protocol ``grounding_kit.experiments.protocol``,
-``GridModel``, ``emap_details``, ``decompose``, ``emap_report``, ``reshuffle``, ``rebalance``, and the
+``GridModel``, ``emap_model``, ``decompose``, ``emap_report``, ``reshuffle``, ``rebalance``, and the
 display numbers of ``analysis.summaries`` and ``analysis.margins``) and displays them: no science
 lives here, and no arithmetic on logits beyond choosing what to plot. Each constructor precomputes what its callbacks need (features, the
 N x N logit grid of the chosen model, ...), builds its figures once, and afterwards only updates

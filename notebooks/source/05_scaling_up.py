@@ -259,7 +259,7 @@ print(f"{paper['seeds']} seeds x {paper['N']} x {paper['N']} pairs = {claims['pa
 # %% [markdown] subslide
 # ## The same EMAP on a Dask cluster
 #
-# `gk.emap_details(model, inputs, client=client)` splits the N x N grid into blocks of rows and columns. Each
+# `gk.emap_model(model, inputs, client=client)` splits the N x N grid into blocks of rows and columns. Each
 # [Dask](https://distributed.dask.org) task evaluates one block and sends back only that block's row sums,
 # column sums and share of the diagonal, never the grid; the client adds the blocks up in a fixed order, so
 # the number does not depend on how many workers there are. Below: a local cluster of 2 worker processes
@@ -281,7 +281,7 @@ with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard
         Client(cluster) as client:
     client.run(exec, "import transformers")  # start-up, once per cluster: each worker imports transformers
     start = time.perf_counter()
-    big = gk.emap_details(vqa.pair_model, inputs, client=client)
+    big = gk.emap_model(vqa.pair_model, inputs, client=client)
     seconds = time.perf_counter() - start
 
 
@@ -328,7 +328,7 @@ cost.round(2).rename_axis("hours per dataset (3.75 M passes)")
 # cluster.scale(jobs=8)                       # 8 workers, one GPU each
 # client = Client(cluster)
 # vqa.pair_model.batch_size = 512             # fill the GPU
-# est = gk.emap_details(vqa.pair_model, inputs, client=client, batch_size=4096, checkpoint="emap-run/")
+# est = gk.emap_model(vqa.pair_model, inputs, client=client, batch_size=4096, checkpoint="emap-run/")
 # ```
 #
 # On Kubernetes, `dask_kubernetes.operator.KubeCluster` plays the same part. On one machine with several
