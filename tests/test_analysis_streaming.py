@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grounding_kit.analysis import EmapEstimate, emap, emap_details, emap_model, pairwise_logits
+from grounding_kit.analysis import EmapEstimate, emap, emap_model, pairwise_logits
 from grounding_kit.models.features import Features
 from grounding_kit.models.contract import BilinearFactors
 
@@ -104,7 +104,7 @@ def test_streamed_equals_materialized_equals_brute_force(seed, n, head, batch_si
     model, feats = random_case(seed, n, head)
     P = pairwise_logits(model, feats, batch_size=batch_size)
     torch.testing.assert_close(P, brute_force(model, feats), atol=1e-5, rtol=1e-5)
-    details = emap_details(model, feats, batch_size=batch_size)
+    details = emap_model(model, feats, batch_size=batch_size)
     np.testing.assert_allclose(details.projection.numpy(), emap(P.double()).numpy(), atol=1e-6)
     np.testing.assert_allclose(details.diagonal.numpy(), P.double()[range(n), range(n)].numpy(), atol=1e-6)
     assert details.exact and details.method == {"mlp": "first-layer-linear stream", "relu": "relu closed form",
@@ -249,3 +249,21 @@ def test_warns_when_the_model_outputs_probabilities():
     model, feats = random_case(0, 6, "mlp")
     with pytest.warns(ProbabilityInputWarning, match="the model's output looks like probabilities"):
         emap_model(lambda t, v: torch.softmax(model(t, v), dim=1), feats)
+
+
+def test_an_estimate_is_its_projection_for_numpy_and_torch():
+    """The design's ``proj = gk.emap_model(head, feats)`` is the (N, C) projection, as ``gk.emap(P)`` is."""
+    model, feats = random_case(5, 9, "mlp")
+    est = emap_model(model, feats)
+    proj = emap(pairwise_logits(model, feats).double())
+    as_numpy = np.asarray(est)
+    assert as_numpy.shape == (9, 2) and as_numpy.dtype == np.float64
+    np.testing.assert_allclose(as_numpy, proj.numpy(), atol=1e-6)
+    assert np.asarray(est, dtype=np.float32).dtype == np.float32
+    assert np.array(est, copy=True) is not est.projection.numpy()
+    as_torch = torch.as_tensor(est)
+    assert isinstance(as_torch, torch.Tensor) and as_torch.shape == (9, 2) and as_torch.dtype == torch.float64
+    torch.testing.assert_close(as_torch, est.projection, rtol=0, atol=0)
+    assert torch.as_tensor(est, dtype=torch.float32).dtype == torch.float32
+    assert est.shape == (9, 2) and len(est) == 9
+    np.testing.assert_allclose(np.asarray(est).argmax(1), proj.numpy().argmax(1))
