@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "reshuffle": "grounding_kit.analysis",
     "perceptual_score": "grounding_kit.analysis",
     "emap_report": "grounding_kit.analysis",
+    "EmapReport": "grounding_kit.analysis",
     "cross_validate_emap": "grounding_kit.analysis",
     # the experiment protocol (split, embed, fit, analyse held-out pairs)
     "experiment": "grounding_kit.experiments.protocol",

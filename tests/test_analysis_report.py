@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
-from grounding_kit.analysis import (METRICS, accuracy, cross_validate_emap, decompose, emap_model,
+from grounding_kit.analysis import (METRICS, EmapReport, accuracy, cross_validate_emap, decompose, emap_model,
                                     emap_report, macro_auc, monte_carlo_spread, pairwise_logits, pairwise_ranking_accuracy,
                                     perceptual_score, reshuffle, reshuffle_average, score, shuffle_permutation,
                                     vqa_soft_accuracy, weighted_f1)
@@ -91,23 +93,24 @@ def test_metric_registry_and_errors():
 
 def test_report_on_a_pure_interaction_model():
     model, feats, y = match_task(80)
-    table = emap_report(y, model, feats, n_boot=200, seed=0)
+    report = emap_report(y, model, feats, n_boot=200, seed=0)
+    table = report.table
     assert list(table.index) == ["full model", "EMAP", "text-only marginal", "image-only marginal", "constant"]
     assert list(table.columns) == ["score", "ci_low", "ci_high"]
     assert table.loc["full model", "score"] == 1.0
     assert table.loc["EMAP", "score"] < 0.75
     assert (table["ci_low"] <= table["score"]).all() and (table["score"] <= table["ci_high"]).all()
-    assert table.attrs["p_value"] < 0.01 and table.attrs["difference"] > 0.25
-    assert table.attrs["method"] == "generic stream"
+    assert report.p_value < 0.01 and report.difference > 0.25
+    assert report.method == "generic stream"
 
 
 def test_report_on_an_additive_model_finds_no_difference():
     g, h = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
     P = g[:, None, :] + h[None, :, :]
     y = rng.integers(0, 3, 50)
-    table = emap_report(y, P, metric="macro_auc", n_boot=100)
-    assert table.loc["full model", "score"] == pytest.approx(table.loc["EMAP", "score"])
-    assert table.attrs["p_value"] == 1.0
+    report = emap_report(y, P, metric="macro_auc", n_boot=100)
+    assert report.loc["full model", "score"] == pytest.approx(report.loc["EMAP", "score"])
+    assert report.p_value == 1.0
 
 
 def test_report_grid_and_model_agree():
@@ -115,7 +118,31 @@ def test_report_grid_and_model_agree():
     P = pairwise_logits(model, feats)
     a = emap_report(y, model, feats, metric="weighted_f1", n_boot=50)
     b = emap_report(y, P, metric="weighted_f1", n_boot=50)
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert (a.method, b.method) == ("generic stream", "grid")
+    assert {k: v for k, v in a.figures().items() if k != "method"} == {k: v for k, v in b.figures().items() if k != "method"}
+
+
+def test_report_figures_survive_csv_pickle_and_repr(tmp_path):
+    model, feats, y = match_task(30)
+    report = emap_report(y, model, feats, n_boot=50, seed=0)
+    path = tmp_path / "report.csv"
+    report.to_csv(path)
+    saved = pd.read_csv(path, index_col=0)
+    for name in ("difference", "difference_ci_low", "difference_ci_high", "p_value", "monte_carlo_sd", "level"):
+        assert saved[name].iloc[0] == pytest.approx(getattr(report, name)), name
+    again = EmapReport.from_frame(saved)
+    for name, value in report.figures().items():
+        assert getattr(again, name) == (pytest.approx(value) if isinstance(value, float) else value), name
+    pd.testing.assert_frame_equal(again.table, report.table, check_exact=False)
+    unpickled = pickle.loads(pickle.dumps(report))
+    assert unpickled.figures() == report.figures()
+    pd.testing.assert_frame_equal(unpickled.table, report.table)
+    text = repr(report)
+    assert f"{report.difference:+.4f}" in text and f"p = {report.p_value:.3g}" in text and "full model" in text
+    assert f"{report.difference:+.4f}" in report._repr_html_()
+    with pytest.raises(ValueError, match=r"lacks the columns \['difference'"):
+        EmapReport.from_frame(report.table.assign(p_value=0.5))
 
 
 def interaction_task(n: int = 120, dim: int = 8, seed: int = 0):
@@ -135,20 +162,20 @@ def interaction_task(n: int = 120, dim: int = 8, seed: int = 0):
 def test_monte_carlo_report_interval_covers_the_monte_carlo_error(seed):
     model, feats, y = interaction_task(seed=seed)
     exact = emap_report(y, model, feats, n_boot=200, seed=0)
-    assert exact.attrs["monte_carlo_sd"] == 0.0
+    assert exact.monte_carlo_sd == 0.0
 
     def width(table, key=None):
-        low, high = table.attrs["difference_ci"] if key else table.loc["EMAP", ["ci_low", "ci_high"]]
+        low, high = table.difference_ci if key else table.loc["EMAP", ["ci_low", "ci_high"]]
         return high - low
 
     sampled = {k: emap_report(y, model, feats, n_boot=200, seed=0, partners=k) for k in (4, 30, 120)}
     for k in (4, 30):
         assert width(sampled[k]) >= width(exact) and width(sampled[k], "diff") >= width(exact, "diff")
-        low, high = sampled[k].attrs["difference_ci"]
-        assert low <= sampled[k].attrs["difference"] <= high
-    spread = {k: t.attrs["monte_carlo_sd"] for k, t in sampled.items()}
+        low, high = sampled[k].difference_ci
+        assert low <= sampled[k].difference <= high
+    spread = {k: t.monte_carlo_sd for k, t in sampled.items()}
     assert spread[4] > spread[30] > 0 and spread[120] == 0.0  # K = N is exact
-    pd.testing.assert_frame_equal(sampled[120], exact, check_exact=False)
+    pd.testing.assert_frame_equal(sampled[120].table, exact.table, check_exact=False)
 
 
 def test_monte_carlo_spread_is_zero_when_exact_and_grows_with_stderr():

@@ -257,13 +257,13 @@ def test_an_estimate_is_its_projection_for_numpy_and_torch():
     est = emap_model(model, feats)
     proj = emap(pairwise_logits(model, feats).double())
     as_numpy = np.asarray(est)
-    assert as_numpy.shape == (9, 2) and as_numpy.dtype == np.float64
+    assert as_numpy.shape == tuple(proj.shape) == (9, 3) and as_numpy.dtype == np.float64
     np.testing.assert_allclose(as_numpy, proj.numpy(), atol=1e-6)
     assert np.asarray(est, dtype=np.float32).dtype == np.float32
     assert np.array(est, copy=True) is not est.projection.numpy()
     as_torch = torch.as_tensor(est)
-    assert isinstance(as_torch, torch.Tensor) and as_torch.shape == (9, 2) and as_torch.dtype == torch.float64
+    assert isinstance(as_torch, torch.Tensor) and as_torch.shape == (9, 3) and as_torch.dtype == torch.float64
     torch.testing.assert_close(as_torch, est.projection, rtol=0, atol=0)
     assert torch.as_tensor(est, dtype=torch.float32).dtype == torch.float32
-    assert est.shape == (9, 2) and len(est) == 9
+    assert est.shape == (9, 3) and len(est) == 9
     np.testing.assert_allclose(np.asarray(est).argmax(1), proj.numpy().argmax(1))

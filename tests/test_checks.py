@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from grounding_kit.analysis import EmapReport
 from grounding_kit.exercises import checks
 from grounding_kit.exercises.checks import CheckFailed
 
@@ -192,8 +193,8 @@ def test_columns_above(capsys):
 
 
 def test_emap_gap(capsys):
-    report = pd.DataFrame({"score": [0.9, 0.6, 0.5]}, index=["full model", "EMAP", "constant"])
-    report.attrs.update(difference_ci=(0.2, 0.4), level=0.95)
+    report = EmapReport(pd.DataFrame({"score": [0.9, 0.6, 0.5]}, index=["full model", "EMAP", "constant"]),
+                        difference=0.3, difference_ci_low=0.2, difference_ci_high=0.4)
     passes(capsys, checks.check_emap_gap, 0.3, report)
     fails("sign is flipped", checks.check_emap_gap, -0.3, report)
     fails(r"report.loc\['full model', 'score'\]", checks.check_emap_gap, 0.4, report)
@@ -205,14 +206,16 @@ def test_emap_gap(capsys):
     ((-0.03, 0.05), r"contains 0: .*larger than \+0\.050 \(not the same as showing the model is additive\)"),
 ])
 def test_gap_verdict_reads_the_interval_not_the_point_estimate(interval, says):
-    report = pd.DataFrame({"score": [0.61, 0.60]}, index=["full model", "EMAP"])
-    report.attrs.update(difference_ci=interval, level=0.95)
+    report = EmapReport(pd.DataFrame({"score": [0.61, 0.60]}, index=["full model", "EMAP"]),
+                        difference=0.01, difference_ci_low=interval[0], difference_ci_high=interval[1])
     assert re.search(says, checks.gap_verdict(report))
 
 
 def test_gap_verdict_names_a_table_without_an_interval():
-    with pytest.raises(ValueError, match="difference_ci.*gk.emap_report"):
-        checks.gap_verdict(pd.DataFrame({"score": [0.9]}, index=["full model"]))
+    with pytest.raises(ValueError, match="lacks the columns.*difference"):
+        checks.gap_verdict(pd.DataFrame({"score": [0.9], "ci_low": [0.8], "ci_high": [1.0]}, index=["full model"]))
+    with pytest.raises(TypeError, match="EmapReport returned by gk.emap_report"):
+        checks.gap_verdict({"difference_ci": (0.0, 0.1)})
 
 
 def test_grand_mean_over_the_classes_gets_its_own_hint():
@@ -245,8 +248,8 @@ def test_blind_prediction(capsys):
 
 
 def test_gap_prediction(capsys):
-    report = pd.DataFrame({"score": [0.65, 0.65]}, index=["full model", "EMAP"])
-    report.attrs.update(difference=0.0)
+    report = EmapReport(pd.DataFrame({"score": [0.65, 0.65]}, index=["full model", "EMAP"]),
+                        difference=0.0, difference_ci_low=-0.01, difference_ci_high=0.01)
     passes(capsys, checks.check_gap_prediction, 0, report)
     fails("perceptual score", checks.check_gap_prediction, 0.19, report, perceptual=0.19)
     fails("what does EMAP remove", checks.check_gap_prediction, 0.5, report)

@@ -113,8 +113,9 @@ def test_emap_lab_shows_the_emap_report_and_responds_to_every_control(clip, mixe
     lab = gkw.emap_lab(clip, tasks=("additive", "mixed"), n=N, n_train=300, task="mixed", seed=0)
     grid = mixed.grid("interactive").grid.numpy()
     report = gk.emap_report(mixed.labels_eval, grid, n_boot=200, seed=0)
-    assert list(lab.fig_acc.data[0].x) == list(report.index)
-    np.testing.assert_allclose(lab.fig_acc.data[0].y, report["score"].to_numpy())
+    assert list(lab.fig_acc.data[0].x) == list(report.table.index)
+    np.testing.assert_allclose(lab.fig_acc.data[0].y, report.table["score"].to_numpy())
+    assert f"model - EMAP: {report.difference:+.3f}" in lab.table.value
     heat = np.array(lab.fig_heat.data[2].z)
     lab.configure(n=60)
     assert "N=60" in lab.status.value and not np.array_equal(np.array(lab.fig_heat.data[2].z), heat)

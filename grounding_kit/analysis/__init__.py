@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "pairwise_ranking_accuracy": "metrics",
     "vqa_soft_accuracy": "metrics",
     "emap_report": "report",
+    "EmapReport": "report",
+    "gap_verdict": "report",
     "cross_validate_emap": "report",
     "monte_carlo_spread": "report",
     "linear_probe": "probes",

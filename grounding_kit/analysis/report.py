@@ -2,12 +2,16 @@
 
 ``emap_report`` scores five predictors on the same items: the full model ``f(t_i, v_i)``, its
 EMAP, the text-only marginal ``mean_j f(t_i, v_j)``, the image-only marginal ``mean_j f(t_j, v_i)``
-and the constant grand mean. ``cross_validate_emap`` repeats "fit on k-1 folds, project on the
-held-out fold" over folds and seeds, as Hessel & Lee do.
+and the constant grand mean, and returns an :class:`EmapReport`: the table and the headline
+figures (model minus EMAP, its interval, the p-value, ...), which survive ``to_csv``, pickling and
+``repr``. :func:`gap_verdict` reads a report in one sentence. ``cross_validate_emap`` repeats
+"fit on k-1 folds, project on the held-out fold" over folds and seeds, as Hessel & Lee do.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -24,6 +28,107 @@ from grounding_kit.analysis.model_emap import emap_model
 from grounding_kit.analysis.pairs import check_features
 
 PREDICTORS = ("full model", "EMAP", "text-only marginal", "image-only marginal", "constant")
+
+
+@dataclass(frozen=True, eq=False)
+class EmapReport:
+    """What ``emap_report`` measured: a table of five predictors and the headline figures.
+
+    Attributes
+    ----------
+    table : DataFrame indexed by predictor (``PREDICTORS``) with columns ``score``, ``ci_low``,
+        ``ci_high`` (paired bootstrap intervals at ``level``)
+    difference : score of the full model minus score of its EMAP
+    difference_ci_low, difference_ci_high : the interval of ``difference`` at ``level``
+    p_value : two-sided p-value of ``test`` (model vs EMAP)
+    monte_carlo_sd : spread of the EMAP score caused by Monte Carlo partners (0.0 when exact)
+    metric : the metric's name
+    level : confidence level of the intervals
+    n_boot : bootstrap resamples
+    method : how the projection was computed (``EmapEstimate.method``)
+    bootstrap : "items" (the projection held fixed while items are resampled) or "refit" (the
+        marginals re-estimated inside each resample)
+    test : the test behind ``p_value``
+
+    ``report.loc`` is ``report.table.loc`` (``report.loc["EMAP", "score"]``). :meth:`to_frame` (and
+    :meth:`to_csv`) write the table with every headline figure as a column, and
+    :meth:`from_frame` reads such a frame back (``EmapReport.from_frame(pd.read_csv(path, index_col=0))``).
+    """
+
+    table: pd.DataFrame
+    difference: float
+    difference_ci_low: float
+    difference_ci_high: float
+    p_value: float = math.nan
+    monte_carlo_sd: float = 0.0
+    metric: str = "accuracy"
+    level: float = 0.95
+    n_boot: int = 0
+    method: str = ""
+    bootstrap: str = "items"
+    test: str = ""
+
+    @property
+    def difference_ci(self) -> tuple[float, float]:
+        """``(difference_ci_low, difference_ci_high)``."""
+        return self.difference_ci_low, self.difference_ci_high
+
+    @property
+    def loc(self) -> Any:
+        """``table.loc``: ``report.loc["full model", "score"]``."""
+        return self.table.loc
+
+    def figures(self) -> dict[str, Any]:
+        """The headline figures (every field but the table) as a dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "table"}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table with each headline figure as a column (the same value on every row)."""
+        return self.table.assign(**self.figures())
+
+    def to_csv(self, path_or_buf: Any = None, **kwargs: Any) -> str | None:
+        """``to_frame().to_csv(path_or_buf, **kwargs)``: the figures are saved with the table."""
+        return self.to_frame().to_csv(path_or_buf, **kwargs)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> "EmapReport":
+        """The report saved by :meth:`to_frame` / :meth:`to_csv` (read back with ``index_col=0``).
+
+        Raises
+        ------
+        ValueError
+            ``frame`` lacks the table's columns or a headline figure.
+        """
+        names = [f.name for f in fields(cls) if f.name != "table"]
+        missing = [c for c in ("score", "ci_low", "ci_high", *names) if c not in frame.columns]
+        if missing:
+            raise ValueError(f"frame lacks the columns {missing} of an EmapReport.to_frame(); "
+                             f"got columns {list(frame.columns)}")
+        first = frame.iloc[0]
+        values = {name: first[name] for name in names}
+        for name in ("difference", "difference_ci_low", "difference_ci_high", "p_value", "monte_carlo_sd", "level"):
+            values[name] = float(values[name])
+        values["n_boot"] = int(values["n_boot"])
+        for name in ("metric", "method", "bootstrap", "test"):
+            values[name] = "" if pd.isna(values[name]) else str(values[name])
+        table = frame[["score", "ci_low", "ci_high"]].copy()
+        table.index.name = "predictor"
+        return cls(table=table, **values)
+
+    def headline(self) -> str:
+        """One line: model minus EMAP, its interval, the p-value and the Monte Carlo spread."""
+        mc = f", Monte Carlo sd {self.monte_carlo_sd:.3g}" if self.monte_carlo_sd else ""
+        return (f"{self.metric}: model - EMAP = {self.difference:+.4f}, {self.level:.0%} interval "
+                f"[{self.difference_ci_low:+.4f}, {self.difference_ci_high:+.4f}] ({self.bootstrap} bootstrap, "
+                f"n_boot={self.n_boot}), p = {self.p_value:.3g}{mc}; EMAP by {self.method or 'unknown method'}")
+
+    def __repr__(self) -> str:
+        return f"EmapReport({self.headline()})\n{self.table!r}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<p>{html.escape(self.headline())}</p>" + self.table.to_html(float_format=lambda v: f"{v:.4f}")
 
 
 def _predictors(model: Any, feats: Any, partners: int | None, seed: int | None,
@@ -107,7 +212,7 @@ def _paired_test(metric: Any, y: np.ndarray, a: np.ndarray, b: np.ndarray, round
 
 def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, metric: str | Callable = "accuracy",
                 n_boot: int = 1000, seed: int = 0, level: float = 0.95, partners: int | None = None,
-                batch_size: int | None = None, device: Any = None) -> pd.DataFrame:
+                batch_size: int | None = None, device: Any = None) -> EmapReport:
     """Full model vs EMAP vs unimodal marginals vs constant, with paired bootstrap intervals.
 
     Parameters
@@ -124,17 +229,19 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
     partners : None for exact EMAP; K >= 2 for Monte Carlo EMAP (see ``emap_model``). The EMAP row's
         interval and ``difference_ci`` then cover both sources of error: the paired bootstrap
         half-widths (resampling items) are combined in quadrature with ``z * s``, where ``s`` is
-        ``attrs["monte_carlo_sd"]``, the spread of the score over simulated projections
+        ``monte_carlo_sd``, the spread of the score over simulated projections
         ``projection + stderr * Z`` (``monte_carlo_spread``; the two errors are independent, so their
         variances add). ``s`` shrinks as K grows and is 0 at K = N. The marginal rows' intervals
         and ``p_value`` cover item resampling only.
 
     Returns
     -------
-    DataFrame indexed by predictor with columns ``score``, ``ci_low``, ``ci_high``; ``attrs`` hold
-    ``metric``, ``level``, ``n_boot``, ``method``, ``difference`` (model minus EMAP), its interval
-    ``difference_ci``, ``monte_carlo_sd`` (0.0 for an exact projection) and ``p_value``, a paired
-    randomization test of model vs EMAP (per-item swaps, ``n_boot`` rounds).
+    EmapReport: ``.table``, a DataFrame indexed by predictor with columns ``score``, ``ci_low``,
+    ``ci_high``, and the headline figures ``difference`` (model minus EMAP), its interval
+    ``difference_ci_low`` / ``difference_ci_high``, ``monte_carlo_sd`` (0.0 for an exact projection),
+    ``p_value`` (a paired randomization test of model vs EMAP, per-item swaps, ``n_boot`` rounds),
+    ``metric``, ``level``, ``n_boot``, ``method``. ``report.to_csv(path)`` saves the figures as columns
+    beside the table; the report pickles, and its ``repr`` starts with the figures.
     """
     scorer = get_metric(metric)
     n_boot = check_positive_int("n_boot", n_boot)
@@ -168,12 +275,11 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
         table.loc["EMAP", ["ci_low", "ci_high"]] = _widen(emap_score, table.loc["EMAP", "ci_low"],
                                                           table.loc["EMAP", "ci_high"], spread, z)
         difference_ci = _widen(difference, *difference_ci, spread, z)
-    table.attrs.update(
-        metric=metric if isinstance(metric, str) else getattr(metric, "__name__", "custom"), level=level,
-        n_boot=n_boot, method=method, difference=difference, difference_ci=difference_ci,
-        monte_carlo_sd=spread, p_value=p_value,
-        test="paired randomization test of full model vs EMAP (per-item swaps)")
-    return table
+    return EmapReport(table=table, difference=difference, difference_ci_low=difference_ci[0],
+                      difference_ci_high=difference_ci[1], p_value=p_value, monte_carlo_sd=spread,
+                      metric=metric if isinstance(metric, str) else getattr(metric, "__name__", "custom"),
+                      level=level, n_boot=n_boot, method=method, bootstrap="items",
+                      test="paired randomization test of full model vs EMAP (per-item swaps)")
 
 
 def cross_validate_emap(fit: Callable[[Features, np.ndarray], PairModel], feats: Features, labels: Any, folds: int = 5,
@@ -218,3 +324,36 @@ def cross_validate_emap(fit: Callable[[Features, np.ndarray], PairModel], feats:
             records.append({"seed": seed, "fold": fold, "n_train": len(train), "n_test": len(test), **scores,
                             "difference": scores["full model"] - scores["EMAP"]})
     return pd.DataFrame.from_records(records)
+
+
+def gap_verdict(report: EmapReport) -> str:
+    """What the interval of model minus EMAP in an ``emap_report`` says, in one sentence.
+
+    Reads ``report.difference_ci`` (the paired bootstrap interval of model minus EMAP) and
+    ``report.level``. A large p-value is not evidence of additivity: when the interval lies above 0
+    the model's interactions add at least its lower end on this data; when it lies below 0 the
+    projection beats the model; when it contains 0 the data show no gain, which is not the same as
+    showing that interactions are not needed.
+
+    Parameters
+    ----------
+    report : an :class:`EmapReport` (or the frame of its ``to_frame()``)
+
+    Raises
+    ------
+    TypeError
+        ``report`` is neither an ``EmapReport`` nor a frame saved by ``EmapReport.to_frame``.
+    """
+    if isinstance(report, pd.DataFrame):
+        report = EmapReport.from_frame(report)
+    if not isinstance(report, EmapReport):
+        raise TypeError(f"report must be the EmapReport returned by gk.emap_report, got {type(report).__name__}")
+    low, high = report.difference_ci
+    interval = f"{report.level:.0%} interval of model - EMAP [{low:+.3f}, {high:+.3f}]"
+    if low > 0:
+        return (f"{interval} lies above 0: on this data the model's interactions add at least "
+                f"{low:+.3f} to the score.")
+    if high < 0:
+        return f"{interval} lies below 0: the additive projection scores higher than the model."
+    return (f"{interval} contains 0: the data show no gain from interactions, and rule out a gain "
+            f"larger than {high:+.3f} (not the same as showing the model is additive).")

@@ -539,7 +539,7 @@ def check_gap_prediction(prediction: Any, report: Any, *, perceptual: float | No
     "uses a modality" with "combines the modalities".
     """
     exercise = "Exercise 4.4 (predict: the additive head's EMAP gap)"
-    expected = float(report.attrs["difference"])
+    expected = float(report.difference)
     got = _as_number(exercise, "predicted_gap", prediction)
     if abs(got - expected) > tolerance:
         hint = ("that is about the perceptual score: it measures whether the model uses a modality, "
@@ -582,7 +582,7 @@ def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline
 
 def check_emap_gap(gap: Any, report: Any, *, row: str = "full model", against: str = "EMAP",
                    column: str = "score") -> None:
-    """Exercise 5.2: the model's score minus its EMAP's score, read off an ``emap_report`` table."""
+    """Exercise 5.2: the model's score minus its EMAP's score, read off an ``emap_report`` (its ``.loc``)."""
     exercise = "Exercise 5.2 (the EMAP gap)"
     expected = float(report.loc[row, column]) - float(report.loc[against, column])
     got = _as_number(exercise, "gap", gap)
@@ -590,27 +590,16 @@ def check_emap_gap(gap: Any, report: Any, *, row: str = "full model", against: s
         hint = ("the sign is flipped: model minus EMAP." if abs(got + expected) < 1e-9 else
                 f"use report.loc[{row!r}, {column!r}] - report.loc[{against!r}, {column!r}].")
         _fail(exercise, f"gap is {got:.4f}, expected {expected:.4f}.", hint)
+    from grounding_kit.analysis.report import gap_verdict
+
     _passed(exercise, f"gap {expected:+.3f}. {gap_verdict(report)}")
 
 
-def gap_verdict(report: Any) -> str:
-    """What the interval of model minus EMAP in an ``emap_report`` table rules out, in one sentence.
+def __getattr__(name: str) -> Any:
+    """``gap_verdict`` lives in :mod:`grounding_kit.analysis.report`; re-exported here (imported on
+    first use, so that importing the checks stays light) for the notebooks that import it from here."""
+    if name == "gap_verdict":
+        from grounding_kit.analysis.report import gap_verdict
 
-    Reads ``report.attrs["difference_ci"]`` (the paired bootstrap interval of model minus EMAP) and
-    ``report.attrs["level"]``. A large p-value is not evidence of additivity; the interval is: when it
-    contains 0, interactions add at most its upper end on this data; when it lies above 0, they add at
-    least its lower end; when it lies below 0, the projection beats the model.
-    """
-    if "difference_ci" not in getattr(report, "attrs", {}):
-        raise ValueError("report has no attrs['difference_ci']: pass the table returned by "
-                         "gk.emap_report, whose attrs hold the interval of model minus EMAP")
-    low, high = (float(v) for v in report.attrs["difference_ci"])
-    level = float(report.attrs.get("level", 0.95))
-    interval = f"{level:.0%} interval of model - EMAP [{low:+.3f}, {high:+.3f}]"
-    if low > 0:
-        return (f"{interval} lies above 0: on this data the model's interactions add at least "
-                f"{low:+.3f} to the score.")
-    if high < 0:
-        return f"{interval} lies below 0: the additive projection scores higher than the model."
-    return (f"{interval} contains 0: the data show no gain from interactions, and rule out a gain "
-            f"larger than {high:+.3f} (not the same as showing the model is additive).")
+        return gap_verdict
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grounding_kit.exercises.checks import gap_verdict
 from grounding_kit.widgets import components as ui
 from grounding_kit.analysis.margins import label_margin_grid
 from grounding_kit.widgets.helpers import to_numpy
@@ -86,7 +85,7 @@ class EmapLab(w.VBox):
         """Recompute for the current controls (the first visit of a task or model fits its head)."""
         if self._hold:
             return
-        from grounding_kit.analysis import decompose, emap_report
+        from grounding_kit.analysis import decompose, emap_report, gap_verdict
 
         start = time.perf_counter()
         self.interaction.layout.visibility = "visible" if self.task.value == "mixed" else "hidden"
@@ -96,7 +95,8 @@ class EmapLab(w.VBox):
         # exact: the first n x n pairs of the grid computed once per task and model; Monte Carlo:
         # K random partners per pair, read from the same grid
         partners = None if self.method.value == "exact" else min(self.partners.value, n)
-        table = emap_report(labels, lookup, lookup.features(n), n_boot=N_BOOT, seed=self.seed, partners=partners)
+        report = emap_report(labels, lookup, lookup.features(n), n_boot=N_BOOT, seed=self.seed, partners=partners)
+        table = report.table
         # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
         # all N x N pairs; the first WINDOW texts and images are shown
         margin = label_margin_grid(lookup.subgrid(lookup.features(n)), labels)
@@ -114,10 +114,9 @@ class EmapLab(w.VBox):
             bars.text = [f"{v:.2f}" for v in table["score"]]
             bars.error_y = dict(type="data", symmetric=False, array=(table["ci_high"] - table["score"]).to_numpy(),
                                 arrayminus=(table["score"] - table["ci_low"]).to_numpy())
-        attrs = table.attrs
         self.table.value = ui.table_html(table) + (
-            f"<div>model - EMAP: {attrs.get('difference', float('nan')):+.3f} ({attrs.get('method', '')}). "
-            f"{html.escape(gap_verdict(table))}</div>")
+            f"<div>model - EMAP: {report.difference:+.3f} ({report.method}). "
+            f"{html.escape(gap_verdict(report))}</div>")
         share = float(np.asarray(to_numpy(parts.interaction_share)))
         elapsed = time.perf_counter() - start
         self.status.value = (f"{self.task.value} task, {kind} head, N={n}, {self.method.value} EMAP; "

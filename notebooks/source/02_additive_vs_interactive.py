@@ -278,7 +278,7 @@ for seed in (0, 1, 2):
     ensemble, fancy = nl.head("additive", seed=seed), nl.head("interactive", seed=seed)
     ours = gk.emap_report(nl.labels_eval, fancy, nl.feats_eval, n_boot=400, seed=seed)
     theirs = gk.emap_report(nl.labels_eval, ensemble, nl.feats_eval, n_boot=400, seed=seed)
-    low, high = ours.attrs["difference_ci"]
+    low, high = ours.difference_ci
     rows.append({"seed": seed, "linear ensemble": theirs.loc["full model", "score"],
                  "fancy method": ours.loc["full model", "score"], "fancy's EMAP": ours.loc["EMAP", "score"],
                  "fancy - EMAP, 95% interval": f"[{low:+.3f}, {high:+.3f}]"})

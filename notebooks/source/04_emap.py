@@ -199,12 +199,12 @@ for more in (1, 1, 3, 5, 10, 30):
 
 # %% -
 reports = {kind: gk.emap_report(test_labels, head, test_feats) for kind, head in heads.items()}
-for kind, table in reports.items():
-    low, high = table.attrs["difference_ci"]
-    print(f"{kind}: model - EMAP = {table.attrs['difference']:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}]")
+for kind, report in reports.items():
+    low, high = report.difference_ci
+    print(f"{kind}: model - EMAP = {report.difference:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}]")
 claims["additive_head"] = float(reports["additive"].loc["full model", "score"])
 claims["interactive_emap"] = float(reports["interactive"].loc["EMAP", "score"])
-pd.concat(reports, axis=1).round(3)
+pd.concat({kind: r.table for kind, r in reports.items()}, axis=1).round(3)
 
 # %% [markdown] subslide
 # ## A projection, not the best additive model
@@ -248,10 +248,10 @@ check_gap_prediction(predicted_gap, reports["additive"], perceptual=perceptual["
 
 # %% -
 perceptual_table = pd.DataFrame({kind: {"perceptual score, image": ps.image, "perceptual score, text": ps.text,
-                                        "model - EMAP": reports[kind].attrs["difference"]}
+                                        "model - EMAP": reports[kind].difference}
                                  for kind, ps in perceptual.items()}).round(3)
 claims["perceptual_additive_image"] = float(perceptual["additive"].image)
-claims["emap_gap_additive"] = float(reports["additive"].attrs["difference"])
+claims["emap_gap_additive"] = float(reports["additive"].difference)
 perceptual_table
 
 # %% [markdown] subslide
@@ -269,12 +269,12 @@ perceptual_table
 def model_vs_emap(task_name, **dials):
     ds = gk.make_task(task_name, n=600, seed=0, **dials)  # the data of notebook 02 (cached)
     split = gk.experiment(clip, ds, test_size=N_TEST, shuffle=False)  # 400 train, the last 200 test
-    table = gk.emap_report(split.labels_eval, split.head("interactive", seed=0), split.feats_eval)
-    return table["score"]
+    report = gk.emap_report(split.labels_eval, split.head("interactive", seed=0), split.feats_eval)
+    return report.table["score"]
 
 
 summary = pd.DataFrame({"additive": model_vs_emap("additive"),
-                        "mixed (0.5)": reports["interactive"]["score"],
+                        "mixed (0.5)": reports["interactive"].table["score"],
                         "match": model_vs_emap("match")}).round(3)
 summary
 
@@ -300,12 +300,12 @@ for name, data in vqa_sets.items():
     vqa_reports[name] = gk.emap_report(np.asarray(data["label"]), vqa.pair_model, pairs, partners=6, seed=0)
     blind[name] = gk.world.question_only_accuracy(data)["all"]
 vqa_report = vqa_reports["rebalanced"]
-vqa_table = pd.DataFrame({name: {"question-only baseline (cross-fitted)": blind[name], **r["score"].to_dict(),
-                                 "model - EMAP": r.attrs["difference"], "monte_carlo_sd": r.attrs["monte_carlo_sd"]}
+vqa_table = pd.DataFrame({name: {"question-only baseline (cross-fitted)": blind[name], **r.table["score"].to_dict(),
+                                 "model - EMAP": r.difference, "monte_carlo_sd": r.monte_carlo_sd}
                           for name, r in vqa_reports.items()}).round(3)
 claims["vqa_blind"] = blind
 claims["vqa_text_only"] = {name: float(r.loc["text-only marginal", "score"]) for name, r in vqa_reports.items()}
-claims["vqa_gap_low"] = {name: r.attrs["difference_ci"][0] for name, r in vqa_reports.items()}
+claims["vqa_gap_low"] = {name: r.difference_ci_low for name, r in vqa_reports.items()}
 vqa_table
 
 # %% [markdown] subslide
