@@ -211,7 +211,7 @@ def test_cross_validate_emap():
         fitted.append((len(train_feats), len(train_labels)))
         return model
 
-    table = cross_validate_emap(fit, feats, y, folds=3, seeds=2)
+    table = cross_validate_emap(y, fit, feats, folds=3, seeds=2)
     assert len(table) == 6 and fitted == [(40, 40)] * 6
     assert set(table.seed) == {0, 1} and (table.n_test == 20).all()
     assert (table["full model"] == 1.0).all() and (table["difference"] > 0).all()
@@ -220,7 +220,7 @@ def test_cross_validate_emap():
 def test_cross_validate_too_many_folds():
     model, feats, y = match_task(6)
     with pytest.raises(ValueError, match="folds=4 leaves fewer than 2 held-out pairs"):
-        cross_validate_emap(lambda f, l: model, feats, y, folds=4)
+        cross_validate_emap(y, lambda f, l: model, feats, folds=4)
 
 
 # -- reshuffling and perceptual score ------------------------------------------------------
@@ -286,7 +286,7 @@ def test_report_needs_features_for_a_model():
     (lambda m, f, y: emap_report(y, m, f, n_boot=0), ValueError, r"n_boot must be >= 1, got 0"),
     (lambda m, f, y: emap_report(y, m, f, level=95), ValueError, r"level must be in \[0.0, 1.0\], got 95"),
     (lambda m, f, y: pairwise_logits(m, f, batch_size=0), ValueError, r"batch_size must be >= 1, got 0"),
-    (lambda m, f, y: cross_validate_emap(lambda a, b: m, f, y, folds=1), ValueError, r"folds must be >= 2"),
+    (lambda m, f, y: cross_validate_emap(y, lambda a, b: m, f, folds=1), ValueError, r"folds must be >= 2"),
 ])
 def test_argument_errors(call, error, message):
     model, feats, y = match_task(10)

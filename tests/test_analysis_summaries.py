@@ -56,7 +56,7 @@ def test_recall_at_k_names_bad_arguments(k, targets, message):
 
 def test_accuracy_by_type_with_chance():
     answers_by_type = {"color": ["red", "blue", "green"], "count": ["1", "2"]}
-    out = accuracy_by_type(["red", "blue", "1", "1"], ["red", "red", "1", "2"], ["color", "color", "count", "count"],
+    out = accuracy_by_type(["red", "red", "1", "2"], ["red", "blue", "1", "1"], ["color", "color", "count", "count"],
                            answers_by_type)
     assert out["color"] == {"accuracy": 0.5, "chance": pytest.approx(1 / 3), "n": 2}
     assert out["count"] == {"accuracy": 0.5, "chance": 0.5, "n": 2}

@@ -131,9 +131,9 @@ def test_checks_and_widget_helpers_refuse_labels_outside_the_classes():
 
     logits = _grid()[0]
     with pytest.raises(ValueError, match="labels"):
-        label_margin(logits, np.array([0, 1, 0, 1, 0, 1, 0, -1]))
+        label_margin(np.array([0, 1, 0, 1, 0, 1, 0, -1]), logits)
     with pytest.raises(ValueError, match="labels"):
-        label_margin_grid(_grid(), np.array([0, 1, 0, 1, 0, 1, 0, 5]))
+        label_margin_grid(np.array([0, 1, 0, 1, 0, 1, 0, 5]), _grid())
     with pytest.raises(ValueError, match="labels"):
         checks.check_accuracy(0.5, logits, np.array([0, 1, 0, 1, 0, 1, 0, 5]))
 

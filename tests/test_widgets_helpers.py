@@ -14,22 +14,22 @@ from grounding_kit.widgets.helpers import ranking, to_numpy
 
 def test_label_margin_is_the_label_logit_minus_the_row_mean():
     logits = np.array([[1.0, 3.0, 2.0], [0.0, 0.0, 6.0]])
-    np.testing.assert_allclose(label_margin(logits, np.array([1, 0])), [1.0, -2.0])
+    np.testing.assert_allclose(label_margin(np.array([1, 0]), logits), [1.0, -2.0])
 
 
 def test_label_margin_is_linear_so_averages_commute():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
     labels = rng.integers(0, 4, size=5)
-    np.testing.assert_allclose(label_margin((a + b) / 2, labels),
-                               (label_margin(a, labels) + label_margin(b, labels)) / 2)
+    np.testing.assert_allclose(label_margin(labels, (a + b) / 2),
+                               (label_margin(labels, a) + label_margin(labels, b)) / 2)
 
 
 def test_margin_gap_is_the_mean_absolute_difference_of_label_margins():
     a, b = np.array([[1.0, 3.0], [0.0, 2.0]]), np.array([[1.0, 1.0], [0.0, 0.0]])
     labels = np.array([1, 0])
-    assert margin_gap(a, b, labels) == pytest.approx((1.0 + 1.0) / 2)
-    assert margin_gap(a, a, labels) == 0.0
+    assert margin_gap(labels, a, b) == pytest.approx((1.0 + 1.0) / 2)
+    assert margin_gap(labels, a, a) == 0.0
 
 
 def test_ranking_is_best_first_stable_and_clamped():
@@ -84,8 +84,8 @@ def test_png_bytes_and_image_card():
 def test_label_margin_grid_matches_label_margin_row_by_row():
     rng = np.random.default_rng(1)
     grid, labels = rng.normal(size=(6, 6, 3)), rng.integers(0, 3, size=6)
-    margins = label_margin_grid(grid, labels)
+    margins = label_margin_grid(labels, grid)
     for j in range(6):
-        np.testing.assert_allclose(margins[:, j], label_margin(grid[:, j], labels))
+        np.testing.assert_allclose(margins[:, j], label_margin(labels, grid[:, j]))
     with pytest.raises(ValueError, match=r"\(N, N, C\)"):
-        label_margin_grid(grid[:, :5], labels)
+        label_margin_grid(labels, grid[:, :5])

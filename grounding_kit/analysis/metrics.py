@@ -15,19 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grounding_kit.core.validation import (check_choice, check_consistent_length, check_finite, check_labels_in_range,
-                          check_sum_fits, describe)
-from grounding_kit.analysis.grids import is_torch, to_float64
-
-
-def as_labels(labels: Any) -> np.ndarray:
-    """Labels as a numpy array of ints, floats or bools; (N,) or (N, C)."""
-    values = labels.detach().cpu().numpy() if is_torch(labels) else np.asarray(labels)
-    if values.dtype.kind not in "biuf" or values.ndim not in (1, 2) or len(values) == 0:
-        raise TypeError(f"labels must be (N,) class indices / targets or (N, C) label rows of numbers, "
-                        f"got {describe(values)}")
-    check_finite("labels", values)
-    return values
+from grounding_kit.core.validation import (check_choice, check_consistent_length, check_finite, check_labels,
+                                           check_labels_in_range, check_sum_fits, describe)
+from grounding_kit.analysis.grids import to_float64
 
 
 def as_logits(logits: Any, name: str = "logits") -> np.ndarray:
@@ -67,8 +57,17 @@ def n_classes_of(logits: np.ndarray) -> int:
     return max(2, logits.shape[1])
 
 
-def _checked(labels: Any, logits: Any) -> tuple[np.ndarray, np.ndarray]:
-    y, z = as_labels(labels), as_logits(logits)
+def _checked(labels: Any, logits: Any, call: str = "metric(labels, logits)") -> tuple[np.ndarray, np.ndarray]:
+    """Labels (checked by ``check_labels``) and (N, C) float64 logits of one metric call.
+
+    Logits given first (float (N, C)) with integer labels second is the swapped order: refused by name.
+    """
+    if (getattr(logits, "ndim", None) == 1 and getattr(labels, "ndim", None) == 2
+            and str(getattr(logits, "dtype", "")).replace("torch.", "").startswith(("int", "uint", "bool"))
+            and str(getattr(labels, "dtype", "")).replace("torch.", "").startswith("float")):
+        raise TypeError(f"got float (N, C) logits where labels go and integer labels where logits go; "
+                        f"the argument order is {call}: labels first")
+    y, z = check_labels(labels, call=call), as_logits(logits)
     check_consistent_length(labels=y, logits=z)
     if y.ndim == 2 and y.shape[1] != z.shape[1]:
         raise ValueError(f"labels has {y.shape[1]} columns but logits has {z.shape[1]} classes; "
@@ -78,7 +77,7 @@ def _checked(labels: Any, logits: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def accuracy_per_item(labels: Any, logits: Any) -> np.ndarray:
     """1.0 where the predicted class is the label's class, else 0.0; shape (N,)."""
-    y, z = _checked(labels, logits)
+    y, z = _checked(labels, logits, "accuracy(labels, logits)")
     return (predicted_class(z) == class_indices(y, n_classes_of(z))).astype(float)
 
 
@@ -94,7 +93,7 @@ def vqa_soft_scores(labels: np.ndarray) -> np.ndarray:
 
 def vqa_soft_accuracy_per_item(labels: Any, logits: Any) -> np.ndarray:
     """VQA accuracy of each item's top answer: min(#annotators who gave it / 3, 1); shape (N,)."""
-    y, z = _checked(labels, logits)
+    y, z = _checked(labels, logits, "vqa_soft_accuracy(labels, logits)")
     if y.ndim == 1:
         return (predicted_class(z) == class_indices(y, n_classes_of(z))).astype(float)
     return vqa_soft_scores(y)[np.arange(len(y)), predicted_class(z)]
@@ -134,7 +133,7 @@ def macro_auc(labels: Any, logits: Any) -> float:
     probability (scikit-learn's ``multi_class="ovr"``). (N, C) multi-hot labels: the mean over
     label columns with both positives and negatives. NaN when no class can be scored.
     """
-    y, z = _checked(labels, logits)
+    y, z = _checked(labels, logits, "macro_auc(labels, logits)")
     if y.ndim == 2 and z.shape[1] > 1 and set(np.unique(y)) <= {0, 1} and (y.sum(1) != 1).any():
         aucs = [_binary_auc(y[:, c] == 1, z[:, c]) for c in range(z.shape[1])]
     else:
@@ -149,7 +148,7 @@ def macro_auc(labels: Any, logits: Any) -> float:
 
 def weighted_f1(labels: Any, logits: Any) -> float:
     """F1 per class averaged with weights proportional to class support (scikit-learn's 'weighted')."""
-    y, z = _checked(labels, logits)
+    y, z = _checked(labels, logits, "weighted_f1(labels, logits)")
     truth, pred = class_indices(y, n_classes_of(z)), predicted_class(z)
     size = max(truth.max(), pred.max()) + 1
     true_pos = np.bincount(truth[truth == pred], minlength=size)
@@ -174,7 +173,7 @@ def pairwise_ranking_accuracy(labels: Any, logits: Any) -> float:
     """
     from scipy.stats import kendalltau
 
-    y, z = _checked(labels, logits)
+    y, z = _checked(labels, logits, "pairwise_ranking_accuracy(labels, logits)")
     if y.ndim != 1 or z.shape[1] > 2:
         raise ValueError(f"pairwise_ranking needs (N,) targets and (N, 1) or (N, 2) logits, got labels "
                          f"{describe(y)} and logits {describe(z)}")
@@ -223,3 +222,28 @@ def get_metric(metric: str | Callable[[Any, Any], float]) -> Metric:
 def score(metric: str | Callable[[Any, Any], float], labels: Any, logits: Any) -> float:
     """``metric`` (a name in ``METRICS`` or a callable) of (N, C) ``logits`` against ``labels``."""
     return float(get_metric(metric).fn(labels, logits))
+
+
+def check_scorable(metric: str | Callable[[Any, Any], float], labels: np.ndarray, value: float) -> None:
+    """Refuse a metric that is undefined on ``labels`` (its score on them came back NaN).
+
+    ``macro_auc`` needs two classes (a class with both positives and negatives), pairwise ranking
+    two different targets: on single-class labels the score is undefined, and a table of NaN would
+    hide that.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is NaN; the message names the metric and the classes the labels hold.
+    """
+    if not np.isnan(value):
+        return
+    name = metric if isinstance(metric, str) else getattr(metric, "__name__", "custom")
+    if labels.ndim == 1:
+        found = np.unique(labels).tolist()
+        what = f"they hold only the class(es) / target(s) {found[:10]}"
+    else:
+        what = f"none of their {labels.shape[1]} label columns holds both positives and negatives"
+    raise ValueError(f"metric={name!r} is undefined on these labels: {what} (N={len(labels)}). It needs "
+                     "at least two classes (two different targets); score these items with metric='accuracy', "
+                     "or add items of another class")

@@ -19,13 +19,15 @@ from grounding_kit.analysis.grids import check_grid
 SIDES = ("image", "text")
 
 
-def shuffle_permutation(n: int, fraction: float, seed: int | None = None, derangement: bool = True) -> np.ndarray:
+def shuffle_permutation(n: int, fraction: float, seed: int | None = 0, derangement: bool = True) -> np.ndarray:
     """A permutation (n,) that moves ``round(fraction * n)`` randomly chosen items.
 
     With ``derangement=True`` every chosen item gets another item's partner (a uniformly random
     derangement of the chosen subset; one chosen item is raised to two, since one cannot move
     alone). With ``derangement=False`` the chosen items are permuted uniformly (fixed points
-    allowed), which is what makes reshuffle averages converge to EMAP's marginals.
+    allowed), which is what makes reshuffle averages converge to EMAP's marginals. ``seed``
+    (default 0: the same permutation on every run; ``seed=None`` opts in to fresh randomness)
+    seeds ``numpy.random.default_rng``.
     """
     n = check_positive_int("n", n, minimum=2)
     fraction = check_fraction("fraction", fraction)
@@ -42,7 +44,7 @@ def shuffle_permutation(n: int, fraction: float, seed: int | None = None, derang
     return perm
 
 
-def full_reshuffles(n: int, rounds: int, seed: int | None = None) -> Iterator[np.ndarray]:
+def full_reshuffles(n: int, rounds: int, seed: int | None = 0) -> Iterator[np.ndarray]:
     """``rounds`` uniformly random permutations (n,) (fixed points allowed), one per round.
 
     The rounds of ``reshuffle_average`` and :func:`reshuffle_grid_average`: round r uses
@@ -81,7 +83,7 @@ def permuted_pairs(grid: np.ndarray, perm: np.ndarray, shuffle: str = "image") -
     return grid[pair_cells(perm, shuffle)]
 
 
-def reshuffle_grid(grid: Any, fraction: float, seed: int | None = None, shuffle: str = "image",
+def reshuffle_grid(grid: Any, fraction: float, seed: int | None = 0, shuffle: str = "image",
                    derangement: bool = True) -> np.ndarray:
     """``reshuffle`` read from a grid: the predictions after a fraction of one modality is permuted.
 
@@ -100,7 +102,7 @@ def reshuffle_grid(grid: Any, fraction: float, seed: int | None = None, shuffle:
     return permuted_pairs(grid, shuffle_permutation(len(grid), fraction, seed, derangement), shuffle)
 
 
-def reshuffle_grid_average(grid: Any, rounds: int, seed: int | None = None,
+def reshuffle_grid_average(grid: Any, rounds: int, seed: int | None = 0,
                            shuffle: str = "image") -> Iterator[np.ndarray]:
     """``reshuffle_average`` read from a grid: the running mean (N, C) over full reshuffles.
 

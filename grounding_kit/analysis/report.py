@@ -20,10 +20,10 @@ from scipy.special import erfinv
 
 from grounding_kit.models.features import Features
 from grounding_kit.models.contract import ModelOrGrid, PairModel
-from grounding_kit.core.validation import (check_consistent_length, check_fraction, check_memory, check_positive_int, check_seed,
-                          seed_int)
+from grounding_kit.core.validation import (check_consistent_length, check_fraction, check_labels, check_memory,
+                                           check_positive_int, check_seed, seed_int)
 from grounding_kit.analysis.grid_model import as_pair_model
-from grounding_kit.analysis.metrics import Metric, as_labels, get_metric
+from grounding_kit.analysis.metrics import Metric, check_scorable, get_metric
 from grounding_kit.analysis.model_emap import emap_model
 from grounding_kit.analysis.pairs import check_features
 
@@ -166,7 +166,7 @@ def monte_carlo_spread(metric: Any, labels: Any, projection: np.ndarray, stderr:
     """
     scorer = metric if isinstance(metric, Metric) else get_metric(metric)
     rounds = check_positive_int("rounds", rounds, minimum=2)
-    y = as_labels(labels)
+    y = check_labels(labels, call="monte_carlo_spread(metric, labels, projection, stderr)")
     projection, stderr = np.asarray(projection, dtype=np.float64), np.asarray(stderr, dtype=np.float64)
     if projection.shape != stderr.shape:
         raise ValueError(f"projection has shape {projection.shape} but stderr has shape {stderr.shape}; "
@@ -247,7 +247,7 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
     n_boot = check_positive_int("n_boot", n_boot)
     level = check_fraction("level", level)
     seed = seed_int(seed)  # one int: the resamples and the Monte Carlo partners both derive from it
-    y = as_labels(labels)
+    y = check_labels(labels, call="emap_report(labels, model, feats, ...)")
     model, feats = as_pair_model(model, feats)
     n = len(check_features(feats))
     check_consistent_length(labels=y, pairs=range(n))
@@ -258,9 +258,11 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n, size=(n_boot, n))
     boot = _bootstrap(scorer, y, preds, index)
+    scores = [scorer.fn(y, p) for p in preds.values()]
+    check_scorable(metric, y, scores[0])  # e.g. macro_auc on single-class labels: refused, not a NaN table
     tail = 100 * (1 - level) / 2
     table = pd.DataFrame(
-        {"score": [scorer.fn(y, p) for p in preds.values()],
+        {"score": scores,
          "ci_low": [np.nanpercentile(boot[k], tail) for k in preds],
          "ci_high": [np.nanpercentile(boot[k], 100 - tail) for k in preds]},
         index=pd.Index(list(preds), name="predictor"))
@@ -282,17 +284,17 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
                       test="paired randomization test of full model vs EMAP (per-item swaps)")
 
 
-def cross_validate_emap(fit: Callable[[Features, np.ndarray], PairModel], feats: Features, labels: Any, folds: int = 5,
-                        seeds: int | Sequence[int] = (0,), metric: str | Callable = "accuracy",
+def cross_validate_emap(labels: Any, fit: Callable[[Features, np.ndarray], PairModel], feats: Features,
+                        folds: int = 5, seeds: int | Sequence[int] = (0,), metric: str | Callable = "accuracy",
                         partners: int | None = None, batch_size: int | None = None,
                         device: Any = None) -> pd.DataFrame:
     """Fit on k-1 folds, score model and EMAP on the held-out fold, over folds and seeds.
 
     Parameters
     ----------
+    labels : (N,) or (N, C) labels (as for ``emap_report``)
     fit : ``fit(train_feats, train_labels) -> model``, a pair model
     feats : Features of N pairs
-    labels : (N,) or (N, C) labels (as for ``emap_report``)
     folds : number of folds k (>= 2)
     seeds : seeds of the fold shuffles (an int s means ``range(s)``)
     metric : as for ``emap_report``
@@ -302,12 +304,23 @@ def cross_validate_emap(fit: Callable[[Features, np.ndarray], PairModel], feats:
     DataFrame, one row per (seed, fold): ``seed``, ``fold``, ``n_train``, ``n_test`` and the
     held-out scores ``full model``, ``EMAP``, ``text-only marginal``, ``image-only marginal``,
     ``constant``, and ``difference`` (model minus EMAP). EMAP uses the held-out fold's own grid.
+
+    Raises
+    ------
+    TypeError
+        Arguments in the old order ``(fit, feats, labels)`` (named in the message), ``feats`` not a
+        ``Features``, or non-numeric labels.
+    ValueError
+        Inconsistent lengths, ``folds`` < 2 or too many for N, or bad labels (see ``check_labels``).
     """
     from sklearn.model_selection import KFold
 
+    y = check_labels(labels, call="cross_validate_emap(labels, fit, feats, ...)")
+    if not callable(fit):
+        raise TypeError(f"fit must be a function fit(train_feats, train_labels) -> model, got {type(fit).__name__}; "
+                        "the argument order is cross_validate_emap(labels, fit, feats, ...)")
     scorer = get_metric(metric)
     feats = check_features(feats)
-    y = as_labels(labels)
     check_consistent_length(labels=y, feats=feats)
     folds = check_positive_int("folds", folds, minimum=2)
     if folds > len(y) // 2:

@@ -19,9 +19,9 @@ import torch
 
 from grounding_kit.models.features import Features
 from grounding_kit.models.contract import ModelOrGrid, PairModel
-from grounding_kit.core.validation import check_choice, check_consistent_length, check_positive_int, check_seed
+from grounding_kit.core.validation import check_choice, check_consistent_length, check_labels, check_positive_int, check_seed
 from grounding_kit.analysis.grid_model import GridModel, as_pair_model
-from grounding_kit.analysis.metrics import as_labels, class_indices, get_metric, n_classes_of
+from grounding_kit.analysis.metrics import class_indices, get_metric, n_classes_of
 from grounding_kit.analysis.pairs import PairEvaluator, check_features, evaluating, resolve_device
 from grounding_kit.analysis.permutations import SIDES, full_reshuffles, pair_cells, shuffle_permutation
 from grounding_kit.analysis.streaming import check_duration
@@ -34,7 +34,7 @@ def _pair_index(perm: np.ndarray, shuffle: str) -> tuple[torch.Tensor, torch.Ten
     return torch.from_numpy(text), torch.from_numpy(image)
 
 
-def reshuffle(model: PairModel, feats: Features, fraction: float, seed: int | None = None, shuffle: str = "image",
+def reshuffle(model: PairModel, feats: Features, fraction: float, seed: int | None = 0, shuffle: str = "image",
               derangement: bool = True, batch_size: int | None = None, device: Any = None) -> torch.Tensor:
     """Predictions after a fraction of one modality is permuted among the pairs.
 
@@ -43,7 +43,7 @@ def reshuffle(model: PairModel, feats: Features, fraction: float, seed: int | No
     model : pair model ``f(text_batch, image_batch) -> (B, C) logits``
     feats : Features of N pairs
     fraction : share of pairs whose partner is replaced (0: the model's own predictions)
-    seed : seed of the permutation
+    seed : seed of the permutation (default 0: the same permutation on every run); ``seed=None`` opts in to fresh randomness
     shuffle : "image" -> ``out[i] = f(t_i, v_perm[i])`` (each text keeps its label, its image is
         swapped); "text" -> ``out[j] = f(t_perm[j], v_j)`` (each image keeps its label)
     derangement : moved items never keep their own partner (see ``shuffle_permutation``)
@@ -64,13 +64,14 @@ def reshuffle(model: PairModel, feats: Features, fraction: float, seed: int | No
         return ev.pairs_batched(*_pair_index(perm, shuffle)).cpu()
 
 
-def reshuffle_average(model: PairModel, feats: Features, rounds: int, seed: int | None = None, shuffle: str = "image",
+def reshuffle_average(model: PairModel, feats: Features, rounds: int, seed: int | None = 0, shuffle: str = "image",
                       batch_size: int | None = None, device: Any = None) -> Iterator[torch.Tensor]:
     """Running mean (N, C) of predictions over ``rounds`` uniformly random full reshuffles.
 
     Yields the float64 running mean after each round. It converges to the text marginal
     ``mean_j f(t_i, v_j)`` (``shuffle="image"``) or the image marginal ``mean_j f(t_j, v_i)``
     (``shuffle="text"``): EMAP's row mean is the expected prediction under reshuffled images.
+    ``seed`` seeds the rounds' permutations (default 0; ``seed=None`` opts in to fresh randomness).
     """
     feats = check_features(feats)
     rounds = check_positive_int("rounds", rounds)
@@ -146,7 +147,7 @@ def perceptual_score(labels: Any, model: ModelOrGrid, feats: Features | None = N
         raise ValueError(f"metric={metric!r} is not a mean over items, so its expectation under permutation "
                          "has no exact form; use 'accuracy' or 'vqa_soft_accuracy', or average "
                          "reshuffle() over several seeds")
-    y = as_labels(labels)
+    y = check_labels(labels, call="perceptual_score(labels, model, feats, ...)")
     model, feats = as_pair_model(model, feats)
     n = len(check_features(feats))
     check_consistent_length(labels=y, pairs=range(n))

@@ -95,13 +95,14 @@ def recall_at_k(scores: Any, k: int = 1, targets: Any = None) -> float:
     return float((better < k).mean())
 
 
-def accuracy_by_type(predicted: Sequence[str], answers: Sequence[str], question_types: Sequence[str],
+def accuracy_by_type(answers: Sequence[str], predicted: Sequence[str], question_types: Sequence[str],
                      answers_by_type: Mapping[str, Sequence[str]] | None = None) -> dict[str, dict[str, float]]:
     """VQA accuracy per question type, with the chance level of each type.
 
     Parameters
     ----------
-    predicted, answers : (N,) the model's answers and the true answers
+    answers : (N,) the true answers (the labels: first, as in every metric of the kit)
+    predicted : (N,) the model's answers
     question_types : (N,) the type of each question
     answers_by_type : the possible answers of each type (default: the grounding world's,
         ``world.vqa.ANSWERS_BY_TYPE``); chance for a type is ``1 / len(answers_by_type[type])``,
@@ -111,8 +112,13 @@ def accuracy_by_type(predicted: Sequence[str], answers: Sequence[str], question_
     -------
     dict: for each type present (sorted) and ``"all"``, ``{"accuracy", "chance", "n"}``; the
     chance of ``"all"`` is the mean chance of its questions.
+
+    Raises
+    ------
+    ValueError
+        Lengths that differ, no question, or a question type without an answer list.
     """
-    check_consistent_length(predicted=predicted, answers=answers, question_types=question_types)
+    check_consistent_length(answers=answers, predicted=predicted, question_types=question_types)
     if len(answers) == 0:
         raise ValueError("accuracy_by_type needs at least one question")
     if answers_by_type is None:

@@ -251,3 +251,59 @@ def check_sum_fits(name: str, values: np.ndarray, terms: int, *, power: int = 1)
                          f"{' squared' if power == 2 else ''} overflows float64 (max {np.finfo(np.float64).max:.3g}), "
                          "so the result would be inf or NaN. Logits are normally far smaller: rescale "
                          f"{name} (e.g. divide it by {10 ** math.ceil(math.log10(largest) - 3):.0e}).")
+
+
+def _where_labels_go(value: Any) -> str | None:
+    """What ``value`` is, when it is something other than labels that a call in an old argument
+    order would put first: features, a model or a pair-logit grid; else None."""
+    if hasattr(value, "text") and hasattr(value, "image"):
+        return f"features ({type(value).__name__})"
+    if callable(value):
+        return f"a model or function ({type(value).__name__})"
+    if getattr(value, "ndim", None) == 3:
+        return f"a pair-logit grid ({describe(value)})"
+    return None
+
+
+def check_labels(labels: Any, name: str = "labels", *, call: str | None = None) -> np.ndarray:
+    """The kit's one input contract for labels; every function that takes labels calls it.
+
+    Labels are (N,) class indices or real targets, or (N, C) label rows (one-hot, soft, multi-hot,
+    or VQA answer counts), as a numpy array, torch tensor or list of numbers, finite, N >= 1.
+    Boolean labels are accepted everywhere as 0/1: (N,) booleans become int64 class indices,
+    (N, C) booleans float64 multi-hot rows.
+
+    Parameters
+    ----------
+    labels : the labels to check.
+    name : the argument's name, for messages.
+    call : the calling function's signature with labels first (e.g. ``"emap_report(labels, model,
+        feats)"``): a call in an old argument order, which puts features, a model or a grid where
+        the labels go, is refused with a message that names it.
+
+    Returns
+    -------
+    numpy array (N,) or (N, C) of ints or floats.
+
+    Raises
+    ------
+    TypeError
+        ``labels`` are features, a model or a grid (a call in an old argument order), or not numbers.
+    ValueError
+        ``labels`` are empty, not 1- or 2-dimensional, or hold NaN/inf.
+    """
+    misplaced = _where_labels_go(labels)
+    if misplaced is not None:
+        order = f" The argument order is {call}: labels first, as in scikit-learn's metric(y_true, ...)." if call else ""
+        raise TypeError(f"{name} must be (N,) class indices / targets or (N, C) label rows, got {misplaced}.{order}")
+    values = labels.detach().cpu().numpy() if hasattr(labels, "detach") else np.asarray(labels)
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be (N,) class indices / targets or (N, C) label rows of numbers, "
+                        f"got {describe(values)}")
+    if values.ndim not in (1, 2) or len(values) == 0:
+        raise ValueError(f"{name} must be (N,) class indices / targets or (N, C) label rows with N >= 1, "
+                         f"got {describe(values)}")
+    if values.dtype.kind == "b":
+        values = values.astype(np.int64 if values.ndim == 1 else np.float64)
+    check_finite(name, values)
+    return values

@@ -91,7 +91,7 @@ class ReshuffleExperiment:
         for _ in range(times):
             self._rows, self._cols = next(self._row_average), next(self._col_average)
             self.k += 1
-        self.gaps.append((self.k, margin_gap(self.running_emap(), self.emap, self.labels)))
+        self.gaps.append((self.k, margin_gap(self.labels, self.running_emap(), self.emap)))
         self.set_fraction(self.fraction)
 
     def reset(self) -> None:
@@ -136,8 +136,8 @@ class ReshuffleExperiment:
         average's (None before the first reshuffle)."""
         m = self.n if m is None else min(self.n, check_positive_int("m", m))
         running = self.running_emap()
-        exact = label_margin(self.emap, self.labels)[:m]
-        return exact, None if running is None else label_margin(running, self.labels)[:m]
+        exact = label_margin(self.labels, self.emap)[:m]
+        return exact, None if running is None else label_margin(self.labels, running)[:m]
 
 
 def _grid_of(model: Any, feats: Any, name: str, n: int) -> np.ndarray:

@@ -37,7 +37,7 @@ from grounding_kit.models.features import Features
 from grounding_kit.models.contract import BILINEAR, FIRST_LAYER_LINEAR, GENERIC, BilinearFactors
 from grounding_kit.core.threads import single_thread
 from grounding_kit.core.validation import NotFittedError, check_choice, check_consistent_length, check_finite, check_fraction, \
-    check_positive_int, describe, seed_int
+    check_labels, check_positive_int, describe, seed_int
 
 HEAD_KINDS = ("additive", "additive-mlp", "interactive", "product", "bilinear", "clip-zero-shot")
 HEAD_FORMAT = "grounding_kit.Head"
@@ -248,7 +248,7 @@ def as_matrix(name: str, value: Any, width: int | None = None) -> torch.Tensor:
 
 def as_targets(labels: Any) -> tuple[torch.Tensor, int, bool]:
     """(targets, number of classes, multilabel) from class ids (N,) or multi-hot floats (N, C)."""
-    array = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+    array = check_labels(labels, call="fit_head(kind, feats, labels)")  # the kit's one labels contract
     if array.ndim == 2 and array.shape[1] >= 2:
         check_finite("labels", array.astype(float))
         if array.min() < 0 or array.max() > 1:

@@ -720,7 +720,7 @@ def evaluate_vqa(vqa: Any, n: int = 1000, seed: int = EVAL_SEED) -> dict[str, An
 
     ds = rebalance(make_task("vqa", n=n, seed=seed), seed=seed)
     predicted = [vqa.answers[i] for i in vqa.logits(ds["image"], ds["text"]).argmax(-1).tolist()]
-    scores = accuracy_by_type(predicted, ds["answer"], ds["question_type"])
+    scores = accuracy_by_type(ds["answer"], predicted, ds["question_type"])
     by_type = {t: round(s["accuracy"], 4) for t, s in scores.items() if t != "all"}
     return {"accuracy": round(scores["all"]["accuracy"], 4), "accuracy_by_type": by_type,
             "eval_rows": len(ds), "eval_seed": seed}

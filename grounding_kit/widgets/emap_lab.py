@@ -99,7 +99,7 @@ class EmapLab(w.VBox):
         table = report.table
         # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
         # all N x N pairs; the first WINDOW texts and images are shown
-        margin = label_margin_grid(lookup.subgrid(lookup.features(n)), labels)
+        margin = label_margin_grid(labels, lookup.subgrid(lookup.features(n)))
         parts = decompose(margin)
         m = min(WINDOW, n)
         interaction = to_numpy(parts.interaction)[:m, :m]

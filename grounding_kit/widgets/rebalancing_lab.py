@@ -78,7 +78,7 @@ class RebalancingLab(w.VBox):
             rows = [i for i, q in enumerate(types) if q == t]
             counts = Counter(answers[i] for i in rows)
             shares[t] = [counts[a] / max(1, len(rows)) for a in self.answers[t]]
-        by_type = accuracy_by_type(predicted, answers, types, self.answers)
+        by_type = accuracy_by_type(answers, predicted, types, self.answers)
         groups = [*self.types, "all"]
         full = {t: by_type[t]["accuracy"] if t in by_type else None for t in groups}
         chance = {t: by_type[t]["chance"] if t in by_type else 1 / len(self.answers[t]) for t in groups}

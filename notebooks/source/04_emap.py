@@ -376,8 +376,8 @@ gains
 # %% -
 uniform = gk.make_task("additive", n=1000, seed=0, image_rule="uniformity")  # cached by notebook 02
 uniform_feats, uniform_labels = gk.embed(clip, uniform), np.asarray(uniform["label"])
-folds = {kind: gk.cross_validate_emap(lambda f, y, kind=kind: gk.fit_head(kind, f, y, seed=0),
-                                      uniform_feats, uniform_labels, folds=5)
+folds = {kind: gk.cross_validate_emap(uniform_labels, lambda f, y, kind=kind: gk.fit_head(kind, f, y, seed=0),
+                                      uniform_feats, folds=5)
          for kind in ("additive", "interactive")}
 kfold = pd.Series({"linear model (additive)": folds["additive"]["full model"].mean(),
                    "interactive model": folds["interactive"]["full model"].mean(),

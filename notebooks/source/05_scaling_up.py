@@ -287,7 +287,7 @@ with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard
 
 def accuracy(logits):
     predicted = [vqa.answers[i] for i in logits.argmax(-1).tolist()]
-    return gk.analysis.accuracy_by_type(predicted, questions["answer"], questions["question_type"])["all"]["accuracy"]
+    return gk.analysis.accuracy_by_type(questions["answer"], predicted, questions["question_type"])["all"]["accuracy"]
 
 
 claims["accuracy_model"], claims["accuracy_emap"] = accuracy(big.diagonal), accuracy(big.projection)
