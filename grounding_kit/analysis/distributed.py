@@ -39,7 +39,6 @@ the device. The same call, unchanged, runs on a laptop's ``LocalCluster``.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import importlib.util
 import json
 import math
@@ -55,21 +54,24 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from distributed import WorkerPlugin
-
 from grounding_kit.core.cache import atomic_write, cache_key
+from grounding_kit.core.extras import require
+from grounding_kit.core.hashing import weights_hash
 from grounding_kit.models.contract import structure_of
 from grounding_kit.core.validation import check_positive_int, check_seed, describe, seed_int
 from grounding_kit.analysis.pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
 from grounding_kit.analysis.estimate import (EmapEstimate, check_partners, finish_estimate, monte_carlo_block_size,
                                              monte_carlo_combine, monte_carlo_draws, partner_stats)
 
+#: Dask's distributed scheduler: an extra, ``pip install 'grounding_kit[dask]'`` (ImportError naming it)
+distributed = require("distributed", "dask")
+
 #: default pairs per block of the exact path (rounded to whole tiles of the single-process stream)
 BLOCK_PAIRS = 4096
 #: pairs timed by the calibration task before a run
 CALIBRATION_PAIRS = 64
 #: version of the checkpoint folder layout
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: weights and inputs hashed by core.hashing.weights_hash
 #: device of this worker process, set by ``GpuPlugin`` (None: CUDA when available, else CPU)
 _WORKER_DEVICE: str | None = None
 #: glibc ``mallopt`` parameter M_MMAP_THRESHOLD, and the value workers use (bytes)
@@ -229,43 +231,9 @@ def monte_carlo_blocks(ev: PairEvaluator, k: int, seed: Any) -> list[Block]:
 
 # ---------------------------------------------------------------- identity of a run
 
-def _digest(value: Any, digest: Any, depth: int = 0) -> None:
-    """Feed ``value``'s content (tensors, arrays, modules, containers, plain attributes) to ``digest``."""
-    digest.update(type(value).__qualname__.encode())
-    if isinstance(value, torch.nn.Module):
-        for key, tensor in sorted(value.state_dict().items()):
-            digest.update(key.encode())
-            _digest(tensor, digest, depth + 1)
-    elif isinstance(value, torch.Tensor):
-        tensor = value.detach().cpu().contiguous()
-        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    elif isinstance(value, np.ndarray):
-        digest.update(f"{value.dtype}{value.shape}".encode() + np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, (str, int, float, bool, bytes, type(None))):
-        digest.update(repr(value).encode())
-    elif isinstance(value, (list, tuple)):
-        digest.update(str(len(value)).encode())
-        for item in value:
-            _digest(item, digest, depth + 1)
-    elif isinstance(value, dict):
-        for key in sorted(value, key=str):
-            digest.update(str(key).encode())
-            _digest(value[key], digest, depth + 1)
-    elif hasattr(value, "__dict__") and depth < 3:
-        _digest({k: v for k, v in vars(value).items() if not k.startswith("_")}, digest, depth + 1)
-
-
-def content_hash(value: Any) -> str:
-    """A SHA-256 prefix of ``value``'s content: weights of a model, tensors of ``Features``."""
-    digest = hashlib.sha256()
-    _digest(value, digest)
-    return digest.hexdigest()[:16]
-
-
 def _manifest(model: Any, feats: Any, blocks: list[Block], settings: dict[str, Any]) -> dict[str, Any]:
     return {"format": CHECKPOINT_FORMAT, "model": f"{type(model).__module__}.{type(model).__qualname__}",
-            "weights_hash": content_hash(model), "inputs_hash": content_hash([feats.text, feats.image]),
+            "weights_hash": weights_hash(model), "inputs_hash": weights_hash([feats.text, feats.image]),
             "n": len(feats), "blocks": len(blocks), "torch": torch.__version__, **settings}
 
 
@@ -317,9 +285,7 @@ class Checkpoint:
 def _check_client(client: Any) -> Any:
     if client is None:
         return None
-    from distributed import Client
-
-    if not isinstance(client, Client):
+    if not isinstance(client, distributed.Client):
         raise TypeError(f"client must be a dask.distributed.Client (Client(cluster)), got {describe(client)}")
     if client.status != "running":
         raise ValueError(f"client is {client.status!r}; pass a connected dask.distributed.Client")
@@ -344,17 +310,15 @@ def _results(client: Any, job: Any, task: Callable, todo: list[Block], run_key: 
         for block in todo:
             yield block, task(job, block)
         return
-    from distributed import as_completed
-
     futures = {client.submit(task, job, block, key=f"emap-block-{run_key}-{block.index}", pure=False): block
                for block in todo}
-    for future in as_completed(futures):
+    for future in distributed.as_completed(futures):
         yield futures[future], future.result()
         future.release()
 
 
 def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: str | Path | None = None,
-                     partners: int | None = None, seed: Any = None, batch_size: int | None = None,
+                     partners: int | None = None, seed: Any = 0, batch_size: int | None = None,
                      block_pairs: int = BLOCK_PAIRS, device: Any = None, progress: bool | None = None) -> EmapEstimate:
     """EMAP of ``model`` on ``feats``, block by block on a Dask cluster, resumable.
 
@@ -368,7 +332,8 @@ def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: 
         if it was made for another model, other inputs or other settings)
     partners : None for the exact EMAP (N * N forward passes); K for Monte Carlo (2 * N * K), with
         the draws of the single-process ``emap_model(..., partners=K, seed=seed)``
-    seed : seed of the partner draws (required with ``checkpoint`` for Monte Carlo)
+    seed : seed of the partner draws (default 0; ``seed=None``, fresh randomness, is refused with
+        ``checkpoint`` for Monte Carlo, since a resumed run must draw the same partners)
     batch_size : pairs per model call, as in ``emap_model``
     block_pairs : pairs per block of the exact path, rounded to whole tiles
     device : device of every worker (None: the worker's GPU when it has one, else its CPU)
@@ -479,7 +444,7 @@ def _reduce_monte_carlo(blocks: list[Block], results: list[dict[str, torch.Tenso
 
 # ---------------------------------------------------------------- GPU workers
 
-class GpuPlugin(WorkerPlugin):
+class GpuPlugin(distributed.WorkerPlugin):
     """A Dask worker plugin that pins each worker of a one-machine cluster to one GPU.
 
     Worker ``i`` (LocalCluster names its workers 0, 1, ...) evaluates on ``cuda:i % device_count``.
@@ -502,12 +467,10 @@ def gpu_cluster(**kwargs: Any) -> Any:
     On a machine without GPUs: two CPU workers. Keyword arguments go to ``LocalCluster``.
     Use ``client = Client(cluster)``; ``client.register_plugin(GpuPlugin())`` happens here.
     """
-    from distributed import Client, LocalCluster
-
     count = torch.cuda.device_count()
     options = {"n_workers": count or 2, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1"}
-    cluster = LocalCluster(**{**options, **kwargs})
+    cluster = distributed.LocalCluster(**{**options, **kwargs})
     if count:
-        with Client(cluster) as client:
+        with distributed.Client(cluster) as client:
             client.register_plugin(GpuPlugin())
     return cluster

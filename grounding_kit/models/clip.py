@@ -6,7 +6,6 @@ tensors and scores them with CLIP's scaled cosine.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from grounding_kit.core.hashing import weights_hash
 from grounding_kit.core.hub import require_hub
 from grounding_kit.core.paths import configs_dir
 from grounding_kit.core.validation import describe
@@ -110,13 +110,10 @@ class ClipModel:
         return self.logit_scale * text @ image.T
 
     def weights_hash(self) -> str:
-        """A SHA-256 prefix of every weight tensor (computed once): the model's identity in caches."""
+        """The model's identity in caches (computed once): ``core.hashing.weights_hash`` of its module,
+        every parameter and buffer by name, dtype, shape and bytes."""
         if self._weights_hash is None:
-            digest = hashlib.sha256()
-            for key, tensor in sorted(self.module.state_dict().items()):
-                digest.update(key.encode())
-                digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-            self._weights_hash = digest.hexdigest()[:16]
+            self._weights_hash = weights_hash(self.module)
         return self._weights_hash
 
 
