@@ -203,12 +203,25 @@ def test_emap_gap(capsys):
 @pytest.mark.parametrize("interval, says", [
     ((0.02, 0.10), r"lies above 0: .* at least \+0\.020"),
     ((-0.10, -0.02), "lies below 0: the additive projection scores higher"),
-    ((-0.03, 0.05), r"contains 0: .*larger than \+0\.050 \(not the same as showing the model is additive\)"),
+    ((-0.03, 0.05), r"contains 0: the data show no gain .*not evidence that none is needed.*margin"),
 ])
 def test_gap_verdict_reads_the_interval_not_the_point_estimate(interval, says):
     report = EmapReport(pd.DataFrame({"score": [0.61, 0.60]}, index=["full model", "EMAP"]),
                         difference=0.01, difference_ci_low=interval[0], difference_ci_high=interval[1])
     assert re.search(says, checks.gap_verdict(report))
+
+
+def test_gap_verdict_claims_no_need_for_interactions_only_from_an_equivalence_test():
+    from grounding_kit.analysis import tost
+
+    table = pd.DataFrame({"score": [0.61, 0.60]}, index=["full model", "EMAP"])
+    close = tost(np.random.default_rng(0).normal(0.0, 0.1, 2000), margin=0.02, alpha=0.025)
+    far = tost(np.random.default_rng(0).normal(0.0, 0.5, 200), margin=0.02, alpha=0.025)
+    report = EmapReport(table, difference=0.0, difference_ci_low=-0.03, difference_ci_high=0.05, equivalence=close)
+    assert re.search(r"contains 0.*equivalence shown", checks.gap_verdict(report))
+    report = EmapReport(table, difference=0.0, difference_ci_low=-0.03, difference_ci_high=0.05, equivalence=far)
+    assert re.search(r"contains 0.*equivalence within \+-0\.02 is not shown", checks.gap_verdict(report))
+    assert "rule out" not in checks.gap_verdict(report)
 
 
 def test_gap_verdict_names_a_table_without_an_interval():

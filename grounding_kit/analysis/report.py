@@ -20,14 +20,21 @@ from scipy.special import erfinv
 
 from grounding_kit.models.features import Features
 from grounding_kit.models.contract import ModelOrGrid, PairModel
-from grounding_kit.core.validation import (check_consistent_length, check_fraction, check_labels, check_memory,
+from grounding_kit.core.validation import (check_choice, check_consistent_length, check_fraction, check_labels, check_memory,
                                            check_positive_int, check_seed, seed_int)
-from grounding_kit.analysis.grid_model import as_pair_model
+from grounding_kit.analysis.equivalence import EquivalenceResult, tost
+from grounding_kit.analysis.grid_model import GridModel, as_pair_model
 from grounding_kit.analysis.metrics import Metric, check_scorable, get_metric
 from grounding_kit.analysis.model_emap import emap_model
-from grounding_kit.analysis.pairs import check_features
+from grounding_kit.analysis.pairs import check_features, pairwise_logits
 
 PREDICTORS = ("full model", "EMAP", "text-only marginal", "image-only marginal", "constant")
+#: what a bootstrap resample re-estimates: "items" (nothing: the projection is held fixed) or
+#: "refit" (the marginals, hence the projection, inside each resample)
+BOOTSTRAPS = ("items", "refit")
+#: the fields of an ``EquivalenceResult`` saved as ``equivalence_*`` columns by ``EmapReport.to_frame``
+_EQUIVALENCE_FIELDS = ("difference", "stderr", "margin", "alpha", "p_lower", "p_upper", "p_value", "equivalent",
+                       "ci_low", "ci_high", "n")
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +56,8 @@ class EmapReport:
     bootstrap : "items" (the projection held fixed while items are resampled) or "refit" (the
         marginals re-estimated inside each resample)
     test : the test behind ``p_value``
+    equivalence : the TOST of "model minus EMAP within +-margin" when ``emap_report`` got a
+        ``margin`` (:class:`~grounding_kit.analysis.equivalence.EquivalenceResult`), else None
 
     ``report.loc`` is ``report.table.loc`` (``report.loc["EMAP", "score"]``). :meth:`to_frame` (and
     :meth:`to_csv`) write the table with every headline figure as a column, and
@@ -67,6 +76,7 @@ class EmapReport:
     method: str = ""
     bootstrap: str = "items"
     test: str = ""
+    equivalence: EquivalenceResult | None = None
 
     @property
     def difference_ci(self) -> tuple[float, float]:
@@ -79,8 +89,11 @@ class EmapReport:
         return self.table.loc
 
     def figures(self) -> dict[str, Any]:
-        """The headline figures (every field but the table) as a dict."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "table"}
+        """The headline figures as a flat dict (the equivalence test's as ``equivalence_*``)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("table", "equivalence")}
+        if self.equivalence is not None:
+            out.update({f"equivalence_{name}": getattr(self.equivalence, name) for name in _EQUIVALENCE_FIELDS})
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """The table with each headline figure as a column (the same value on every row)."""
@@ -99,7 +112,7 @@ class EmapReport:
         ValueError
             ``frame`` lacks the table's columns or a headline figure.
         """
-        names = [f.name for f in fields(cls) if f.name != "table"]
+        names = [f.name for f in fields(cls) if f.name not in ("table", "equivalence")]
         missing = [c for c in ("score", "ci_low", "ci_high", *names) if c not in frame.columns]
         if missing:
             raise ValueError(f"frame lacks the columns {missing} of an EmapReport.to_frame(); "
@@ -113,14 +126,21 @@ class EmapReport:
             values[name] = "" if pd.isna(values[name]) else str(values[name])
         table = frame[["score", "ci_low", "ci_high"]].copy()
         table.index.name = "predictor"
-        return cls(table=table, **values)
+        equivalence = None
+        if "equivalence_p_value" in frame.columns:
+            saved = {name: first[f"equivalence_{name}"] for name in _EQUIVALENCE_FIELDS}
+            equivalence = EquivalenceResult(**{name: (bool(v) if name == "equivalent" else int(v) if name == "n"
+                                                      else float(v)) for name, v in saved.items()})
+        return cls(table=table, equivalence=equivalence, **values)
 
     def headline(self) -> str:
         """One line: model minus EMAP, its interval, the p-value and the Monte Carlo spread."""
         mc = f", Monte Carlo sd {self.monte_carlo_sd:.3g}" if self.monte_carlo_sd else ""
+        tost_part = f"; {self.equivalence.verdict()}" if self.equivalence is not None else ""
         return (f"{self.metric}: model - EMAP = {self.difference:+.4f}, {self.level:.0%} interval "
                 f"[{self.difference_ci_low:+.4f}, {self.difference_ci_high:+.4f}] ({self.bootstrap} bootstrap, "
-                f"n_boot={self.n_boot}), p = {self.p_value:.3g}{mc}; EMAP by {self.method or 'unknown method'}")
+                f"n_boot={self.n_boot}), p = {self.p_value:.3g}{mc}; EMAP by {self.method or 'unknown method'}"
+                f"{tost_part}")
 
     def __repr__(self) -> str:
         return f"EmapReport({self.headline()})\n{self.table!r}"
@@ -194,6 +214,45 @@ def _bootstrap(metric: Any, y: np.ndarray, preds: dict[str, np.ndarray], index: 
     return {name: np.array([metric.fn(y[i], p[i]) for i in index]) for name, p in preds.items()}
 
 
+def _refit_bootstrap(metric: Any, y: np.ndarray, grid: np.ndarray, index: np.ndarray,
+                     block: int = 64) -> dict[str, np.ndarray]:
+    """Metric of each predictor on each resample, the marginals re-estimated on the resample.
+
+    A resample with item counts ``w`` (``w[j]`` copies of pair j, ``sum w = N``) has the empirical
+    distribution ``w / N``: its text marginal is ``rows[i] = sum_j w[j] / N * grid[i, j]`` (text i
+    averaged over the resample's images), its image marginal ``cols[j] = sum_i w[i] / N * grid[i, j]``,
+    its grand mean ``sum_i w[i] / N * rows[i]``; each resampled item is then scored with the
+    resample's own projection. ``block`` resamples are done per matrix product (O(N^2 C) each).
+    """
+    n, _, c = grid.shape
+    by_image = grid.transpose(1, 0, 2).reshape(n, n * c)  # by_image[j, i * C + k] = grid[i, j, k]
+    by_text = grid.reshape(n, n * c)                       # by_text[i, j * C + k] = grid[i, j, k]
+    diagonal = grid[np.arange(n), np.arange(n)]
+    out = {name: np.empty(len(index)) for name in PREDICTORS}
+    for start in range(0, len(index), block):
+        chunk = index[start:start + block]
+        weights = np.stack([np.bincount(idx, minlength=n) / n for idx in chunk])  # (b, N)
+        rows_all = (weights @ by_image).reshape(len(chunk), n, c)  # rows[b, i] = sum_j w[b, j] grid[i, j]
+        cols_all = (weights @ by_text).reshape(len(chunk), n, c)   # cols[b, j] = sum_i w[b, i] grid[i, j]
+        for r, idx in enumerate(chunk):
+            rows, cols = rows_all[r], cols_all[r]
+            grand = weights[r] @ rows
+            preds = {"full model": diagonal[idx], "EMAP": rows[idx] + cols[idx] - grand,
+                     "text-only marginal": rows[idx], "image-only marginal": cols[idx],
+                     "constant": np.broadcast_to(grand, (n, c))}
+            for name, p in preds.items():
+                out[name][start + r] = (metric.per_item(y[idx], p).mean() if metric.per_item is not None
+                                        else metric.fn(y[idx], p))
+    return out
+
+
+def _grid_of(model: Any, feats: Any, batch_size: int | None, device: Any) -> np.ndarray:
+    """The float64 (N, N, C) grid of ``model`` on ``feats``: read from a ``GridModel``, else evaluated."""
+    if isinstance(model, GridModel):
+        return model.subgrid(feats)
+    return pairwise_logits(model, feats, batch_size=batch_size, device=device, progress=False).double().numpy()
+
+
 def _paired_test(metric: Any, y: np.ndarray, a: np.ndarray, b: np.ndarray, rounds: int,
                  rng: np.random.Generator) -> float:
     """Two-sided p-value of a paired randomization test: swap a/b per item at random."""
@@ -212,7 +271,8 @@ def _paired_test(metric: Any, y: np.ndarray, a: np.ndarray, b: np.ndarray, round
 
 def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, metric: str | Callable = "accuracy",
                 n_boot: int = 1000, seed: int = 0, level: float = 0.95, partners: int | None = None,
-                batch_size: int | None = None, device: Any = None) -> EmapReport:
+                batch_size: int | None = None, device: Any = None, *, bootstrap: str = "items",
+                margin: float | None = None) -> EmapReport:
     """Full model vs EMAP vs unimodal marginals vs constant, with paired bootstrap intervals.
 
     Parameters
@@ -233,6 +293,19 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
         ``projection + stderr * Z`` (``monte_carlo_spread``; the two errors are independent, so their
         variances add). ``s`` shrinks as K grows and is 0 at K = N. The marginal rows' intervals
         and ``p_value`` cover item resampling only.
+    bootstrap : what each resample re-estimates. ``"items"`` (default): the items are resampled
+        and the projection, estimated once on all N items, is held fixed, so the intervals leave out
+        the error of estimating the marginals. ``"refit"``: inside each resample the text marginal,
+        image marginal and grand mean are re-estimated on the resample's own pairs (its empirical
+        text and image distributions, from the N x N grid, computed once: ``pairwise_logits``
+        memory applies), so the intervals of every row and of the difference include that error.
+        Exact EMAP only (``partners=None``). The training seed's spread is in neither: see
+        ``cross_validate_emap``.
+    margin : an equivalence margin fixed before looking at the data: the report then carries
+        ``equivalence``, the two one-sided tests (TOST) of ``|model - EMAP| < margin`` on the paired
+        per-item scores (:func:`grounding_kit.analysis.equivalence.equivalence_test`; per-item
+        metrics only), each one-sided test at ``alpha = (1 - level) / 2``, so that its
+        ``1 - 2 * alpha`` interval has the report's ``level``
 
     Returns
     -------
@@ -242,8 +315,27 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
     ``p_value`` (a paired randomization test of model vs EMAP, per-item swaps, ``n_boot`` rounds),
     ``metric``, ``level``, ``n_boot``, ``method``. ``report.to_csv(path)`` saves the figures as columns
     beside the table; the report pickles, and its ``repr`` starts with the figures.
+
+    Raises
+    ------
+    TypeError
+        Arguments in an old order (labels not first; the message names the order), non-numeric
+        labels, ``feats`` not a ``Features``, a non-numeric ``margin``.
+    ValueError
+        Inconsistent lengths, labels outside the model's classes, a metric undefined on the labels
+        (``macro_auc`` on single-class labels, named with the classes), ``partners=1``,
+        ``bootstrap="refit"`` with ``partners``, a ``margin`` with a metric that is not per item.
+    BudgetError
+        The bootstrap (or, for ``"refit"``, the grid) would need more memory than the budget.
     """
     scorer = get_metric(metric)
+    check_choice("bootstrap", bootstrap, BOOTSTRAPS)
+    if bootstrap == "refit" and partners is not None:
+        raise ValueError("bootstrap='refit' re-estimates the marginals from the exact N x N grid; it does not "
+                         "combine with Monte Carlo partners: pass partners=None")
+    if margin is not None and scorer.per_item is None:
+        raise ValueError(f"margin (the equivalence test) needs a per-item metric ('accuracy' or "
+                         f"'vqa_soft_accuracy'), got metric={metric!r}")
     n_boot = check_positive_int("n_boot", n_boot)
     level = check_fraction("level", level)
     seed = seed_int(seed)  # one int: the resamples and the Monte Carlo partners both derive from it
@@ -257,7 +349,10 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
     preds, method, stderr = _predictors(model, feats, partners, seed, batch_size, device)
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n, size=(n_boot, n))
-    boot = _bootstrap(scorer, y, preds, index)
+    if bootstrap == "refit":
+        boot = _refit_bootstrap(scorer, y, _grid_of(model, feats, batch_size, device), index)
+    else:
+        boot = _bootstrap(scorer, y, preds, index)
     scores = [scorer.fn(y, p) for p in preds.values()]
     check_scorable(metric, y, scores[0])  # e.g. macro_auc on single-class labels: refused, not a NaN table
     tail = 100 * (1 - level) / 2
@@ -277,11 +372,16 @@ def emap_report(labels: Any, model: ModelOrGrid, feats: Features | None = None, 
         table.loc["EMAP", ["ci_low", "ci_high"]] = _widen(emap_score, table.loc["EMAP", "ci_low"],
                                                           table.loc["EMAP", "ci_high"], spread, z)
         difference_ci = _widen(difference, *difference_ci, spread, z)
+    equivalence = None
+    if margin is not None:
+        differences = scorer.per_item(y, preds["full model"]) - scorer.per_item(y, preds["EMAP"])
+        equivalence = tost(differences, margin, alpha=(1 - level) / 2)
     return EmapReport(table=table, difference=difference, difference_ci_low=difference_ci[0],
                       difference_ci_high=difference_ci[1], p_value=p_value, monte_carlo_sd=spread,
                       metric=metric if isinstance(metric, str) else getattr(metric, "__name__", "custom"),
-                      level=level, n_boot=n_boot, method=method, bootstrap="items",
-                      test="paired randomization test of full model vs EMAP (per-item swaps)")
+                      level=level, n_boot=n_boot, method=method, bootstrap=bootstrap,
+                      test="paired randomization test of full model vs EMAP (per-item swaps, projection fixed)",
+                      equivalence=equivalence)
 
 
 def cross_validate_emap(labels: Any, fit: Callable[[Features, np.ndarray], PairModel], feats: Features,
@@ -340,13 +440,17 @@ def cross_validate_emap(labels: Any, fit: Callable[[Features, np.ndarray], PairM
 
 
 def gap_verdict(report: EmapReport) -> str:
-    """What the interval of model minus EMAP in an ``emap_report`` says, in one sentence.
+    """What an ``emap_report`` says about the gain from interactions, in one or two sentences.
 
-    Reads ``report.difference_ci`` (the paired bootstrap interval of model minus EMAP) and
-    ``report.level``. A large p-value is not evidence of additivity: when the interval lies above 0
-    the model's interactions add at least its lower end on this data; when it lies below 0 the
-    projection beats the model; when it contains 0 the data show no gain, which is not the same as
-    showing that interactions are not needed.
+    Reads the interval of model minus EMAP (``report.difference_ci`` at ``report.level``) and, when
+    the report was made with a ``margin``, its equivalence test (``report.equivalence``):
+
+    - interval above 0: on this data the model's interactions add at least its lower end;
+    - interval below 0: the additive projection scores higher than the model;
+    - interval containing 0: the data show no gain. That alone is not evidence that interactions
+      are not needed: only the equivalence test (two one-sided tests against a margin fixed before
+      looking) can show that the difference lies within +-margin, and the sentence says whether it
+      did, or that no margin was given.
 
     Parameters
     ----------
@@ -356,6 +460,8 @@ def gap_verdict(report: EmapReport) -> str:
     ------
     TypeError
         ``report`` is neither an ``EmapReport`` nor a frame saved by ``EmapReport.to_frame``.
+    ValueError
+        A frame without the report's columns.
     """
     if isinstance(report, pd.DataFrame):
         report = EmapReport.from_frame(report)
@@ -363,10 +469,14 @@ def gap_verdict(report: EmapReport) -> str:
         raise TypeError(f"report must be the EmapReport returned by gk.emap_report, got {type(report).__name__}")
     low, high = report.difference_ci
     interval = f"{report.level:.0%} interval of model - EMAP [{low:+.3f}, {high:+.3f}]"
+    tost_part = f" {report.equivalence.verdict()}" if report.equivalence is not None else ""
     if low > 0:
         return (f"{interval} lies above 0: on this data the model's interactions add at least "
-                f"{low:+.3f} to the score.")
+                f"{low:+.3f} to the score.{tost_part}")
     if high < 0:
-        return f"{interval} lies below 0: the additive projection scores higher than the model."
-    return (f"{interval} contains 0: the data show no gain from interactions, and rule out a gain "
-            f"larger than {high:+.3f} (not the same as showing the model is additive).")
+        return f"{interval} lies below 0: the additive projection scores higher than the model.{tost_part}"
+    if report.equivalence is None:
+        return (f"{interval} contains 0: the data show no gain from interactions. That is not evidence that "
+                "none is needed: fix a margin before looking and test equivalence "
+                "(gk.emap_report(..., margin=m) or gk.analysis.equivalence_test).")
+    return f"{interval} contains 0: the data show no gain from interactions.{tost_part}"

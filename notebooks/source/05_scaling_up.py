@@ -223,8 +223,9 @@ report
 # ## Exercise 5.2: the EMAP gap
 #
 # From `report`, compute `gap`: the interactive model's score minus its EMAP's score. Then read the
-# check's verdict: it says what the 95% interval of the gap rules out on your data, which a gap near
-# zero alone does not.
+# check's verdict: it reads the 95% interval of the gap on your data, which a gap near zero alone does
+# not; an interval around zero is not yet evidence that no interaction is needed (that takes an
+# equivalence test against a margin fixed before looking, `gk.emap_report(..., margin=m)`).
 
 # %% - exercise=5.2
 ### BEGIN SOLUTION
