@@ -348,6 +348,13 @@ def emap_distributed(model: Any, feats: Any, client: Any = None, *, checkpoint: 
     Give each worker one thread (``LocalCluster(threads_per_worker=1)``): a worker evaluates
     one block at a time, and parallelism comes from the workers. Every model call of a block
     is the call the single-process stream makes (same tiles, same batches).
+
+    Raises
+    ------
+    TypeError
+        ``feats`` not a ``Features``, ``client`` not a ``dask.distributed.Client``, a bad seed type.
+    ValueError
+        N < 2, ``partners`` outside [1, N], a closed client, ``seed=None`` with a Monte Carlo checkpoint, a checkpoint folder of another run.
     """
     feats = check_features(feats)
     client = _check_client(client)

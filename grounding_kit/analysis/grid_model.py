@@ -40,6 +40,13 @@ class GridModel:
     grid : (N, N, C) torch tensor (the input's dtype; a class axis of 1 is added to (N, N)).
     device : the grid's torch device.
 
+    Raises
+    ------
+    TypeError
+        ``grid`` is already a ``GridModel``, or not a floating numpy array / torch tensor.
+    ValueError
+        ``grid`` is not (N, N) or (N, N, C) with N >= 2, or holds NaN/inf or values whose means overflow.
+
     Examples
     --------
     >>> import torch
@@ -130,8 +137,12 @@ def as_pair_model(model: ModelOrGrid, feats: Features | None, name: str = "model
     -------
     (model, feats): the pair model to evaluate and the features to evaluate it on.
 
-    Raises ``ValueError`` when an array comes with features (ambiguous: wrap it in ``GridModel``
-    and pass index features) and ``TypeError`` when a model comes without them.
+    Raises
+    ------
+    ValueError
+        An array comes with features (ambiguous: wrap it in ``GridModel`` and pass index features).
+    TypeError
+        A model comes without features.
     """
     if is_array(model):
         if feats is not None:

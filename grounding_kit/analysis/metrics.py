@@ -100,12 +100,28 @@ def vqa_soft_accuracy_per_item(labels: Any, logits: Any) -> np.ndarray:
 
 
 def accuracy(labels: Any, logits: Any) -> float:
-    """Fraction of items whose predicted class is the labelled one."""
+    """Fraction of items whose predicted class is the labelled one.
+
+    Raises
+    ------
+    TypeError
+        Labels and logits in swapped order (named in the message), non-numeric labels or non-float logits.
+    ValueError
+        Inconsistent lengths, non-finite values, or class labels outside the logits' classes.
+    """
     return float(accuracy_per_item(labels, logits).mean())
 
 
 def vqa_soft_accuracy(labels: Any, logits: Any) -> float:
-    """Mean VQA soft accuracy (Antol et al. 2015): min(#annotators who gave the top answer / 3, 1)."""
+    """Mean VQA soft accuracy (Antol et al. 2015): min(#annotators who gave the top answer / 3, 1).
+
+    Raises
+    ------
+    TypeError
+        Swapped arguments, non-numeric labels or non-float logits.
+    ValueError
+        Inconsistent lengths or shapes, float labels outside [0, 1], labels outside the classes.
+    """
     return float(vqa_soft_accuracy_per_item(labels, logits).mean())
 
 
@@ -132,6 +148,13 @@ def macro_auc(labels: Any, logits: Any) -> float:
     Multi-class: the mean over the classes present of the AUC of the class's softmax
     probability (scikit-learn's ``multi_class="ovr"``). (N, C) multi-hot labels: the mean over
     label columns with both positives and negatives. NaN when no class can be scored.
+
+    Raises
+    ------
+    TypeError
+        Swapped arguments, non-numeric labels or non-float logits.
+    ValueError
+        Inconsistent lengths or shapes, labels outside the classes.
     """
     y, z = _checked(labels, logits, "macro_auc(labels, logits)")
     if y.ndim == 2 and z.shape[1] > 1 and set(np.unique(y)) <= {0, 1} and (y.sum(1) != 1).any():
@@ -147,7 +170,15 @@ def macro_auc(labels: Any, logits: Any) -> float:
 
 
 def weighted_f1(labels: Any, logits: Any) -> float:
-    """F1 per class averaged with weights proportional to class support (scikit-learn's 'weighted')."""
+    """F1 per class averaged with weights proportional to class support (scikit-learn's 'weighted').
+
+    Raises
+    ------
+    TypeError
+        Swapped arguments, non-numeric labels or non-float logits.
+    ValueError
+        Inconsistent lengths or shapes, labels outside the classes.
+    """
     y, z = _checked(labels, logits, "weighted_f1(labels, logits)")
     truth, pred = class_indices(y, n_classes_of(z)), predicted_class(z)
     size = max(truth.max(), pred.max()) + 1
@@ -170,6 +201,13 @@ def pairwise_ranking_accuracy(labels: Any, logits: Any) -> float:
     Labels are real targets (N,) (e.g. popularity); the score is the single logit, or the
     margin ``logit[1] - logit[0]`` for two columns. Computed in O(N log N) from Kendall's
     concordant-minus-discordant count; for binary targets it equals the ROC AUC.
+
+    Raises
+    ------
+    TypeError
+        Swapped arguments, non-numeric labels or non-float logits.
+    ValueError
+        Labels that are not (N,) targets, or logits with more than 2 columns.
     """
     from scipy.stats import kendalltau
 
@@ -220,7 +258,15 @@ def get_metric(metric: str | Callable[[Any, Any], float]) -> Metric:
 
 
 def score(metric: str | Callable[[Any, Any], float], labels: Any, logits: Any) -> float:
-    """``metric`` (a name in ``METRICS`` or a callable) of (N, C) ``logits`` against ``labels``."""
+    """``metric`` (a name in ``METRICS`` or a callable) of (N, C) ``logits`` against ``labels``.
+
+    Raises
+    ------
+    TypeError
+        As the metric (swapped arguments, non-numeric labels, non-float logits).
+    ValueError
+        An unknown metric name, or bad labels / logits (see the metric).
+    """
     return float(get_metric(metric).fn(labels, logits))
 
 

@@ -28,6 +28,13 @@ def shuffle_permutation(n: int, fraction: float, seed: int | None = 0, derangeme
     allowed), which is what makes reshuffle averages converge to EMAP's marginals. ``seed``
     (default 0: the same permutation on every run; ``seed=None`` opts in to fresh randomness)
     seeds ``numpy.random.default_rng``.
+
+    Raises
+    ------
+    TypeError
+        ``n`` not an int, ``fraction`` not a number, a seed that is not an int or Generator.
+    ValueError
+        ``n`` < 2, ``fraction`` outside [0, 1], a negative seed.
     """
     n = check_positive_int("n", n, minimum=2)
     fraction = check_fraction("fraction", fraction)
@@ -96,6 +103,13 @@ def reshuffle_grid(grid: Any, fraction: float, seed: int | None = 0, shuffle: st
     -------
     (N, C) float64: ``grid[i, perm[i]]`` (``shuffle="image"``) or ``grid[perm[j], j]`` (``"text"``)
     with ``perm = shuffle_permutation(N, fraction, seed, derangement)``.
+
+    Raises
+    ------
+    TypeError
+        A grid that is not a float array or tensor, a bad seed type.
+    ValueError
+        A grid that is not (N, N, C) with N >= 2 and finite values, a bad ``fraction`` or ``shuffle``.
     """
     grid = check_grid(grid, name="grid", warn=False)
     check_choice("shuffle", shuffle, SIDES)
@@ -109,6 +123,13 @@ def reshuffle_grid_average(grid: Any, rounds: int, seed: int | None = 0,
     Yields the float64 running mean after each of ``rounds`` rounds (:func:`full_reshuffles`); it
     converges to the text marginal ``mean_j grid[i, j]`` (``shuffle="image"``) or the image
     marginal ``mean_j grid[j, i]`` (``shuffle="text"``).
+
+    Raises
+    ------
+    TypeError
+        A grid that is not a float array or tensor, a bad seed type.
+    ValueError
+        A grid that is not (N, N, C) with N >= 2 and finite values, ``rounds`` < 1, a bad ``shuffle``.
     """
     grid = check_grid(grid, name="grid", warn=False)
     check_choice("shuffle", shuffle, SIDES)

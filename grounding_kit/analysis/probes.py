@@ -47,6 +47,13 @@ def linear_probe(features: Any, targets: Any, folds: int = 5, seed: int = 0) -> 
     Returns
     -------
     ProbeResult with the mean held-out accuracy and the majority-class chance level.
+
+    Raises
+    ------
+    ValueError
+        Features not (N, D), targets not (N,), inconsistent lengths, ``folds`` < 2, a single target value, or a value rarer than ``folds``.
+    TypeError
+        ``folds`` not an int or a bad seed type.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score

@@ -31,6 +31,11 @@ def interaction_profile(grid: Any, text_groups: Sequence[Any], image_groups: Seq
     -------
     DataFrame (text groups x image groups, each sorted) of cell means; a group pair with no cell
     is NaN. ``profile_interaction_share(profile)`` says how far its lines are from parallel.
+
+    Raises
+    ------
+    ValueError
+        A grid that is not (N, N) or (N, N, C), a missing or bad ``cls``, groups of other lengths.
     """
     values = to_numpy(grid)
     if values.ndim == 3:
@@ -62,6 +67,11 @@ def profile_interaction_share(profile: pd.DataFrame) -> float:
     ``decompose`` does for a square grid: the table minus its row means and column means plus its
     grand mean, squared and summed, over the squared deviations from the grand mean (0 for a
     constant table). NaN cells are refused.
+
+    Raises
+    ------
+    ValueError
+        A profile with empty group pairs (NaN).
     """
     table = profile.to_numpy(dtype=np.float64)
     if np.isnan(table).any():

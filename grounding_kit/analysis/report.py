@@ -183,6 +183,13 @@ def monte_carlo_spread(metric: Any, labels: Any, projection: np.ndarray, stderr:
     The standard deviation of ``metric(labels, projection + stderr * Z)`` over ``rounds`` draws of
     independent standard normal ``Z`` (N, C): how much the score would move with other partner draws,
     holding the items fixed. 0.0 when ``stderr`` is all zero (an exact projection).
+
+    Raises
+    ------
+    TypeError
+        Non-numeric labels or an old argument order.
+    ValueError
+        ``projection`` and ``stderr`` of different shapes, NaN or negative ``stderr``, ``rounds`` < 2.
     """
     scorer = metric if isinstance(metric, Metric) else get_metric(metric)
     rounds = check_positive_int("rounds", rounds, minimum=2)

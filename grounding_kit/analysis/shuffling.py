@@ -53,6 +53,13 @@ def reshuffle(model: PairModel, feats: Features, fraction: float, seed: int | No
     (N, C) CPU tensor of logits. Averaged over many seeds with ``derangement=False`` and
     ``fraction=1`` it tends to ``mean_j f(t_i, v_j)`` (``shuffle="image"``), EMAP's text term;
     see ``reshuffle_average``.
+
+    Raises
+    ------
+    TypeError
+        ``feats`` not a ``Features``, a non-int seed, or a model returning non-float logits.
+    ValueError
+        N < 2, ``fraction`` outside [0, 1], an unknown ``shuffle``, a negative seed.
     """
     feats = check_features(feats)
     check_choice("shuffle", shuffle, SIDES)
@@ -72,6 +79,13 @@ def reshuffle_average(model: PairModel, feats: Features, rounds: int, seed: int 
     ``mean_j f(t_i, v_j)`` (``shuffle="image"``) or the image marginal ``mean_j f(t_j, v_i)``
     (``shuffle="text"``): EMAP's row mean is the expected prediction under reshuffled images.
     ``seed`` seeds the rounds' permutations (default 0; ``seed=None`` opts in to fresh randomness).
+
+    Raises
+    ------
+    TypeError
+        ``feats`` not a ``Features`` or a non-int seed.
+    ValueError
+        N < 2, ``rounds`` < 1, an unknown ``shuffle``, a negative seed.
     """
     feats = check_features(feats)
     rounds = check_positive_int("rounds", rounds)
@@ -141,6 +155,15 @@ def perceptual_score(labels: Any, model: ModelOrGrid, feats: Features | None = N
     feats : Features of N pairs (None for a grid: all its pairs)
     metric : a per-item metric: "accuracy" or "vqa_soft_accuracy"
     normalize : divide each drop by the model's own score
+
+    Raises
+    ------
+    TypeError
+        Arguments in an old order (labels not first; named in the message), non-numeric labels.
+    ValueError
+        A metric that is not per item, inconsistent lengths, labels outside the classes.
+    BudgetError
+        Streaming a model's N x N grid would take longer than the time budget.
     """
     per_item = get_metric(metric).per_item
     if per_item is None:

@@ -52,6 +52,13 @@ def emap_from_marginals(text_marginal: Any, image_marginal: Any, grand_mean: Any
     Returns
     -------
     (N, C) float64: the additive projection of each (possibly reshuffled) pair.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric marginals.
+    ValueError
+        Marginals of different shapes, a ``grand_mean`` of the wrong shape, ``perm`` not a permutation.
     """
     rows, cols = _as_2d("text_marginal", text_marginal), _as_2d("image_marginal", image_marginal)
     if rows.shape != cols.shape:
@@ -77,6 +84,13 @@ def recall_at_k(scores: Any, k: int = 1, targets: Any = None) -> float:
     -------
     float in [0, 1]. Ties are broken by index, as ``argmax`` and a stable sort do: at k = 1 this is
     ``mean(scores.argmax(axis=1) == targets)``.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric scores, ``k`` not an int.
+    ValueError
+        ``k`` outside [1, Ng], ``targets`` not (Nq,) gallery indices, no rows.
     """
     matrix = _as_2d("scores", scores)
     n_query, n_gallery = matrix.shape
