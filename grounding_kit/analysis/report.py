@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy.special import erfinv
+from threadpoolctl import threadpool_limits
 
 from grounding_kit.models.features import Features
 from grounding_kit.models.contract import ModelOrGrid, PairModel
@@ -236,21 +237,32 @@ def _refit_bootstrap(metric: Any, y: np.ndarray, grid: np.ndarray, index: np.nda
     by_text = grid.reshape(n, n * c)                       # by_text[i, j * C + k] = grid[i, j, k]
     diagonal = grid[np.arange(n), np.arange(n)]
     out = {name: np.empty(len(index)) for name in PREDICTORS}
-    for start in range(0, len(index), block):
-        chunk = index[start:start + block]
-        weights = np.stack([np.bincount(idx, minlength=n) / n for idx in chunk])  # (b, N)
-        rows_all = (weights @ by_image).reshape(len(chunk), n, c)  # rows[b, i] = sum_j w[b, j] grid[i, j]
-        cols_all = (weights @ by_text).reshape(len(chunk), n, c)   # cols[b, j] = sum_i w[b, i] grid[i, j]
-        for r, idx in enumerate(chunk):
-            rows, cols = rows_all[r], cols_all[r]
-            grand = weights[r] @ rows
-            preds = {"full model": diagonal[idx], "EMAP": rows[idx] + cols[idx] - grand,
-                     "text-only marginal": rows[idx], "image-only marginal": cols[idx],
-                     "constant": np.broadcast_to(grand, (n, c))}
-            for name, p in preds.items():
-                out[name][start + r] = (metric.per_item(y[idx], p).mean() if metric.per_item is not None
-                                        else metric.fn(y[idx], p))
+    with threadpool_limits(1, user_api="blas"):  # small products: BLAS threads only wait on a shared CPU
+        for start in range(0, len(index), block):
+            _refit_block(metric, y, index[start:start + block], start, diagonal, by_image, by_text, out)
     return out
+
+
+def _refit_block(metric: Any, y: np.ndarray, chunk: np.ndarray, start: int, diagonal: np.ndarray,
+                 by_image: np.ndarray, by_text: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    """Scores of the resamples ``chunk`` (b, N) into ``out[name][start:start + b]`` (see ``_refit_bootstrap``)."""
+    n, c = diagonal.shape
+    b = len(chunk)
+    weights = np.stack([np.bincount(idx, minlength=n) / n for idx in chunk])  # (b, N)
+    rows = (weights @ by_image).reshape(b, n, c)  # rows[r, i] = sum_j w[r, j] grid[i, j]
+    cols = (weights @ by_text).reshape(b, n, c)   # cols[r, j] = sum_i w[r, i] grid[i, j]
+    grand = np.einsum("rn,rnc->rc", weights, rows)
+    at = (np.arange(b)[:, None], chunk)
+    preds = {"full model": diagonal[chunk], "EMAP": rows[at] + cols[at] - grand[:, None, :],
+             "text-only marginal": rows[at], "image-only marginal": cols[at],
+             "constant": np.broadcast_to(grand[:, None, :], (b, n, c))}
+    labels = y[chunk]                                                           # (b, N) or (b, N, C)
+    for name, p in preds.items():
+        if metric.per_item is not None:  # one call for the whole block
+            flat = metric.per_item(labels.reshape(b * n, *y.shape[1:]), p.reshape(b * n, c))
+            out[name][start:start + b] = flat.reshape(b, n).mean(axis=1)
+        else:
+            out[name][start:start + b] = [metric.fn(labels[r], p[r]) for r in range(b)]
 
 
 def _grid_of(model: Any, feats: Any, batch_size: int | None, device: Any) -> np.ndarray:
