@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grounding_kit.analysis import EmapEstimate, emap, emap_model, pairwise_logits
+from grounding_kit.analysis import EmapEstimate, accuracy, emap, emap_model, pairwise_logits
 from grounding_kit.models.features import Features
 from grounding_kit.models.contract import BilinearFactors
 
@@ -267,3 +267,5 @@ def test_an_estimate_is_its_projection_for_numpy_and_torch():
     assert torch.as_tensor(est, dtype=torch.float32).dtype == torch.float32
     assert est.shape == (9, 3) and len(est) == 9
     np.testing.assert_allclose(np.asarray(est).argmax(1), proj.numpy().argmax(1))
+    labels = np.arange(9) % 3
+    assert accuracy(labels, est) == accuracy(labels, est.projection)  # usable wherever logits go

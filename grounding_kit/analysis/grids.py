@@ -27,9 +27,12 @@ def is_array(value: Any) -> bool:
 def to_float64(name: str, value: Any) -> np.ndarray:
     """``value`` (numpy array or torch tensor of floats) as a float64 numpy array.
 
+    An object that defines ``__array__`` (an ``EmapEstimate``: its projection) is read through it.
     Raises ``TypeError`` for anything else (lists, ints, bools, objects, strings), so that a
     label array passed by mistake never gets silently averaged.
     """
+    if not isinstance(value, np.ndarray) and not is_torch(value) and hasattr(type(value), "__array__"):
+        value = np.asarray(value)
     if is_torch(value):
         if not (value.is_floating_point()):
             raise TypeError(f"{name} must hold floating-point logits, got {describe(value)}")
