@@ -260,7 +260,10 @@ def test_an_estimate_is_its_projection_for_numpy_and_torch():
     assert as_numpy.shape == tuple(proj.shape) == (9, 3) and as_numpy.dtype == np.float64
     np.testing.assert_allclose(as_numpy, proj.numpy(), atol=1e-6)
     assert np.asarray(est, dtype=np.float32).dtype == np.float32
-    assert np.array(est, copy=True) is not est.projection.numpy()
+    assert not np.shares_memory(np.array(est, copy=True), est.projection.numpy())
+    assert np.shares_memory(np.array(est, copy=False), est.projection.numpy())  # numpy 2's copy=False: a view
+    with pytest.raises(ValueError, match="needs a copy"):
+        np.array(est, dtype=np.float32, copy=False)
     as_torch = torch.as_tensor(est)
     assert isinstance(as_torch, torch.Tensor) and as_torch.shape == (9, 3) and as_torch.dtype == torch.float64
     torch.testing.assert_close(as_torch, est.projection, rtol=0, atol=0)

@@ -68,12 +68,12 @@ class EmapEstimate:
         return int(self.projection.shape[0])
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        """The projection (N, C) as numpy (numpy 2 protocol: ``copy=False`` is refused, a copy is made
-        only when ``copy`` is True or a ``dtype`` other than float64 is asked for)."""
-        if copy is False:
-            raise ValueError("an EmapEstimate cannot be viewed without a copy guarantee; use np.asarray(est)")
+        """The projection (N, C) as numpy (numpy 2's protocol): a view of ``projection`` unless a copy
+        is asked for (``copy=True``) or needed for another ``dtype`` (refused with ``copy=False``)."""
         values = self.projection.numpy()
         if dtype is not None and np.dtype(dtype) != values.dtype:
+            if copy is False:
+                raise ValueError(f"converting an EmapEstimate's float64 projection to {np.dtype(dtype)} needs a copy")
             return values.astype(dtype)
         return values.copy() if copy else values
 
