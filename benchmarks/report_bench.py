@@ -1,0 +1,48 @@
+"""Time of ``emap_report``'s two bootstraps on a precomputed grid, as a ratio to the items bootstrap.
+
+items   resamples the items, the projection held fixed (the baseline, measured in the same run)
+refit   re-estimates the text and image marginals and the grand mean inside every resample
+        (two (b, N) x (N, N * C) products per block of b = 64 resamples)
+tost    ``equivalence_test`` on the same grid (one projection, two one-sided t-tests)
+
+Usage: python benchmarks/report_bench.py [--sizes 200 800] [--n-boot 1000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def best_of(repeats: int, call) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 800])
+    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from grounding_kit.analysis import emap_report, equivalence_test
+
+    rng = np.random.default_rng(0)
+    print(f"{'N':>6} {'items s':>9} {'refit s':>9} {'refit/items':>12} {'tost s':>9}")
+    for n in args.sizes:
+        grid = rng.normal(size=(n, 1, 2)) + rng.normal(size=(1, n, 2)) + 0.5 * rng.normal(size=(n, n, 2))
+        labels = rng.integers(0, 2, n)
+        items = best_of(args.repeats, lambda: emap_report(labels, grid, n_boot=args.n_boot))
+        refit = best_of(args.repeats, lambda: emap_report(labels, grid, n_boot=args.n_boot, bootstrap="refit"))
+        tost = best_of(args.repeats, lambda: equivalence_test(labels, grid, margin=0.02))
+        print(f"{n:>6} {items:>9.3f} {refit:>9.3f} {refit / items:>12.1f} {tost:>9.3f}")
+
+
+if __name__ == "__main__":
+    main()
