@@ -343,8 +343,9 @@ def load_clip(name: str = TINY_CLIP, device: str | torch.device | None = None, *
           unless ``pretrained`` names a tag or a local checkpoint file;
         - ``"hf-hub:org/repo"``: open_clip from the hub;
         - a transformers CLIP: ``"openai/clip-vit-base-patch32"`` or a local ``save_pretrained`` folder.
-    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device`` (default: CUDA if
-        available, else CPU).
+    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``; None is the CPU,
+        as for every loader of the kit and ``fit_head`` (the same call gives the same numbers on
+        every machine; a GPU is an explicit ``device="cuda"``).
     pretrained : open_clip pretrained tag or local checkpoint path, for an ``"ARCH"`` name.
 
     Raises

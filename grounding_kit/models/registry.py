@@ -64,11 +64,10 @@ def load_by_name(entries: tuple[LoaderEntry, ...], loader: str, name: str, devic
     (FileNotFoundError), ``missing`` for a path that does not exist (FileNotFoundError), ``unknown``
     for any other name (ValueError); each is formatted with ``path`` and ``name``.
     """
-    from grounding_kit.core.devices import check_device
-    from grounding_kit.models._internal import check_model_name
+    from grounding_kit.models._internal import check_model_name, model_device
 
     check_model_name(name, loader)
-    dev = check_device(device)
+    dev = model_device(device)
     entry = find_entry(entries, name)
     if entry is not None:
         return entry.loader()(name, dev, **options)

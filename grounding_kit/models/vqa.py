@@ -287,8 +287,9 @@ def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
     name : ``"tiny-shapes-vqa"`` (embedded ViLT trained on the grounding world, offline), a local
         ``save_pretrained`` folder of a ViLT or BLIP VQA model, or a hub name such as
         ``"dandelin/vilt-b32-finetuned-vqa"`` or ``"Salesforce/blip-vqa-base"`` (model hub).
-    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device`` (default: CUDA if
-        available, else CPU).
+    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``; None is the CPU,
+        as for every loader of the kit and ``fit_head`` (the same call gives the same numbers on
+        every machine; a GPU is an explicit ``device="cuda"``).
     answers : the candidate answers a generative BLIP model is scored over (default: the
         grounding world's answer vocabulary); ViLT models have their own.
 
