@@ -19,7 +19,8 @@ from grounding_kit.core.hub import require_hub
 from grounding_kit.core.paths import configs_dir
 from grounding_kit.core.validation import describe
 from grounding_kit.models._internal import PROGRESS_MIN, check_safetensors, checkpoint_errors, config_model_type, rgb
-from grounding_kit.models.registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, is_path_like, load_by_name
+from grounding_kit.models.registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, is_path_like, load_by_name, \
+    model_folder
 from grounding_kit.models.tokenizer import WordTokenizer
 
 OPEN_CLIP_CONFIG = "open_clip_config.json"
@@ -206,10 +207,7 @@ def load_open_clip_folder(name: str, device: torch.device, pretrained: str | Non
     import open_clip
 
     _no_pretrained(name, pretrained)
-    if folder is None and not name.removeprefix(LOCAL_DIR).strip():
-        raise ValueError(f"load_clip: {name!r} names no folder; write 'local-dir:FOLDER' ('local-dir:./' for the "
-                         "current folder)")
-    folder = folder if folder is not None else Path(name.removeprefix(LOCAL_DIR)).expanduser()
+    folder = folder if folder is not None else model_folder(name)
     _check_open_clip_folder(folder)
     source = f"{LOCAL_DIR}{folder}"
     with checkpoint_errors(folder, f"weights matching {folder / OPEN_CLIP_CONFIG}"):
@@ -308,7 +306,7 @@ def _transformers_clip(name: str, source: str, device: torch.device, local: bool
 def load_transformers_clip_folder(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
     """A transformers ``save_pretrained`` CLIP folder; a folder of another architecture is refused."""
     _no_pretrained(name, pretrained)
-    folder = Path(name).expanduser()
+    folder = model_folder(name)
     kind = config_model_type(folder)
     if kind not in CLIP_MODEL_TYPES:
         hint = f"; it is a VQA model: load it with gk.load_vqa({name!r})" if kind in ("vilt", "blip") else ""
