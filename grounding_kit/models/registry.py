@@ -19,8 +19,9 @@ from grounding_kit.core.paths import models_dir
 TINY_CLIP = "tiny-shapes"
 TINY_VQA = "tiny-shapes-vqa"
 
-OFFLINE_CLIP_DEFAULT = f'gk.load_clip("{TINY_CLIP}")'
-OFFLINE_VQA_DEFAULT = f'gk.load_vqa("{TINY_VQA}")'
+# the notebooks' own offline lines (the model variable of the set-up cell), named by the hub refusals
+OFFLINE_CLIP_DEFAULT = f'MODEL = "{TINY_CLIP}" (gk.load_clip("{TINY_CLIP}"))'
+OFFLINE_VQA_DEFAULT = f'MODEL = "{TINY_VQA}" (VQA_MODEL in notebook 04; gk.load_vqa("{TINY_VQA}"))'
 
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
@@ -123,9 +124,14 @@ def load_by_name(entries: tuple[LoaderEntry, ...], loader: str, name: str, devic
 
     parsed = parse_model_name(name, loader)
     dev = model_device(device)
+    from grounding_kit.models.hub_cache import HubUnavailable
+
     entry = find_entry(entries, name)
     if entry is not None:
-        return entry.loader()(name, dev, **options)
+        try:
+            return entry.loader()(name, dev, **options)
+        except HubUnavailable as err:  # one line, without the kit's frames
+            raise RuntimeError(str(err)) from None
     path = parsed.path
     if path is not None and path.is_dir():
         raise FileNotFoundError(no_model.format(path=path, name=name))

@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from grounding_kit.models.features import Features
-from grounding_kit.core.hub import require_hub
+from grounding_kit.models.hub_cache import TRANSFORMERS_FILES, cached_snapshot, hub_cache_dir, require_online
 from grounding_kit.core.validation import check_consistent_length, check_positive_int, describe
 from grounding_kit.models._internal import PROGRESS_MIN, checkpoint_errors, config_model_type, rgb
 from grounding_kit.models.registry import OFFLINE_VQA_DEFAULT, TINY_VQA, VQA_LOADERS, embedded_path, load_by_name, model_folder
@@ -239,8 +239,9 @@ def load_vilt(source: str | Path, device: torch.device, name: str, local: bool =
     from transformers import ViltForQuestionAnswering, ViltProcessor
 
     with checkpoint_errors(source, "a transformers ViLT VQA checkpoint (save_pretrained)"):
-        module = ViltForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
-    processor = ViltProcessor.from_pretrained(str(source), local_files_only=local)
+        module = ViltForQuestionAnswering.from_pretrained(str(source), local_files_only=local,
+                                                          cache_dir=str(hub_cache_dir())).to(device)
+    processor = ViltProcessor.from_pretrained(str(source), local_files_only=local, cache_dir=str(hub_cache_dir()))
     return wrap_vilt(name, module, processor, device, answers)
 
 
@@ -277,8 +278,9 @@ def load_blip(source: str | Path, device: torch.device, name: str, answers: Sequ
     from transformers import BlipForQuestionAnswering, BlipProcessor
 
     with checkpoint_errors(source, "a transformers BLIP VQA checkpoint (save_pretrained)"):
-        module = BlipForQuestionAnswering.from_pretrained(str(source), local_files_only=local).to(device)
-    processor = BlipProcessor.from_pretrained(str(source), local_files_only=local)
+        module = BlipForQuestionAnswering.from_pretrained(str(source), local_files_only=local,
+                                                          cache_dir=str(hub_cache_dir())).to(device)
+    processor = BlipProcessor.from_pretrained(str(source), local_files_only=local, cache_dir=str(hub_cache_dir()))
     pad_id = processor.tokenizer.pad_token_id
     candidates = processor.tokenizer(list(answers), padding=True, return_tensors="pt")["input_ids"]
     return VqaModel(name, module, processor, device, BlipPairModel(module, pad_id, candidates), list(answers),
@@ -318,11 +320,15 @@ def refuse_clip_folder(name: str, device: torch.device, answers: Sequence[str] |
 
 
 def load_vqa_hub(name: str, device: torch.device, answers: Sequence[str] | None = None) -> VqaModel:
-    """A ViLT (or, with "blip" in the name, BLIP) VQA model from the hub, ``org/name``."""
-    require_hub(name, OFFLINE_VQA_DEFAULT)
+    """A ViLT (or, with "blip" in the name, BLIP) VQA model from the hub, ``org/name``: from the
+    local Hugging Face cache when its config and weights are there (``local_files_only``, no
+    network), else downloaded (:mod:`~grounding_kit.models.hub_cache`)."""
+    local = cached_snapshot(name, TRANSFORMERS_FILES) is not None
+    if not local:
+        require_online(name, OFFLINE_VQA_DEFAULT)
     if "blip" in name.lower():
-        return load_blip(name, device, name, label_answers(answers), local=False)
-    return load_vilt(name, device, name, local=False, answers=answers)
+        return load_blip(name, device, name, label_answers(answers), local=local)
+    return load_vilt(name, device, name, local=local, answers=answers)
 
 
 def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
@@ -348,7 +354,9 @@ def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
     blank or unknown name, an unknown or absent device, a folder of another architecture (e.g. a
     CLIP), a file that is not a checkpoint (the file is named) or label answers the model's
     vocabulary lacks (named); FileNotFoundError for a missing folder or one without a
-    model; RuntimeError within seconds for a hub name when the hub is out of reach.
+    model; RuntimeError within seconds, in one line naming the offline fix, for a hub name whose
+    files are not in the local Hugging Face cache when the hub is out of reach (a cached one
+    loads offline, also with ``HF_HUB_OFFLINE=1``).
     """
     return load_by_name(
         VQA_LOADERS, "load_vqa", name, device, answers=answers,
