@@ -172,7 +172,7 @@ def test_bad_names_and_inputs(tmp_path, vilt_folder, questions):
         load_vqa(f"local-dir:{tmp_path}")
     with pytest.raises(FileNotFoundError, match=rf"^no VQA model folder at {tmp_path / 'gone'}; expected a folder"):
         load_vqa(f"local-dir:{tmp_path / 'gone'}")
-    with pytest.raises(ValueError, match="names nothing after 'local-dir:'"):
+    with pytest.raises(ValueError, match="'local-dir:' names no folder"):
         load_vqa("local-dir:")
     assert load_vqa(f"local-dir:{vilt_folder}").answers == list(VQA_ANSWERS)
     vqa = load_vqa(str(vilt_folder))

@@ -105,8 +105,9 @@ def parse_model_name(name: Any, loader: str = "load_clip") -> ModelName:
     prefix = next((p for p in (LOCAL_DIR, HF_HUB) if name.startswith(p)), "")
     body = name[len(prefix):]
     if prefix and not body.strip():
-        what = "a folder ('local-dir:./' for the current folder)" if prefix == LOCAL_DIR else "a repository ('hf-hub:org/repo')"
-        raise ValueError(f"{loader}: {name!r} names nothing after {prefix!r}; write {prefix}... with {what}")
+        what = ("names no folder; write 'local-dir:FOLDER' ('local-dir:./' for the current folder)"
+                if prefix == LOCAL_DIR else "names no repository; write 'hf-hub:org/repo'")
+        raise ValueError(f"{loader}: {name!r} {what}")
     return ModelName(name, prefix, body)
 
 
