@@ -97,6 +97,9 @@ def _course(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from grounding_kit.models.cards import recorded_recipes, shipped_record
+    from grounding_kit.models.registry import TINY_CLIP
+
     parser = argparse.ArgumentParser(prog="grounding-kit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -111,10 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to save it: a new or empty folder, or a previous training output")
     train.add_argument("--overwrite-shipped", action="store_true",
                        help="allow writing into the shipped data/models (the default folder without --output-dir)")
-    train.add_argument("--steps", type=POSITIVE_INT, default=None, help="training steps, >= 1 (default: the shipped recipe)")
+    train.add_argument("--steps", type=POSITIVE_INT, default=None, help="training steps, >= 1 (default: the recipe's)")
     train.add_argument("--seed", type=SEED, default=0)
-    train.add_argument("--recipe", choices=["descriptions", "typed-queries"], default=None,
-                       help="tiny-clip only: the training data (default: the shipped 'descriptions'; see the model card)")
+    clip = shipped_record(TINY_CLIP)  # the recipe and version are read from the record, never typed here
+    train.add_argument("--recipe", choices=recorded_recipes(TINY_CLIP), default=None,
+                       help=f"tiny-clip only: the training recipe (default: the shipped model's, {clip['recipe']!r}, "
+                            f"version {clip['version']}, as recorded in data/models/{TINY_CLIP}/training.json; "
+                            "see its model card)")
     train.set_defaults(run=_train, check=_check_train)
 
     dashboard = commands.add_parser("dashboard", help="serve the live-demo dashboard with Voila")

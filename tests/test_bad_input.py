@@ -521,6 +521,17 @@ def test_embed_names_the_row_without_an_image_or_text():
                  Dataset.from_dict({"image": [_rgb()] * 3, "text": ["a", "b", None]}, features=features), cache=False)
 
 
+def test_embed_names_the_column_and_row_of_an_image_path_string():
+    from datasets import Dataset
+
+    paths = Dataset.from_dict({"picture": ["shapes/a.png", "shapes/b.png"], "text": ["a", "b"]})
+    for cache in (True, False):
+        with pytest.raises(TypeError, match=r"ds\['picture'\] must hold a PIL image in every row, but row 0 holds str "
+                                            r"\('shapes/a.png'\); a column of file paths becomes images with "
+                                            r"ds.cast_column\('picture', datasets.Image\(\)\)"):
+            gk.embed(CountingClip(), paths, image_column="picture", cache=cache)
+
+
 # ---------------------------------------------------------------- sizes refused up front
 
 

@@ -264,3 +264,67 @@ def test_load_head_names_what_is_wrong(feats, tmp_path):
     (folder / "config.json").write_text(config)
     with pytest.raises(ValueError, match="weights of a 'interactive' head"):
         load_head(folder)
+
+
+# -- fitted state as in scikit-learn ------------------------------------------------------------
+
+
+def test_fitted_attributes_exist_only_after_fit(feats):
+    from grounding_kit.models.heads import FITTED_ATTRIBUTES
+
+    head = make_head("additive")
+    assert not head.is_fitted and "not fitted" in repr(head)
+    for name in FITTED_ATTRIBUTES:
+        assert not hasattr(head, name)
+        with pytest.raises(NotFittedError, match=rf"{name} does not exist yet.*'additive' head is not fitted.*fit"):
+            getattr(head, name)
+    with pytest.raises(NotFittedError, match=r"AdditiveHead \('additive' head\) is not fitted yet; call fit"):
+        head.predict(feats)
+    head.fit(feats, additive_labels(feats), epochs=1, progress=False)
+    assert head.is_fitted and all(hasattr(head, name) for name in FITTED_ATTRIBUTES)
+    assert (head.text_dim_, head.image_dim_, head.n_classes_, head.multilabel_) == (D, D, 2, False)
+
+
+def test_a_failed_fit_leaves_no_fitted_attributes(feats):
+    head = make_head("product")
+    with pytest.raises(ValueError, match="same width"):
+        head.fit(Features(feats.text, feats.image[:, :3]), additive_labels(feats), progress=False)
+    assert not hasattr(head, "n_classes_") and not head.is_fitted
+
+
+def test_from_pretrained_sets_the_fitted_attributes_from_the_saved_config(feats, tmp_path):
+    import json
+
+    from grounding_kit.models.heads import AdditiveHead, BilinearHead, Head
+
+    head = fit_head("additive", feats, additive_labels(feats), epochs=2, progress=False)
+    folder = head.save_pretrained(tmp_path / "h")
+    config = json.loads((folder / "config.json").read_text())
+    config["history"] = {}  # fittedness is the saved shapes, not a non-empty history
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = AdditiveHead.from_pretrained(folder)
+    assert loaded.is_fitted and loaded.history_ == {} and loaded.n_classes_ == 2 and loaded.text_dim_ == D
+    assert type(Head.from_pretrained(folder)) is AdditiveHead
+    with pytest.raises(ValueError, match="holds a 'additive' head, not a 'bilinear' one"):
+        BilinearHead.from_pretrained(folder)
+
+
+def test_save_pretrained_refuses_any_existing_non_empty_folder(feats, tmp_path):
+    head = fit_head("additive", feats, additive_labels(feats), epochs=1, progress=False)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"busy exists and is not empty; save_pretrained\(folder, overwrite=True\)"):
+        head.save_pretrained(tmp_path / "busy")
+    (tmp_path / "empty").mkdir()
+    assert head.save_pretrained(tmp_path / "empty") == tmp_path / "empty"
+    head.save_pretrained(tmp_path / "busy", overwrite=True)
+    assert load_head(tmp_path / "busy").n_classes_ == 2
+
+
+def test_every_loader_and_fit_head_default_to_the_cpu(feats, tmp_path):
+    from grounding_kit.models import load_clip, load_vqa
+
+    head = fit_head("additive", feats, additive_labels(feats), epochs=1, progress=False)
+    assert next(head.parameters()).device.type == "cpu"
+    assert next(load_head(head.save_pretrained(tmp_path / "h")).parameters()).device.type == "cpu"
+    assert load_clip("tiny-shapes").device.type == "cpu" and load_vqa("tiny-shapes-vqa").device.type == "cpu"

@@ -139,8 +139,11 @@ def test_a_blank_name_is_refused_never_read_as_the_current_folder(name, tiny_vqa
         with pytest.raises(ValueError, match="is blank"):
             load(name, device="cpu")
     assert load_vqa("./", device="cpu").name == "./"  # the current folder, when asked for explicitly
-    with pytest.raises(ValueError, match="names no folder"):
-        load_clip("local-dir:" + name, device="cpu")
+    for load in (load_clip, load_vqa):  # the prefix is read by one helper for both loaders
+        with pytest.raises(ValueError, match="names no folder"):
+            load("local-dir:" + name, device="cpu")
+    with pytest.raises(ValueError, match="names no repository"):
+        load_clip("hf-hub:" + name, device="cpu")
 
 
 @pytest.mark.parametrize("name", [None, 3, ["tiny-shapes"]])

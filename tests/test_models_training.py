@@ -10,8 +10,8 @@ import torch
 
 from grounding_kit.cli import main
 from grounding_kit.models import load_clip, load_vqa
-from grounding_kit.models.training import (CELL_CLASSES, IGNORED, VQA_VERSION, evaluate_vqa, grounding_targets,
-                                           tiny_vilt, train_tiny_vqa, vqa_batches)
+from grounding_kit.models.training import (CELL_CLASSES, EVAL_SEED, IGNORED, VQA_VERSION, evaluate_vqa,
+                                           grounding_targets, tiny_vilt, train_tiny_vqa, vqa_batches)
 from grounding_kit.models.vqa import wrap_vilt
 from grounding_kit.core.paths import models_dir
 from grounding_kit.world import VQA_ANSWERS
@@ -51,13 +51,13 @@ def test_cli_trains_the_typed_query_recipe_of_tiny_clip(tmp_path, capsys):
 @pytest.mark.slow
 def test_each_recipe_trains_its_own_architecture(tmp_path):
     """Version 1's recipe still trains version 1's ViT; the shipped recipe a modified ResNet."""
-    from grounding_kit.models.training import CLIP_RECIPE, train_tiny_clip
+    from grounding_kit.models.training import shipped_clip_recipe, train_tiny_clip
 
     train_tiny_clip(tmp_path / "v1", steps=2, recipe="descriptions", progress=False, n_eval=36)
     vision = {name: json.loads((folder / "open_clip_config.json").read_text())["model_cfg"]["vision_cfg"]
               for name, folder in (("v1", tmp_path / "v1"), ("shipped", models_dir() / "tiny-shapes"))}
     assert vision["v1"]["patch_size"] == 8 and vision["v1"]["layers"] == 2  # a ViT
-    assert CLIP_RECIPE == "typed-queries" and vision["shipped"]["layers"] == [1, 1, 1, 1]  # a ResNet
+    assert shipped_clip_recipe() == "typed-queries" and vision["shipped"]["layers"] == [1, 1, 1, 1]  # a ResNet
     assert load_clip(str(tmp_path / "v1"), device="cpu").embed_dim == 64  # and loads from its own folder
 
 
@@ -75,6 +75,12 @@ def test_train_tiny_vqa_writes_a_loadable_model(tmp_path):
     summary = train_tiny_vqa(tmp_path, steps=3, seed=1, progress=False, n_train=60, n_eval=20)
     by_type = summary["accuracy_by_type"]
     assert summary["steps"] == 3 and set(by_type) <= {"color", "shape", "count", "exists", "left_right"}
+    # the overall accuracy is the per-type accuracies weighted by each type's rows
+    from grounding_kit.world import make_task, rebalance
+
+    types = list(rebalance(make_task("vqa", n=20, seed=EVAL_SEED), seed=EVAL_SEED)["question_type"])
+    weighted = sum(by_type[t] * types.count(t) for t in by_type) / len(types)
+    assert summary["accuracy"] == pytest.approx(weighted, abs=1e-3)
     vqa = load_vqa(str(tmp_path))
     assert len(vqa.answers) == 15
     # the record is what the saved folder measures, not a number of the training loop
@@ -82,7 +88,10 @@ def test_train_tiny_vqa_writes_a_loadable_model(tmp_path):
     assert (again["accuracy"], again["accuracy_by_type"]) == (summary["accuracy"], by_type)
     assert summary["version"] == VQA_VERSION and 0 < summary["cpu_seconds"]
     card = (tmp_path / "README.md").read_text()
-    assert "cell loss" in card and "| left_right | 0.4896 |" in card  # the recipe and version 1's figures
+    # the recipe, and version 1's figures read from the shipped record's previous_versions
+    assert "cell loss" in card and "| left_right questions | 0.4896 |" in card
+    record = json.loads((tmp_path / "training.json").read_text())
+    assert record["recipe"] == "grounded-answers" and [r["version"] for r in record["previous_versions"]] == [1]
     # the grounding heads are training-only: the folder holds a plain ViLT's weights, no more
     assert set(vqa.module.state_dict()) == set(tiny_vilt(None, list(VQA_ANSWERS))[0].state_dict())
 
@@ -135,3 +144,38 @@ def test_shipped_weights_are_small_and_recorded(name, limit):
     assert (folder / "model.safetensors").stat().st_size <= limit
     record = json.loads((folder / "training.json").read_text())
     assert record["seed"] == 0 and record["steps"] > 0
+
+
+def test_cli_help_names_the_recorded_default_recipe(capsys):
+    from grounding_kit.models.cards import shipped_record
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    record = shipped_record("tiny-shapes")
+    assert f"default: the shipped model's, {record['recipe']!r}, version {record['version']}" in help_text
+    assert "{typed-queries,descriptions}" in help_text  # the recorded recipes, the shipped one first
+
+
+def test_a_retrained_old_version_is_compared_with_the_shipped_one():
+    from grounding_kit.models.training.common import previous_versions
+
+    assert [r["version"] for r in previous_versions("tiny-shapes", 2)] == [1]
+    assert [(r["version"], r["recipe"]) for r in previous_versions("tiny-shapes", 1)] == [(2, "typed-queries")]
+    assert previous_versions("no-such-model", 1) == []
+
+
+def test_training_runs_on_one_thread_and_leaves_the_count_as_it_was(tmp_path, monkeypatch):
+    from grounding_kit.models.training import common
+
+    seen = []
+    original = common.run_steps
+    monkeypatch.setattr("grounding_kit.models.training.vqa.run_steps",
+                        lambda *args, **kw: (seen.append(torch.get_num_threads()), original(*args, **kw))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train_tiny_vqa(tmp_path, steps=1, progress=False, n_train=10, n_eval=10)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

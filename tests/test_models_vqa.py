@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 import pytest
 import torch
 
 from grounding_kit.models import embed, fit_head, load_clip, load_vqa
-from grounding_kit.models.training import EVAL_SEED, all_questions, evaluate_vqa, tiny_vilt
+from grounding_kit.models.training import EVAL_SEED, evaluate_vqa, tiny_vilt
+from grounding_kit.world.texts import all_questions
 from grounding_kit.world import VQA_ANSWERS, make_task, rebalance
 
 
@@ -162,8 +165,16 @@ def test_hub_names_fail_fast_offline():
 def test_bad_names_and_inputs(tmp_path, vilt_folder, questions):
     with pytest.raises(ValueError, match="unknown VQA name"):
         load_vqa("no such model")
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(FileNotFoundError, match="holds no VQA model: expected config.json"):
         load_vqa(str(tmp_path))
+    # 'local-dir:' is read once, as load_clip reads it: the folder is named without the prefix
+    with pytest.raises(FileNotFoundError, match=rf"^{tmp_path} holds no VQA model: expected config.json"):
+        load_vqa(f"local-dir:{tmp_path}")
+    with pytest.raises(FileNotFoundError, match=rf"^no VQA model folder at {tmp_path / 'gone'}; expected a folder"):
+        load_vqa(f"local-dir:{tmp_path / 'gone'}")
+    with pytest.raises(ValueError, match="'local-dir:' names no folder"):
+        load_vqa("local-dir:")
+    assert load_vqa(f"local-dir:{vilt_folder}").answers == list(VQA_ANSWERS)
     vqa = load_vqa(str(vilt_folder))
     with pytest.raises(ValueError, match="inconsistent numbers of samples: images=6, questions=5"):
         vqa.logits(questions["image"], questions["text"][:5])
@@ -214,3 +225,83 @@ def test_blip_scores_candidate_answers_by_their_decoder_likelihood(blip_folder, 
     assert all(len(a) == 3 and a[0][1] >= a[2][1] for a in answers)
     with pytest.raises(TypeError, match="answers must be a non-empty list of strings"):
         load_vqa(str(blip_folder), answers="red")
+
+
+# -- the online path: labels and predictions meet as answer strings (issue 23) --------------------
+
+
+@pytest.fixture(scope="module")
+def foreign_vilt(tmp_path_factory):
+    """A randomly initialised ViLT saved like a hub model, whose id2label is a larger vocabulary:
+    the world's answers shuffled among 3,000 others."""
+    from grounding_kit.world import VQA_ANSWERS
+
+    rng = np.random.default_rng(0)
+    vocabulary = [f"answer {k}" for k in range(3000)] + list(VQA_ANSWERS)
+    vocabulary = [vocabulary[k] for k in rng.permutation(len(vocabulary))]
+    torch.manual_seed(0)
+    model, processor = tiny_vilt(None, vocabulary)
+    model.config.problem_type = "multi_label_classification"  # as the hub's VQA ViLT
+    # random weights predict one answer for every pair; point each world answer's classifier row at
+    # one pair's hidden state (centred) so that the predictions vary, the other answers far below
+    from grounding_kit.models.vqa import wrap_vilt
+
+    probe = wrap_vilt("probe", model, processor, torch.device("cpu"))
+    ds = make_task("vqa", n=40, seed=3)
+    pairs = probe.pair_inputs(ds["image"], ds["text"])
+    out = model.classifier[-1]
+    with torch.no_grad():
+        hidden = model.classifier[:-1](probe.pair_model._encode(pairs.text, pairs.image).pooler_output)
+        centred = hidden - hidden.mean(0)
+        out.bias.fill_(-1e4)
+        for k, answer in enumerate(VQA_ANSWERS):
+            row = vocabulary.index(answer)
+            out.weight[row] = 100 * centred[2 * k] / centred[2 * k].norm()
+            out.bias[row] = -(out.weight[row] @ hidden.mean(0))
+    folder = tmp_path_factory.mktemp("foreign-vilt")
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder, vocabulary
+
+
+def test_a_vilt_with_another_vocabulary_is_scored_over_the_worlds_answers(foreign_vilt):
+    from grounding_kit.analysis import emap_report
+    from grounding_kit.world import VQA_ANSWERS, make_task
+
+    folder, vocabulary = foreign_vilt
+    vqa = load_vqa(str(folder))
+    assert vqa.answers == list(VQA_ANSWERS) and vqa.vocabulary == vocabulary and len(vqa.vocabulary) == 3015
+    assert [vocabulary[i] for i in vqa.answer_ids] == list(VQA_ANSWERS)
+    ds = make_task("vqa", n=40, seed=3)
+    labels = np.asarray(ds["label"])
+    assert [VQA_ANSWERS[y] for y in labels] == list(ds["answer"])  # a label is an index into the world's answers
+    pairs = vqa.pair_inputs(ds["image"], ds["text"])
+    logits = vqa.pair_model(pairs.text, pairs.image)
+    assert logits.shape == (len(ds), len(VQA_ANSWERS))
+    # each column is the model's own logit for that answer string
+    with torch.no_grad():
+        own = vqa.module(input_ids=pairs.text, pixel_values=pairs.image[:, :3],
+                         pixel_mask=pairs.image[:, 3].long(), attention_mask=(pairs.text != 0).long()).logits
+    decoded = [vocabulary[i] for i in own.argmax(-1).tolist()]  # the answer strings the model itself gives
+    assert [vqa.answers[i] for i in logits.argmax(-1).tolist()] == decoded
+    assert len(set(decoded)) >= 3  # a test that can fail: the predictions vary
+    string_accuracy = float(np.mean([d == a for d, a in zip(decoded, ds["answer"])]))
+    report = emap_report(labels, vqa.pair_model, pairs, n_boot=20, seed=0)
+    assert report.loc["full model", "score"] == pytest.approx(string_accuracy)
+    assert evaluate_vqa(vqa, n=20)["accuracy"] >= 0  # evaluate_vqa decodes through the same mapping
+
+
+def test_a_vilt_lacking_a_world_answer_is_refused_by_name(tmp_path):
+    from grounding_kit.world import VQA_ANSWERS
+
+    vocabulary = [a for a in VQA_ANSWERS if a != "purple"] + ["violet"]
+    model, processor = tiny_vilt(None, vocabulary)
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=r"lacks \['purple'\] of the 15 answers the labels index"):
+        load_vqa(str(tmp_path))
+    subset = [a for a in VQA_ANSWERS if a != "purple"]
+    vqa = load_vqa(str(tmp_path), answers=subset)  # a label vocabulary it can score
+    assert vqa.answers == subset and vqa.logits(make_task("vqa", n=2, seed=1)["image"][:2], ["is there a red circle?"] * 2).shape == (2, 14)
+    with pytest.raises(ValueError, match="distinct"):
+        load_vqa(str(tmp_path), answers=["red", "red"])

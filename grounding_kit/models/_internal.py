@@ -13,6 +13,19 @@ from grounding_kit.core.validation import describe
 PROGRESS_MIN = 256  # show a progress bar from this many inputs on
 
 
+def model_device(device: Any, name: str = "device") -> Any:
+    """The kit's one device rule for every loader and fit (``load_clip``, ``load_vqa``,
+    ``load_head`` / ``Head.from_pretrained``, ``fit_head``): ``device=None`` is the CPU, so the same
+    call gives the same numbers on every machine; a GPU is an explicit choice (``"cuda"``).
+
+    Raises ``TypeError`` / ``ValueError`` as :func:`~grounding_kit.core.devices.check_device` does
+    (an unknown device name, or one this machine lacks).
+    """
+    from grounding_kit.core.devices import check_device
+
+    return check_device("cpu" if device is None else device, name)
+
+
 def check_model_name(name: Any, loader: str) -> str:
     """``name`` if it is a non-blank string; ``''`` is never read as the current folder."""
     if not isinstance(name, str):

@@ -8,7 +8,33 @@ from pathlib import Path
 from typing import Any
 
 CARD = "README.md"
+RECORD = "training.json"
+PREVIOUS = "previous_versions"  # the record's list of the versions a model replaces
 QUERY_KINDS_SHOWN = ("single", "two", "count", "left_right")
+
+
+def shipped_record(name: str) -> dict[str, Any]:
+    """The ``training.json`` of the shipped model ``name`` (``data/models/<name>``): its recipe,
+    version, figures and ``previous_versions``. Light (no torch): the CLI's help reads it.
+
+    Raises
+    ------
+    FileNotFoundError when the shipped folder has no record.
+    """
+    from grounding_kit.models.registry import embedded_path
+
+    path = embedded_path(name) / RECORD
+    if not path.is_file():
+        raise FileNotFoundError(f"no {RECORD} at {path}: the shipped model {name!r} has no training record")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def recorded_recipes(name: str) -> list[str]:
+    """The recipes the shipped model ``name`` and the versions it replaced were trained with,
+    from its ``training.json`` (the shipped one first)."""
+    record = shipped_record(name)
+    recipes = [record.get("recipe")] + [r.get("recipe") for r in record.get(PREVIOUS, [])]
+    return list(dict.fromkeys(r for r in recipes if r))
 
 
 def query_table(queries: dict[str, Any]) -> list[str]:
@@ -48,8 +74,48 @@ def model_card(title: str, recipe: str, summary: dict[str, Any]) -> str:
     if "queries" in summary:
         lines += ["", "### Typed queries (`grounding_kit.world.queries.evaluate_queries`)", ""]
         lines += query_table(summary["queries"])
+    lines += comparison(summary)
     lines += ["", "The same figures are in `training.json`."]
     return "\n".join(lines) + "\n"
+
+
+def headline_figures(record: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a record a card compares across versions, by row label: the scalar
+    accuracies and AUCs, the accuracy of each question type, each query kind's top-1 / top-5."""
+    figures: dict[str, Any] = {}
+    for kind in QUERY_KINDS_SHOWN:
+        q = record.get("queries", {}).get(kind)
+        if q:
+            figures[f"{kind} queries, top-1 / top-5"] = f"{q['top1']:.3f} / {q['top5']:.3f}"
+    figures.update({f"{t} questions": v for t, v in record.get("accuracy_by_type", {}).items()})
+    figures.update({k: v for k, v in record.items() if k.endswith(("accuracy", "_auc")) and not isinstance(v, dict)})
+    return figures
+
+
+def comparison(record: dict[str, Any]) -> list[str]:
+    """Markdown lines comparing ``record`` with its ``previous_versions`` (from the record itself:
+    the figures each version measured, its recipe, architecture, steps and wall time), then each
+    previous version's ``note`` (what changed from it, in words). Empty without previous versions."""
+    previous = record.get(PREVIOUS) or []
+    if not previous:
+        return []
+    versions = [*previous, record]
+    names = [f"version {r.get('version')}" + (" (this one)" if r is record else "") for r in versions]
+    lines = ["", "## Before and after: the versions this one replaces", "",
+             "Each version's figures as its own `training.json` records them (`previous_versions` holds the "
+             "earlier ones).", "", "| | " + " | ".join(names) + " |", "|---" * (len(versions) + 1) + "|"]
+    for label in ("recipe", "architecture", "steps", "seconds"):
+        if not any(label in r for r in versions):
+            continue
+        lines.append(f"| {label} | " + " | ".join(str(r.get(label, "")) for r in versions) + " |")
+    figures = [headline_figures(r) for r in versions]
+    for label in dict.fromkeys(k for f in figures for k in f):
+        lines.append(f"| {label} | " + " | ".join(str(f.get(label, "")) for f in figures) + " |")
+    lines.append("")
+    lines.append("Evaluated on " + "; ".join(f"{n}: {r.get('eval_n', r.get('eval_rows'))} rows, seed {r.get('eval_seed')}"
+                                             for n, r in zip(names, versions)) + ".")
+    lines += ["\n" + r["note"] for r in previous if r.get("note")]
+    return lines
 
 
 def write_model_card(folder: str | Path, title: str, recipe: str) -> Path:

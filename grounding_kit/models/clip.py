@@ -7,7 +7,9 @@ tensors and scores them with CLIP's scaled cosine.
 from __future__ import annotations
 
 import json
+import os
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -15,11 +17,13 @@ import torch
 from tqdm.auto import tqdm
 
 from grounding_kit.core.hashing import weights_hash
-from grounding_kit.core.hub import require_hub
+from grounding_kit.models.hub_cache import (OPEN_CLIP_FILES, TRANSFORMERS_FILES, cached_file, cached_snapshot,
+                                             hub_cache_dir, hub_offline, require_online)
 from grounding_kit.core.paths import configs_dir
 from grounding_kit.core.validation import describe
 from grounding_kit.models._internal import PROGRESS_MIN, check_safetensors, checkpoint_errors, config_model_type, rgb
-from grounding_kit.models.registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, is_path_like, load_by_name
+from grounding_kit.models.registry import CLIP_LOADERS, LOCAL_DIR, OFFLINE_CLIP_DEFAULT, TINY_CLIP, embedded_path, is_path_like, load_by_name, \
+    model_folder, parse_model_name
 from grounding_kit.models.tokenizer import WordTokenizer
 
 OPEN_CLIP_CONFIG = "open_clip_config.json"
@@ -203,10 +207,7 @@ def load_open_clip_folder(name: str, device: torch.device, pretrained: str | Non
     import open_clip
 
     _no_pretrained(name, pretrained)
-    if folder is None and not name.removeprefix(LOCAL_DIR).strip():
-        raise ValueError(f"load_clip: {name!r} names no folder; write 'local-dir:FOLDER' ('local-dir:./' for the "
-                         "current folder)")
-    folder = folder if folder is not None else Path(name.removeprefix(LOCAL_DIR)).expanduser()
+    folder = folder if folder is not None else model_folder(name)
     _check_open_clip_folder(folder)
     source = f"{LOCAL_DIR}{folder}"
     with checkpoint_errors(folder, f"weights matching {folder / OPEN_CLIP_CONFIG}"):
@@ -226,13 +227,34 @@ def load_embedded_clip(name: str, device: torch.device, pretrained: str | None =
 
 
 def load_open_clip_hub(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
-    """An open_clip model from the hub, ``hf-hub:org/repo``."""
+    """An open_clip model from the hub, ``hf-hub:org/repo``: from the local Hugging Face cache when
+    its config and weights are there (no network), else downloaded (:mod:`~grounding_kit.models.hub_cache`)."""
     import open_clip
 
     _no_pretrained(name, pretrained)
-    require_hub(name, OFFLINE_CLIP_DEFAULT)
-    model, _, preprocess = open_clip.create_model_and_transforms(name, device=device)
-    return _from_open_clip(name, model, preprocess, open_clip.get_tokenizer(name), device)
+    snapshot = cached_snapshot(parse_model_name(name).body, OPEN_CLIP_FILES)
+    if snapshot is not None:  # read as the open_clip folder it is
+        return load_open_clip_folder(name, device, folder=snapshot)
+    require_online(name, OFFLINE_CLIP_DEFAULT)
+    cache = str(hub_cache_dir())
+    model, _, preprocess = open_clip.create_model_and_transforms(name, device=device, cache_dir=cache)
+    return _from_open_clip(name, model, preprocess, open_clip.get_tokenizer(name, cache_dir=cache), device)
+
+
+def cached_tag_weights(arch: str, tag: str) -> tuple[bool, str | None]:
+    """(whether the weights of open_clip's pretrained ``arch``/``tag`` are cached, the cache folder
+    open_clip must be given to find them): the Hugging Face cache for a tag on the hub, open_clip's
+    own (``~/.cache/clip``, None) for a tag downloaded from a URL."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(arch, tag) or {}
+    if cfg.get("hf_hub"):
+        repo, filename = os.path.split(cfg["hf_hub"])
+        names = ([filename.replace(".bin", ".safetensors"), filename] if filename
+                 else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"])
+        return cached_file(repo, names) is not None, str(hub_cache_dir())
+    url = cfg.get("url", "")
+    return bool(url) and (Path("~/.cache/clip").expanduser() / os.path.basename(url)).is_file(), None
 
 
 def load_open_clip_architecture(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
@@ -262,10 +284,13 @@ def load_open_clip_architecture(name: str, device: torch.device, pretrained: str
             raise FileNotFoundError(f"no checkpoint file at {weights}")
         raise ValueError(f"pretrained={weights!r} is neither a checkpoint file nor a tag of {arch!r}; "
                          f"tags: {open_clip.list_pretrained_tags_by_model(arch)}")
-    else:
-        require_hub(f"{arch}/{weights}", OFFLINE_CLIP_DEFAULT)
-    with checkpoint_errors(weights, f"weights of the open_clip architecture {arch!r}", any_error=weights is not None and Path(weights).is_file()):
-        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights, device=device)
+    cached, cache = (True, None) if weights is None or Path(weights).is_file() else cached_tag_weights(arch, weights)
+    if not cached:
+        require_online(f"{arch}/{weights}", OFFLINE_CLIP_DEFAULT)
+    with checkpoint_errors(weights, f"weights of the open_clip architecture {arch!r}", any_error=weights is not None and Path(weights).is_file()), \
+            (hub_offline() if cached else nullcontext()):  # cached weights: no request at all
+        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=weights, device=device,
+                                                                      cache_dir=cache)
     return _from_open_clip(name, model, preprocess, open_clip.get_tokenizer(arch), device)
 
 
@@ -284,10 +309,11 @@ CLIP_MODEL_TYPES = ("clip",)
 def _transformers_clip(name: str, source: str, device: torch.device, local: bool) -> ClipModel:
     from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
 
+    cache = str(hub_cache_dir())
     with checkpoint_errors(source, "a transformers CLIP checkpoint (save_pretrained)"):
-        model = CLIPModel.from_pretrained(source, local_files_only=local).to(device)
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
-    processor = CLIPImageProcessor.from_pretrained(source, local_files_only=local)
+        model = CLIPModel.from_pretrained(source, local_files_only=local, cache_dir=cache).to(device)
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local, cache_dir=cache)
+    processor = CLIPImageProcessor.from_pretrained(source, local_files_only=local, cache_dir=cache)
     max_length = model.config.text_config.max_position_embeddings
 
     def encode_text(texts: list[str]) -> torch.Tensor:
@@ -305,7 +331,7 @@ def _transformers_clip(name: str, source: str, device: torch.device, local: bool
 def load_transformers_clip_folder(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
     """A transformers ``save_pretrained`` CLIP folder; a folder of another architecture is refused."""
     _no_pretrained(name, pretrained)
-    folder = Path(name).expanduser()
+    folder = model_folder(name)
     kind = config_model_type(folder)
     if kind not in CLIP_MODEL_TYPES:
         hint = f"; it is a VQA model: load it with gk.load_vqa({name!r})" if kind in ("vilt", "blip") else ""
@@ -315,10 +341,13 @@ def load_transformers_clip_folder(name: str, device: torch.device, pretrained: s
 
 
 def load_transformers_clip_hub(name: str, device: torch.device, pretrained: str | None = None) -> ClipModel:
-    """A transformers CLIP from the hub, ``org/name``."""
+    """A transformers CLIP from the hub, ``org/name``: from the local Hugging Face cache when its
+    config and weights are there (``local_files_only``, no network), else downloaded."""
     _no_pretrained(name, pretrained)
-    require_hub(name, OFFLINE_CLIP_DEFAULT)
-    return _transformers_clip(name, name, device, local=False)
+    local = cached_snapshot(name, TRANSFORMERS_FILES) is not None
+    if not local:
+        require_online(name, OFFLINE_CLIP_DEFAULT)
+    return _transformers_clip(name, name, device, local=local)
 
 
 # --- the one entry point -----------------------------------------------------------------------
@@ -340,8 +369,9 @@ def load_clip(name: str = TINY_CLIP, device: str | torch.device | None = None, *
           unless ``pretrained`` names a tag or a local checkpoint file;
         - ``"hf-hub:org/repo"``: open_clip from the hub;
         - a transformers CLIP: ``"openai/clip-vit-base-patch32"`` or a local ``save_pretrained`` folder.
-    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device`` (default: CUDA if
-        available, else CPU).
+    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``; None is the CPU,
+        as for every loader of the kit and ``fit_head`` (the same call gives the same numbers on
+        every machine; a GPU is an explicit ``device="cuda"``).
     pretrained : open_clip pretrained tag or local checkpoint path, for an ``"ARCH"`` name.
 
     Raises
@@ -350,7 +380,9 @@ def load_clip(name: str = TINY_CLIP, device: str | torch.device | None = None, *
     ValueError for a blank or unknown name, an unknown or absent device, a folder or checkpoint of
     another architecture, or a file that is not a checkpoint (the file is named).
     FileNotFoundError for a missing folder or file, or a folder without a model.
-    RuntimeError within seconds if a hub model is asked for and the hub is out of reach.
+    RuntimeError within seconds, in one line naming the offline fix, if a hub model whose files
+    are not in the local Hugging Face cache is asked for and the hub is out of reach (a cached
+    one loads offline, also with ``HF_HUB_OFFLINE=1``).
     """
     return load_by_name(
         CLIP_LOADERS, "load_clip", name, device, pretrained=pretrained,

@@ -113,6 +113,24 @@ def _check_texts(texts: list[Any], text_column: str) -> None:
                          f"ds.filter(lambda row: row[{text_column!r}] is not None)")
 
 
+def _check_images(batch: list[Any], start: int, image_column: str) -> None:
+    """Refuse rows of ``batch`` (rows ``start``, ``start + 1``, ...) that hold no PIL image, naming
+    the column and the first such row: ValueError for a missing image, TypeError for another type
+    (e.g. a file path string)."""
+    missing = [start + k for k, image in enumerate(batch) if image is None]
+    if missing:
+        raise ValueError(f"ds[{image_column!r}] has no image in row {missing[0]}"
+                         f"{f' (and {len(missing) - 1} more in rows {start}..{start + len(batch) - 1})' if len(missing) > 1 else ''}; "
+                         f"drop such rows, e.g. ds.filter(lambda row: row[{image_column!r}] is not None)")
+    wrong = [(start + k, image) for k, image in enumerate(batch) if not hasattr(image, "convert")]
+    if wrong:
+        row, value = wrong[0]
+        hint = (f"; a column of file paths becomes images with ds.cast_column({image_column!r}, datasets.Image())"
+                if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__") else "")
+        raise TypeError(f"ds[{image_column!r}] must hold a PIL image in every row, but row {row} holds "
+                        f"{describe(value)} ({value!r:.60}){hint}")
+
+
 def embed(clip: Any, ds: Any, batch_size: int = 64, *, text_column: str = "text",
           image_column: str = "image", progress: bool = True, cache: bool = True) -> Features:
     """Encode every row of ``ds`` with ``clip``: ``Features(text=(N, D), image=(N, D))``.
@@ -127,6 +145,12 @@ def embed(clip: Any, ds: Any, batch_size: int = 64, *, text_column: str = "text"
     Returns
     -------
     Features with L2-normalised float tensors on CPU; row i is pair i of ``ds``.
+
+    Raises
+    ------
+    ValueError for a dataset without the columns, a row without a text or an image (the column
+    and row are named); TypeError for a ``clip`` that is not a ClipModel or an image column that
+    holds something else than PIL images, e.g. file path strings (the column and row are named).
     """
     import torch
     from tqdm.auto import tqdm
@@ -151,11 +175,7 @@ def embed(clip: Any, ds: Any, batch_size: int = 64, *, text_column: str = "text"
         for start in tqdm(range(0, len(ds), batch_size), desc="embedding images",
                           disable=not progress or len(ds) <= batch_size):
             batch = images[start:start + batch_size][image_column]
-            missing = [start + k for k, image in enumerate(batch) if image is None]
-            if missing:
-                raise ValueError(f"ds[{image_column!r}] has no image in row {missing[0]}"
-                                 f"{f' (and {len(missing) - 1} more in rows {start}..{start + len(batch) - 1})' if len(missing) > 1 else ''}; "
-                                 f"drop such rows, e.g. ds.filter(lambda row: row[{image_column!r}] is not None)")
+            _check_images(batch, start, image_column)
             image_chunks.append(clip.encode_images(batch, batch_size=batch_size, progress=False))
         text = clip.encode_texts(texts, progress=progress and len(ds) > 256)
         image = torch.cat(image_chunks) if image_chunks else torch.empty(0, clip.embed_dim)

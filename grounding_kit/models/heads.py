@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from grounding_kit.models.features import Features
 from grounding_kit.models.contract import BILINEAR, FIRST_LAYER_LINEAR, GENERIC, BilinearFactors
 from grounding_kit.core.threads import single_thread
+from grounding_kit.models._internal import model_device
 from grounding_kit.core.validation import NotFittedError, check_choice, check_consistent_length, check_finite, check_fraction, \
     check_labels, check_positive_int, describe, seed_int
 
@@ -43,6 +44,8 @@ HEAD_KINDS = ("additive", "additive-mlp", "interactive", "product", "bilinear", 
 HEAD_FORMAT = "grounding_kit.Head"
 HEAD_CONFIG = "config.json"
 HEAD_WEIGHTS = "model.safetensors"
+#: the attributes :meth:`Head.fit` sets (and :meth:`Head.from_pretrained` reads from ``config.json``)
+FITTED_ATTRIBUTES = ("text_dim_", "image_dim_", "n_classes_", "multilabel_", "history_")
 
 
 class Head(nn.Module):
@@ -51,14 +54,18 @@ class Head(nn.Module):
     Attributes
     ----------
     hidden, rank : the hyperparameters it was made with.
-    text_dim_, image_dim_, n_classes_ : the shapes it was fitted on (0 before fitting).
+
+    Fitted attributes (as in scikit-learn, they exist only after :meth:`fit`, or on a head loaded
+    with :meth:`from_pretrained` / :func:`load_head`; before, reading one raises
+    :class:`~grounding_kit.core.validation.NotFittedError`):
+
+    text_dim_, image_dim_, n_classes_ : the shapes it was fitted on.
     multilabel_ : whether it was fitted on multi-hot labels (binary cross-entropy).
-    history_ : dict with per-epoch ``train_loss`` and ``val_loss``, ``best_epoch``, ``val_accuracy``
-        (empty before fitting).
+    history_ : dict with per-epoch ``train_loss`` and ``val_loss``, ``best_epoch``, ``val_accuracy``.
 
     A fitted head saves as a folder, ``head.save_pretrained(folder)`` (``config.json`` with the
     kind, dimensions and hyperparameters, and ``model.safetensors``), and loads with
-    :func:`load_head`.
+    :meth:`Head.from_pretrained` or :func:`load_head`.
     """
 
     kind = ""
@@ -69,9 +76,13 @@ class Head(nn.Module):
         super().__init__()
         self.hidden = check_positive_int("hidden", hidden)
         self.rank = check_positive_int("rank", rank)
-        self.text_dim_ = self.image_dim_ = self.n_classes_ = 0
-        self.multilabel_ = False
-        self.history_: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in FITTED_ATTRIBUTES:  # only reached when fit has not set it
+            raise NotFittedError(f"{type(self).__name__}.{name} does not exist yet: this {self.kind!r} head is "
+                                 f"not fitted; call fit (fit_head({self.kind!r}, feats, labels) or "
+                                 "head.fit(feats, labels)) or load a saved head with Head.from_pretrained(folder)")
+        return super().__getattr__(name)
 
     def __repr__(self) -> str:
         shape = (f"text_dim={self.text_dim_}, image_dim={self.image_dim_}, n_classes={self.n_classes_}"
@@ -86,18 +97,26 @@ class Head(nn.Module):
     def logits(self, text: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int) -> None:
+    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int, multilabel: bool) -> None:
         """Raise ValueError if this kind cannot be fitted on such features and labels."""
 
     # --- the pair-model protocol ---------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
-        return bool(self.history_)
+        """Whether every fitted attribute (``FITTED_ATTRIBUTES``) exists."""
+        return all(name in self.__dict__ for name in FITTED_ATTRIBUTES)
 
     def _require_fitted(self) -> None:
         if not self.is_fitted:
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; "
-                                 f"call fit_head({self.kind!r}, feats, labels) or head.fit(feats, labels) first")
+            raise NotFittedError(f"this {type(self).__name__} ({self.kind!r} head) is not fitted yet; call fit first: "
+                                 f"fit_head({self.kind!r}, feats, labels) or head.fit(feats, labels)")
+
+    def _set_fitted(self, text_dim: int, image_dim: int, n_classes: int, multilabel: bool) -> None:
+        self.text_dim_, self.image_dim_, self.n_classes_, self.multilabel_ = text_dim, image_dim, n_classes, multilabel
+
+    def _forget_fitted(self) -> None:
+        for name in FITTED_ATTRIBUTES:
+            self.__dict__.pop(name, None)
 
     def _checked(self, text: Any, image: Any) -> tuple[torch.Tensor, torch.Tensor]:
         self._require_fitted()
@@ -115,17 +134,27 @@ class Head(nn.Module):
         """Predicted class ids (N,) of the N pairs in ``feats``."""
         return self(feats.text, feats.image).argmax(-1).cpu()
 
-    # --- saving --------------------------------------------------------------------------------
+    # --- saving and loading ---------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Save the fitted head as ``folder/config.json`` + ``folder/model.safetensors``.
 
         ``config.json`` holds the kind, the fitted dimensions, the hyperparameters and the
-        fitting history; :func:`load_head` rebuilds the same head from the folder. An existing
-        saved head in ``folder`` is replaced only with ``overwrite=True``.
+        fitting history; :meth:`from_pretrained` rebuilds the same head from the folder.
+
+        Parameters
+        ----------
+        folder : a new or empty folder; an existing folder with files in it only with ``overwrite``.
+        overwrite : replace the saved head in an existing folder.
 
         Returns
         -------
         The folder.
+
+        Raises
+        ------
+        NotFittedError for a head that is not fitted; FileExistsError for an existing folder with
+        files in it (unless ``overwrite=True``); NotADirectoryError when ``folder`` is a file;
+        TypeError / ValueError for a folder argument that is not a path or is blank.
         """
         from safetensors.torch import save_file
 
@@ -133,9 +162,9 @@ class Head(nn.Module):
         folder = check_folder_arg(folder)
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(f"{folder} is a file; save_pretrained writes a folder")
-        taken = [folder / name for name in (HEAD_CONFIG, HEAD_WEIGHTS) if (folder / name).exists()]
-        if taken and not overwrite:
-            raise FileExistsError(f"{taken[0]} exists; pass overwrite=True to replace the saved model in {folder}")
+        if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+            raise FileExistsError(f"{folder} exists and is not empty; save_pretrained(folder, overwrite=True) replaces "
+                                  "the saved head in it, or choose a new folder")
         folder.mkdir(parents=True, exist_ok=True)
         config = {"format": HEAD_FORMAT, "kind": self.kind, "structure": self.structure,
                   "hidden": self.hidden, "rank": self.rank, "text_dim": self.text_dim_,
@@ -145,32 +174,65 @@ class Head(nn.Module):
         save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(folder / HEAD_WEIGHTS))
         return folder
 
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | torch.device | None = None) -> "Head":
+        """The head saved in ``folder`` by :meth:`save_pretrained`, fitted and in eval mode.
+
+        Its fitted attributes (``text_dim_``, ``image_dim_``, ``n_classes_``, ``multilabel_``,
+        ``history_``) are read from the saved ``config.json``. Called on a subclass (e.g.
+        ``AdditiveHead.from_pretrained``), the saved kind must be that subclass's.
+
+        Parameters
+        ----------
+        folder : the saved folder (``config.json`` + ``model.safetensors``).
+        device : where to put the weights; None is the CPU, as for every loader of the kit
+            (:func:`~grounding_kit.models._internal.model_device`).
+
+        Raises
+        ------
+        FileNotFoundError for a missing folder or file; ValueError for a folder that holds no saved
+        head (e.g. a CLIP or ViLT folder), weights that are not this head's (the file is named) or a
+        head of another kind than ``cls``.
+        """
+        return _load_head(folder, device, cls)
+
     # --- fitting -------------------------------------------------------------------------------
     def fit(self, feats: Features, labels: Any, *, epochs: int = 200, lr: float | None = None,
             weight_decay: float = 1e-4, val_fraction: float = 0.2, patience: int = 20,
             batch_size: int = 256, seed: int = 0, progress: bool = True,
-            n_classes: int | None = None) -> "Head":
-        """Fit on ``feats`` (N pairs) and ``labels`` ((N,) ids or (N, C) multi-hot); return self."""
+            n_classes: int | None = None, device: str | torch.device | None = None) -> "Head":
+        """Fit on ``feats`` (N pairs) and ``labels`` ((N,) ids or (N, C) multi-hot); return self.
+
+        Sets the fitted attributes (``text_dim_``, ``image_dim_``, ``n_classes_``, ``multilabel_``,
+        ``history_``); refitting replaces them. ``device`` as for :func:`fit_head`.
+        """
         if not isinstance(feats, Features):
             raise TypeError(f"feats must be a grounding_kit.Features, got {describe(feats)}")
         text, image = as_matrix("feats.text", feats.text), as_matrix("feats.image", feats.image)
-        targets, n_found, self.multilabel_ = as_targets(labels)
+        targets, n_found, multilabel = as_targets(labels)
         check_consistent_length(**{"feats": text, "labels": targets})
-        check_learnable(targets, self.multilabel_)
+        check_learnable(targets, multilabel)
         epochs, patience = check_positive_int("epochs", epochs), check_positive_int("patience", patience)
         batch_size = check_positive_int("batch_size", batch_size)
         seed = seed_int(seed)
         val_fraction = check_fraction("val_fraction", val_fraction, high=0.9)
         if n_classes is not None and check_positive_int("n_classes", n_classes, minimum=2) < n_found:
             raise ValueError(f"n_classes={n_classes} but labels hold class ids up to {n_found - 1}")
-        self.text_dim_, self.image_dim_ = text.shape[1], image.shape[1]
-        self.n_classes_ = max(n_found, n_classes or 0, 2)
-        self.check_shapes(self.text_dim_, self.image_dim_, self.n_classes_)
+        n_classes = max(n_found, n_classes or 0, 2)
+        self.check_shapes(text.shape[1], image.shape[1], n_classes, multilabel)
+        dev = model_device(device)
+        text, image, targets = text.to(dev), image.to(dev), targets.to(dev)
 
-        with single_thread():
-            return self._fit(text, image, targets, epochs=epochs, lr=lr, weight_decay=weight_decay,
-                             val_fraction=val_fraction, patience=patience, batch_size=batch_size, seed=seed,
-                             progress=progress)
+        self._forget_fitted()
+        self._set_fitted(text.shape[1], image.shape[1], n_classes, multilabel)
+        try:
+            with single_thread():
+                return self._fit(text, image, targets, epochs=epochs, lr=lr, weight_decay=weight_decay,
+                                 val_fraction=val_fraction, patience=patience, batch_size=batch_size, seed=seed,
+                                 progress=progress)
+        except BaseException:
+            self._forget_fitted()  # an interrupted fit leaves no half-fitted head
+            raise
 
     def _fit(self, text: torch.Tensor, image: torch.Tensor, targets: torch.Tensor, *, epochs: int,
              lr: float | None, weight_decay: float, val_fraction: float, patience: int, batch_size: int,
@@ -366,7 +428,7 @@ class ProductHead(Head):
 
     kind = "product"
 
-    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int) -> None:
+    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int, multilabel: bool) -> None:
         if text_dim != image_dim:
             raise ValueError(f"the product head multiplies t * v, so text and image features need the same "
                              f"width; got text_dim={text_dim}, image_dim={image_dim}")
@@ -417,13 +479,13 @@ class ClipZeroShotHead(Head):
     structure = BILINEAR
     default_lr = 0.05
 
-    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int) -> None:
+    def check_shapes(self, text_dim: int, image_dim: int, n_classes: int, multilabel: bool) -> None:
         if text_dim != image_dim:
             raise ValueError(f"clip-zero-shot needs text and image features in one space (same width); "
                              f"got text_dim={text_dim}, image_dim={image_dim}")
-        if n_classes != 2 or self.multilabel_:
+        if n_classes != 2 or multilabel:
             raise ValueError(f"clip-zero-shot scores a match (class ids 0 = no, 1 = yes); got {n_classes} "
-                             f"{'multi-hot ' if self.multilabel_ else ''}classes")
+                             f"{'multi-hot ' if multilabel else ''}classes")
 
     def build(self) -> None:
         self.scale = nn.Parameter(torch.tensor(10.0))
@@ -460,7 +522,8 @@ def make_head(kind: str, *, hidden: int = 256, rank: int = 16) -> Head:
 def fit_head(kind: str, feats: Features, labels: Any, *, hidden: int = 256, rank: int = 16,
              epochs: int = 200, lr: float | None = None, weight_decay: float = 1e-4,
              val_fraction: float = 0.2, patience: int = 20, batch_size: int = 256, seed: int = 0,
-             progress: bool = True, n_classes: int | None = None) -> Head:
+             progress: bool = True, n_classes: int | None = None,
+             device: str | torch.device | None = None) -> Head:
     """Fit a head of ``kind`` on features and labels; deterministic for a given ``seed``.
 
     Parameters
@@ -473,33 +536,44 @@ def fit_head(kind: str, feats: Features, labels: Any, *, hidden: int = 256, rank
     val_fraction, patience : held-out share of rows; stop after ``patience`` epochs without a
         better validation loss, and restore the best epoch.
     n_classes : C, when some classes are absent from ``labels``.
+    device : where the head is fitted and kept; None is the CPU, as for every loader of the kit
+        (:func:`~grounding_kit.models._internal.model_device`); ``"cuda"`` for a GPU.
 
     Returns
     -------
     Head, an ``nn.Module`` with ``head(text_batch, image_batch) -> (B, C)`` logits, ``predict``,
-    ``structure`` and ``history_``.
+    ``structure`` and the fitted attributes (``history_``, ``n_classes_``, ...).
+
+    Raises
+    ------
+    TypeError for features that are not a ``Features`` or labels of the wrong type; ValueError for
+    a bad shape, non-finite values, single-class labels, an unknown kind or device.
     """
     return make_head(kind, hidden=hidden, rank=rank).fit(
         feats, labels, epochs=epochs, lr=lr, weight_decay=weight_decay, val_fraction=val_fraction,
-        patience=patience, batch_size=batch_size, seed=seed, progress=progress, n_classes=n_classes)
+        patience=patience, batch_size=batch_size, seed=seed, progress=progress, n_classes=n_classes,
+        device=device)
 
 
-def load_head(folder: str | Path, device: str | torch.device | None = "cpu") -> Head:
-    """A head saved with :meth:`Head.save_pretrained`, fitted and in eval mode.
+def load_head(folder: str | Path, device: str | torch.device | None = None) -> Head:
+    """A head saved with :meth:`Head.save_pretrained`, fitted and in eval mode: ``Head.from_pretrained(folder, device)``.
 
     Parameters
     ----------
     folder : the saved folder (``config.json`` + ``model.safetensors``).
-    device : where to put the weights (default CPU, as saved; None: CUDA when available).
+    device : where to put the weights; None is the CPU, as for every loader of the kit.
 
     Raises
     ------
     FileNotFoundError for a missing folder or file; ValueError for a folder that holds no saved
     head (e.g. a CLIP or ViLT folder) or weights that are not this head's (the file is named).
     """
+    return Head.from_pretrained(folder, device)
+
+
+def _load_head(folder: str | Path, device: str | torch.device | None, cls: type[Head]) -> Head:
     from safetensors.torch import load_file
 
-    from grounding_kit.core.devices import check_device
     from grounding_kit.models._internal import check_safetensors, checkpoint_errors
 
     folder = check_folder_arg(folder)
@@ -515,14 +589,17 @@ def load_head(folder: str | Path, device: str | torch.device | None = "cpu") -> 
         raise ValueError(f"{config_path} is not a saved grounding_kit head (format {HEAD_FORMAT!r}); "
                          "load CLIP folders with load_clip and VQA folders with load_vqa")
     check_choice("kind", config.get("kind"), HEAD_KINDS)
+    if cls is not Head and _HEADS[config["kind"]] is not cls:
+        raise ValueError(f"{config_path} holds a {config['kind']!r} head, not a {cls.kind!r} one; load it with "
+                         "Head.from_pretrained(folder) or load_head(folder)")
     head = make_head(config["kind"], hidden=config["hidden"], rank=config["rank"])
-    head.text_dim_, head.image_dim_ = int(config["text_dim"]), int(config["image_dim"])
-    head.n_classes_, head.multilabel_ = int(config["n_classes"]), bool(config["multilabel"])
+    head._set_fitted(int(config["text_dim"]), int(config["image_dim"]), int(config["n_classes"]),
+                     bool(config["multilabel"]))
     head.build()
     weights = folder / HEAD_WEIGHTS
     expected = f"the weights of a {config['kind']!r} head as described by {config_path}"
     check_safetensors(weights, expected)
     with checkpoint_errors(weights, expected, any_error=True):
         head.load_state_dict(load_file(str(weights)))
-    head.history_ = dict(config.get("history") or {"loaded_from": str(folder)})
-    return head.to(check_device(device)).eval()
+    head.history_ = dict(config.get("history") or {})
+    return head.to(model_device(device)).eval()

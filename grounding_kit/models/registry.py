@@ -19,8 +19,9 @@ from grounding_kit.core.paths import models_dir
 TINY_CLIP = "tiny-shapes"
 TINY_VQA = "tiny-shapes-vqa"
 
-OFFLINE_CLIP_DEFAULT = f'gk.load_clip("{TINY_CLIP}")'
-OFFLINE_VQA_DEFAULT = f'gk.load_vqa("{TINY_VQA}")'
+# the notebooks' own offline lines (the model variable of the set-up cell), named by the hub refusals
+OFFLINE_CLIP_DEFAULT = f'MODEL = "{TINY_CLIP}" (gk.load_clip("{TINY_CLIP}"))'
+OFFLINE_VQA_DEFAULT = f'MODEL = "{TINY_VQA}" (VQA_MODEL in notebook 04; gk.load_vqa("{TINY_VQA}"))'
 
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
@@ -56,59 +57,122 @@ def find_entry(entries: tuple[LoaderEntry, ...], name: str) -> LoaderEntry | Non
     return next((entry for entry in entries if entry.matches(name)), None)
 
 
-def load_by_name(entries: tuple[LoaderEntry, ...], loader: str, name: str, device: Any, *, no_model: str,
-                 missing: str, unknown: str, **options: Any) -> Any:
-    """Check ``name`` and ``device``, then load with the first matching entry of ``entries``.
+@dataclass(frozen=True)
+class ModelName:
+    """A model name as the loaders read it (:func:`parse_model_name`): the one input contract of
+    ``load_clip`` and ``load_vqa`` for names and their prefixes.
 
-    When none matches, the error says why: ``no_model`` for a folder without a model
-    (FileNotFoundError), ``missing`` for a path that does not exist (FileNotFoundError), ``unknown``
-    for any other name (ValueError); each is formatted with ``path`` and ``name``.
+    Attributes
+    ----------
+    text : the name as given.
+    prefix : ``"local-dir:"`` (a folder, open_clip's spelling), ``"hf-hub:"`` (a hub repository,
+        open_clip's spelling) or ``""``.
+    body : the name without its prefix.
     """
-    from grounding_kit.core.devices import check_device
+
+    text: str
+    prefix: str
+    body: str
+
+    @property
+    def path(self) -> Path | None:
+        """The folder or file the name means (None for an ``hf-hub:`` name)."""
+        return None if self.prefix == HF_HUB else Path(self.body).expanduser()
+
+    @property
+    def is_path(self) -> bool:
+        """Meant as a file or folder path: ``local-dir:``, an existing path, or one that starts with
+        ``.``, ``/`` or ``~``."""
+        return self.prefix == LOCAL_DIR or (self.path is not None and (self.path.exists()
+                                                                       or self.body.startswith((".", "/", "~"))))
+
+    def has_file(self, filename: str) -> bool:
+        """Whether the name is a folder holding ``filename``."""
+        return self.path is not None and (self.path / filename).is_file()
+
+
+def parse_model_name(name: Any, loader: str = "load_clip") -> ModelName:
+    """``name`` read once for every loader: its prefix split off and its folder resolved.
+
+    Raises
+    ------
+    TypeError for a name that is not a string; ValueError for a blank name or a prefix with
+    nothing after it (``"local-dir:"``, ``"hf-hub:"``), naming ``loader``.
+    """
     from grounding_kit.models._internal import check_model_name
 
     check_model_name(name, loader)
-    dev = check_device(device)
+    prefix = next((p for p in (LOCAL_DIR, HF_HUB) if name.startswith(p)), "")
+    body = name[len(prefix):]
+    if prefix and not body.strip():
+        what = ("names no folder; write 'local-dir:FOLDER' ('local-dir:./' for the current folder)"
+                if prefix == LOCAL_DIR else "names no repository; write 'hf-hub:org/repo'")
+        raise ValueError(f"{loader}: {name!r} {what}")
+    return ModelName(name, prefix, body)
+
+
+def load_by_name(entries: tuple[LoaderEntry, ...], loader: str, name: str, device: Any, *, no_model: str,
+                 missing: str, unknown: str, **options: Any) -> Any:
+    """Check ``name`` (:func:`parse_model_name`) and ``device`` (the kit's one device rule,
+    :func:`~grounding_kit.models._internal.model_device`), then load with the first matching entry.
+
+    When none matches, the error says why: ``no_model`` for a folder without a model
+    (FileNotFoundError), ``missing`` for a path that does not exist (FileNotFoundError), ``unknown``
+    for any other name (ValueError); each is formatted with ``path`` (the folder, prefix removed)
+    and ``name``.
+    """
+    from grounding_kit.models._internal import model_device
+
+    parsed = parse_model_name(name, loader)
+    dev = model_device(device)
+    from grounding_kit.models.hub_cache import HubUnavailable
+
     entry = find_entry(entries, name)
     if entry is not None:
-        return entry.loader()(name, dev, **options)
-    path = Path(name).expanduser()
-    if path.is_dir():
+        try:
+            return entry.loader()(name, dev, **options)
+        except HubUnavailable as err:  # one line, without the kit's frames
+            raise RuntimeError(str(err)) from None
+    path = parsed.path
+    if path is not None and path.is_dir():
         raise FileNotFoundError(no_model.format(path=path, name=name))
-    if is_path_like(name):
+    if parsed.is_path:
         raise FileNotFoundError(missing.format(path=path, name=name))
     raise ValueError(unknown.format(path=path, name=name))
 
 
-def _path(name: str) -> Path:
-    return Path(name.removeprefix(LOCAL_DIR)).expanduser()
-
-
 def is_path_like(name: str) -> bool:
-    """Whether ``name`` is meant as a file or folder path (it exists, or starts with ``.``, ``/``, ``~``)."""
-    return _path(name).exists() or name.startswith((".", "/", "~", LOCAL_DIR))
+    """Whether ``name`` is meant as a file or folder path (:attr:`ModelName.is_path`)."""
+    return parse_model_name(name).is_path
 
 
 def _folder_with(filename: str) -> Callable[[str], bool]:
-    def matches(name: str) -> bool:
-        return not name.startswith(HF_HUB) and (_path(name) / filename).is_file()
-    return matches
+    return lambda name: parse_model_name(name).has_file(filename)
 
 
 def _hub_name(name: str) -> bool:
     """``org/name`` that is not a local path."""
-    return name.count("/") == 1 and not is_path_like(name) and not name.startswith(HF_HUB)
+    parsed = parse_model_name(name)
+    return not parsed.prefix and name.count("/") == 1 and not parsed.is_path
 
 
 def _open_clip_architecture(name: str) -> bool:
     """``ARCH`` or ``ARCH/TAG`` with ARCH one of open_clip's built-in architectures."""
     import open_clip
 
-    return name.partition("/")[0] in set(open_clip.list_models())
+    return not parse_model_name(name).prefix and name.partition("/")[0] in set(open_clip.list_models())
 
 
 def _tiny(model: str) -> Callable[[str], bool]:
     return lambda name: name == model
+
+
+def model_folder(name: str) -> Path:
+    """The folder a local model name means (``local-dir:`` removed, ``~`` expanded)."""
+    path = parse_model_name(name).path
+    if path is None:
+        raise ValueError(f"{name!r} names a hub repository, not a folder")
+    return path
 
 
 CLIP_MODULE = "grounding_kit.models.clip"
@@ -118,12 +182,12 @@ CLIP_LOADERS: tuple[LoaderEntry, ...] = (
     LoaderEntry("the embedded tiny CLIP (an open_clip local-dir folder in data/models)", _tiny(TINY_CLIP),
                 f"{CLIP_MODULE}:load_embedded_clip", names=(TINY_CLIP,)),
     LoaderEntry("an open_clip folder (open_clip_config.json beside the weights), as 'local-dir:FOLDER' or "
-                "the folder's path", lambda name: name.startswith(LOCAL_DIR) or _folder_with("open_clip_config.json")(name),
+                "the folder's path", lambda name: parse_model_name(name).prefix == LOCAL_DIR or _folder_with("open_clip_config.json")(name),
                 f"{CLIP_MODULE}:load_open_clip_folder"),
     LoaderEntry("an open_clip architecture 'ARCH' or 'ARCH/TAG'", _open_clip_architecture,
                 f"{CLIP_MODULE}:load_open_clip_architecture",
                 names=("ViT-B-32/laion2b_s34b_b79k", "ViT-B-16/openai"), online=True),
-    LoaderEntry("open_clip from the model hub, 'hf-hub:org/repo'", lambda name: name.startswith(HF_HUB),
+    LoaderEntry("open_clip from the model hub, 'hf-hub:org/repo'", lambda name: parse_model_name(name).prefix == HF_HUB,
                 f"{CLIP_MODULE}:load_open_clip_hub", names=("hf-hub:timm/ViT-B-16-SigLIP",), online=True),
     LoaderEntry("a transformers CLIP folder (save_pretrained: config.json)", _folder_with("config.json"),
                 f"{CLIP_MODULE}:load_transformers_clip_folder"),

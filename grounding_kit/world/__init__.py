@@ -2,7 +2,9 @@
 loaders that bring real image-text data into the same columns.
 
 - scenes: ``sample_scene(rng, n_objects)``, ``sample_scenes(n, seed)``, ``render_scene(scene, size)``,
-  ``describe(scene)``, ``single_object_caption(obj)``, ``caption_templates()`` (36 captions).
+  ``describe(scene)``, ``single_object_caption(obj)``, ``caption_templates()`` (36 captions),
+  ``single_object_scene(rng, caption_index)``.
+- texts: ``world_texts(seed, queries)`` (every text the world produces), ``all_questions()``.
 - tasks: ``make_task(name, n, seed, size, **dials)`` for "additive", "match", "mixed", "vqa";
   ``bayes_rates(name, **dials)``; ``VQA_ANSWERS`` (the shared closed answer vocabulary).
 - rebalancing: ``rebalance(ds, seed, mode)``, ``rebalance_report(before, after)``,
@@ -18,14 +20,16 @@ from __future__ import annotations
 from grounding_kit.core.lazy import lazy_exports
 
 from grounding_kit.world.render import render_scene, render_scenes
-from grounding_kit.world.scenes import (COLOR_RGB, COLORS, SHAPES, SIZES, WARM_COLORS, Scene,
+from grounding_kit.world.scenes import (BACKGROUNDS, COLOR_RGB, COLORS, SHAPES, SIZES, WARM_COLORS, Scene,
                                         SceneObject, caption_templates, describe, sample_scene,
-                                        sample_scenes, single_object_caption)
+                                        sample_scenes, single_object_caption, single_object_scene)
 
 _LAZY: dict[str, str] = {
     "make_task": "grounding_kit.world.tasks",
     "bayes_rates": "grounding_kit.world.tasks",
     "TASKS": "grounding_kit.world.tasks",
+    "world_texts": "grounding_kit.world.texts",
+    "all_questions": "grounding_kit.world.texts",
     "VQA_ANSWERS": "grounding_kit.world.vqa",
     "QUESTION_TYPES": "grounding_kit.world.vqa",
     "rebalance": "grounding_kit.world.rebalancing",
@@ -40,8 +44,8 @@ _LAZY: dict[str, str] = {
     "HUB_DATASETS": "grounding_kit.world.loaders",
 }
 
-__all__ = ["COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "SceneObject",
+__all__ = ["BACKGROUNDS", "COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "SceneObject",
            "caption_templates", "describe", "render_scene", "render_scenes", "sample_scene",
-           "sample_scenes", "single_object_caption", *_LAZY]
+           "sample_scenes", "single_object_caption", "single_object_scene", *_LAZY]
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

@@ -175,3 +175,19 @@ def sample_scenes(n: int, seed: int = 0, n_objects: int | None = None) -> list[S
     n = check_positive_int("n", n)
     rng = np.random.default_rng(check_seed(seed))
     return [sample_scene(rng, n_objects) for _ in range(n)]
+
+
+#: the backgrounds of the tiny CLIP's training and evaluation scenes
+BACKGROUNDS = ("white", "gray")
+
+
+def single_object_scene(rng: np.random.Generator, caption_index: int) -> Scene:
+    """A one-object scene whose caption is ``caption_templates()[caption_index]`` (its position
+    and background drawn from ``rng``: one of :data:`BACKGROUNDS`)."""
+    from dataclasses import replace
+
+    size, rest = divmod(caption_index, len(COLORS) * len(SHAPES))
+    color, shape = divmod(rest, len(SHAPES))
+    scene = sample_scene(rng, 1, background=BACKGROUNDS[rng.integers(len(BACKGROUNDS))])
+    obj = replace(scene.objects[0], shape=SHAPES[shape], color=COLORS[color], size=SIZES[size])
+    return replace(scene, objects=(obj,))
