@@ -709,7 +709,7 @@ def check_questionnaire(answers: Any, notebook: str) -> None:
     """
     from grounding_kit.exercises.questionnaires import QUESTIONNAIRES
 
-    exercise = f"Questionnaire {notebook}"
+    exercise = f"Exercise {int(notebook)}.Q (questionnaire of notebook {notebook})"
     questions = QUESTIONNAIRES[notebook]
     if not isinstance(answers, dict):
         _fail(exercise, f"answers should be a dict {{question number: letter}}, but it is {_describe(answers)}.",

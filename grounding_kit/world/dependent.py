@@ -7,13 +7,18 @@ fits the picture: ``yes`` for a positive caption of a warm picture or a negative
 one, ``no`` otherwise, flipped with probability ``flip``.
 
 Over all four (mood, warmth) combinations that rule is an interaction (an exclusive or). But with
-``dependence=1`` the data hold only three of them, each a third of the rows: (positive, warm),
-(positive, cool) and (negative, cool). A negative caption of a warm picture **never occurs**, so
-mood and warmth are dependent (a warm picture always comes with a positive caption), also within
-each label. On those three combinations the rule is additive: log-odds
-``g(mood) + h(warmth)`` reproduce it exactly. With ``dependence=d`` each row comes from that
-three-cell support with probability ``d`` and from the independent product of mood and warmth
-(all four cells equally likely) otherwise.
+``dependence=1`` the data hold only three of them: (positive, warm) in half of the rows,
+(positive, cool) and (negative, cool) in a quarter each (``SUPPORT``). A negative caption of a warm
+picture **never occurs**, so mood and warmth are dependent (a warm picture always comes with a
+positive caption), also within each label. On those three combinations the rule is additive:
+log-odds ``g(mood) + h(warmth)`` reproduce it exactly. With ``dependence=d`` each row comes from
+that support with probability ``d`` and from the independent product of mood and warmth (all four
+cells equally likely) otherwise.
+
+Under the product of the marginals at ``dependence=1`` (positive 3/4, warm 1/2) the missing cell
+weighs 1/8, and the least-squares additive fit of the exclusive-or margins (+m where the mood fits,
+-m elsewhere) is +m/2 on (positive, warm) and -m/2 on both cool cells: wrong on (negative, cool).
+Under the joint distribution the additive fit reproduces the three observed cells exactly.
 
 This is the setting of Hooker (2007, "Generalized functional ANOVA diagnostics for
 high-dimensional functions of dependent variables", JCGS 16(3)): a projection under the product of
@@ -40,8 +45,10 @@ if TYPE_CHECKING:
 
 MOODS: tuple[str, ...] = ("positive", "negative")
 WARMTHS: tuple[str, ...] = ("warm", "cool")
-#: the (mood, warmth) combinations of the support at ``dependence=1``; ("negative", "warm") never occurs
-SUPPORT: tuple[tuple[str, str], ...] = (("positive", "warm"), ("positive", "cool"), ("negative", "cool"))
+#: the (mood, warmth) combinations of the support at ``dependence=1`` and their probabilities;
+#: ("negative", "warm") never occurs
+SUPPORT: dict[tuple[str, str], float] = {("positive", "warm"): 0.5, ("positive", "cool"): 0.25,
+                                         ("negative", "cool"): 0.25}
 _WORDS = {"positive": [w for w, s in SENTIMENT.items() if s > 0], "negative": [w for w, s in SENTIMENT.items() if s < 0]}
 _COLOURS = {"warm": tuple(c for c in COLORS if c in WARM_COLORS), "cool": tuple(c for c in COLORS if c not in WARM_COLORS)}
 
@@ -61,7 +68,8 @@ def make_dependent_task(n: int = 1000, seed: int = 0, size: int = 64, *, depende
     seed : an integer >= 0 or a ``numpy.random.Generator`` (one int seed is drawn from it).
     size : image side in pixels.
     dependence : probability in [0, 1] that a row comes from the three-combination support
-        ``SUPPORT``; otherwise mood and warmth are drawn independently and uniformly.
+        ``SUPPORT`` (with its probabilities); otherwise mood and warmth are drawn independently and
+        uniformly.
     flip : probability in [0, 1] that a label is flipped (the Bayes rate is ``1 - flip`` when
         ``flip <= 0.5``).
     max_objects : objects per image, uniform in 1..max_objects (at most 4).
@@ -84,7 +92,7 @@ def make_dependent_task(n: int = 1000, seed: int = 0, size: int = 64, *, depende
     if max_objects > MAX_OBJECTS:
         raise ValueError(f"max_objects must be in 1..{MAX_OBJECTS}, got {max_objects}")
     settings = {"dependence": check_fraction("dependence", dependence), "flip": check_fraction("flip", flip),
-                "max_objects": max_objects}
+                "max_objects": max_objects, "support": [[*cell, p] for cell, p in SUPPORT.items()]}
     seed = seed_int(seed)
     check_memory(f"make_dependent_task(n={n:,}, size={size})", dataset_bytes(n, size),
                  hint="Use a smaller n (a few thousand rows show the effect).")
@@ -103,7 +111,8 @@ def _build(n: int, seed: int, size: int, settings: dict[str, Any]):
 
 def _row(rng: np.random.Generator, settings: dict[str, Any]) -> dict[str, Any]:
     if rng.random() < settings["dependence"]:
-        mood, warmth = SUPPORT[rng.integers(len(SUPPORT))]
+        support = list(SUPPORT)
+        mood, warmth = support[rng.choice(len(support), p=list(SUPPORT.values()))]
     else:
         mood, warmth = MOODS[rng.integers(2)], WARMTHS[rng.integers(2)]
     n_objects = int(rng.integers(1, settings["max_objects"] + 1))

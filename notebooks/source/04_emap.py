@@ -64,6 +64,7 @@ MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/lai
 VQA_MODEL = "tiny-shapes-vqa"  # online e.g. "dandelin/vilt-b32-finetuned-vqa"
 claims = {}  # measured values the text below relies on (tests/test_notebook_claims.py checks them)
 
+claims["worked_example"] = {"original": np.diag(EMAP_EXAMPLE).tolist(), "emap": gk.emap(EMAP_EXAMPLE).tolist()}
 print(EMAP_EXAMPLE)
 print("original:", np.diag(EMAP_EXAMPLE), " EMAP:", gk.emap(EMAP_EXAMPLE).round(2))
 
@@ -478,8 +479,9 @@ check_additive_least_squares(fitted, P_small)
 # `gk.world.make_dependent_task` builds a world for this. A caption has a *mood* (a positive or negative
 # sentiment word), a picture a *warmth* (all its objects warm, or all cool); the label asks whether the
 # mood fits the picture (positive with warm, negative with cool; 10% of the labels flipped). With
-# `dependence=1` a negative caption of a warm picture **never occurs**: mood and warmth are dependent
-# beyond the label. We train the interactive head where all four combinations occur (`dependence=0`,
+# `dependence=1` half of the pairs are positive-warm, a quarter positive-cool, a quarter negative-cool,
+# and a negative caption of a warm picture **never occurs**: mood and warmth are dependent beyond the
+# label. We train the interactive head where all four combinations occur (`dependence=0`,
 # 1,200 pairs), then test it on 200 pairs of the dependent world. `gk.additive_comparison` scores the
 # head, its EMAP, and two additive fits of the head's own logits over the same keys (mood, warmth) by
 # backfitting (`gk.analysis.fit_additive`): one under the product of the marginals (all 200 x 200
@@ -540,13 +542,15 @@ go.FigureWidget(drawing)
 # %% [markdown] subslide
 # The head learned the rule where every combination occurred, so on a negative caption with a warm
 # picture, a combination absent from the test pairs, its margin is negative ("no"). The fit under the
-# product of marginals must also match that cell, and an additive table cannot reproduce a "no" there
-# together with the three observed cells: it gives up accuracy where the data are. The fit under the
-# joint distribution ignores the empty cell and reproduces the three observed cells, so it scores far
-# above EMAP. (It also scores above the head itself: its keys hold the mood and warmth exactly, which
-# the head must read off the tiny CLIP's features.) Neither number is wrong; they answer different
+# product of marginals weighs that empty cell too (an eighth of all combinations), and no additive table
+# can say "no" there and "yes" on the two observed cells where the mood fits: here it gives up the
+# negative-cool cell, whose margin turns negative, and scores well below the head, as EMAP does item by
+# item. The fit under the joint distribution ignores the empty cell, reproduces the three observed cells,
+# and scores far above EMAP. (It even scores above the head: its keys hold the mood and warmth exactly,
+# which the head must read off the tiny CLIP's features.) Neither number is wrong; they answer different
 # questions. EMAP: does this head's function, over every combination of these texts and images, need
 # its interactions? The joint fit: on the pairs that occur, could an additive function reproduce it?
+# The exclusive-or needs its interaction only in a cell the data never show (Hooker, 2007).
 
 # %% [markdown] slide
 # ## What EMAP is not (3): an interval that covers every source of error
