@@ -3,7 +3,7 @@
 # %% [markdown] slide
 # # 04 · EMAP: does my model use cross-modal interactions?
 #
-# **Lecture unit, about 30 minutes.** By the end you can
+# **Lecture unit, about 35 minutes.** By the end you can
 #
 # * decompose a model's predictions on all text-image combinations into a grand mean, a text effect,
 #   an image effect and an interaction;
