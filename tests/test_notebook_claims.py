@@ -59,6 +59,11 @@ def test_notebook_04_claims():
     # the paper's worked example: the whole grid, its diagonal and its EMAP (Hessel and Lee, appendix)
     assert claims["worked_example"]["original"] == [-1.3, 3.0, 0.7]
     assert [round(v, 10) for v in claims["worked_example"]["emap"]] == [-0.8, 2.1, 0.5]
+    # "the distance shrinks like 1/sqrt(k) after k reshuffles": decreasing, and sqrt(k) * gap about level
+    gaps = {int(k): gap for k, gap in claims["reshuffle_gaps"]}
+    first, last = min(gaps), max(gaps)
+    assert gaps[last] < gaps[first] and last >= 50
+    assert 0.4 < (gaps[last] * last ** 0.5) / (gaps[first] * first ** 0.5) < 2.5, gaps
     # What EMAP is not (2): on the dependent world the head keeps its rule where no pair occurs ...
     scores, cells = claims["dependent_scores"], claims["dependent_cells"]
     assert cells["negative/warm"]["pairs"] == 0 and cells["negative/warm"]["model"] < 0

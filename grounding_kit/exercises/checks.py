@@ -630,7 +630,7 @@ def check_clip_loss(loss: Any, text_emb: Any, image_emb: Any, logit_scale: float
     """Exercise 1.5: CLIP's symmetric InfoNCE loss on a batch, against open_clip's ``ClipLoss``.
 
     ``text_emb`` and ``image_emb`` are (N, D) unit vectors, pair i in row i of each; the logits are
-    ``logit_scale * text_emb @ image_emb.T``. The reference is ``open_clip.loss.ClipLoss()`` (the
+    ``logit_scale`` times their cosine similarities (rows texts, columns images). The reference is ``open_clip.loss.ClipLoss()`` (the
     loss open_clip trains with): the mean of the image-to-text and text-to-image cross-entropies
     whose right answer is the diagonal.
     """
@@ -651,7 +651,7 @@ def check_clip_loss(loss: Any, text_emb: Any, image_emb: Any, logit_scale: float
         hint = ("that is one direction only: average the cross-entropy over the rows (text to image) and "
                 "over the columns (image to text)." if abs(got - one_way) < 1e-6 else
                 "multiply the cosines by logit_scale before the softmax." if abs(got - no_scale) < 1e-6 else
-                "logits = logit_scale * text_emb @ image_emb.T; the right answer of row i and of column i is i; "
+                "logits: logit_scale times the (N, N) cosine matrix; the right answer of row i and of column i is i; "
                 "loss = (cross_entropy(logits, arange(N)) + cross_entropy(logits.T, arange(N))) / 2.")
         _fail(exercise, f"loss is {got:.6f}, open_clip's ClipLoss gives {expected:.6f}.", hint)
     chance = float(np.log(len(text)))

@@ -121,8 +121,8 @@ check_answer_entropy(colour_entropy, colour_answers)
 #
 # The widget below builds the VQA task at several prior strengths, with and without rebalancing, and
 # shows each question type's answer histogram, the blind baseline and the kit's tiny VQA model (a ViLT
-# that looks at the image). Turn the prior up: the blind baseline climbs towards the full model, so a
-# good score no longer proves the image was used.
+# that looks at the image). Turn the prior up and watch the blind baseline: where it climbs towards the
+# full model, a good score no longer proves that the image was used.
 
 # %% -
 vqa = gk.load_vqa(MODEL)
