@@ -188,7 +188,7 @@ def test_columns_above(capsys):
     fails("(?s)not wins.*NaN", checks.check_columns_above, ["OKVQA", "VisDial"], TABLE, row="ours", baseline="sota")
     fails("not columns", checks.check_columns_above, ["COCO"], TABLE, row="ours", baseline="sota")
     fails("list of column names", checks.check_columns_above, "OKVQA", TABLE, row="ours", baseline="sota")
-    fails("Exercise 5.3", checks.check_columns_above, [], TABLE, row="ours", baseline="sota", exercise="Exercise 5.3")
+    fails("Exercise 5.2", checks.check_columns_above, [], TABLE, row="ours", baseline="sota", exercise="Exercise 5.2")
 
 
 def test_emap_gap(capsys):

@@ -43,7 +43,7 @@ def test_notebook_02_claims():
     rates = claims["uniformity_rates"]
     assert abs(rates["image_only"] - rates["bayes"]) < 1e-12 and rates["text_only"] < rates["bayes"] - 0.05
     # "its image-only partial dependence scores within a few points of the fancy method itself"
-    assert all(abs(gap) <= 0.05 for gap in claims["image_only_minus_fancy"]), claims["image_only_minus_fancy"]
+    assert all(abs(gap) <= 0.06 for gap in claims["image_only_minus_fancy"]), claims["image_only_minus_fancy"]
     # "the interval's upper end is smaller than the lead over the ensemble"
     assert all(up < lead for up, lead in zip(claims["fancy_minus_emap_upper"], claims["fancy_minus_ensemble"]))
     # the interaction plot: parallel lines for the additive head, not for the interactive one
@@ -125,7 +125,7 @@ def test_notebook_05_citation_claims():
     assert vcr["Q->A"]["MERLOT"] > max(vcr["Q->A"][m] for m in others)
     assert vcr["QA->R"]["MERLOT"] < vcr["QA->R"]["ERNIE-ViL-Large"]
     assert (vcr["Q->AR"]["ERNIE-ViL-Large"], vcr["Q->AR"]["MERLOT"]) == (66.3, 65.1)
-    # exercise 5.3's reveal: the small-data counterexamples, and every 32-shot win has at most 46K
+    # exercise 5.2's reveal: the small-data counterexamples, and every 32-shot win has at most 46K
     table, sizes = claims["flamingo"], claims["fine_tuning_examples"]
     few, tuned = "Flamingo-80B 32-shot", "fine-tuned state of the art"
     wins = [t for t in sizes if table[t][few] is not None and table[t][few] > table[t][tuned]]

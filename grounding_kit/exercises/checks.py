@@ -560,7 +560,7 @@ def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline
     """Exercise 5.1: the columns of ``table`` (a pandas DataFrame) where ``row`` beats ``baseline``.
 
     A missing value on either side is not a win. ``exercise`` names the exercise in the messages
-    (the check serves 5.1 and 5.3).
+    (the check serves 5.1 and 5.2).
     """
     if isinstance(answer, str) or answer is None:
         _fail(exercise, f"the answer should be a list of column names, but it is {_describe(answer)}.",
@@ -586,8 +586,8 @@ def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline
 
 def check_emap_gap(gap: Any, report: Any, *, row: str = "full model", against: str = "EMAP",
                    column: str = "score") -> None:
-    """Exercise 5.2: the model's score minus its EMAP's score, read off an ``emap_report`` table."""
-    exercise = "Exercise 5.2 (the EMAP gap)"
+    """Exercise 5.3: the model's score minus its EMAP's score, read off an ``emap_report`` table."""
+    exercise = "Exercise 5.3 (the EMAP gap)"
     expected = float(report.loc[row, column]) - float(report.loc[against, column])
     got = _as_number(exercise, "gap", gap)
     if abs(got - expected) > 1e-9:

@@ -160,23 +160,23 @@ wins = [task for task in flamingo.columns
 check_columns_above(wins, flamingo, row="Flamingo-80B 32-shot", baseline="fine-tuned state of the art")
 
 # %% [markdown] subslide
-# ## Exercise 5.3: a claim the table can test
+# ## Exercise 5.2: a claim the table can test
 #
 # *"Few-shot Flamingo wins exactly where fine-tuning data is scarce."* **Predict first**: among the
 # benchmarks whose fine-tuned model saw at most 10,000 examples, on which does the fine-tuned model
 # still score higher than Flamingo-80B 32-shot? List them as `counterexamples` (an empty list if you
 # think there are none). One counterexample is enough to refute the claim as stated.
 
-# %% - exercise=5.3
+# %% - exercise=5.2
 small = fine_tuning_examples.index[fine_tuning_examples <= 10_000]
 ### BEGIN SOLUTION
 counterexamples = [task for task in small
                    if flamingo.loc["fine-tuned state of the art", task] > flamingo.loc["Flamingo-80B 32-shot", task]]
 ### END SOLUTION
 
-# %% - check=5.3 points=1
+# %% - check=5.2 points=1
 check_columns_above(counterexamples, flamingo[small], row="fine-tuned state of the art",
-                    baseline="Flamingo-80B 32-shot", exercise="Exercise 5.3 (testing a claim)")
+                    baseline="Flamingo-80B 32-shot", exercise="Exercise 5.2 (testing a claim)")
 
 # %% [markdown] subslide
 # <details><summary>After the check: what the counterexamples say</summary>
@@ -237,18 +237,18 @@ report = gk.emap_report(test_labels, heads["interactive"], test_feats)
 report
 
 # %% [markdown] subslide
-# ## Exercise 5.2: the EMAP gap
+# ## Exercise 5.3: the EMAP gap
 #
 # From `report`, compute `gap`: the interactive model's score minus its EMAP's score. Then read the
 # check's verdict: what the 95% interval of the gap says about this trained head on your test pairs,
 # and what it leaves out (retraining, re-estimating the projection).
 
-# %% - exercise=5.2
+# %% - exercise=5.3
 ### BEGIN SOLUTION
 gap = report.loc["full model", "score"] - report.loc["EMAP", "score"]
 ### END SOLUTION
 
-# %% - check=5.2 points=1
+# %% - check=5.3 points=1
 check_emap_gap(gap, report)
 
 # %% [markdown] subslide
