@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "emap_report": "grounding_kit.analysis",
     "EmapReport": "grounding_kit.analysis",
     "cross_validate_emap": "grounding_kit.analysis",
+    "additive_comparison": "grounding_kit.analysis",
     # the experiment protocol (split, embed, fit, analyse held-out pairs)
     "experiment": "grounding_kit.experiments.protocol",
     "task_experiment": "grounding_kit.experiments.protocol",

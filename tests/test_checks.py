@@ -189,7 +189,7 @@ def test_columns_above(capsys):
     fails("(?s)not wins.*NaN", checks.check_columns_above, ["OKVQA", "VisDial"], TABLE, row="ours", baseline="sota")
     fails("not columns", checks.check_columns_above, ["COCO"], TABLE, row="ours", baseline="sota")
     fails("list of column names", checks.check_columns_above, "OKVQA", TABLE, row="ours", baseline="sota")
-    fails("Exercise 5.3", checks.check_columns_above, [], TABLE, row="ours", baseline="sota", exercise="Exercise 5.3")
+    fails("Exercise 5.2", checks.check_columns_above, [], TABLE, row="ours", baseline="sota", exercise="Exercise 5.2")
 
 
 def test_emap_gap(capsys):
@@ -242,12 +242,12 @@ def test_grand_mean_over_the_classes_gets_its_own_hint():
 
 
 def test_ensemble_prediction(capsys):
-    table = pd.DataFrame({"linear ensemble": [0.76, 0.77], "fancy method": [0.82, 0.83],
+    table = pd.DataFrame({"linear model": [0.76, 0.77], "fancy method": [0.82, 0.83],
                           "fancy's EMAP": [0.82, 0.82]})
     passes(capsys, checks.check_ensemble_prediction, "c", table)
     fails("not what the measurement shows", checks.check_ensemble_prediction, "b", table)
     fails("one of", checks.check_ensemble_prediction, "fancy", table)
-    fallen = table.assign(**{"fancy's EMAP": [0.76, 0.77]})
+    fallen = table.assign(**{"fancy's EMAP": [0.76, 0.77]})  # back to the linear model
     passes(capsys, checks.check_ensemble_prediction, "b", fallen)
     passes(capsys, checks.check_ensemble_prediction, "a", table.assign(**{"fancy method": [0.76, 0.83]}))
 
@@ -282,3 +282,25 @@ def test_every_check_is_tested_here():
     source = Path(__file__).read_text()
     untested = [name for name in checks.__all__ if name.startswith("check_") and f"checks.{name}," not in source]
     assert not untested, f"add pass/fail tests for {untested}"
+
+
+def test_concept_checks_of_issue_23(capsys):
+    # the detailed cases are in test_checks_concepts.py
+    rng = np.random.default_rng(3)
+    text = rng.normal(size=(4, 3))
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    logits = 10.0 * text @ text.T
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    rows = float(np.mean(np.log(np.exp(shifted).sum(axis=1)) - np.diag(shifted)))  # symmetric: rows == columns
+    passes(capsys, checks.check_clip_loss, rows, text, text, 10.0)
+    fails("ClipLoss gives", checks.check_clip_loss, rows + 1.0, text, text, 10.0)
+    P = rng.normal(size=(4, 4))
+    additive = P.mean(axis=1, keepdims=True) + P.mean(axis=0, keepdims=True) - P.mean()
+    passes(capsys, checks.check_additive_least_squares, additive, P)
+    fails("differ", checks.check_additive_least_squares, P, P)
+    table = pd.DataFrame({"score": {"additive fit over keys, product of marginals": 0.7,
+                                    "additive fit over keys, joint distribution": 0.9}})
+    passes(capsys, checks.check_projection_prediction, "b", table)
+    fails("not what the measurement shows", checks.check_projection_prediction, "a", table)
+    passes(capsys, checks.check_questionnaire, {1: "b", 2: "b", 3: "b"}, "00")
+    fails("question 2", checks.check_questionnaire, {1: "b", 2: "a", 3: "b"}, "00")

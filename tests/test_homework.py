@@ -188,7 +188,7 @@ def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
               if c.metadata.get("nbgrader", {}).get("grade")}
     assert {k: v["points"] for k, v in graded.items()} == {
         "ex2_1-check": 1, "ex2_2-check": 2, "ex2_3-check": 1, "ex2_4-check": 1, "ex2_H1-answer": 2,
-        "ex2_H2-answer": 2}
+        "ex2_H2-answer": 2, "ex2_Q-check": 2}
     assert graded["ex2_H1-answer"]["solution"] and not graded["ex2_1-check"]["solution"]
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader")

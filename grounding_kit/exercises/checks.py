@@ -44,6 +44,11 @@ __all__ = [
     "check_blind_prediction",
     "check_gap_prediction",
     "gap_verdict",
+    "check_clip_loss",
+    "check_additive_least_squares",
+    "PROJECTION_OPTIONS",
+    "check_projection_prediction",
+    "check_questionnaire",
 ]
 
 
@@ -329,8 +334,8 @@ def check_interaction_residual(residual: Any, P: Any) -> None:
 
 #: the options of exercise 2.4 (what the "beats the ensemble" table will show)
 ENSEMBLE_OPTIONS = {
-    "a": "the ensemble keeps up with the fancy method",
-    "b": "the fancy method wins, and its EMAP falls back to the ensemble (the win is from interactions)",
+    "a": "the linear model keeps up with the fancy method",
+    "b": "the fancy method wins, and its EMAP falls back to the linear model (the win is from interactions)",
     "c": "the fancy method wins, and its EMAP keeps the win (the win is not from interactions)",
 }
 
@@ -338,13 +343,13 @@ ENSEMBLE_OPTIONS = {
 def check_ensemble_prediction(answer: Any, table: Any, *, margin: float = 0.02) -> None:
     """Exercise 2.4: predict the "beats the ensemble" table; the right option is read off ``table``.
 
-    ``table`` has one row per seed and the columns "linear ensemble", "fancy method" and
-    "fancy's EMAP" (accuracies). "a" unless the fancy method leads the ensemble by ``margin`` on
-    every seed; then "c" when its EMAP keeps at least half of the lead on every seed, else "b".
+    ``table`` has one row per seed and the columns "linear model", "fancy method" and
+    "fancy's EMAP" (accuracies). "a" unless the fancy method leads the linear model by ``margin``
+    on every seed; then "c" when its EMAP keeps at least half of the lead on every seed, else "b".
     """
-    exercise = "Exercise 2.4 (predict: does beating the ensemble show interactions?)"
-    lead = table["fancy method"] - table["linear ensemble"]
-    kept = table["fancy's EMAP"] - table["linear ensemble"]
+    exercise = "Exercise 2.4 (predict: does beating the linear model show interactions?)"
+    lead = table["fancy method"] - table["linear model"]
+    kept = table["fancy's EMAP"] - table["linear model"]
     correct = "a" if not (lead >= margin).all() else "c" if (kept >= lead / 2).all() else "b"
     why = (f"the fancy method leads by {lead.min():+.3f} to {lead.max():+.3f} and its EMAP by "
            f"{kept.min():+.3f} to {kept.max():+.3f} over the seeds.")
@@ -419,13 +424,12 @@ def check_blind_prediction(answer: Any, report: Any, question_type: str = "color
 
 # ---------------------------------------------------------------- 04 EMAP
 
-#: The worked example of EMAP: (3, 3) logits, rows texts, columns images. The paper's appendix
-#: gives only the original predictions (the diagonal: -1.3, 3.0, 0.7) and their projections
-#: (-0.8, 2.1, 0.5); the off-diagonal cells are reconstructed to match them (the same grid as the
-#: EMAP engine's golden test).
-EMAP_EXAMPLE = np.array([[-1.3, 0.2, -0.1],
-                         [0.9, 3.0, 0.9],
-                         [1.0, 0.1, 0.7]])
+#: The worked example of EMAP: the 3 x 3 grid of logits in the appendix of Hessel and Lee (EMNLP
+#: 2020), rows texts, columns images, ``EMAP_EXAMPLE[i, j] = f(t_i, v_j)``. Its diagonal holds the
+#: original predictions (-1.3, 3.0, 0.7) and its EMAP is (-0.8, 2.1, 0.5), as in the paper.
+EMAP_EXAMPLE = np.array([[-1.3, 0.3, -0.2],
+                         [0.8, 3.0, 1.1],
+                         [1.1, -0.1, 0.7]])
 
 
 #: hint for the most common slip on an (N, N, C) grid: the grand mean taken over the classes too
@@ -556,7 +560,7 @@ def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline
     """Exercise 5.1: the columns of ``table`` (a pandas DataFrame) where ``row`` beats ``baseline``.
 
     A missing value on either side is not a win. ``exercise`` names the exercise in the messages
-    (the check serves 5.1 and 5.3).
+    (the check serves 5.1 and 5.2).
     """
     if isinstance(answer, str) or answer is None:
         _fail(exercise, f"the answer should be a list of column names, but it is {_describe(answer)}.",
@@ -582,8 +586,8 @@ def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline
 
 def check_emap_gap(gap: Any, report: Any, *, row: str = "full model", against: str = "EMAP",
                    column: str = "score") -> None:
-    """Exercise 5.2: the model's score minus its EMAP's score, read off an ``emap_report`` (its ``.loc``)."""
-    exercise = "Exercise 5.2 (the EMAP gap)"
+    """Exercise 5.3: the model's score minus its EMAP's score, read off an ``emap_report`` table."""
+    exercise = "Exercise 5.3 (the EMAP gap)"
     expected = float(report.loc[row, column]) - float(report.loc[against, column])
     got = _as_number(exercise, "gap", gap)
     if abs(got - expected) > 1e-9:
@@ -603,3 +607,105 @@ def __getattr__(name: str) -> Any:
 
         return gap_verdict
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------- concept exercises (issue 23)
+
+def check_clip_loss(loss: Any, text_emb: Any, image_emb: Any, logit_scale: float) -> None:
+    """Exercise 1.5: CLIP's symmetric InfoNCE loss on a batch, against open_clip's ``ClipLoss``.
+
+    ``text_emb`` and ``image_emb`` are (N, D) unit vectors, pair i in row i of each; the logits are
+    ``logit_scale`` times their cosine similarities (rows texts, columns images). The reference is ``open_clip.loss.ClipLoss()`` (the
+    loss open_clip trains with): the mean of the image-to-text and text-to-image cross-entropies
+    whose right answer is the diagonal.
+    """
+    import torch
+    from open_clip.loss import ClipLoss
+
+    exercise = "Exercise 1.5 (CLIP's contrastive loss)"
+    text = torch.as_tensor(to_numpy(text_emb), dtype=torch.float64)
+    image = torch.as_tensor(to_numpy(image_emb), dtype=torch.float64)
+    expected = float(ClipLoss()(image, text, torch.tensor(float(logit_scale), dtype=torch.float64)))
+    got = _as_number(exercise, "loss", loss)
+    if abs(got - expected) > 1e-6:
+        logits = float(logit_scale) * (text @ image.T)
+        one_way = float(torch.nn.functional.cross_entropy(logits, torch.arange(len(text))))
+        unscaled = text @ image.T
+        no_scale = float((torch.nn.functional.cross_entropy(unscaled, torch.arange(len(text)))
+                          + torch.nn.functional.cross_entropy(unscaled.T, torch.arange(len(text)))) / 2)
+        hint = ("that is one direction only: average the cross-entropy over the rows (text to image) and "
+                "over the columns (image to text)." if abs(got - one_way) < 1e-6 else
+                "multiply the cosines by logit_scale before the softmax." if abs(got - no_scale) < 1e-6 else
+                "logits: logit_scale times the (N, N) cosine matrix; the right answer of row i and of column i is i; "
+                "loss = (cross_entropy(logits, arange(N)) + cross_entropy(logits.T, arange(N))) / 2.")
+        _fail(exercise, f"loss is {got:.6f}, open_clip's ClipLoss gives {expected:.6f}.", hint)
+    chance = float(np.log(len(text)))
+    _passed(exercise, f"{expected:.4f}, the same as open_clip's ClipLoss; a uniform guess among the "
+                      f"{len(text)} candidates would give log N = {chance:.4f}.")
+
+
+def check_additive_least_squares(fitted: Any, P: Any) -> None:
+    """Exercise 4.5: the least-squares additive fit ``g[i] + h[j]`` to a grid (N, N), solved numerically.
+
+    The reference is the closed form the exercise derives: row mean + column mean - grand mean.
+    """
+    exercise = "Exercise 4.5 (derive: EMAP is a least-squares projection)"
+    grid = to_numpy(P).astype(float)
+    expected = grid.mean(axis=1, keepdims=True) + grid.mean(axis=0, keepdims=True) - grid.mean()
+    got = _as_array(exercise, "fitted", fitted)
+    _expect_shape(exercise, "fitted", got, expected.shape,
+                  "the fitted values of every cell: X @ coefficients, reshaped to (N, N).")
+    if not _close(got, expected, 1e-6):
+        _fail(exercise, f"fitted values differ from the least-squares additive fit: "
+                        f"{_first_difference(got, expected)}.",
+              "one indicator column per text (row) and one per image (column); np.linalg.lstsq handles the "
+              "one redundant direction (a constant can move between g and h).")
+    _passed(exercise, "the numerical least-squares fit equals row mean + column mean - grand mean in every cell, "
+                      "as the normal equations say.")
+
+
+#: the options of exercise 4.6 (EMAP vs the additive fit under the joint distribution)
+PROJECTION_OPTIONS = {
+    "a": "both additive fits score about the same",
+    "b": "the fit under the joint distribution scores clearly higher than the one under the product of marginals",
+    "c": "the fit under the product of marginals scores clearly higher than the one under the joint distribution",
+}
+
+
+def check_projection_prediction(answer: Any, table: Any, *, margin: float = 0.05) -> None:
+    """Exercise 4.6: predict which additive fit of the same model scores higher on a dependent world.
+
+    ``table`` is an ``additive_comparison`` table; "a" when the two fits over keys are within
+    ``margin`` of each other.
+    """
+    exercise = "Exercise 4.6 (predict: the product of marginals or the joint distribution?)"
+    product = float(table.loc["additive fit over keys, product of marginals", "score"])
+    joint = float(table.loc["additive fit over keys, joint distribution", "score"])
+    correct = "a" if abs(joint - product) < margin else "b" if joint > product else "c"
+    why = (f"product of marginals {product:.3f}, joint distribution {joint:.3f}. The product also weighs the "
+           "combination that never occurs, where the model only extrapolates.")
+    _choice(exercise, answer, PROJECTION_OPTIONS, correct, why)
+
+
+def check_questionnaire(answers: Any, notebook: str) -> None:
+    """The questionnaire that ends a notebook: ``answers`` maps question number to an option letter.
+
+    Every wrong or missing answer is listed with its explanation; all right passes.
+    """
+    from grounding_kit.exercises.questionnaires import QUESTIONNAIRES
+
+    exercise = f"Exercise {int(notebook)}.Q (questionnaire of notebook {notebook})"
+    questions = QUESTIONNAIRES[notebook]
+    if not isinstance(answers, dict):
+        _fail(exercise, f"answers should be a dict {{question number: letter}}, but it is {_describe(answers)}.",
+              "e.g. answers = {1: 'a', 2: 'c'}.")
+    problems = []
+    for number, question in enumerate(questions, start=1):
+        given = str(answers.get(number, "")).strip().lower()
+        if given not in question.options:
+            problems.append(f"question {number}: no answer among {sorted(question.options)}")
+        elif given != question.answer:
+            problems.append(f"question {number}: not {given!r}; {question.why}")
+    if problems:
+        _fail(exercise, f"{len(problems)} of {len(questions)} not right yet: " + " | ".join(problems))
+    _passed(exercise, f"all {len(questions)} right.")

@@ -7,6 +7,8 @@ loaders that bring real image-text data into the same columns.
 - texts: ``world_texts(seed, queries)`` (every text the world produces), ``all_questions()``.
 - tasks: ``make_task(name, n, seed, size, **dials)`` for "additive", "match", "mixed", "vqa";
   ``bayes_rates(name, **dials)``; ``VQA_ANSWERS`` (the shared closed answer vocabulary).
+- dependent: ``make_dependent_task(n, seed, dependence=1.0)``, text and image dependent beyond the
+  label (one combination of mood and warmth never occurs).
 - rebalancing: ``rebalance(ds, seed, mode)``, ``rebalance_report(before, after)``,
   ``question_only_accuracy(ds)``, ``majority_answer_accuracy(questions, answers)``, ``entropy_bits(values)``.
 - real data: ``load_image_text_folder(path)``, ``load_hub(name, split, n)``, ``load_gallery(size)``.
@@ -27,6 +29,7 @@ from grounding_kit.world.scenes import (BACKGROUNDS, COLOR_RGB, COLORS, SHAPES, 
 _LAZY: dict[str, str] = {
     "make_task": "grounding_kit.world.tasks",
     "bayes_rates": "grounding_kit.world.tasks",
+    "make_dependent_task": "grounding_kit.world.dependent",
     "TASKS": "grounding_kit.world.tasks",
     "world_texts": "grounding_kit.world.texts",
     "all_questions": "grounding_kit.world.texts",

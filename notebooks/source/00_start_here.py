@@ -11,10 +11,14 @@
 #
 # A model that scores well on an image+text task may be doing little more than adding up what the text
 # says and what the image shows, separately. The course gives you a tool to find out, **EMAP**, and lets
-# you try it on worlds where you know the right answer, then on real CLIP and VQA models.
+# you try it on a synthetic world where you know the right answer, with two tiny models that ship with
+# the kit. Offline, that is all the notebooks show; with network, one line (`MODEL`, below) points the
+# same analysis at a real CLIP or VQA model from the model hub, whose results you then measure yourself.
 #
-# Every number in these notebooks is computed by the tested library `grounding_kit`; the notebooks
-# explain, ask and show. Run this one top to bottom (*Run → Run All Cells*): it checks your set-up.
+# Every measured number in these notebooks is computed by the tested library `grounding_kit` when the
+# notebook runs. The exceptions are the results tables of published papers (notebooks 03, 04 and 05):
+# those are typed in, and each names the paper and the table or slide it comes from. Run this notebook
+# top to bottom (*Run → Run All Cells*): it checks your set-up.
 
 # %% [markdown] subslide
 # ## If you are on Google Colab
@@ -51,18 +55,18 @@ report
 # | notebook | what you will do | lecture time |
 # |---|---|---|
 # | `01_grounding_and_clip` | what grounding is; CLIP as a grounding model; zero-shot classification and retrieval | 25 min |
-# | `02_additive_vs_interactive` | additive $f_t(t) + f_v(v)$ vs interactive $f(t, v)$; why beating an ensemble proves little | 25 min |
+# | `02_additive_vs_interactive` | additive $f_t(t) + f_v(v)$ vs interactive $f(t, v)$; why beating a linear model proves little | 25 min |
 # | `03_rebalancing` | language priors in VQA, blind baselines, complementary pairs (Goyal et al., CVPR 2017) | 20 min |
-# | `04_emap` | the decomposition, the projection, reshuffling, and reporting EMAP (Hessel & Lee, EMNLP 2020) | 30 min |
+# | `04_emap` | the decomposition, the projection, reshuffling, reporting EMAP (Hessel & Lee, EMNLP 2020), and what EMAP is not | 35 min |
 # | `05_scaling_up` | web-scale pretraining, and the whole analysis on your own images | 25 min |
 #
-# Each notebook ends with exercises. Write your answer between the marked lines; the check below it
-# tells you in plain words what is still wrong.
+# Each notebook has exercises along the way and ends with a short questionnaire. Write your answer
+# between the marked lines; the check below it tells you in plain words what is still wrong.
 
 # %% [markdown] slide
 # ## How the exercises work
 #
-# Each notebook has two to four exercises. You write your answer between the lines marked
+# Notebooks 01 to 05 have four to eight exercises each. You write your answer between the lines marked
 # `### BEGIN SOLUTION` and `### END SOLUTION` (in your copy they read `# YOUR CODE HERE`), and the
 # `check_...` call below it gives instant feedback: a line starting with ✔ when you are right, or an
 # explanation of what is wrong (the shape, the value, a hint) when you are not. Here is the check of
@@ -93,60 +97,10 @@ f_t, f_v = np.array([2.0, -1.0]), np.array([0.3, 1.2, -0.7])
 G = own_or_kit("2.1", "G", f_t, f_v)
 G.shape
 
-# %% [markdown] subslide
-# **Instructors:** `make student` writes student copies of every notebook to `build/student/`
-# (solutions replaced by `# YOUR CODE HERE` and `raise NotImplementedError`), and `make slides`
-# executes each notebook into a reveal.js deck in `build/slides/` that works with no network (copy
-# the folder with its `assets/`); `make book` builds the course website in `build/book/`. The
-# notebooks themselves are generated from readable sources in `notebooks/source/`
-# (`python -m grounding_kit.course build`).
-
-# %% [markdown] subslide
-# ## Instructors: presenting a notebook live (RISE)
-#
-# Each cell's slide type (slide, sub-slide, fragment) is set in the notebook, so any notebook is also
-# a slideshow of the [jupyterlab_rise](https://github.com/jupyterlab-contrib/rise) extension:
-#
-# | key | where | what |
-# |---|---|---|
-# | `Alt+R` | notebook | open the slideshow |
-# | `Shift+I` / `Shift+B` / `Shift+G` | notebook | make the cell a slide / sub-slide / fragment |
-# | `Space`, `Shift+Space`, arrows | slideshow | next / previous slide |
-# | `Home` / `End` | slideshow | first / last slide |
-# | `W` | slideshow | overview of all slides |
-# | `,` | slideshow | hide / show the on-screen buttons |
-# | `?` | slideshow | every key |
-#
-# With live widgets on the slides: `grounding-kit present 04_emap` (Voila) serves a notebook as slides
-# at http://127.0.0.1:8867/; `make slides` writes static decks to `build/slides/`. In both (reveal.js),
-# `Space` / arrows move, `Esc` or `O` shows the overview, `F` goes full screen and `?` lists every key.
-
-# %% [markdown] subslide
-# ## Instructors: homework with nbgrader
-#
-# `grounding-kit course init my-course/` writes an [nbgrader](https://nbgrader.readthedocs.io) course
-# folder: `nbgrader_config.py` (gradebook and exchange inside the folder) and one assignment per
-# notebook in `source/`. In each assignment an exercise is a solution cell, an autograded test cell
-# worth the exercise's points that calls the kit's check (the reference is computed when it runs;
-# hidden tests are removed from the students' copy), and read-only explanation cells; conceptual
-# homework questions are manually graded answer cells whose text is the grader's rubric. Then, in
-# `my-course/` with the kit's environment active, nbgrader's own commands:
-#
-# 1. `nbgrader generate_assignment 02_additive_vs_interactive`: the release copy in `release/`;
-# 2. hand it out, collect the notebooks into `submitted/<student>/02_additive_vs_interactive/`
-#    (`nbgrader collect` with the exchange, or `nbgrader zip_collect` from an LMS download);
-# 3. `nbgrader autograde 02_additive_vs_interactive`: runs every submission and scores the checks;
-# 4. score the answer cells by their rubrics in JupyterLab (*Nbgrader → Formgrader*);
-# 5. `nbgrader generate_feedback 02_additive_vs_interactive`: one HTML page per student in `feedback/`;
-# 6. `nbgrader export`: the gradebook as `grades.csv`.
-#
-# A skipped exercise scores 0 and the rest of the student's notebook still runs (the kit's values
-# stand in); the README has the details.
-
 # %% [markdown] slide
-# ## One variable switches every notebook to real models
+# ## One variable switches a notebook to real models
 #
-# Near the top of each notebook sits a cell like the one below. The default, `"tiny-shapes"`, is a small
+# Near the top of each notebook that uses a CLIP sits a cell like the one below. The default, `"tiny-shapes"`, is a small
 # CLIP that the kit trained on its own synthetic shapes world and ships in `data/models/`: it works in a
 # lecture hall with no Wi-Fi. With network, put any open_clip name there (for example
 # `"ViT-B-32/laion2b_s34b_b79k"`) or a Hugging Face CLIP (`"openai/clip-vit-base-patch32"`). Without
@@ -199,3 +153,25 @@ widgets.VBox([seed_slider, picture, caption])
 #   `GROUNDING_KIT_CACHE` points). Deleting that folder is always safe.
 #
 # Next: open `01_grounding_and_clip.ipynb`.
+
+# %% [markdown] slide
+# ## Questionnaire
+#
+# Each notebook ends like this. Answer each question with the letter of one option, as
+# `answers = {1: "a", 2: "c", ...}`; the check says which answers are not right yet, and why.
+
+# %% -
+from IPython.display import Markdown
+
+from grounding_kit.exercises.checks import check_questionnaire
+from grounding_kit.exercises.questionnaires import questionnaire_markdown
+
+Markdown(questionnaire_markdown("00"))
+
+# %% - exercise=0.Q
+### BEGIN SOLUTION
+answers = {1: "b", 2: "b", 3: "b"}
+### END SOLUTION
+
+# %% - check=0.Q points=1
+check_questionnaire(answers, "00")

@@ -31,8 +31,8 @@
 # %% [markdown] subslide
 # ## Why study it?
 #
-# * Cross-modal reasoning is **easy for people and hard for machines**: VCR questions take a human a
-#   glance, and took models years of progress.
+# * Cross-modal reasoning is **easy for humans, hard for computers** (the talk's example is a VCR
+#   question, "Why is [person4] pointing at [person1]?", Zellers et al., 2019).
 # * It matters **beyond AI**. Cognitive psychology has asked how words relate to perception since at
 #   least the 1970s (Miller and Johnson-Laird, 1976). Harnad (1990) named the *symbol grounding
 #   problem*: how do the symbols in a system (the words in our heads) connect to the things they
@@ -55,8 +55,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 import grounding_kit as gk
-from grounding_kit.exercises.checks import (check_additive_part, check_recall_prediction, check_retrieval_accuracy,
-                                  check_similarity_matrix, check_zero_shot)
+from grounding_kit.exercises.checks import (check_additive_part, check_clip_loss, check_recall_prediction,
+                                            check_retrieval_accuracy, check_similarity_matrix, check_zero_shot)
 from grounding_kit.exercises.fallbacks import own_or_kit
 
 MODEL = "tiny-shapes"  # online e.g. "ViT-B-32/laion2b_s34b_b79k" (needs network)
@@ -192,9 +192,10 @@ for attribute in ("shape", "color"):
     print(f"the chosen prompt names the right {attribute}: {named:.1%}")
 
 # %% [markdown] notes
-# Try the partial prompts in the comment: "a large red circle / square / triangle". The tiny model
-# saw only full descriptions in training, so prompts that misname the size and colour confuse it;
-# a real CLIP is far more forgiving, and prompt wording still matters (Radford et al., 2021).
+# Try the partial prompts in the comment: "a large red circle / square / triangle", and predict first
+# how the two percentages above will move. The tiny model was trained on full descriptions of the
+# shapes world only. Radford et al. (2021) found prompt wording to matter for real CLIPs too (they
+# use templates such as "a photo of a {label}.").
 
 # %% [markdown] slide
 # ## What reshuffling does to the similarity matrix
@@ -258,6 +259,31 @@ print(f"recall@1: S {claims['recall_S']:.3f}, its additive part {claims['recall_
 # </details>
 
 # %% [markdown] slide
+# ## Exercise 1.5: CLIP's training loss, by hand
+#
+# Implement the loss of the "contrastive pretraining" slide on this notebook's batch: the logits are
+# `logit_scale * text_emb @ image_emb.T` (`clip.logit_scale` is the model's learned temperature $s$);
+# the loss is the mean of two cross-entropies, one over the rows (each caption picks its image) and
+# one over the columns (each image picks its caption), whose right answer is the diagonal. Use
+# `torch.nn.functional.cross_entropy`. **Predict first**: will the loss of the trained tiny CLIP on
+# this batch be above or below $\log N$, the loss of a uniform guess? The check compares your number
+# with open_clip's own `ClipLoss`, the loss open_clip trains with.
+
+# %% - exercise=1.5
+import torch
+
+logit_scale = clip.logit_scale
+### BEGIN SOLUTION
+logits = logit_scale * torch.as_tensor(text_emb, dtype=torch.float64) @ torch.as_tensor(image_emb, dtype=torch.float64).T
+target = torch.arange(len(logits))
+clip_loss = float((torch.nn.functional.cross_entropy(logits, target)
+                   + torch.nn.functional.cross_entropy(logits.T, target)) / 2)
+### END SOLUTION
+
+# %% - check=1.5 points=2
+check_clip_loss(clip_loss, text_emb, image_emb, logit_scale)
+
+# %% [markdown] slide
 # ## Online: a real CLIP on real photos
 #
 # With network, set `MODEL = "ViT-B-32/laion2b_s34b_b79k"` in the set-up cell and run all cells
@@ -279,3 +305,28 @@ print(f"recall@1: S {claims['recall_S']:.3f}, its additive part {claims['recall_
 # `S`; the model, its embeddings and every similarity are unchanged. 1 point: the diagonal now
 # scores each caption against a random image, which is the row's highest-scoring image only by
 # chance, about 1/N of the time, so the drop measures the broken pairing, not the model.
+
+# %% [markdown] slide
+# ## Questionnaire
+#
+# Answer each question with the letter of one option, as `answers = {1: "a", 2: "c", ...}`; the check
+# says which answers are not right yet, and why.
+
+# %% -
+from IPython.display import Markdown
+
+from grounding_kit.exercises.checks import check_questionnaire
+from grounding_kit.exercises.questionnaires import questionnaire_markdown
+
+Markdown(questionnaire_markdown("01"))
+
+# %% - exercise=1.Q
+### BEGIN SOLUTION
+answers = {1: "b", 2: "a", 3: "a", 4: "b"}
+### END SOLUTION
+
+# %% - check=1.Q points=2
+check_questionnaire(answers, "01")
+
+# %% [markdown] -
+# **For discussion in the room:** Is CLIP's similarity $\langle t, v\rangle$ additive, interactive, or neither? What could a CLIP whose score were additive still do, and what not?

@@ -13,12 +13,16 @@
 # %% [markdown] slide
 # ## Language priors
 #
-# In the first VQA datasets, the question alone often gave the answer away: "what sport is ..." was
-# usually tennis, "is there a ..." usually yes. A model could score well while never looking at the
-# image. Goyal, Khot, Summers-Stay, Batra and Parikh, *Making the V in VQA Matter: Elevating the Role
-# of Image Understanding in Visual Question Answering* (CVPR 2017), fixed this with **complementary
-# pairs**: for each question and image they collected a *similar* image on which the same question has a
-# *different* answer.
+# Goyal, Khot, Summers-Stay, Batra and Parikh, *Making the V in VQA Matter: Elevating the Role of Image
+# Understanding in Visual Question Answering* (CVPR 2017), start from this observation (their abstract):
+# "inherent structure in our world and bias in our language tend to be a simpler signal for learning
+# than visual modalities, resulting in models that ignore visual information". In the original VQA
+# dataset a model could score well from the question alone. Goyal et al. made the dataset **more
+# balanced** with **complementary pairs**: for a question and its image they collected a *similar*
+# image on which the same question has a *different* answer. Their balanced dataset (VQA v2) is, in
+# their words, "by construction more balanced than the original VQA dataset", and the models they
+# tested scored lower on it, which they read as evidence that those models had exploited language
+# priors. More balanced is not prior-free: each question has one complement, not every answer.
 #
 # | question | image 1 | complementary image 2 |
 # |---|---|---|
@@ -27,15 +31,19 @@
 # | Is the umbrella upside down? | yes | no |
 # | How many children are in the bed? | 2 | 1 |
 #
-# Now the question alone cannot tell the two rows apart. The same design idea shaped NLVR2 (Suhr et
-# al., 2019) and GQA (Hudson and Manning, 2019).
+# (The talk's examples of complementary pairs from Goyal et al.) For such a pair the question alone
+# cannot tell the two images' answers apart. The same design idea shaped NLVR2 (Suhr et al., 2019) and
+# GQA (Hudson and Manning, 2019). Even on balanced VQA v2, Hessel and Lee's additive projection of
+# LXMERT scores 40.5 against a constant predictor's 23.4 (notebook 04, from the talk's slide): an
+# additive function of question and image still carries much of the signal there.
 
 # %% [markdown] slide
 # ## A VQA task with a prior dial
 #
 # `gk.make_task("vqa", prior=p)` asks questions about shape scenes (colour, shape, count, exists,
 # left/right). With `prior=0` the answers of each question are spread out; as `prior` grows, each
-# question's answers drift towards one favoured answer, exactly the bias Goyal et al. removed.
+# question's answers drift towards one favoured answer: the kind of language prior Goyal et al. set
+# out to reduce.
 
 # %% -
 from collections import Counter
@@ -113,8 +121,8 @@ check_answer_entropy(colour_entropy, colour_answers)
 #
 # The widget below builds the VQA task at several prior strengths, with and without rebalancing, and
 # shows each question type's answer histogram, the blind baseline and the kit's tiny VQA model (a ViLT
-# that looks at the image). Turn the prior up: the blind baseline climbs towards the full model, so a
-# good score no longer proves the image was used.
+# that looks at the image). Turn the prior up and watch the blind baseline: where it climbs towards the
+# full model, a good score no longer proves that the image was used.
 
 # %% -
 vqa = gk.load_vqa(MODEL)
@@ -125,12 +133,33 @@ gk.widgets.rebalancing_lab(vqa, priors=(0.0, 0.5, 0.9), n=80, seed=0)
 #
 # `gk.rebalance(ds)` adds, for each question, minimally edited scenes (one object recoloured, reshaped,
 # added, removed, or two swapped) on which the same question has another answer, until each question's
-# answers are equally frequent. Before and after, per question type:
+# answers are **exactly** equally frequent. That default goes further than VQA v2, which added one
+# complementary image per question and ended up more balanced, not exactly balanced;
+# `gk.rebalance(ds, mode="pairs")` does the one-complement version (homework 1). Before and after, per
+# question type, with the default:
 
 # %% -
 balanced = gk.rebalance(biased, seed=0)
 report = gk.world.rebalance_report(biased, balanced, seed=0)
 claims["rebalance_report"] = report[["entropy_after", "max_entropy", "question_only_after", "chance"]].to_dict()
+
+# %% [markdown] subslide
+# ## Exercise 3.3: the blind baseline after rebalancing
+#
+# Use your `blind_accuracy` on the rebalanced data. Before you run it: what do you expect?
+
+# %% - exercise=3.3
+### BEGIN SOLUTION
+blind_balanced = blind_accuracy(balanced["text"], balanced["answer"])
+### END SOLUTION
+
+# %% - check=3.3 points=1
+check_blind_accuracy(blind_balanced, balanced["text"], balanced["answer"],
+                     exercise="Exercise 3.3 (blind baseline after rebalancing)")
+
+# %% - fallback=3.3
+blind_balanced = own_or_kit("3.3", "blind_balanced", balanced["text"], balanced["answer"])
+print(f"blind baseline: {blind_biased:.1%} before, {blind_balanced:.1%} after rebalancing")
 
 # %% [markdown] subslide
 # ## Exercise 3.4: predict the blind baseline after rebalancing
@@ -195,24 +224,6 @@ widgets.HBox([widgets.VBox([widgets.HTML(f"<i>{balanced[i]['text']}</i>"),
                            layout=widgets.Layout(width="190px", margin="0 8px"))
               for i in complements])
 
-# %% [markdown] subslide
-# ## Exercise 3.3: the blind baseline after rebalancing
-#
-# Use your `blind_accuracy` on the rebalanced data. Before you run it: what do you expect?
-
-# %% - exercise=3.3
-### BEGIN SOLUTION
-blind_balanced = blind_accuracy(balanced["text"], balanced["answer"])
-### END SOLUTION
-
-# %% - check=3.3 points=1
-check_blind_accuracy(blind_balanced, balanced["text"], balanced["answer"],
-                     exercise="Exercise 3.3 (blind baseline after rebalancing)")
-
-# %% - fallback=3.3
-blind_balanced = own_or_kit("3.3", "blind_balanced", balanced["text"], balanced["answer"])
-print(f"blind baseline: {blind_biased:.1%} before, {blind_balanced:.1%} after rebalancing")
-
 # %% [markdown] slide
 # ## But not every task can be rebalanced
 #
@@ -263,3 +274,28 @@ unbalanceable
 # the colour that covers most of the image) or spotting the edited complement images. 1 point: the
 # reason it survives: rebalancing equalises each question's answer frequencies and changes nothing
 # else, so any cue outside those frequencies stays.
+
+# %% [markdown] slide
+# ## Questionnaire
+#
+# Answer each question with the letter of one option, as `answers = {1: "a", 2: "c", ...}`; the check
+# says which answers are not right yet, and why.
+
+# %% -
+from IPython.display import Markdown
+
+from grounding_kit.exercises.checks import check_questionnaire
+from grounding_kit.exercises.questionnaires import questionnaire_markdown
+
+Markdown(questionnaire_markdown("03"))
+
+# %% - exercise=3.Q
+### BEGIN SOLUTION
+answers = {1: "b", 2: "b", 3: "b", 4: "b"}
+### END SOLUTION
+
+# %% - check=3.Q points=2
+check_questionnaire(answers, "03")
+
+# %% [markdown] -
+# **For discussion in the room:** On balanced VQA v2, LXMERT's EMAP scores 40.5 and the constant 23.4 (notebook 04, the talk's slide). What additive signal could be left after Goyal et al.'s balancing?

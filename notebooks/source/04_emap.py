@@ -3,7 +3,7 @@
 # %% [markdown] slide
 # # 04 · EMAP: does my model use cross-modal interactions?
 #
-# **Lecture unit, about 30 minutes.** By the end you can
+# **Lecture unit, about 35 minutes.** By the end you can
 #
 # * decompose a model's predictions on all text-image combinations into a grand mean, a text effect,
 #   an image effect and an interaction;
@@ -12,7 +12,9 @@
 # * see that reshuffling the image-text pairs converges to the text and image marginals, from which
 #   EMAP is built;
 # * report EMAP next to your model, as Hessel and Lee (EMNLP 2020) recommend, and read the paper's
-#   results.
+#   results;
+# * say what EMAP is not: not the best additive model, not a projection under the data's own
+#   distribution of pairs, and not a claim of "no interactions" without an equivalence test.
 
 # %% [markdown] slide
 # ## From one prediction to a grid
@@ -38,13 +40,14 @@
 #
 # $\hat f$ is the least-squares additive fit $g(t) + h(v)$ to the model's own logits over the
 # $N \times N$ product of the test texts and test images, every combination weighted equally (Hessel
-# and Lee, 2020; in the tradition of Friedman, 2001, and Hooker, 2004). It is a *projection of this
-# model*, not the best additive model for the task: it never sees the labels. If $\hat f$ scores as
-# well as $f$, the model's interactions are not what makes it accurate.
+# and Lee, 2020; in the tradition of Friedman, 2001, and Hooker, 2004; exercise 4.5 derives it). It is
+# a *projection of this model*, not the best additive model for the task: it never sees the labels.
+# If $\hat f$ scores as well as $f$ on the test pairs, this model's accuracy there does not rest on
+# its interactions.
 #
-# The paper's appendix works through three pairs whose original predictions are -1.3, 3.0 and 0.7 and
-# whose projections are -0.8, 2.1 and 0.5. The grid below has those numbers (the paper gives only the
-# diagonal and the projections; the other cells are reconstructed to match).
+# The worked example of the paper's appendix (Hessel and Lee, 2020) is the whole 3 x 3 grid below,
+# rows texts, columns images: its diagonal holds the original predictions -1.3, 3.0 and 0.7, and
+# its EMAP is -0.8, 2.1 and 0.5. The cell below prints the grid and recomputes the projection.
 
 # %% subslide
 import numpy as np
@@ -53,13 +56,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 import grounding_kit as gk
-from grounding_kit.exercises.checks import (EMAP_EXAMPLE, check_effects, check_emap_function, check_gap_prediction,
-                                  check_interaction_share)
+from grounding_kit.exercises.checks import (EMAP_EXAMPLE, PROJECTION_OPTIONS, check_additive_least_squares,
+                                            check_effects, check_emap_function, check_gap_prediction,
+                                            check_interaction_share, check_projection_prediction)
 
 MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/laion2b_s34b_b79k"
 VQA_MODEL = "tiny-shapes-vqa"  # online e.g. "dandelin/vilt-b32-finetuned-vqa"
 claims = {}  # measured values the text below relies on (tests/test_notebook_claims.py checks them)
 
+claims["worked_example"] = {"original": np.diag(EMAP_EXAMPLE).tolist(), "emap": gk.emap(EMAP_EXAMPLE).tolist()}
 print(EMAP_EXAMPLE)
 print("original:", np.diag(EMAP_EXAMPLE), " EMAP:", gk.emap(EMAP_EXAMPLE).round(2))
 
@@ -150,9 +155,11 @@ check_effects(text_effect, image_effect, P_np)
 #
 # The *interaction share* of class c is the sum of the squared residual divided by the sum of squared
 # deviations from the grand mean, over the whole grid: the functional-ANOVA variance share of the
-# interaction (Hooker, 2004). It is close to, but not the same as, Friedman and Popescu's (2008) $H^2$,
-# which evaluates the partial dependences at the observed data points only. Compute the share for every
-# class, an array of shape (C,). Use `parts.interaction` or your own residual.
+# interaction (Hooker, 2004), computed over every combination of test text and test image. Friedman
+# and Popescu's (2008) $H^2$ is a different statistic: it evaluates the partial dependences at the
+# observed data points only, so when text and image are dependent the two need not agree (this
+# notebook does not compare them). Compute the share for every class, an array of shape (C,). Use
+# `parts.interaction` or your own residual.
 
 # %% - exercise=4.3
 ### BEGIN SOLUTION
@@ -189,21 +196,46 @@ for more in (1, 1, 3, 5, 10, 30):
     lab.reshuffle(times=more)
     k, gap = lab.experiment.gaps[-1]
     print(f"after {k:2d} reshuffles: mean |running average - EMAP| = {gap:.3f}")
+claims["reshuffle_gaps"] = [list(map(float, step)) for step in lab.experiment.gaps]
 
 # %% [markdown] slide
 # ## Report EMAP
 #
 # `gk.emap_report(labels, model, feats)` scores the model, its EMAP, its text-only and image-only
-# partial dependences and the constant predictor, with paired bootstrap 95% intervals and a paired
-# test of model vs EMAP. Both heads on the mixed task: the additive head is its own projection.
+# partial dependences and the constant predictor, with paired bootstrap 95% intervals (the test items
+# resampled, the projection held fixed) and a paired test of model vs EMAP. The cell below reports both
+# heads on the mixed task, and the *perceptual score* of each modality (Gat et al., 2021: the drop in
+# score when that modality is permuted across the test pairs, divided by the model's score;
+# `gk.analysis.perceptual_score` computes its exact expectation from the same grid). Nothing is shown
+# yet: first, exercise 4.4.
 
 # %% -
 reports = {kind: gk.emap_report(test_labels, head, test_feats) for kind, head in heads.items()}
+perceptual = {kind: gk.analysis.perceptual_score(test_labels, head, test_feats) for kind, head in heads.items()}
+claims["additive_head"] = float(reports["additive"].loc["full model", "score"])
+claims["interactive_emap"] = float(reports["interactive"].loc["EMAP", "score"])
+claims["perceptual_additive_image"] = float(perceptual["additive"].image)
+claims["emap_gap_additive"] = float(reports["additive"].difference)
+
+# %% [markdown] subslide
+# ## Exercise 4.4: predict before you look
+#
+# The additive head is $f_t(t) + f_v(v)$, and it uses the image: shuffling the images across the test
+# pairs costs it accuracy (its image perceptual score is printed after the check). **Predict** its
+# `model - EMAP`, as a number, from the definitions of this notebook alone. The check explains.
+
+# %% - exercise=4.4
+### BEGIN SOLUTION
+predicted_gap = 0.0
+### END SOLUTION
+
+# %% - check=4.4 points=1
+check_gap_prediction(predicted_gap, reports["additive"], perceptual=perceptual["additive"].image)
+
+# %% -
 for kind, report in reports.items():
     low, high = report.difference_ci
     print(f"{kind}: model - EMAP = {report.difference:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}]")
-claims["additive_head"] = float(reports["additive"].loc["full model", "score"])
-claims["interactive_emap"] = float(reports["interactive"].loc["EMAP", "score"])
 pd.concat({kind: r.table for kind, r in reports.items()}, axis=1).round(3)
 
 # %% [markdown] subslide
@@ -223,51 +255,32 @@ print(f"additive head trained on the labels: {claims['additive_head']:.3f}; "
 # %% [markdown] slide
 # ## EMAP beside the perceptual score
 #
-# The *perceptual score* of a modality (Gat et al., 2021) is the drop in score when that modality is
-# permuted across the test pairs, divided by the model's score. `gk.analysis.perceptual_score` computes
-# its exact expectation from the same grid. It asks "does the model *use* this modality?"; EMAP asks
-# "does the model use the two modalities *together*?".
-
-# %% -
-perceptual = {kind: gk.analysis.perceptual_score(test_labels, head, test_feats) for kind, head in heads.items()}
-print({kind: f"image {ps.image:.3f}, text {ps.text:.3f}" for kind, ps in perceptual.items()})
-
-# %% [markdown] subslide
-# ## Exercise 4.4: one model, two measurements
-#
-# The additive head clearly uses the image: its image perceptual score, printed above, is well above
-# 0. Without scrolling back to the report: what is its `model - EMAP`, as a number? The check explains.
-
-# %% - exercise=4.4
-### BEGIN SOLUTION
-predicted_gap = 0.0
-### END SOLUTION
-
-# %% - check=4.4 points=1
-check_gap_prediction(predicted_gap, reports["additive"], perceptual=perceptual["additive"].image)
+# The perceptual score asks "does the model *use* this modality?"; EMAP asks "does the model's score
+# rest on using the two modalities *together*?".
 
 # %% -
 perceptual_table = pd.DataFrame({kind: {"perceptual score, image": ps.image, "perceptual score, text": ps.text,
                                         "model - EMAP": reports[kind].difference}
                                  for kind, ps in perceptual.items()}).round(3)
-claims["perceptual_additive_image"] = float(perceptual["additive"].image)
-claims["emap_gap_additive"] = float(reports["additive"].difference)
 perceptual_table
 
 # %% [markdown] subslide
 # Where they disagree: the additive head uses the image (its image perceptual score is well above 0),
 # yet its EMAP gap is 0, since it never combines image and text. A large perceptual score does not show
-# cross-modal interaction; only the comparison with the model's own projection does.
+# cross-modal interaction.
 
 # %% [markdown] subslide
 # ## The same measurement on three tasks
 #
-# EMAP of the additive head changes nothing (it is its own projection). For the interactive head,
-# the drop from the model to its EMAP is what its interactions are worth on each task.
+# The interactive head on three tasks, 400 training pairs and 200 test pairs each. The drop from the
+# model to its EMAP measures how much *this head's* score rests on its interaction part, evaluated over
+# every combination of a test text with a test image, including combinations that never occur together
+# in the data ("What EMAP is not" below). It is not the value of interactions for the task: another
+# head, with other capacity or training, could gain more or less from them.
 
 # %% -
 def model_vs_emap(task_name, **dials):
-    ds = gk.make_task(task_name, n=600, seed=0, **dials)  # the data of notebook 02 (cached)
+    ds = gk.make_task(task_name, n=600, seed=0, **dials)  # cached after the first run
     split = gk.experiment(clip, ds, test_size=N_TEST, shuffle=False)  # 400 train, the last 200 test
     report = gk.emap_report(split.labels_eval, split.head("interactive", seed=0), split.feats_eval)
     return report.table["score"]
@@ -321,7 +334,8 @@ vqa_table
 #
 # Hessel and Lee (EMNLP 2020) ran the same measurement on published models. On **balanced** VQA data,
 # built to need the image (notebook 03), EMAP costs a strong model (LXMERT) dearly, though it stays far
-# above a constant predictor:
+# above a constant predictor. The numbers are typed in from the talk's slide "First test: EMAP for
+# balanced image+text tasks" (Hessel and Lee's results; for the exact setup see the paper):
 
 # %% -
 balanced_results = pd.DataFrame({"LXMERT": [70.3, 60.3], "+ EMAP": [40.5, 41.0], "constant": [23.4, 18.1]},
@@ -334,9 +348,10 @@ balanced_results
 # On the seven tasks that cannot be rebalanced (notebook 03), the additive projection of the best
 # interactive model scores about as well as the model itself. T-VIS, whose label is about how the image
 # and text relate, is the one task where the projection falls clearly below the model (and even below
-# the linear model). The numbers are the talk's slide of Hessel and Lee's results; the slide marks some
-# values in bold and R-POP with an asterisk without a legend, so for what the markers mean see the
-# paper's table. This notebook does not restate them.
+# the linear model). The numbers are typed in from the talk's slide "Next test: EMAP for unbalanced
+# image+text tasks" (Hessel and Lee's results table); the slide marks some values in bold and R-POP with
+# an asterisk without a legend, so for what the markers mean see the paper's table. This notebook does
+# not restate them.
 
 # %% -
 columns = ["I-INT", "I-SEM", "I-CTX", "T-VIS", "R-POP", "T-ST1", "T-ST2"]
@@ -367,14 +382,15 @@ claims["paper_gains"] = gains.to_dict()
 gains
 
 # %% [markdown] subslide
-# On T-ST2 the interactive model gains 4.8 points over the linear one and its EMAP keeps 4.6 of them: the
-# gain is real and is not from interactions, the pattern of notebook 02's "beats the ensemble" demo. On
-# T-VIS the EMAP keeps none of the 2.1-point gain. The paper's "setup" row is k-fold cross-validation:
-# fit on k-1 folds, project and score on the held-out fold. `gk.cross_validate_emap` runs exactly that;
-# here on notebook 02's uniformity task, 5-fold, linear vs interactive head:
+# On T-ST2 the interactive model's point estimate is 4.8 points above the linear one's and its EMAP's
+# 4.6: the pattern of notebook 02's "beats the linear model" demo. The slide gives no intervals, so this
+# is a pattern of point estimates, not a tested difference. On T-VIS the EMAP keeps none of the
+# 2.1-point gain. The paper's "setup" row is k-fold cross-validation: fit on k-1 folds, project and score
+# on the held-out fold. `gk.cross_validate_emap` runs that protocol; here on notebook 02's uniformity
+# task (1,000 pairs), 5-fold, linear vs interactive head:
 
 # %% -
-uniform = gk.make_task("additive", n=1000, seed=0, image_rule="uniformity")  # cached by notebook 02
+uniform = gk.make_task("additive", n=1000, seed=0, image_rule="uniformity")  # cached after the first run
 uniform_feats, uniform_labels = gk.embed(clip, uniform), np.asarray(uniform["label"])
 folds = {kind: gk.cross_validate_emap(uniform_labels, lambda f, y, kind=kind: gk.fit_head(kind, f, y, seed=0),
                                       uniform_feats, folds=5)
@@ -410,13 +426,173 @@ claims["side_by_side"] = {name: dict(zip(rows, values)) for name, values in ours
 pd.DataFrame({**paper, **ours}, index=["model", "+ EMAP", "constant"]).T.round(1)
 
 # %% [markdown] slide
+# ## What EMAP is not (1): the only additive view of a model
+#
+# EMAP is one least-squares projection under one weighting: every test text with every test image,
+# each combination counted once. The next exercise derives that; the two slides after it show what
+# changes under another weighting, and what its interval leaves out.
+#
+# ## Exercise 4.5: derive the projection
+#
+# Show that $g_i + h_j = \bar P_{i\cdot} + \bar P_{\cdot j} - \bar P_{\cdot\cdot}$ minimises
+# $\sum_{i,j} (P_{ij} - g_i - h_j)^2$ over all additive grids (hint: set the derivative with respect to
+# each $g_i$ and to each $h_j$ to zero, average the second set of equations over $j$, and substitute).
+# Write the three lines in the answer cell after the check. Then confirm it numerically: build the design
+# matrix `X` of shape (n*n, 2n) whose row for cell (i, j) has a 1 in column i (text i) and in column
+# n + j (image j), solve the least-squares problem with `np.linalg.lstsq`, and put the fitted values,
+# reshaped to (n, n), in `fitted`.
+
+# %% - exercise=4.5
+P_small = np.asarray(P[:6, :6, 1], dtype=float)  # the interactive head's "yes" logits: 6 texts x 6 images
+n = len(P_small)
+### BEGIN SOLUTION
+X = np.zeros((n * n, 2 * n))
+for i in range(n):
+    for j in range(n):
+        X[i * n + j, i] = X[i * n + j, n + j] = 1.0
+coefficients = np.linalg.lstsq(X, P_small.ravel(), rcond=None)[0]
+fitted = (X @ coefficients).reshape(n, n)
+### END SOLUTION
+
+# %% - check=4.5 points=2
+check_additive_least_squares(fitted, P_small)
+
+# %% [markdown] -
+# **Your derivation** (three lines):
+
+# %% [markdown] - answer=4.5d points=2
+# **Rubric (2 points).** 1 point: the normal equations, $\partial/\partial g_i$:
+# $\sum_j (P_{ij} - g_i - h_j) = 0$, so $g_i = \bar P_{i\cdot} - \bar h$; likewise
+# $h_j = \bar P_{\cdot j} - \bar g$. 1 point: averaging the first over $i$ gives
+# $\bar g + \bar h = \bar P_{\cdot\cdot}$, so $g_i + h_j = \bar P_{i\cdot} + \bar P_{\cdot j} -
+# \bar P_{\cdot\cdot}$ (only the sum is determined: a constant can move between $g$ and $h$). The
+# objective weights every cell (i, j) equally: the product of the two empirical marginals.
+
+# %% [markdown] slide
+# ## What EMAP is not (2): a projection under the data's own pairs
+#
+# Equal weight on every combination means that EMAP also averages the model over text-image pairs that
+# never occur together in the data, where the model can only extrapolate. When text and image are
+# dependent, Hooker (2007, *Generalized functional ANOVA diagnostics for high-dimensional functions of
+# dependent variables*, JCGS 16(3)) argues for defining the additive components under the joint
+# distribution instead, so that they do not rest on such extrapolation.
+#
+# `gk.world.make_dependent_task` builds a world for this. A caption has a *mood* (a positive or negative
+# sentiment word), a picture a *warmth* (all its objects warm, or all cool); the label asks whether the
+# mood fits the picture (positive with warm, negative with cool; 10% of the labels flipped). With
+# `dependence=1` half of the pairs are positive-warm, a quarter positive-cool, a quarter negative-cool,
+# and a negative caption of a warm picture **never occurs**: mood and warmth are dependent beyond the
+# label. We train the interactive head where all four combinations occur (`dependence=0`,
+# 1,200 pairs), then test it on 200 pairs of the dependent world. `gk.additive_comparison` scores the
+# head, its EMAP, and two additive fits of the head's own logits over the same keys (mood, warmth) by
+# backfitting (`gk.analysis.fit_additive`): one under the product of the marginals (all 200 x 200
+# combinations), one under the joint distribution (the 200 observed pairs only).
+
+# %% -
+dependent_train = gk.world.make_dependent_task(1200, seed=0, dependence=0.0)
+dependent_test = gk.world.make_dependent_task(200, seed=1, dependence=1.0)
+rule_head = gk.fit_head("interactive", gk.embed(clip, dependent_train), np.asarray(dependent_train["label"]), seed=0)
+comparison = gk.additive_comparison(np.asarray(dependent_test["label"]), rule_head, gk.embed(clip, dependent_test),
+                                    dependent_test["mood"], dependent_test["warmth"])
+cells = comparison.attrs["cells"]
+claims["dependent_scores"] = comparison["score"].to_dict()
+claims["dependent_cells"] = {f"{mood}/{warmth}": {"pairs": int(row["pairs"]), "model": row["model"][1] - row["model"][0],
+                                                  "product": row["product fit"][1] - row["product fit"][0],
+                                                  "joint": row["joint fit"][1] - row["joint fit"][0]}
+                             for (mood, warmth), row in cells.iterrows()}
+
+# %% [markdown] subslide
+# ## Exercise 4.6: predict
+#
+# Both fits are additive in the same two keys and both approximate the same head; only the weighting
+# differs. Which of `PROJECTION_OPTIONS` will the table show? Set `prediction` to its key.
+
+# %% - exercise=4.6
+print(PROJECTION_OPTIONS)
+### BEGIN SOLUTION
+prediction = "b"
+### END SOLUTION
+
+# %% - check=4.6 points=1
+check_projection_prediction(prediction, comparison)
+
+# %% -
+comparison.round(3)
+
+# %% [markdown] subslide
+# ## Where the two weightings differ, drawn
+#
+# Each panel is the 2 x 2 table of (mood, warmth): how many test pairs fall in each combination, the
+# head's mean "yes" margin (logit of yes minus logit of no) over the 200 x 200 grid's pairs in it, and
+# the two additive fits' margins there.
+
+# %% -
+margin = {name: np.array([[row[name][1] - row[name][0] for row in (cells.loc[(m, "cool")], cells.loc[(m, "warm")])]
+                          for m in ("negative", "positive")]) for name in ("model", "product fit", "joint fit")}
+panels = {"observed pairs": np.array([[cells.loc[(m, w), "pairs"] for w in ("cool", "warm")]
+                                      for m in ("negative", "positive")]), **margin}
+drawing = make_subplots(rows=1, cols=4, subplot_titles=list(panels), horizontal_spacing=0.06)
+for column, (name, table) in enumerate(panels.items(), start=1):
+    drawing.add_trace(go.Heatmap(z=table, x=["cool", "warm"], y=["negative", "positive"], colorscale="RdBu",
+                                 zmid=0 if column > 1 else None, showscale=False,
+                                 text=np.round(table, 2), texttemplate="%{text}"), row=1, col=column)
+drawing.update_yaxes(title_text="caption's mood", row=1, col=1)
+drawing.update_layout(height=280, margin={"t": 40, "b": 10})
+go.FigureWidget(drawing)
+
+# %% [markdown] subslide
+# The head learned the rule where every combination occurred, so on a negative caption with a warm
+# picture, a combination absent from the test pairs, its margin is negative ("no"). The fit under the
+# product of marginals weighs that empty cell too (an eighth of all combinations), and no additive table
+# can say "no" there and "yes" on the two observed cells where the mood fits: here it gives up the
+# negative-cool cell, whose margin turns negative, and scores well below the head, as EMAP does item by
+# item. The fit under the joint distribution ignores the empty cell, reproduces the three observed cells,
+# and scores far above EMAP. (It even scores above the head: its keys hold the mood and warmth exactly,
+# which the head must read off the tiny CLIP's features.) Neither number is wrong; they answer different
+# questions. EMAP: does this head's function, over every combination of these texts and images, need
+# its interactions? The joint fit: on the pairs that occur, could an additive function reproduce it?
+# The exclusive-or needs its interaction only in a cell the data never show (Hooker, 2007).
+
+# %% [markdown] slide
+# ## What EMAP is not (3): an interval that covers every source of error
+#
+# The interval of model - EMAP in `emap_report` resamples the test items with the projection held
+# fixed. It leaves out two sources of error: the marginals of the projection are re-estimated from the
+# same items (`gk.emap_report(..., bootstrap="refit")` re-estimates them inside every resample), and the
+# head is one draw from its training (another seed gives another head; no option of one report covers
+# that). Below:
+# today's interval for the interactive head on the mixed task, beside the same head trained with three
+# seeds on the same split.
+
+# %% -
+by_seed = {}
+for seed in (0, 1, 2):
+    report = gk.emap_report(test_labels, exp.head("interactive", seed=seed), test_feats, n_boot=400)
+    by_seed[seed] = {"model - EMAP": report.difference, "interval low": report.difference_ci[0],
+                     "interval high": report.difference_ci[1]}
+seed_table = pd.DataFrame(by_seed).T.rename_axis("training seed")
+claims["seed_differences"] = list(seed_table["model - EMAP"])
+claims["seed_interval_width"] = float((seed_table["interval high"] - seed_table["interval low"]).mean())
+print(f"spread of model - EMAP over 3 seeds: {seed_table['model - EMAP'].max() - seed_table['model - EMAP'].min():.3f}; "
+      f"mean width of one interval: {claims['seed_interval_width']:.3f}")
+seed_table.round(3)
+
+# %% [markdown] subslide
+# Each interval describes one trained head on these 200 items. A statement about "this kind of head on
+# this task" needs the spread over seeds (and over folds, as `gk.cross_validate_emap` gives) beside it.
+
+# %% [markdown] slide
 # ## Take-away: report EMAP
 #
-# * A model beating an additive baseline does not show that it uses interactions; its own additive
-#   projection is the right baseline, and it costs only $N^2$ forward passes (or fewer, with the
-#   kit's streamed and Monte Carlo paths, `gk.emap_model(model, feats, partners=K)`).
-# * When the interval of model minus EMAP lies close to 0, the interactions the model learned do not
-#   help it on that dataset (which says nothing about what another model could gain on the task).
+# * A model beating an additive baseline does not show that it uses interactions. Report two additive
+#   numbers beside it: its own projection, EMAP ("does this model's score rest on its interactions?";
+#   $N^2$ forward passes, or fewer with `gk.emap_model(model, feats, partners=K)`), and the best
+#   additive model you can train ("can an additive model do as well on this task?").
+# * EMAP weights every text with every image; with dependent text and image it also averages over pairs
+#   that never occur, and an additive fit under the joint distribution can score differently.
+# * An interval of model minus EMAP near 0 shows no gain on those items for that trained model; to
+#   claim "no interactions needed", test equivalence against a margin fixed in advance, and look at the
+#   spread over training seeds.
 # * Report the *Empirical Multimodally-Additive function Projection* beside every multimodal result.
 #
 # **Homework**
@@ -434,3 +610,28 @@ pd.DataFrame({**paper, **ours}, index=["model", "+ EMAP", "constant"]).T.round(1
 # reason: the softmax is not linear, so the average of probabilities over a row or column is not the
 # softmax of the averaged logits; EMAP averages logits, where an additive model is exactly a sum of
 # a text part and an image part.
+
+# %% [markdown] slide
+# ## Questionnaire
+#
+# Answer each question with the letter of one option, as `answers = {1: "a", 2: "c", ...}`; the check
+# says which answers are not right yet, and why.
+
+# %% -
+from IPython.display import Markdown
+
+from grounding_kit.exercises.checks import check_questionnaire
+from grounding_kit.exercises.questionnaires import questionnaire_markdown
+
+Markdown(questionnaire_markdown("04"))
+
+# %% - exercise=4.Q
+### BEGIN SOLUTION
+answers = {1: "a", 2: "b", 3: "a", 4: "a", 5: "b"}
+### END SOLUTION
+
+# %% - check=4.Q points=2
+check_questionnaire(answers, "04")
+
+# %% [markdown] -
+# **For discussion in the room:** On the dependent world, which number answers "does this head need its interactions?": EMAP or the additive fit under the joint distribution? When would you report both?

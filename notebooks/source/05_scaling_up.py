@@ -17,8 +17,9 @@
 #
 # How do we build models powerful enough to learn cross-modal interactions? Lately the answer has been:
 # **train the biggest model you can afford on the most data you can grab from the web.** Web data is,
-# in the words of Halevy, Norvig and Pereira (2009), "the best ally we have". The web offers paired data
-# for every pair of modalities:
+# in the words of Halevy, Norvig and Pereira (2009), "the best ally we have". The talk's examples, one per
+# family of tasks, are not all paired: images come with captions and videos with speech transcripts,
+# but its audio example is speech with no text at all.
 
 # %% -
 import pandas as pd
@@ -32,12 +33,22 @@ FOLDER = None  # e.g. "my_photos/" (an imagefolder with metadata.jsonl or captio
 claims = {}  # measured values the text below relies on (tests/test_notebook_claims.py checks them)
 
 web_data = pd.DataFrame(
-    [("image + text", "Conceptual Captions", "Sharma et al. (2018)", "3M webly supervised image-caption pairs"),
-     ("video + text", "HowTo100M", "Miech et al. (2019)", "100M web video clips with speech transcripts (ASR)"),
-     ("audio", "wav2vec 2.0 pretraining", "Baevski et al. (2020)", "1,000 hours of untranscribed speech"),
-     ("image + text", "CLIP's training set", "Radford et al. (2021)", "400M image-caption pairs from the web")],
-    columns=["modalities", "corpus", "reference", "scale"])
+    [("image + text", "Conceptual Captions", "Sharma et al. (2018)", "3M webly supervised image-caption pairs",
+      "paired"),
+     ("video + text", "HowTo100M", "Miech et al. (2019)", "100M web video clips with speech transcripts (ASR)",
+      "paired (automatic transcripts)"),
+     ("audio + text", "wav2vec 2.0 pretraining", "Baevski et al. (2020)", "1,000 hours of untranscribed speech",
+      "unpaired: audio only"),
+     ("image + text", "CLIP's training set", "Radford et al. (2021)", "400M image-caption pairs from the web",
+      "paired")],
+    columns=["tasks", "corpus", "reference", "scale (as on the talk's slides)", "pairing"])
 web_data
+
+# %% [markdown] subslide
+# Where no parallel data exist, a model can be connected through a third modality instead: VIP-ANT
+# (Zhao, Hessel, Yu, Lu, Zellers and Choi, NAACL 2022, shown in the talk) links audio and text through
+# images, *without* audio-text pairs ("Connecting the dots between audio and text without parallel data
+# through visual knowledge transfer").
 
 # %% [markdown] subslide
 # ## The bitter lesson, with some sweetener
@@ -88,7 +99,8 @@ vcr.sort_values("Q->AR", ascending=False)
 # Flamingo (Alayrac et al., 2022, DeepMind) does not train a new generator from scratch. It keeps a
 # large language model and a vision encoder **frozen** and trains new gated cross-attention layers and a
 # "perceiver resampler" between them, on a mixture of image-text pairs, video-text pairs and web pages
-# with interleaved images and text (M3W). Its parameters:
+# with interleaved images and text (M3W). Its parameters, typed in from the Flamingo paper's table of
+# parameter counts as shown in the talk (captioned there "Table 1 | Parameter counts for Flamingo models"):
 
 # %% -
 flamingo_sizes = pd.DataFrame(
@@ -107,9 +119,10 @@ flamingo_sizes
 # ## Flamingo, few-shot, against fine-tuned models
 #
 # With a handful of examples in its prompt and no fine-tuning, the largest Flamingo (80B parameters) is
-# compared with the best *fine-tuned* model on each benchmark (numbers from the Flamingo paper, Alayrac et
-# al., 2022, as shown in the talk; VisDial 32-shot is missing: out of context length). The last row is
-# the number of training examples the fine-tuned model used.
+# compared with the best *fine-tuned* model on each benchmark (typed in from the Flamingo paper's
+# comparison with the state of the art, Alayrac et al., 2022, as shown in the talk's slide "Quantitative
+# results"; VisDial 32-shot is missing: out of context length). The last row is the number of training
+# examples the fine-tuned model used.
 
 # %% -
 tasks = ["OKVQA", "VQAv2", "COCO", "MSVDQA", "VATEX", "VizWiz", "Flickr30K", "MSRVTTQA", "iVQA",
@@ -147,23 +160,23 @@ wins = [task for task in flamingo.columns
 check_columns_above(wins, flamingo, row="Flamingo-80B 32-shot", baseline="fine-tuned state of the art")
 
 # %% [markdown] subslide
-# ## Exercise 5.3: a claim the table can test
+# ## Exercise 5.2: a claim the table can test
 #
 # *"Few-shot Flamingo wins exactly where fine-tuning data is scarce."* **Predict first**: among the
 # benchmarks whose fine-tuned model saw at most 10,000 examples, on which does the fine-tuned model
 # still score higher than Flamingo-80B 32-shot? List them as `counterexamples` (an empty list if you
 # think there are none). One counterexample is enough to refute the claim as stated.
 
-# %% - exercise=5.3
+# %% - exercise=5.2
 small = fine_tuning_examples.index[fine_tuning_examples <= 10_000]
 ### BEGIN SOLUTION
 counterexamples = [task for task in small
                    if flamingo.loc["fine-tuned state of the art", task] > flamingo.loc["Flamingo-80B 32-shot", task]]
 ### END SOLUTION
 
-# %% - check=5.3 points=1
+# %% - check=5.2 points=1
 check_columns_above(counterexamples, flamingo[small], row="fine-tuned state of the art",
-                    baseline="Flamingo-80B 32-shot", exercise="Exercise 5.3 (testing a claim)")
+                    baseline="Flamingo-80B 32-shot", exercise="Exercise 5.2 (testing a claim)")
 
 # %% [markdown] subslide
 # <details><summary>After the check: what the counterexamples say</summary>
@@ -183,8 +196,12 @@ check_columns_above(counterexamples, flamingo[small], row="fine-tuned state of t
 # * **DALL-E 2** (Ramesh et al., 2022): generates images from text *through CLIP's latent space*, for
 #   example "The University of Washington quad with cherry blossoms under the stars".
 #
-# Is a web-scale model's accuracy *interactive*? EMAP does not care how a model was trained: it needs
-# only the model's logits on all text-image combinations. That is the capstone.
+# Is a web-scale model's accuracy *interactive*? EMAP does not care how a model was trained, but it needs
+# a score for every text-image combination over a fixed set of outputs: logits over a classifier's
+# labels, or a similarity such as CLIP's. A generative model (Flamingo writes text, DALL-E 2 draws
+# images) has no fixed label space, so a scoring step comes first: for example the log-likelihood the
+# model gives each candidate answer of a multiple-choice task, for every question with every image.
+# EMAP then projects those scores. The capstone uses classifier heads, which have logits.
 
 # %% [markdown] slide
 # ## Capstone: the whole analysis on your own images
@@ -220,19 +237,20 @@ report = gk.emap_report(test_labels, heads["interactive"], test_feats)
 report
 
 # %% [markdown] subslide
-# ## Exercise 5.2: the EMAP gap
+# ## Exercise 5.3: the EMAP gap
 #
 # From `report`, compute `gap`: the interactive model's score minus its EMAP's score. Then read the
-# check's verdict: it reads the 95% interval of the gap on your data, which a gap near zero alone does
-# not; an interval around zero is not yet evidence that no interaction is needed (that takes an
-# equivalence test against a margin fixed before looking, `gk.emap_report(..., margin=m)`).
+# check's verdict: what the 95% interval of the gap says about this trained head on your test pairs,
+# and what it leaves out (retraining, re-estimating the projection). An interval around zero is not yet
+# evidence that no interaction is needed: that takes an equivalence test against a margin fixed before
+# looking (`gk.emap_report(..., margin=m)`).
 
-# %% - exercise=5.2
+# %% - exercise=5.3
 ### BEGIN SOLUTION
 gap = report.loc["full model", "score"] - report.loc["EMAP", "score"]
 ### END SOLUTION
 
-# %% - check=5.2 points=1
+# %% - check=5.3 points=1
 check_emap_gap(gap, report)
 
 # %% [markdown] subslide
@@ -249,8 +267,9 @@ gk.widgets.reshuffle_lab(heads["interactive"], test_feats, test_labels, additive
 #
 # EMAP needs a model's logits on **every** text-image combination: N x N forward passes for N examples.
 # The kit's heads have closed forms that evaluate no pair at all, but a transformer that mixes the two
-# modalities, such as ViLT or LXMERT, has none: every pair is one forward pass. Hessel & Lee (2020) computed EMAP for LXMERT
-# with N = 500 examples and 15 random seeds per dataset:
+# modalities, such as ViLT or LXMERT, has none: every pair is one forward pass. For a sense of scale, take
+# a paper-sized experiment (our assumption, not a number quoted from the paper): N = 500 test examples,
+# repeated for 15 training seeds, per dataset:
 
 # %% -
 paper = {"seeds": 15, "N": 500}
@@ -302,7 +321,7 @@ print(f"{N_BIG**2:,} forward passes in {seconds:.1f} s on 2 workers ({claims['pe
 # a crash computes only the missing blocks and gives the same number.
 
 # %% [markdown] subslide
-# ## The paper's setting on k machines
+# ## The paper-sized setting on k machines
 #
 # Hours per dataset from the tiny ViLT's cost measured above (an upper bound: it includes sending the model
 # to the workers) and, for a base-size model (ViLT-B/32 has about 87 M parameters, Kim et al., 2021), an
@@ -363,3 +382,28 @@ cost.round(2).rename_axis("hours per dataset (3.75 M passes)")
 # reshuffle lab read correctly: how far the model and its EMAP fall as the pairs break. 1 point: what
 # would change their mind, for example more pairs to narrow the interval, another model, or data
 # whose labels need both the image and the text.
+
+# %% [markdown] slide
+# ## Questionnaire
+#
+# Answer each question with the letter of one option, as `answers = {1: "a", 2: "c", ...}`; the check
+# says which answers are not right yet, and why.
+
+# %% -
+from IPython.display import Markdown
+
+from grounding_kit.exercises.checks import check_questionnaire
+from grounding_kit.exercises.questionnaires import questionnaire_markdown
+
+Markdown(questionnaire_markdown("05"))
+
+# %% - exercise=5.Q
+### BEGIN SOLUTION
+answers = {1: "b", 2: "b", 3: "c"}
+### END SOLUTION
+
+# %% - check=5.Q points=2
+check_questionnaire(answers, "05")
+
+# %% [markdown] -
+# **For discussion in the room:** How would you compute EMAP for a captioning model that generates text? What would you score, and over which pairs?
