@@ -88,8 +88,13 @@ def test_emap_example_is_the_papers_whole_grid():
 
 
 def test_gap_verdict_says_what_the_interval_leaves_out():
+    from grounding_kit.analysis.report import EmapReport
+
     table = pd.DataFrame({"score": [0.8, 0.79]}, index=["full model", "EMAP"])
-    table.attrs.update(difference_ci=(-0.02, 0.04), level=0.95)
-    verdict = checks.gap_verdict(table)
-    assert "not evidence of additivity" in verdict and "rule out" not in verdict
-    assert "equivalence" in verdict
+    for bootstrap, says in (("items", "projection held fixed"), ("refit", "projection re-estimated")):
+        report = EmapReport(table, difference=0.01, difference_ci_low=-0.02, difference_ci_high=0.04,
+                            bootstrap=bootstrap)
+        verdict = checks.gap_verdict(report)
+        assert says in verdict and "one trained model" in verdict
+        assert "not evidence" in verdict and "rule out" not in verdict
+        assert "equivalence" in verdict

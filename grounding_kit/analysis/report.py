@@ -471,6 +471,10 @@ def gap_verdict(report: EmapReport) -> str:
       looking) can show that the difference lies within +-margin, and the sentence says whether it
       did, or that no margin was given.
 
+    The interval names what it resampled (``report.bootstrap``: the items with the projection held
+    fixed, or the projection re-estimated too) and that it describes one trained model: the spread
+    over training seeds is never in it.
+
     Parameters
     ----------
     report : an :class:`EmapReport` (or the frame of its ``to_frame()``)
@@ -487,7 +491,9 @@ def gap_verdict(report: EmapReport) -> str:
     if not isinstance(report, EmapReport):
         raise TypeError(f"report must be the EmapReport returned by gk.emap_report, got {type(report).__name__}")
     low, high = report.difference_ci
-    interval = f"{report.level:.0%} interval of model - EMAP [{low:+.3f}, {high:+.3f}]"
+    resampled = ("items resampled, projection held fixed" if report.bootstrap == "items"
+                 else "projection re-estimated in every resample")
+    interval = f"{report.level:.0%} interval of model - EMAP [{low:+.3f}, {high:+.3f}] ({resampled}; one trained model)"
     tost_part = f" {report.equivalence.verdict()}" if report.equivalence is not None else ""
     if low > 0:
         return (f"{interval} lies above 0: on this data the model's interactions add at least "
