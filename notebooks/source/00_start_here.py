@@ -56,48 +56,53 @@ report
 # | `04_emap` | the decomposition, the projection, reshuffling, and reporting EMAP (Hessel & Lee, EMNLP 2020) | 30 min |
 # | `05_scaling_up` | web-scale pretraining, and the whole analysis on your own images | 25 min |
 #
-# Each notebook ends with exercises. Write your answer between the marked lines; the check below it
-# tells you in plain words what is still wrong.
+# Each notebook ends with exercises. Write your answer in place of the `...` under `# YOUR CODE HERE`;
+# the check below it tells you in one line what is still wrong.
 
 # %% [markdown] slide
 # ## How the exercises work
 #
-# Each notebook has two to four exercises. You write your answer between the lines marked
-# `### BEGIN SOLUTION` and `### END SOLUTION` (in your copy they read `# YOUR CODE HERE`), and the
-# `check_...` call below it gives instant feedback: a line starting with ✔ when you are right, or an
-# explanation of what is wrong (the shape, the value, a hint) when you are not. Here is the check of
-# exercise 2.3 (notebook 02) receiving a count where it expects a fraction, then the right answer:
+# Each notebook has two to four exercises. In your copy an exercise reads `# YOUR CODE HERE` and a
+# line such as `S = ...`: write your answer in place of the `...`. The `check_...` call in the cell
+# below it gives instant feedback in one line: ✔ when you are right, ✘ with what is wrong (the shape,
+# the value) and a hint aimed at the likely slip when you are not, and ○ "not done yet" while the `...`
+# is still there. Here is the check of exercise 2.3 (notebook 02) receiving a count where it expects
+# a fraction, then nothing yet, then the right answer:
 
 # %%
 import numpy as np
 
-from grounding_kit.exercises.checks import CheckFailed, check_accuracy
+from grounding_kit.exercises.checks import check_accuracy
 
 logits = np.array([[2.0, 0.1], [0.3, 1.5], [1.0, 0.2]])  # 3 examples, 2 classes
 labels = np.array([0, 1, 1])
-try:
-    check_accuracy(2, logits, labels)  # 2 right answers: a count, not a fraction
-except CheckFailed as problem:
-    print(problem)
+check_accuracy(2, logits, labels)  # 2 right answers: a count, not a fraction
+check_accuracy(..., logits, labels)  # the placeholder of your copy: not done yet
 check_accuracy(2 / 3, logits, labels)
 
 # %% [markdown] subslide
-# **Skipped an exercise?** The notebook still runs. Where later cells need an exercise's answer, a
-# line such as `G = own_or_kit("2.1", "G", f_t, f_v)` follows the check: it keeps your answer when
-# the check accepts it, and otherwise uses the kit's value and says so in one line. Here no `G` exists:
+# **Skipped an exercise, or not right yet?** *Run → Run All Cells* still runs the whole notebook: a
+# check never stops it. Where later cells need an exercise's answer, a line such as
+# `G = own_or_kit("2.1", "G", f_t, f_v)` follows the check: it keeps your answer when the check
+# accepts it, and otherwise uses the kit's value and says so in one line. Here `G` is still `...`:
 
 # %%
 from grounding_kit.exercises.fallbacks import own_or_kit
 
 f_t, f_v = np.array([2.0, -1.0]), np.array([0.3, 1.2, -0.7])
+G = ...
 G = own_or_kit("2.1", "G", f_t, f_v)
 G.shape
 
 # %% [markdown] subslide
-# **Instructors:** `make student` writes student copies of every notebook to `build/student/`
-# (solutions replaced by `# YOUR CODE HERE` and `raise NotImplementedError`), and `make slides`
-# executes each notebook into a reveal.js deck in `build/slides/` that works with no network (copy
-# the folder with its `assets/`); `make book` builds the course website in `build/book/`. The
+# **Instructors:** this folder, `notebooks/`, holds the solutions. Students start with
+# `make student-lab`, which writes their own copies to `my-notebooks/` (solutions replaced by
+# `# YOUR CODE HERE` and `S = ...`; an existing copy is never overwritten) and opens JupyterLab there;
+# `make student` writes fresh copies to `build/student/` to hand out. `make slides` executes each
+# student copy into a reveal.js deck in `build/slides/` that works with no network (copy the folder
+# with its `assets/`); `make book` builds the course website, for students too, in `build/book/`.
+# `make slides EDITION=instructor` and `make book EDITION=instructor` build editions with the
+# solutions, hidden tests and rubrics, marked as such on every page. The
 # notebooks themselves are generated from readable sources in `notebooks/source/`
 # (`python -m grounding_kit.course build`).
 
