@@ -301,24 +301,11 @@ def names_read(code: str) -> set[str]:
 
 
 def notebook_paths(notebooks_dir: Path) -> list[Path]:
+    """The notebooks (``*.ipynb``) of ``notebooks_dir``, sorted; FileNotFoundError when there are none."""
     paths = sorted(Path(notebooks_dir).glob("*.ipynb"))
     if not paths:
         raise FileNotFoundError(f"no notebooks (*.ipynb) in {notebooks_dir}")
     return paths
-
-
-
-
-# ---------------------------------------------------------------- slides and book
-
-
-
-# ---------------------------------------------------------------- command line
-
-
-
-
-
 
 
 ROLES = ("exercise", "check", "fallback", "answer")
