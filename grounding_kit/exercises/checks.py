@@ -286,10 +286,10 @@ def check_similarity_matrix(similarity: Any, text_emb: Any, image_emb: Any) -> N
          "image embeddings need a transpose."),
         (image @ text if text.shape[0] == text.shape[1] else None,
          "the image embeddings come second, transposed: rows are texts and columns are images."),
-        (text.T @ image if text.shape == expected.shape else None,
+        (text.T @ image,
          "`text_emb.T @ image_emb` sums over the pairs and gives one value per pair of embedding "
          "dimensions; S sums over the embedding dimension instead."),
-        (text * image if text.shape == expected.shape else None,
+        (text * image if text.shape == image.shape else None,
          "`*` multiplies element by element; S needs the dot product of every text with every image "
          "(a matrix product, `@`)."),
         (text @ text.T, "that compares the texts with each other; S compares each text with each image."),
