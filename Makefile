@@ -9,19 +9,25 @@ DASHBOARD_PORT ?= 8866
 NB ?= 04_emap
 PRESENT_PORT ?= 8867
 PYTEST_ARGS ?=
+# students' own copies of the notebooks (make student-lab); never overwritten once written
+STUDENT_DIR ?= my-notebooks
+# who `make slides` and `make book` build for: student (no solutions) or instructor (marked)
+EDITION ?= student
+EDITION_SUFFIX := $(if $(filter instructor,$(EDITION)),-instructor,)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: help lab test dashboard present doctor slides book student bench clean-cache
+.PHONY: help student-lab lab test dashboard present doctor slides book student bench clean-cache
 
 help:
-	@echo "make lab        start JupyterLab on notebooks/ (creates .venv on first run)"
+	@echo "make student-lab  STUDENTS: your own copies of the notebooks (no solutions) in $(STUDENT_DIR)/, in JupyterLab"
+	@echo "make lab        INSTRUCTORS: JupyterLab on notebooks/ (solutions, rubrics, sources; creates .venv on first run)"
 	@echo "make test       run the whole test suite (unit, notebooks, browser)"
 	@echo "make dashboard  serve the live-demo dashboard with Voila"
 	@echo "make present    serve a notebook as live reveal.js slides with Voila (NB=04_emap)"
 	@echo "make doctor     check the installation"
-	@echo "make slides     execute the notebooks into offline reveal.js decks (build/slides)"
-	@echo "make book       the course website, offline (build/book)"
-	@echo "make student    write student copies of the notebooks (build/student)"
+	@echo "make slides     the students' offline reveal.js decks (build/slides); EDITION=instructor: with solutions (build/slides-instructor)"
+	@echo "make book       the students' course website, offline (build/book); EDITION=instructor: with solutions (build/book-instructor)"
+	@echo "make student    write fresh student copies of the notebooks to hand out (build/student)"
 	@echo "make bench      run the benchmarks"
 
 $(VENV)/.kit-installed: pyproject.toml
@@ -40,8 +46,16 @@ $(VENV)/.test-installed: $(VENV)/.kit-installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The student's entry point: copies without solutions, written once (your answers are kept), opened in JupyterLab.
+student-lab: $(VENV)/.kit-installed
+	$(BIN)/python -m grounding_kit.course student --output $(STUDENT_DIR) --keep-existing
+	@echo "Starting JupyterLab on your copies in $(STUDENT_DIR)/ at http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.root_dir=$(CURDIR)/$(STUDENT_DIR) $(ROOT_FLAG)
+
+# The instructor's: notebooks/ holds the solutions, the rubrics and source/.
 lab: $(VENV)/.kit-installed
-	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"
+	@echo "Starting JupyterLab on notebooks/ (the instructor's copies, with solutions) at http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.root_dir=$(CURDIR)/notebooks $(ROOT_FLAG)
 
@@ -63,10 +77,10 @@ doctor: $(VENV)/.kit-installed
 	$(BIN)/grounding-kit doctor
 
 slides: $(VENV)/.course-installed
-	$(BIN)/python -m grounding_kit.course slides --output build/slides
+	$(BIN)/python -m grounding_kit.course slides --edition $(EDITION) --output build/slides$(EDITION_SUFFIX)
 
 book: $(VENV)/.course-installed
-	$(BIN)/python -m grounding_kit.course book --output build/book
+	$(BIN)/python -m grounding_kit.course book --edition $(EDITION) --output build/book$(EDITION_SUFFIX)
 
 student: $(VENV)/.course-installed
 	$(BIN)/python -m grounding_kit.course student --output build/student

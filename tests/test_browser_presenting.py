@@ -47,14 +47,16 @@ def static_run(stem: str) -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """(executed_dir, number of FigureWidgets notebook 04 made): one headless run for both pages."""
+    """(executed_dir, number of FigureWidgets notebook 04 made): one headless run for both pages, the
+    session's run of the solution notebook, stored where the instructor's edition reuses it."""
     folder = tmp_path_factory.mktemp("executed")
     notebook = copy.deepcopy(run_notebook(NOTEBOOK.stem).notebook)
     figures = sum(static_widgets.is_plotly_figure(model) for model in static_widgets.widget_state(notebook).values())
     assert figures >= 2, "notebook 04 should draw figures"
     written = static_widgets.make_static(notebook)
     assert written == figures
-    nbformat.write(notebook, folder / NOTEBOOK.name)
+    (folder / "instructor").mkdir()
+    nbformat.write(notebook, folder / "instructor" / NOTEBOOK.name)
     return folder, figures
 
 
@@ -77,7 +79,7 @@ def wait_for_mathjax(page) -> None:
 def test_static_deck_offline(executed, tmp_path, offline_page):
     folder, figures = executed
     start = time.monotonic()
-    [deck] = slides.write_decks([NOTEBOOK], tmp_path / "slides", executed_dir=folder)
+    [deck] = slides.write_decks([NOTEBOOK], tmp_path / "slides", executed_dir=folder, edition="instructor")
     print(f"deck: {deck.stat().st_size / 1e3:.0f} kB in {time.monotonic() - start:.1f} s")
     page = offline_page
     page.goto(deck.as_uri())
@@ -186,7 +188,7 @@ def test_static_deck_slides_fit_1280x720(stem, tmp_path, offline_page):
 def test_book_page_offline(executed, tmp_path, offline_page):
     folder, figures = executed
     start = time.monotonic()
-    index = book.write_book([NOTEBOOK], tmp_path / "book", executed_dir=folder)
+    index = book.write_book([NOTEBOOK], tmp_path / "book", executed_dir=folder, edition="instructor")
     print(f"book (one notebook): built in {time.monotonic() - start:.0f} s")
     page = offline_page
     page.goto((index.parent / "notebooks" / f"{NOTEBOOK.stem}.html").as_uri())

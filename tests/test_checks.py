@@ -42,8 +42,69 @@ def passes(capsys, check, *args, **kwargs) -> str:
 def test_check_failed_is_an_assertion_error_with_a_hint():
     error = CheckFailed("Exercise 9.9 (x)", "`x` is 3, expected 4.", "add one.")
     assert isinstance(error, AssertionError)
-    assert str(error) == "Exercise 9.9 (x): not quite. `x` is 3, expected 4.\nHint: add one."
+    assert str(error) == "Exercise 9.9 (x): not quite. `x` is 3, expected 4. Hint: add one."
     assert error.hint == "add one."
+    # IPython shows the verdict in place of a traceback (a student's kernel, nbgrader's feedback)
+    assert error._render_traceback_() == ["✘ Exercise 9.9 (x): not quite. `x` is 3, expected 4. Hint: add one."]
+
+
+# ---------------------------------------------------------------- who sees a failure how
+
+def test_checks_raise_outside_a_kernel_and_under_nbgrader(monkeypatch):
+    text, image = unit_rows(4, 3), unit_rows(4, 3)
+    assert checks.failures_raise()  # pytest: no IPython kernel
+    with checks.raising(False):
+        assert not checks.failures_raise()
+        with checks.raising():
+            assert checks.failures_raise()
+    monkeypatch.setenv("GROUNDING_KIT_CHECKS", "print")
+    assert not checks.failures_raise()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # nbgrader's autograder: the cell must fail
+    assert checks.failures_raise()
+    with pytest.raises(checks.NotDone):
+        checks.check_similarity_matrix(..., text, image)
+
+
+def test_a_student_sees_one_line_per_verdict_and_no_exception(capsys):
+    text, image = unit_rows(4, 3), unit_rows(4, 3)
+    with checks.raising(False):
+        checks.check_similarity_matrix(..., text, image)
+        checks.check_similarity_matrix(image @ text.T, text, image)
+        checks.check_similarity_matrix(text @ image.T, text, image)
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "○ Exercise 1.1 (similarity matrix): not done yet. Write your answer in place of `...` and run the cell again.",
+        "✔ Exercise 1.1 (similarity matrix): correct. S has shape (4, 4); its diagonal holds the true pairs."]
+    assert len(err.splitlines()) == 1 and err.startswith("✘ Exercise 1.1 (similarity matrix): not quite.")
+    assert "Traceback" not in out + err
+
+
+def not_done(check, *args, **kwargs) -> None:
+    with pytest.raises(checks.NotDone, match="not done yet"):
+        check(*args, **kwargs)
+
+
+def test_every_check_says_not_done_for_the_placeholder():
+    t, v, P = unit_rows(4, 3), unit_rows(4, 3), RNG.normal(size=(4, 4, 2))
+    report = pd.DataFrame({"score": [0.9, 0.6]}, index=["full model", "EMAP"])
+    report.attrs.update(difference=0.3, difference_ci=(0.2, 0.4))
+    table = pd.DataFrame({"linear ensemble": [0.7], "fancy method": [0.8], "fancy's EMAP": [0.8]})
+    blind = pd.DataFrame({"question_only_after": [0.1], "chance": [0.2]}, index=["color"])
+    calls = [(checks.check_similarity_matrix, t, v), (checks.check_retrieval_accuracy, t @ v.T),
+             (checks.check_zero_shot, t @ v.T), (checks.check_additive_part, t @ v.T),
+             (checks.check_recall_prediction, t @ v.T), (checks.check_additive_grid, t[:, 0], v[:, 0]),
+             (checks.check_accuracy, P[0], np.zeros(4, dtype=int)), (checks.check_interaction_residual, P),
+             (checks.check_blind_accuracy, QUESTIONS, ANSWERS), (checks.check_answer_entropy, ANSWERS),
+             (checks.check_effects, ..., P), (checks.check_interaction_share, P),
+             (checks.check_gap_prediction, report), (checks.check_emap_gap, report),
+             (checks.check_ensemble_prediction, table), (checks.check_blind_prediction, blind)]
+    for check, *inputs in calls:
+        not_done(check, ..., *inputs)
+    not_done(checks.check_columns_above, ..., TABLE, row="ours", baseline="sota")
+    not_done(checks.check_emap_function, ...)
+    not_done(checks.check_emap_function, lambda P: ...)  # the student copy's `return ...`
+    not_done(checks.check_emap_function, _not_done)  # nbgrader's `raise NotImplementedError`
+    not_done(checks.check_recall_prediction, 0.1, ...)  # S_add not done: the prediction cannot be scored
 
 
 # ---------------------------------------------------------------- 01
@@ -52,7 +113,7 @@ def test_similarity_matrix(capsys):
     text, image = unit_rows(5, 4), unit_rows(5, 4)
     passes(capsys, checks.check_similarity_matrix, text @ image.T, text, image)
     fails("transposed", checks.check_similarity_matrix, image @ text.T, text, image)
-    fails("drop the logit scale", checks.check_similarity_matrix, 100 * text @ image.T, text, image)
+    fails("100 times .*logit scale", checks.check_similarity_matrix, 100 * text @ image.T, text, image)
     fails("`S` is None", checks.check_similarity_matrix, None, text, image)
     err = fails("shape", checks.check_similarity_matrix, (text @ image.T)[:3], text, image)
     assert "(3, 5)" in str(err) and "(5, 5)" in str(err)
@@ -146,7 +207,6 @@ def test_emap_function(capsys):
     fails("original predictions", checks.check_emap_function,
           lambda P: np.stack([P[i, i] for i in range(len(P))]))
     fails("keeping the class axis", checks.check_emap_function, lambda P: reference_emap(P).sum(-1)[:, None, None])
-    fails("NotImplementedError", checks.check_emap_function, _not_done)
     fails("should be a function", checks.check_emap_function, np.zeros(3))
 
 
@@ -304,3 +364,97 @@ def test_concept_checks_of_issue_23(capsys):
     fails("not what the measurement shows", checks.check_projection_prediction, "a", table)
     passes(capsys, checks.check_questionnaire, {1: "b", 2: "b", 3: "b"}, "00")
     fails("question 2", checks.check_questionnaire, {1: "b", 2: "a", 3: "b"}, "00")
+
+
+# ---------------------------------------------------------------- each exercise's typical mistakes
+
+def _mistakes():
+    """``(id, check, wrong answer, inputs, the hint it must get)``: the slips students make most."""
+    square_t, square_v = unit_rows(6, 6), unit_rows(6, 6)  # N = D, as notebook 01's batch of 64
+    t, v = unit_rows(5, 3), unit_rows(5, 3)
+    S = RNG.normal(size=(6, 6))
+    rows, cols, grand = S.mean(1, keepdims=True), S.mean(0, keepdims=True), S.mean()
+    S_zs = RNG.normal(size=(4, 4))  # as many prompts as images: axis 1 has the right shape
+    f_t, f_v = np.array([2.0, -1.0, 0.5, 0.0]), np.array([0.3, 1.2, -0.7, 0.1])  # notebook 02's
+    logits, labels = RNG.normal(size=(30, 3)), RNG.integers(3, size=30)
+    right = np.mean(logits.argmax(-1) == labels)
+    P2 = RNG.normal(size=(4, 4))
+    P3 = RNG.normal(size=(5, 5, 3)) + np.array([0.0, 2.0, -1.0])
+    g3 = P3.mean((0, 1))
+    residual3 = P3 - P3.mean(1, keepdims=True) - P3.mean(0, keepdims=True) + g3
+    share = (residual3 ** 2).sum((0, 1)) / ((P3 - g3) ** 2).sum((0, 1))
+    p = np.array(list(Counter(ANSWERS).values())) / len(ANSWERS)
+    bits = float(-(p * np.log2(p)).sum())
+    counts = np.array(list(Counter(ANSWERS).values()), dtype=float)
+    return [
+        ("1.1 missing transpose, N = D", checks.check_similarity_matrix, square_t @ square_v,
+         (square_t, square_v), r"`text_emb @ image_emb` pairs each text with a \*column\*"),
+        ("1.1 transposed, N = D", checks.check_similarity_matrix, square_v @ square_t.T,
+         (square_t, square_v), "transposed"),
+        ("1.1 element-wise, N = D", checks.check_similarity_matrix, square_t * square_v,
+         (square_t, square_v), "element by element"),
+        ("1.1 halved", checks.check_similarity_matrix, t @ v.T / 2, (t, v),
+         r"0\.5 times the cosine similarities\. Leave out the division"),
+        ("1.1 logit scale", checks.check_similarity_matrix, 100 * t @ v.T, (t, v), "logit scale"),
+        ("1.1 dimensions", checks.check_similarity_matrix, t.T @ v, (t, v),
+         r"shape \(3, 3\), expected \(5, 5\)\. Hint: `text_emb\.T @ image_emb` sums over the pairs"),
+        ("1.1 element-wise, N != D", checks.check_similarity_matrix, t * v, (t, v), "element by element"),
+        ("1.1 texts with texts", checks.check_similarity_matrix, t @ t.T, (t, v), "compares the texts with each other"),
+        ("1.2 wrong axis", checks.check_retrieval_accuracy, recall(S.T), (S,), "argmax over axis 0"),
+        ("1.2 percentage", checks.check_retrieval_accuracy, 100 * recall(S), (S,), "percentage"),
+        ("1.2 misses", checks.check_retrieval_accuracy, 1 - recall(S), (S,), r"\*not\* their own"),
+        ("1.2 mean similarity", checks.check_retrieval_accuracy, np.mean(np.diag(S)), (S,), "mean similarity of the true pairs"),
+        ("1.3 wrong axis, square", checks.check_zero_shot, S_zs.argmax(1), (S_zs,), "for each prompt \\(row\\), its best image"),
+        ("1.3 argmin", checks.check_zero_shot, S_zs.argmin(0), (S_zs,), "argmin"),
+        ("1.4 missing keepdims", checks.check_additive_part, S.mean(1) + S.mean(0) - grand, (S,), "keepdims=True"),
+        ("1.4 half keepdims", checks.check_additive_part, S.mean(1) + cols - grand, (S,), "keepdims=True"),
+        ("1.4 swapped means", checks.check_additive_part, cols.T + rows.T - grand, (S,), "swapped places"),
+        ("1.4 no grand mean", checks.check_additive_part, rows + cols, (S,), "forgot to subtract the grand mean"),
+        ("1.4 wrong mean sign", checks.check_additive_part, rows + cols + grand, (S,), "don't add it"),
+        ("1.4 residual", checks.check_additive_part, S - (rows + cols - grand), (S,), "interaction residual"),
+        ("2.1 missing axis", checks.check_additive_grid, f_t + f_v, (f_t, f_v), "element by element"),
+        ("2.1 transposed", checks.check_additive_grid, f_v[:, None] + f_t[None, :], (f_t, f_v), "transposed"),
+        ("2.1 averaged", checks.check_additive_grid, (f_t[:, None] + f_v) / 2, (f_t, f_v), "averaged"),
+        ("2.1 multiplied", checks.check_additive_grid, np.outer(f_t, f_v), (f_t, f_v), "multiplied"),
+        ("2.2 missing keepdims", checks.check_interaction_residual, P2 - P2.mean(1) - P2.mean(0) + P2.mean(),
+         (P2,), "keepdims=True"),
+        ("2.2 grand mean not added back", checks.check_interaction_residual,
+         P2 - P2.mean(1, keepdims=True) - P2.mean(0, keepdims=True), (P2,), "add the grand mean back"),
+        ("2.2 additive part", checks.check_interaction_residual,
+         P2.mean(1, keepdims=True) + P2.mean(0, keepdims=True) - P2.mean(), (P2,), "that is the additive part"),
+        ("2.2 grand mean over classes", checks.check_interaction_residual,
+         P3 - P3.mean(1, keepdims=True) - P3.mean(0, keepdims=True) + P3.mean(), (P3,), "over the classes too"),
+        ("2.3 error rate", checks.check_accuracy, 1 - right, (logits, labels), "error rate"),
+        ("2.3 count", checks.check_accuracy, float(np.sum(logits.argmax(-1) == labels)), (logits, labels), "more than 1"),
+        ("2.3 argmin", checks.check_accuracy, np.mean(logits.argmin(-1) == labels), (logits, labels), "argmin"),
+        ("3.1 one answer for all", checks.check_blind_accuracy, 3 / 8, (QUESTIONS, ANSWERS), "single most common answer"),
+        ("3.2 nats", checks.check_answer_entropy, bits * np.log(2), (ANSWERS,), "nats"),
+        ("3.2 log10", checks.check_answer_entropy, bits * np.log10(2), (ANSWERS,), "base 10"),
+        ("3.2 sign", checks.check_answer_entropy, -bits, (ANSWERS,), "sign is flipped"),
+        ("3.2 counts", checks.check_answer_entropy, float(-(counts * np.log2(counts)).sum()), (ANSWERS,),
+         "probabilities first"),
+        ("4.1 no grand mean", checks.check_emap_function, lambda G: G.mean(1) + G.mean(0), (), "forgot to subtract"),
+        ("4.1 grand mean over classes", checks.check_emap_function,
+         lambda G: G.mean(1) + G.mean(0) - G.mean(), (), "over the classes too"),
+        ("4.1 diagonal", checks.check_emap_function, lambda G: np.stack([G[i, i] for i in range(len(G))]), (),
+         "original predictions"),
+        ("4.2 swapped axes", checks.check_effects, P3.mean(0) - g3, (P3.mean(1) - g3, P3), "rows are texts"),
+        ("4.2 no grand mean", checks.check_effects, P3.mean(1), (P3.mean(0) - g3, P3), "subtract the grand mean"),
+        ("4.2 keepdims", checks.check_effects, P3.mean(1, keepdims=True) - g3, (P3.mean(0) - g3, P3), "drop keepdims"),
+        ("4.3 additive share", checks.check_interaction_share, 1 - share, (P3,), "additive share"),
+        ("4.3 one share for all classes", checks.check_interaction_share, share.mean(), (P3,), "one share per class"),
+    ]
+
+
+def recall(S):
+    return float(np.mean(S.argmax(1) == np.arange(len(S))))
+
+
+MISTAKES = _mistakes()
+
+
+@pytest.mark.parametrize("case", MISTAKES, ids=[m[0] for m in MISTAKES])
+def test_each_typical_mistake_gets_its_own_hint(case):
+    _, check, answer, inputs, hint = case
+    error = fails(hint, check, answer, *inputs)
+    assert error.hint and re.search(hint, f"{error.problem} Hint: {error.hint}")

@@ -68,8 +68,13 @@ def test_parse_source_rejects_bad_sources(text, message):
 def test_strip_solutions_keeps_indentation_and_the_rest():
     code = ("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n\n"
             "### BEGIN SOLUTION\ny = f(1)\n### END SOLUTION\ncheck(y)")
-    assert sources.strip_solutions(code) == ("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError\n\n"
-                                            "# YOUR CODE HERE\nraise NotImplementedError\ncheck(y)")
+    # a block in a function returns the placeholder; a top-level block assigns it to each answer
+    assert sources.strip_solutions(code) == ("def f(x):\n    # YOUR CODE HERE\n    return ...\n\n"
+                                            "# YOUR CODE HERE: write your answer in place of ...\ny = ...\ncheck(y)")
+    assert sources.strip_solutions("### BEGIN SOLUTION\nt = 2\na, b = t, t + 1\n### END SOLUTION",
+                                   answers={"b", "z"}) == "# YOUR CODE HERE: write your answer in place of ...\nb = ..."
+    assert sources.strip_solutions("def g():\n    ### BEGIN SOLUTION\n    print(1)\n    ### END SOLUTION") == (
+        "def g():\n    # YOUR CODE HERE\n    raise NotImplementedError")  # a body that returns nothing
 
 
 @pytest.mark.parametrize("code, message", [
@@ -96,11 +101,12 @@ def test_student_copies_are_generated_from_the_current_solutions(tmp_path):
         assert len(student.cells) == len(solution.cells)
         stubs = 0
         for ours, theirs in zip(code_cells(solution), code_cells(student)):
-            assert theirs.source == sources.strip_solutions(sources.strip_hidden_tests(ours.source))
-            assert "SOLUTION" not in theirs.source and not theirs.outputs
+            if sources.BEGIN not in ours.source and sources.HIDDEN_BEGIN not in ours.source:
+                assert theirs.source == ours.source
+            assert "SOLUTION" not in theirs.source and "HIDDEN" not in theirs.source and not theirs.outputs
             hidden = set(re.findall(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", ours.source, re.S))
             assert not any(block.strip() in theirs.source for block in hidden)
-            stubs += theirs.source.count("raise NotImplementedError")
+            stubs += theirs.source.count("# YOUR CODE HERE")
             ast.parse("\n".join(line for line in theirs.source.splitlines() if not line.lstrip().startswith("!")))
         assert stubs == exercises
 
@@ -119,3 +125,78 @@ def test_slides_export_one_notebook(tmp_path):
 def test_slides_refuses_an_unknown_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such"):
         gk_slides.write_slides(NOTEBOOKS, tmp_path, names=["no_such"], execute=False)
+
+
+# ---------------------------------------------------------------- what students see: editions
+
+EDITION_NOTEBOOK = NOTEBOOKS / "03_rebalancing.ipynb"  # solutions, a hidden test (3.1) and a rubric (3.H2)
+
+
+def answers_of(notebook) -> list[str]:
+    """Lines only the instructor may see: solution lines, hidden-test lines, rubric sentences."""
+    lines = []
+    for cell in notebook.cells:
+        role = sources.cell_role(cell)
+        if role and role[0] == "exercise":
+            block = cell.source.split(sources.BEGIN)[1].split(sources.END)[0]
+            lines += [line.strip() for line in block.splitlines() if len(line.strip()) >= 12]
+        if role and role[0] == "check" and sources.HIDDEN_BEGIN in cell.source:
+            block = cell.source.split(sources.HIDDEN_BEGIN)[1].split(sources.HIDDEN_END)[0]
+            lines += [line.strip() for line in block.splitlines() if len(line.strip()) >= 12 and "#" not in line]
+        if role and role[0] == "answer":
+            lines.append("Rubric for homework")
+    return lines
+
+
+def visible_text(html: str) -> str:
+    """The page's text with tags and entities undone, whitespace collapsed (code is split into spans)."""
+    import html as html_module
+
+    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", html)).split())
+
+
+def assert_edition(pages: list, edition: str, answers: list[str]) -> None:
+    texts = {page.name: visible_text(page.read_text(encoding="utf-8")) for page in pages}
+    joined = " ".join(texts.values())
+    secrets = [sources.BEGIN, sources.HIDDEN_BEGIN, *(" ".join(line.split()) for line in answers)]
+    if edition == "student":
+        leaked = [secret for secret in secrets if secret in joined]
+        assert not leaked, leaked
+        assert gk_slides.INSTRUCTOR_BANNER not in joined
+    else:
+        missing = [secret for secret in secrets if secret not in joined]
+        assert not missing, missing
+        unmarked = [name for name, text in texts.items() if gk_slides.INSTRUCTOR_BANNER not in text]
+        assert not unmarked, f"pages without the instructor's banner: {unmarked}"
+
+
+def test_decks_are_for_students_unless_the_instructor_edition_is_asked_for(tmp_path):
+    answers = answers_of(nbformat.read(EDITION_NOTEBOOK, as_version=4))
+    assert len(answers) >= 8 and "Rubric for homework" in answers
+    for edition in ("student", "instructor"):
+        kwargs = {} if edition == "student" else {"edition": edition}  # the default is the student's
+        [deck] = gk_slides.write_slides(NOTEBOOKS, tmp_path / edition, names=[EDITION_NOTEBOOK.stem],
+                                        execute=False, reveal_url_prefix="reveal.js", **kwargs)
+        assert_edition([deck], edition, answers)
+    student = (tmp_path / "student" / f"{EDITION_NOTEBOOK.stem}.slides.html").read_text()
+    assert "blind_balanced = ..." in visible_text(student)  # the exercise as the student copy has it
+    with pytest.raises(ValueError, match="edition='teacher'; expected one of"):
+        gk_slides.write_slides(NOTEBOOKS, tmp_path / "x", names=[EDITION_NOTEBOOK.stem], execute=False,
+                               edition="teacher")
+
+
+@pytest.mark.slow
+def test_book_is_for_students_unless_the_instructor_edition_is_asked_for(tmp_path):
+    from grounding_kit.course import book
+
+    docs = tmp_path / "docs"  # the kit's Sphinx configuration, with only the course pages (fast)
+    docs.mkdir()
+    (docs / "conf.py").write_text((book.DOCS / "conf.py").read_text())
+    (docs / "index.md").write_text("# grounding_kit\n\n```{toctree}\n:glob:\n\nnotebooks/*\n```\n")
+    answers = answers_of(nbformat.read(EDITION_NOTEBOOK, as_version=4))
+    for edition in ("student", "instructor"):
+        kwargs = {} if edition == "student" else {"edition": edition}
+        index = book.write_book([EDITION_NOTEBOOK], tmp_path / edition, docs_dir=docs, execute=False, **kwargs)
+        pages = [index, index.parent / "notebooks" / f"{EDITION_NOTEBOOK.stem}.html"]
+        assert all(page.is_file() for page in pages)
+        assert_edition(pages, edition, answers)

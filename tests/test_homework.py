@@ -92,11 +92,12 @@ def test_own_or_kit_uses_a_right_answer_silently(capsys):
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("namespace, state", [({}, "not done yet"), ({"G": np.zeros((2, 3))}, "is not right yet")])
+@pytest.mark.parametrize("namespace, state", [({}, "not done yet"), ({"G": ...}, "not done yet"),
+                                              ({"G": np.zeros((2, 3))}, "not right yet")])
 def test_own_or_kit_falls_back_to_the_kit_with_one_line(capsys, namespace, state):
     f_t, f_v = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
     value = fallbacks.own_or_kit("2.1", "G", f_t, f_v, namespace=namespace)
-    assert capsys.readouterr().out == f"exercise 2.1 {state}: using the kit's G so the rest of the notebook runs\n"
+    assert capsys.readouterr().out == f"exercise 2.1: {state}, the kit's G is used from here\n"
     from grounding_kit.exercises.checks import check_additive_grid
     check_additive_grid(value, f_t, f_v)  # the kit's value passes the exercise's own check
 
@@ -104,14 +105,25 @@ def test_own_or_kit_falls_back_to_the_kit_with_one_line(capsys, namespace, state
 QUESTIONS, ANSWERS = ["is it red?", "is it red?", "is it red?", "how many?"], ["yes", "yes", "no", "2"]
 
 
-def test_own_or_kit_treats_an_unfinished_function_as_not_done(capsys):
+@pytest.mark.parametrize("stub", ["raise", "placeholder"])
+def test_own_or_kit_treats_an_unfinished_function_as_not_done(capsys, stub):
     def blind_accuracy(questions, answers):
-        raise NotImplementedError
+        if stub == "raise":  # nbgrader's release copy
+            raise NotImplementedError
+        return ...  # the student copy's `return ...`
 
     fallback = fallbacks.own_or_kit("3.1", "blind_accuracy", QUESTIONS, ANSWERS,
                                    namespace={"blind_accuracy": blind_accuracy})
-    assert "exercise 3.1 not done yet" in capsys.readouterr().out
+    assert capsys.readouterr().out == "exercise 3.1: not done yet, the kit's blind_accuracy is used from here\n"
     assert fallback(QUESTIONS, ANSWERS) == pytest.approx(3 / 4)
+
+
+def test_own_or_kit_does_not_raise_under_nbgrader(capsys, monkeypatch):
+    """The check cell scores; the fallback after it only supplies the kit's value."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    f_t, f_v = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
+    fallbacks.own_or_kit("2.1", "G", f_t, f_v, namespace={"G": np.zeros((3, 2))})
+    assert "not right yet" in capsys.readouterr().out
 
 
 def test_own_or_kit_refuses_an_unknown_exercise():
@@ -174,12 +186,13 @@ def test_majority_answer_accuracy_is_the_in_sample_blind_baseline():
 # ---------------------------------------------------------------- student copies and the nbgrader source
 
 def test_student_copy_replaces_rubrics_and_hidden_tests():
-    nb = tagged(("exercise=9.1", "code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
-                ("check=9.1 points=1", "code", "check(x)\n### BEGIN HIDDEN TESTS\nsecret(x)\n### END HIDDEN TESTS"),
+    nb = tagged(("exercise=9.1", "code", "a = 2\n### BEGIN SOLUTION\nhelper = a + 1\nx = helper - 2\n### END SOLUTION"),
+                ("check=9.1 points=1", "code", "check(x)\n### BEGIN HIDDEN TESTS\nsecret(x, y)\n### END HIDDEN TESTS"),
                 ("answer=9.H1 points=2", "md", "# the rubric: x is one"))
     student = gk_student.student_notebook(nb)
+    # only the answer the check reads gets a placeholder (not the helper, nor a name of a hidden test)
     assert [c.source for c in student.cells] == [
-        "# YOUR CODE HERE\nraise NotImplementedError", "check(x)", sources.ANSWER_STUB]
+        "a = 2\n# YOUR CODE HERE: write your answer in place of ...\nx = ...", "check(x)", sources.ANSWER_STUB]
 
 
 def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
@@ -275,7 +288,13 @@ def test_release_copy_holds_no_graded_answer(released, path):
             for line in cell.source.split(sources.HIDDEN_BEGIN)[1].split(sources.HIDDEN_END)[0].splitlines():
                 assert len(line.strip()) < 8 or line.strip() not in text, line
     roles = [role for _, role, _, _ in sources.exercise_cells(source)]
-    assert text.count("raise NotImplementedError") == roles.count("exercise")
+    # each exercise as the kit's student copy has it: placeholders that Run All goes through
+    assert text.count("# YOUR CODE HERE") == roles.count("exercise") and "raise NotImplementedError" not in text
+    student = {c.metadata["nbgrader"]["grade_id"]: c.source for c in gk_student.student_notebook(source).cells
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release_copy(released, path.stem).cells
+             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+    assert stubs == student
     assert text.count(sources.ANSWER_STUB) == roles.count("answer")
     assert hidden == {"03": 1, "04": 1}.get(path.stem[:2], 0)  # 3.1, 4.1: also graded on unseen data
 
@@ -333,36 +352,88 @@ def test_full_nbgrader_cycle_on_notebook_02(released):
         feedback = root / "feedback" / student / HOMEWORK_02 / f"{HOMEWORK_02}.html"
         assert feedback.exists() and "<html" in feedback.read_text()[:2000].lower(), feedback
 
-    # the untouched copy: errors only in the exercise and check cells; the fallbacks said so
+    # the untouched copy (placeholders `G = ...`): it runs; each check fails for the autograder with
+    # its one-line verdict in place of a traceback (`CheckFailed._render_traceback_`); the fallbacks said so
     graded = nbformat.read(root / "autograded" / "untouched" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb", as_version=4)
-    assert_errors_only_in_exercises(graded, HOMEWORK_02)
-    text = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
-    assert "exercise 2.1 not done yet: using the kit's G so the rest of the notebook runs" in text
-
-
-def assert_errors_only_in_exercises(nb: nbformat.NotebookNode, name: str) -> None:
-    failing = []
-    for index, cell in enumerate(nb.cells):
-        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+    for cell in graded.cells:
         role = sources.cell_role(cell)
-        if errors and (role is None or role[0] not in ("exercise", "check")):
-            failing.append(f"{name} cell {index}: {errors[0].ename}: {errors[0].evalue[:200]}")
-    assert not failing, failing
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if role and role[0] == "check":
+            assert len(errors) == 1 and errors[0].ename == "NotDone", (role, errors)
+            assert len(errors[0].traceback) == 1 and errors[0].traceback[0].startswith("○ Exercise"), errors
+        else:
+            assert not errors, (role, errors)
+    text = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    assert "exercise 2.1: not done yet, the kit's G is used from here" in text
 
 
-STUDENT_NOTEBOOKS = sorted(NOTEBOOKS.glob("0[0-9]_*.ipynb"))  # 00 has no exercise: no error at all
+STUDENT_NOTEBOOKS = sorted(NOTEBOOKS.glob("0[0-9]_*.ipynb"))
+
+
+def run_all(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
+    """Execute ``nb`` as JupyterLab's *Run All* does: cell after cell, stopping at the first error
+    (nbclient, ``allow_errors=False``). Fails the test, naming the cell, if a cell raised."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
+                       resources={"metadata": {"path": str(cwd)}}).execute()
+    except CellExecutionError as error:
+        pytest.fail(f"Run All stopped: {str(error)[-1500:]}")
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert last.execution_count is not None, "the last cell never ran"
+    return nb
+
+
+def printed(cell: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=lambda p: p.stem)
-def test_student_copy_with_every_exercise_skipped_runs_past_them(path, tmp_path):
-    from nbclient import NotebookClient
+def test_run_all_goes_through_a_student_copy_with_every_exercise_unanswered(path, tmp_path):
+    copies = gk_student.write_student_copies(path.parent, tmp_path)  # where `make student-lab` puts them
+    nb = run_all(nbformat.read(tmp_path / path.name, as_version=4), tmp_path)
+    assert len(copies) == len(STUDENT_NOTEBOOKS)
+    for index, cell in enumerate(nb.cells):
+        role = sources.cell_role(cell)
+        if role and role[0] == "check":  # one "not done yet" line per check, and no traceback
+            lines = printed(cell).splitlines()
+            assert lines and all(line.startswith("○ Exercise") and "not done yet" in line for line in lines), (index, lines)
+        if role and role[0] == "fallback":
+            assert printed(cell).startswith(f"exercise {role[1]}: not done yet, the kit's "), (index, printed(cell))
 
-    nb = gk_student.student_notebook(nbformat.read(path, as_version=4), path.name)
-    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    assert_errors_only_in_exercises(nb, path.name)
-    skipped = [ex for _, role, ex, _ in sources.exercise_cells(nb) if role == "exercise"]
-    errors = [sources.cell_role(c) for c in nb.cells
-              if any(o.output_type == "error" for o in c.get("outputs", []))]
-    assert {ex for _, ex in errors} == set(skipped)  # each skipped exercise shows as not done
+
+# the student copy of notebook 01 with one exercise left, two typical mistakes and one right answer
+MISTAKES_01 = {
+    "1.1": "S = text_emb @ image_emb",  # a forgotten transpose: N = D = 64, so the shape is right
+    "1.3": "zero_shot = S_zs.argmax(axis=0)",  # right
+    "1.4": "predicted_recall = 0.5\nS_add = S_np.mean(axis=1) + S_np.mean(axis=0) - S_np.mean()",  # no keepdims
+}
+
+
+@pytest.mark.slow
+def test_run_all_goes_through_typical_mistakes_with_one_line_verdicts(tmp_path):
+    stem = "01_grounding_and_clip"
+    nb = gk_student.student_notebook(notebook(stem), stem)
+    for cell in nb.cells:
+        role = sources.cell_role(cell)
+        if role and role[0] == "exercise" and role[1] in MISTAKES_01:
+            head, _, _ = cell.source.partition("# YOUR CODE HERE")
+            cell.source = head + MISTAKES_01[role[1]]
+    run_all(nb, NOTEBOOKS)
+    said = {(role[0], role[1]): printed(cell) for cell in nb.cells if (role := sources.cell_role(cell))}
+    assert said[("check", "1.1")].startswith("✘ Exercise 1.1 (similarity matrix): not quite. `S` has the "
+                                             "expected shape (64, 64) but other values. Hint: `text_emb @ image_emb`")
+    assert said[("fallback", "1.1")] == "exercise 1.1: not right yet, the kit's S is used from here\n"
+    assert said[("check", "1.2")].startswith("○ Exercise 1.2 (retrieval accuracy): not done yet.")
+    assert said[("check", "1.3")].startswith("✔ Exercise 1.3 (zero-shot classification): correct.")
+    assert "exercise 1.3" not in said[("fallback", "1.3")]  # a right answer is kept, silently
+    first, second = said[("check", "1.4")].splitlines()
+    assert first.startswith("✘ Exercise 1.4 (the additive part of S): not quite.") and "keepdims=True" in first
+    assert second.startswith("✘ Exercise 1.4 (predict: retrieval without the interaction): not quite.")
+    for (role, exercise), text in said.items():
+        if role == "check":
+            print(text, end="")
+        assert "Traceback" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import NOTEBOOKS
+from grounding_kit.course.sources import cell_role
 from notebook_runs import run_notebook
 
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -20,3 +21,9 @@ def test_notebook_executes_cleanly(path):
     stderr = [out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
               if out.get("name") == "stderr"]
     assert not any("Traceback" in text for text in stderr), stderr
+    # in a kernel a failing check prints instead of raising: every check of a solution must say ✔
+    verdicts = [f"cell {index}: {line}" for index, cell in enumerate(notebook.cells)
+                if (cell_role(cell) or ("",))[0] == "check"
+                for out in cell.get("outputs", []) for line in out.get("text", "").splitlines()
+                if not line.startswith("✔ Exercise")]
+    assert not verdicts, verdicts

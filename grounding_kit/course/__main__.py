@@ -9,7 +9,7 @@ from typing import Sequence
 
 
 from grounding_kit.course.sources import REPO_NOTEBOOKS, build, notebook_paths
-from grounding_kit.course.slides import write_slides
+from grounding_kit.course.slides import EDITIONS, write_slides
 from grounding_kit.course.student import write_student_copies
 
 
@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     student = commands.add_parser("student", help="write student copies (solutions stripped)")
     student.add_argument("--notebooks", type=Path, default=REPO_NOTEBOOKS)
     student.add_argument("--output", type=Path, default=Path("build/student"))
+    student.add_argument("--keep-existing", action="store_true",
+                         help="leave a copy already in the output folder alone (a student's work)")
     grader = commands.add_parser("nbgrader", help="write an nbgrader course folder (see grounding_kit.course.nbgrader)")
     grader.add_argument("directory", type=Path, help="the course folder to create")
     grader.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these notebooks")
@@ -37,11 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the executed notebooks are kept (reused by `book`)")
     slides.add_argument("--reveal-url-prefix", default=None, help="where the decks load reveal.js from")
     slides.add_argument("--only", nargs="*", default=None, metavar="STEM", help="convert only these notebooks")
+    slides.add_argument("--edition", choices=EDITIONS, default="student",
+                        help="student (default: no solution, hidden test or rubric) or instructor (all of "
+                             "it, marked on every slide)")
     book = commands.add_parser("book", help="build the course website (Sphinx) in build/book")
     book.add_argument("--notebooks", type=Path, default=REPO_NOTEBOOKS)
     book.add_argument("--output", type=Path, default=Path("build/book"))
     book.add_argument("--executed", type=Path, default=Path("build/executed"),
                       help="executed notebooks to reuse (as `slides` leaves them)")
+    book.add_argument("--edition", choices=EDITIONS, default="student",
+                      help="student (default: no solution, hidden test or rubric) or instructor (all of "
+                           "it, marked on every page)")
     return parser
 
 
@@ -55,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(changed)} notebook(s) {verb}")
         return 1 if args.check and changed else 0
     if args.command == "student":
-        for path, exercises in write_student_copies(args.notebooks, args.output).items():
+        for path, exercises in write_student_copies(args.notebooks, args.output,
+                                                    keep_existing=args.keep_existing).items():
             print(f"student copy: {path} ({exercises} exercises)")
         return 0
     if args.command == "nbgrader":
@@ -65,13 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "book":
         from grounding_kit.course.book import write_book
 
-        print(f"book: {write_book(notebook_paths(args.notebooks), args.output, executed_dir=args.executed)}")
+        index = write_book(notebook_paths(args.notebooks), args.output, executed_dir=args.executed,
+                           edition=args.edition)
+        print(f"book ({args.edition}'s edition): {index}")
         return 0
     written = write_slides(args.notebooks, args.output, execute=args.execute,
                            reveal_url_prefix=args.reveal_url_prefix, names=args.only,
-                           executed_dir=args.executed)
+                           executed_dir=args.executed, edition=args.edition)
     for path in written:
-        print(f"slides: {path}")
+        print(f"slides ({args.edition}'s edition): {path}")
     return 0
 
 

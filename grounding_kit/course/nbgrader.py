@@ -12,31 +12,14 @@ from nbformat import NotebookNode
 from grounding_kit.core.extras import require
 from grounding_kit.course.sources import (REPO_NOTEBOOKS, cell_role, exercise_cells, notebook_paths, points,
                                           validate_exercises)
+from grounding_kit.course.student import answer_names
+
+#: the metadata key of a solution cell listing the answers its placeholders define
+#: (read by :class:`grounding_kit.course.nbgrader_release.PlaceholderSolutions`)
+ANSWERS_KEY = "grounding_kit_answers"
 
 COURSE_ID = "grounding-kit"
 NBGRADER_SCHEMA = 3
-
-
-# ---------------------------------------------------------------- reading the tags
-
-
-
-
-
-
-
-
-
-
-
-# ---------------------------------------------------------------- fallbacks
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------- nbgrader
@@ -71,7 +54,8 @@ def _split_inputs(cell: NotebookNode) -> list[NotebookNode]:
 def nbgrader_notebook(notebook: NotebookNode, name: str = "notebook") -> NotebookNode:
     """A copy of ``notebook`` with nbgrader cell metadata: the source of an nbgrader assignment.
 
-    ``exercise`` cells become solution cells, ``check`` cells autograded test cells worth their
+    ``exercise`` cells become solution cells (listing, under ``ANSWERS_KEY``, the answers the
+    release copy's placeholders define), ``check`` cells autograded test cells worth their
     points, ``answer`` cells manually graded answers, and every other markdown cell and every
     ``fallback`` cell read-only. The exercise's inputs, the unindented lines of an exercise cell
     before its ``### BEGIN SOLUTION``, move to a read-only cell of their own just before it, so
@@ -79,6 +63,7 @@ def nbgrader_notebook(notebook: NotebookNode, name: str = "notebook") -> Noteboo
     """
     validate_exercises(notebook, name)
     copy = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    answers = answer_names(copy)
     copy.cells = [part for cell in copy.cells for part in _split_inputs(cell)]
     for index, cell in enumerate(copy.cells):
         role = cell_role(cell)
@@ -90,6 +75,7 @@ def nbgrader_notebook(notebook: NotebookNode, name: str = "notebook") -> Noteboo
         elif role[0] == "exercise":
             cell.metadata["nbgrader"] = _nbgrader(grade_id(role[1], "answer"), grade=False,
                                                   solution=True, locked=False)
+            cell.metadata[ANSWERS_KEY] = sorted(answers.get(role[1], ()))  # for the release's placeholders
         elif role[0] == "check":
             cell.metadata["nbgrader"] = _nbgrader(grade_id(role[1], "check"), grade=True,
                                                   solution=False, locked=True, points=pts)
@@ -117,6 +103,11 @@ c.Exchange.root = str(here / "exchange")
 c.Exchange.path_includes_course = True
 # the course notebooks train small models: give a cell minutes, not nbgrader's 30 s default
 c.Execute.timeout = {timeout}
+# release copies as the kit's student copies: each answer a placeholder (`G = ...`) that Run All goes
+# through and the checks call "not done yet" (they still fail when the autograder runs them)
+from grounding_kit.course.nbgrader_release import release_preprocessors  # noqa: E402
+
+c.GenerateAssignment.preprocessors = release_preprocessors()
 '''
 
 

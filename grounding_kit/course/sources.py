@@ -4,10 +4,11 @@ The commands (``python -m grounding_kit.course --help``):
 
 - ``build``: turns ``notebooks/source/*.py`` (percent format, see :func:`parse_source`) into
   ``notebooks/*.ipynb``, stored without outputs. ``build --check`` only reports stale notebooks.
-- ``student``: writes student copies, in which the code between ``### BEGIN SOLUTION`` and
-  ``### END SOLUTION`` becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError`` (as nbgrader
-  and fastbook do), hidden tests are dropped and rubric cells read ``YOUR ANSWER HERE``;
-  ``make student``.
+- ``student``: writes student copies (:mod:`grounding_kit.course.student`), in which the code
+  between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes ``# YOUR CODE HERE`` and a
+  placeholder ``NAME = ...`` per answer (``return ...`` inside a function), so that *Run All* goes
+  through an unanswered exercise (:func:`strip_solutions`); hidden tests are dropped and rubric
+  cells read ``YOUR ANSWER HERE``; ``make student``, ``make student-lab``.
 - ``nbgrader DIR``: an nbgrader course folder made from the notebooks (:mod:`grounding_kit.course.nbgrader`;
   also ``grounding-kit course init DIR``).
 - ``slides``: executed reveal.js decks that need no network (:mod:`grounding_kit.course.slides`) from
@@ -23,7 +24,8 @@ A cell header may end with ``key=value`` tags after the optional slide type (see
 ``exercise=ID``  (code) the **solution cell**. It holds the setup the student needs, then the
     answer between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, and nothing after the
     ``END`` marker that depends on the answer. Student copies replace the block with
-    ``# YOUR CODE HERE`` / ``raise NotImplementedError``; nbgrader makes it a solution cell, and
+    ``# YOUR CODE HERE`` and ``S = ...`` (the placeholder the checks call "not done yet"), nbgrader's
+    release copies with ``# YOUR CODE HERE`` / ``raise NotImplementedError``; nbgrader makes it a solution cell, and
     its unindented set-up lines before ``### BEGIN SOLUTION`` a read-only cell before it.
 
 ``check=ID points=P``  (code, right after the solution cell) the **graded check**: only calls
@@ -39,8 +41,8 @@ A cell header may end with ``key=value`` tags after the optional slide type (see
         S = own_or_kit("1.1", "S", text_emb, image_emb)
 
     :func:`own_or_kit` returns the student's own ``S`` when it exists and passes the exercise's
-    check, and otherwise the kit's reference value, printing one line: "exercise 1.1 not done
-    yet: using the kit's S so the rest of the notebook runs". Code that uses the answer (plots,
+    check, and otherwise the kit's reference value, printing one line: "exercise 1.1: not done
+    yet, the kit's S is used from here". Code that uses the answer (plots,
     prints) goes after this cell, never in the solution or check cell.
 
 ``answer=ID points=P``  (markdown) a **manually graded answer** to a conceptual homework
@@ -80,9 +82,11 @@ notebook that breaks these rules, naming the cell.
 
 from __future__ import annotations
 
+import ast
 import re
+import textwrap
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import nbformat
 from nbformat import NotebookNode
@@ -91,7 +95,8 @@ from grounding_kit.core.paths import PACKAGE_DIR
 
 REPO_NOTEBOOKS = PACKAGE_DIR.parent / "notebooks"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUDENT_STUB = ("# YOUR CODE HERE", "raise NotImplementedError")
+STUDENT_STUB = ("# YOUR CODE HERE", "raise NotImplementedError")  # nbgrader's stub (its release copies)
+PLACEHOLDER = "..."  # the student copy's value of an answer not written yet (the checks say "not done yet")
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -225,35 +230,82 @@ def replace_marked_blocks(code: str, begin: str, end: str, stub: Sequence[str] =
     return "\n".join(out)
 
 
-def strip_solutions(code: str, where: str = "<cell>") -> str:
-    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by the student stub
-    (see :func:`replace_marked_blocks`)."""
-    return replace_marked_blocks(code, BEGIN, END, STUDENT_STUB, where)
+def strip_solutions(code: str, where: str = "<cell>", answers: Iterable[str] | None = None) -> str:
+    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by a student stub that runs.
+
+    A block at the top level of the cell becomes ``# YOUR CODE HERE`` and one ``NAME = ...`` line
+    per answer it assigns, so the cell runs, the names exist and the checks report "not done yet"
+    (:class:`grounding_kit.exercises.checks.NotDone`) instead of the notebook stopping. Only the names in
+    ``answers`` (the ones the check and fallback cells read) get a line, when given and when the
+    block assigns any of them; otherwise every name it assigns. A block inside a function body
+    becomes ``# YOUR CODE HERE`` and ``return ...`` (``raise NotImplementedError`` when the block
+    returns nothing). Unbalanced markers raise ``ValueError`` naming ``where``.
+    """
+    wanted = None if answers is None else set(answers)
+    out: list[str] = []
+    block: list[str] | None = None
+    indent = ""
+    for number, line in enumerate(code.splitlines(), start=1):
+        marker = line.strip()
+        if marker == BEGIN:
+            if block is not None:
+                raise ValueError(f"{where}, line {number}: '{BEGIN}' inside another '{BEGIN}' block")
+            block, indent = [], line[: len(line) - len(line.lstrip())]
+        elif marker == END:
+            if block is None:
+                raise ValueError(f"{where}, line {number}: '{END}' without a '{BEGIN}' before it")
+            out.extend(indent + stub_line for stub_line in _student_stub(block, indent, wanted, where))
+            block = None
+        elif block is not None:
+            block.append(line)
+        else:
+            out.append(line)
+    if block is not None:
+        raise ValueError(f"{where}: '{BEGIN}' is never closed by '{END}'")
+    return "\n".join(out)
 
 
+def _student_stub(block: list[str], indent: str, wanted: set[str] | None, where: str) -> list[str]:
+    """The stub lines (without ``indent``) for one solution block; see :func:`strip_solutions`."""
+    text = textwrap.dedent("\n".join(block))
+    if indent:
+        returns = any(isinstance(node, ast.Return) for node in ast.walk(ast.parse(text)))
+        return [STUDENT_STUB[0], f"return {PLACEHOLDER}" if returns else STUDENT_STUB[1]]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        raise ValueError(f"{where}: the solution block is not valid Python ({error.msg}, line {error.lineno})") from None
+    assigned: list[str] = []
+    for statement in tree.body:
+        targets = (statement.targets if isinstance(statement, ast.Assign) else
+                   [statement.target] if isinstance(statement, (ast.AnnAssign, ast.AugAssign)) else [])
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name) and node.id not in assigned:
+                    assigned.append(node.id)
+    if wanted is not None and wanted & set(assigned):
+        assigned = [name for name in assigned if name in wanted]
+    if not assigned:
+        return list(STUDENT_STUB)
+    return [f"{STUDENT_STUB[0]}: write your answer in place of {PLACEHOLDER}",
+            *(f"{name} = {PLACEHOLDER}" for name in assigned)]
 
 
+def names_read(code: str) -> set[str]:
+    """The names a cell's code reads (loads), for :func:`strip_solutions`'s ``answers``."""
+    try:
+        tree = ast.parse("\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("!", "%"))))
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
 def notebook_paths(notebooks_dir: Path) -> list[Path]:
+    """The notebooks (``*.ipynb``) of ``notebooks_dir``, sorted; FileNotFoundError when there are none."""
     paths = sorted(Path(notebooks_dir).glob("*.ipynb"))
     if not paths:
         raise FileNotFoundError(f"no notebooks (*.ipynb) in {notebooks_dir}")
     return paths
-
-
-
-
-# ---------------------------------------------------------------- slides and book
-
-
-
-# ---------------------------------------------------------------- command line
-
-
-
-
-
 
 
 ROLES = ("exercise", "check", "fallback", "answer")

@@ -1,10 +1,21 @@
 """Exercise checks for the course notebooks: instant feedback in plain words.
 
 Each ``check_*`` function takes the student's answer (and the inputs the exercise started from),
-computes the reference with tested kit code, and either prints one success line or raises
-:class:`CheckFailed` whose message says what is wrong (type, shape, value), what was expected,
-and gives a hint. ``CheckFailed`` subclasses ``AssertionError``, so the checks also work as test
-assertions, but a student never sees a bare "AssertionError".
+computes the reference with tested kit code, and gives one verdict line: ``✔`` when the answer is
+right, ``✘`` with what is wrong (type, shape, value) and a hint aimed at the likely mistake, or
+"not done yet" while the answer is still the placeholder ``...`` of a student copy.
+
+Where the verdict goes depends on who runs the check (:func:`failures_raise`):
+
+- **a student's notebook** (an IPython kernel): a wrong or unfinished answer prints its one line
+  and the check returns, so *Run All* goes on to the next cell (a fallback cell then supplies the
+  kit's value where later cells need it, see :mod:`grounding_kit.exercises.fallbacks`);
+- **nbgrader** (``NBGRADER_EXECUTION`` set by its autograder and validator), plain Python and tests:
+  the check raises :class:`CheckFailed` (:class:`NotDone` for the placeholder), so the cell fails
+  and scores 0. ``CheckFailed`` subclasses ``AssertionError`` and renders in IPython as its one
+  line, without a traceback (``_render_traceback_``).
+
+``GROUNDING_KIT_CHECKS=raise`` (or ``print``) overrides the choice.
 
 Index convention, as everywhere in the kit: rows are texts, columns are images,
 ``P[i, j] = f(t_i, v_j)``, logits in the last axis.
@@ -12,8 +23,12 @@ Index convention, as everywhere in the kit: rows are texts, columns are images,
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import sys
 from collections import Counter
-from typing import Any, Callable, Iterable, NoReturn, Sequence
+from typing import Any, Callable, Iterable, Iterator, NoReturn, Sequence, TypeVar
 
 import numpy as np
 
@@ -22,6 +37,9 @@ from grounding_kit.core.validation import check_labels_in_range
 
 __all__ = [
     "CheckFailed",
+    "NotDone",
+    "failures_raise",
+    "raising",
     "EMAP_EXAMPLE",
     "check_similarity_matrix",
     "check_retrieval_accuracy",
@@ -59,8 +77,81 @@ class CheckFailed(AssertionError):
         self.exercise, self.problem, self.hint = exercise, problem, hint
         message = f"{exercise}: not quite. {problem}"
         if hint:
-            message += f"\nHint: {hint}"
+            message += f" Hint: {hint}"
         super().__init__(message)
+
+    def line(self) -> str:
+        """The verdict as one line, as a student sees it."""
+        return f"✘ {self}"
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback (nbgrader's feedback included): the verdict."""
+        return [self.line()]
+
+
+class NotDone(CheckFailed):
+    """The answer is still the student copy's placeholder ``...`` (or a function that raises
+    ``NotImplementedError``): the exercise is not done yet."""
+
+    def __init__(self, exercise: str, name: str) -> None:
+        AssertionError.__init__(self, f"{exercise}: not done yet. Write your answer in place of `...` "
+                                      "and run the cell again.")
+        self.exercise, self.problem, self.hint, self.name = exercise, "not done yet", None, name
+
+    def line(self) -> str:
+        return f"○ {self}"
+
+
+_FORCED: list[bool] = []  # the stack of :func:`raising` contexts
+
+
+@contextlib.contextmanager
+def raising(raise_: bool = True) -> Iterator[None]:
+    """Within this context a failing check raises (``raise_=True``) or prints (``False``) whatever
+    :func:`failures_raise` would choose; :func:`~grounding_kit.exercises.fallbacks.own_or_kit` uses it."""
+    _FORCED.append(bool(raise_))
+    try:
+        yield
+    finally:
+        _FORCED.pop()
+
+
+def failures_raise() -> bool:
+    """True where a wrong or unfinished answer raises :class:`CheckFailed`, False where it prints.
+
+    Raising: inside :func:`raising`, under nbgrader (``NBGRADER_EXECUTION``, set by its autograder
+    and validator, so the test cell scores 0), with ``GROUNDING_KIT_CHECKS=raise``, and outside an
+    IPython kernel (scripts, tests). Printing: in a notebook's kernel, so that *Run All* goes on.
+    """
+    if _FORCED:
+        return _FORCED[-1]
+    if os.environ.get("NBGRADER_EXECUTION"):
+        return True
+    setting = os.environ.get("GROUNDING_KIT_CHECKS", "").strip().lower()
+    if setting in ("raise", "print"):
+        return setting == "raise"
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is None
+
+
+_Check = TypeVar("_Check", bound=Callable[..., None])
+
+
+def _verdict(check: _Check) -> _Check:
+    """A check that prints its failure as one line instead of raising, where :func:`failures_raise`
+    says so."""
+
+    @functools.wraps(check)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            check(*args, **kwargs)
+        except CheckFailed as failure:
+            if failures_raise():
+                raise
+            print(failure.line(), file=sys.stdout if isinstance(failure, NotDone) else sys.stderr)
+
+    return run  # type: ignore[return-value]
 
 
 def _fail(exercise: str, problem: str, hint: str | None = None) -> NoReturn:
@@ -69,6 +160,13 @@ def _fail(exercise: str, problem: str, hint: str | None = None) -> NoReturn:
 
 def _passed(exercise: str, message: str) -> None:
     print(f"✔ {exercise}: correct. {message}")
+
+
+def _done(exercise: str, name: str, value: Any) -> Any:
+    """``value``, unless it is the placeholder ``...`` of a student copy (then :class:`NotDone`)."""
+    if value is Ellipsis:
+        raise NotDone(exercise, name)
+    return value
 
 
 def _describe(value: Any) -> str:
@@ -82,6 +180,7 @@ def _describe(value: Any) -> str:
 
 def _as_array(exercise: str, name: str, value: Any) -> np.ndarray:
     """The answer as a float64 numpy array (from numpy, torch or nested lists)."""
+    _done(exercise, name, value)
     if value is None:
         _fail(exercise, f"`{name}` is None.", f"assign your result to `{name}` (a function that "
               "only prints returns None).")
@@ -106,10 +205,13 @@ def _as_number(exercise: str, name: str, value: Any) -> float:
     return float(array.reshape(()))
 
 
-def _as_fraction(exercise: str, name: str, value: Any, hint: str) -> float:
-    """A single number that must be a fraction: above 1 fails with ``hint``."""
+def _as_fraction(exercise: str, name: str, value: Any, hint: str, expected: float | None = None) -> float:
+    """A single number that must be a fraction: above 1 fails with ``hint`` (or, when it is
+    ``100 * expected``, with a hint about percentages)."""
     got = _as_number(exercise, name, value)
     if got > 1.0:
+        if expected is not None and abs(got - 100 * expected) < 1e-6:
+            hint = "that is a percentage; give the fraction (between 0 and 1)."
         _fail(exercise, f"{name} is {got:g}, which is more than 1.", hint)
     return got
 
@@ -124,14 +226,31 @@ def _close(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, atol=atol, rtol=1e-5))
 
 
+def _diagnose(got: np.ndarray, mistakes: Iterable[tuple[Any, str]], atol: float) -> str | None:
+    """The hint of the first of ``mistakes`` (``(what that mistake computes, hint)``; ``None`` for
+    a mistake that cannot arise here) that ``got`` equals, shape included; else None."""
+    for value, hint in mistakes:
+        if value is not None and _close(got, np.asarray(value, dtype=np.float64), atol):
+            return hint
+    return None
+
+
+def _mismatch(name: str, got: np.ndarray, expected: np.ndarray) -> str:
+    """What is wrong with an array answer, in one phrase: its shape, or its values."""
+    if got.shape == expected.shape:
+        return f"`{name}` has the expected shape {got.shape} but other values."
+    return f"`{name}` has shape {got.shape}, expected {expected.shape}."
+
+
 def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
     index = np.unravel_index(int(np.argmax(np.abs(got - expected))), got.shape)
     where = ", ".join(str(int(i)) for i in index)
     return f"at [{where}] you have {got[index]:.4g}, expected {expected[index]:.4g}"
 
 
-def _choice(exercise: str, answer: Any, options: dict[str, str], correct: str, why: str) -> None:
+def _choice(exercise: str, name: str, answer: Any, options: dict[str, str], correct: str, why: str) -> None:
     """A multiple-choice answer: one of the keys of ``options``; ``why`` explains the measured answer."""
+    _done(exercise, name, answer)
     listing = "; ".join(f"{key!r}: {text}" for key, text in options.items())
     if not isinstance(answer, str) or answer.strip().lower() not in options:
         _fail(exercise, f"the answer should be one of {list(options)}, but it is {_describe(answer)}.",
@@ -144,6 +263,7 @@ def _choice(exercise: str, answer: Any, options: dict[str, str], correct: str, w
 
 # ---------------------------------------------------------------- 01 grounding and CLIP
 
+@_verdict
 def check_similarity_matrix(similarity: Any, text_emb: Any, image_emb: Any) -> None:
     """Exercise 1.1: the N x N cosine-similarity matrix ``S[i, j] = <t_i, v_j>`` of unit vectors.
 
@@ -152,26 +272,56 @@ def check_similarity_matrix(similarity: Any, text_emb: Any, image_emb: Any) -> N
     similarity : (N_texts, N_images) the student's matrix.
     text_emb : (N_texts, D) L2-normalised text embeddings.
     image_emb : (N_images, D) L2-normalised image embeddings.
+
+    The typical mistakes get their own hint whatever the shapes (with N == D a forgotten transpose
+    has the right shape): the transpose, ``text_emb @ image_emb``, ``text_emb.T @ image_emb``,
+    an element-wise product, texts with texts, and a constant factor (a logit scale, a halving).
     """
     exercise = "Exercise 1.1 (similarity matrix)"
     text, image = to_numpy(text_emb), to_numpy(image_emb)
     expected = text @ image.T
     got = _as_array(exercise, "S", similarity)
+    square = text.shape[1] == image.shape[0]
+    hint = None if _close(got, expected, 1e-4) else _diagnose(got, [
+        (image @ text.T, "your matrix is transposed: rows are texts and columns are images, so the "
+                         "text embeddings come first in the product."),
+        (text @ image if square else None,
+         "`text_emb @ image_emb` pairs each text with a *column* of the image embeddings (one "
+         "embedding dimension of every image); S[i, j] pairs text row i with image row j, so the "
+         "image embeddings need a transpose."),
+        (image @ text if text.shape[0] == text.shape[1] else None,
+         "the image embeddings come second, transposed: rows are texts and columns are images."),
+        (text.T @ image,
+         "`text_emb.T @ image_emb` sums over the pairs and gives one value per pair of embedding "
+         "dimensions; S sums over the embedding dimension instead."),
+        (text * image if text.shape == image.shape else None,
+         "`*` multiplies element by element; S needs the dot product of every text with every image "
+         "(a matrix product, `@`)."),
+        (text @ text.T, "that compares the texts with each other; S compares each text with each image."),
+        (image @ image.T, "that compares the images with each other; S compares each text with each image."),
+    ], 1e-4)
+    if hint is not None:
+        _fail(exercise, _mismatch("S", got, expected), hint)
     if got.shape == expected.T.shape and got.shape != expected.shape:
         _fail(exercise, f"`S` has shape {got.shape}, expected {expected.shape}.",
               "rows are texts and columns are images: the text embeddings come first in the product.")
-    _expect_shape(exercise, "S", got, expected.shape, "S has one row per text (caption) and one column per image.")
-    if _close(got, expected.T, 1e-4) and not _close(got, expected, 1e-4):
-        _fail(exercise, "your matrix is transposed.", "rows are texts, columns are images.")
+    _expect_shape(exercise, "S", got, expected.shape,
+                  "S has one row per text (caption) and one column per image: (N_texts, N_images).")
     if not _close(got, expected, 1e-4):
         scale = float((got * expected).sum() / max((expected ** 2).sum(), 1e-300))
-        hint = ("the values are a constant multiple of the cosine similarities: drop the logit scale."
-                if _close(got, scale * expected, 1e-3) else
-                "the embeddings are already unit length, so a matrix product is all you need.")
+        if _close(got, scale * expected, 1e-3) and abs(scale) > 1e-6:
+            hint = (f"your values are {scale:.3g} times the cosine similarities. "
+                    + ("A logit scale (temperature) belongs to CLIP's loss, not to S: leave it out."
+                       if scale > 1 else "Leave out the division: the embeddings are unit length, so "
+                       "their dot products already are the cosines."))
+        else:
+            hint = ("S[i, j] is the dot product of text embedding i and image embedding j; the "
+                    "embeddings are unit length, so no normalising or scaling is needed.")
         _fail(exercise, f"the values differ: {_first_difference(got, expected)}.", hint)
     _passed(exercise, f"S has shape {got.shape}; its diagonal holds the true pairs.")
 
 
+@_verdict
 def check_retrieval_accuracy(accuracy: Any, similarity: Any) -> None:
     """Exercise 1.2: the fraction of captions whose most similar image is their own (text -> image R@1).
 
@@ -183,17 +333,23 @@ def check_retrieval_accuracy(accuracy: Any, similarity: Any) -> None:
     S = to_numpy(similarity)
     expected, by_image = recall_at_k(S, 1), recall_at_k(S.T, 1)
     got = _as_fraction(exercise, "accuracy", accuracy,
-                       "give a fraction between 0 and 1: divide the number of hits by N (or use .mean()).")
+                       "give a fraction between 0 and 1: divide the number of hits by N (or use .mean()).",
+                       expected)
     if abs(got - expected) > 1e-6:
         hint = ("you ranked captions for each image (argmax over axis 0); the exercise ranks images "
                 "for each caption: argmax over axis 1."
                 if abs(got - by_image) < 1e-6 else
+                "that is the fraction of captions whose top image is *not* their own."
+                if abs(got - (1 - expected)) < 1e-6 else
+                "that is the mean similarity of the true pairs (the diagonal), not how often they rank first."
+                if abs(got - float(np.mean(np.diag(S)))) < 1e-6 else
                 "for each row i, take the column with the largest similarity and compare it with i.")
         _fail(exercise, f"accuracy is {got:.4f}, expected {expected:.4f}.", hint)
     _passed(exercise, f"{expected:.1%} of the captions retrieve their own image first "
                       f"(chance: {1 / len(S):.1%}).")
 
 
+@_verdict
 def check_zero_shot(predictions: Any, similarity: Any) -> None:
     """Exercise 1.3: zero-shot labels, ``predictions[j] = argmax_i S[i, j]`` over prompts i.
 
@@ -203,6 +359,14 @@ def check_zero_shot(predictions: Any, similarity: Any) -> None:
     S = to_numpy(similarity)
     expected = S.argmax(axis=0)
     got = _as_array(exercise, "predictions", predictions)
+    hint = None if _close(got, expected, 0) else _diagnose(got, [
+        (S.argmax(axis=1) if S.shape[0] == S.shape[1] else None,
+         "you picked, for each prompt (row), its best image (argmax over axis 1); the exercise picks, "
+         "for each image (column), its best prompt: argmax over the prompts, axis 0."),
+        (S.argmin(axis=0), "argmin picks the *least* similar prompt; take the argmax."),
+    ], 0)
+    if hint is not None:
+        _fail(exercise, _mismatch("predictions", got, expected), hint)
     _expect_shape(exercise, "predictions", got, expected.shape,
                   "one prediction per image (per column): take the argmax over the prompts, axis 0.")
     if np.any(got != np.round(got)):
@@ -216,6 +380,7 @@ def check_zero_shot(predictions: Any, similarity: Any) -> None:
     _passed(exercise, f"{got.size} images labelled with their most similar prompt.")
 
 
+@_verdict
 def check_additive_part(additive: Any, similarity: Any) -> None:
     """Exercise 1.4: the additive part of a similarity matrix (N, N), the matrix minus its interaction.
 
@@ -227,19 +392,31 @@ def check_additive_part(additive: Any, similarity: Any) -> None:
     S = to_numpy(similarity)
     expected = to_numpy(decompose(S).additive())
     got = _as_array(exercise, "S_add", additive)
+    rows, cols, grand = S.mean(axis=1, keepdims=True), S.mean(axis=0, keepdims=True), S.mean()
+    keepdims = ("S.mean(axis=1) has shape (N,), one value per row but laid out as a row: keep the "
+                "axis (S.mean(axis=1, keepdims=True) is a column, (N, 1)) so that row means and column "
+                "means broadcast to the (N, N) grid.")
+    hint = None if _close(got, expected, 1e-6) else _diagnose(got, [
+        (rows[:, 0] + cols[0] - grand, keepdims),
+        (rows.T + cols - grand, keepdims),
+        (cols.T + rows.T - grand, "the row means and the column means swapped places: row i's mean "
+                                  "goes along row i (a column vector, (N, 1)), column j's along column j."),
+        (rows + cols, "you added the row and column means but forgot to subtract the grand mean."),
+        (rows + cols + grand, "subtract the grand mean, don't add it."),
+        (S - expected, "that is the interaction residual (S minus its additive part); the exercise asks "
+                       "for the additive part itself."),
+    ], 1e-6)
+    if hint is not None:
+        _fail(exercise, _mismatch("S_add", got, expected), hint)
     _expect_shape(exercise, "S_add", got, expected.shape,
                   "one value per cell of S: broadcast the row means (N, 1) and the column means (1, N).")
     if not _close(got, expected, 1e-6):
-        rows, cols = S.mean(axis=1, keepdims=True), S.mean(axis=0, keepdims=True)
-        hint = ("you added the row and column means but forgot to subtract the grand mean."
-                if _close(got, rows + cols, 1e-6) else
-                "that is the interaction residual (S minus its additive part); the exercise asks for the "
-                "additive part itself." if _close(got, S - expected, 1e-6) else
-                "S.mean(axis=1, keepdims=True) + S.mean(axis=0, keepdims=True) - S.mean().")
-        _fail(exercise, f"the values differ: {_first_difference(got, expected)}.", hint)
+        _fail(exercise, f"the values differ: {_first_difference(got, expected)}.",
+              "row mean + column mean - grand mean, for every cell (i, j).")
     _passed(exercise, "in every row the images now rank in the same order: the image effect alone decides.")
 
 
+@_verdict
 def check_recall_prediction(prediction: Any, additive: Any, *, tolerance: float = 0.02) -> None:
     """Exercise 1.4 (second part): predict, as a fraction, the text -> image recall@1 of ``additive`` (N, N).
 
@@ -248,9 +425,12 @@ def check_recall_prediction(prediction: Any, additive: Any, *, tolerance: float 
     exercise = "Exercise 1.4 (predict: retrieval without the interaction)"
     from grounding_kit.analysis import recall_at_k
 
-    S = to_numpy(additive)
-    expected = recall_at_k(S, 1)
     got = _as_fraction(exercise, "predicted_recall", prediction, "a recall is a fraction between 0 and 1.")
+    S = _as_array(exercise, "S_add", additive)
+    if S.ndim != 2 or S.shape[0] != S.shape[1]:
+        _fail(exercise, f"`S_add` has shape {S.shape}, so the prediction cannot be compared with it.",
+              "get S_add right first (the check above); this one measures its recall.")
+    expected = recall_at_k(S, 1)
     if abs(got - expected) > tolerance:
         _fail(exercise, f"the measured recall@1 is not {got:.3f}.",
               "in S_add, does caption i rank the images differently from caption k? Then how many "
@@ -261,6 +441,7 @@ def check_recall_prediction(prediction: Any, additive: Any, *, tolerance: float 
 
 # ---------------------------------------------------------------- 02 additive vs interactive
 
+@_verdict
 def check_additive_grid(grid: Any, f_t: Any, f_v: Any) -> None:
     """Exercise 2.1: the pair grid of an additive model, ``G[i, j] = f_t[i] + f_v[j]``.
 
@@ -274,19 +455,25 @@ def check_additive_grid(grid: Any, f_t: Any, f_v: Any) -> None:
     text, image = to_numpy(f_t), to_numpy(f_v)
     expected = text[:, None] + image[None, :]
     got = _as_array(exercise, "G", grid)
+    hint = None if _close(got, expected, 1e-9) else _diagnose(got, [
+        (text + image if text.shape == image.shape else None,
+         "`f_t + f_v` adds element by element (text i with image i only): give the text part an axis, "
+         "a column (N, 1), and the image part a row (1, N), so that they broadcast to every pair."),
+        (expected / 2, "you averaged the two parts; an additive model adds them: f(t, v) = f_t(t) + f_v(v)."),
+        (image[:, None] + text[None, :], "your grid is transposed: rows are texts (f_t), columns are images (f_v)."),
+        (text[:, None] * image[None, :], "you multiplied the two parts; an additive model adds them."),
+    ], 1e-9)
+    if hint is not None:
+        _fail(exercise, _mismatch("G", got, expected), hint)
     _expect_shape(exercise, "G", got, expected.shape,
                   "one row per text and one column per image: make f_t a column and f_v a row.")
-    if _close(got, expected / 2, 1e-9):
-        _fail(exercise, "you averaged the two parts; an additive model adds them.",
-              "f(t, v) = f_t(t) + f_v(v): add, don't average.")
-    if _close(got, image[:, None] + text[None, :], 1e-9) and not _close(got, expected, 1e-9):
-        _fail(exercise, "your grid is transposed.", "rows are texts (f_t), columns are images (f_v).")
     if not _close(got, expected, 1e-9):
         _fail(exercise, f"the values differ: {_first_difference(got, expected)}.",
               "G[i, j] = f_t[i] + f_v[j]; a column of shape (N, 1) plus a row of shape (1, N) broadcasts to the grid.")
     _passed(exercise, "each row is the same curve shifted up or down: the signature of additivity.")
 
 
+@_verdict
 def check_accuracy(accuracy: Any, logits: Any, labels: Any) -> None:
     """Exercise 2.3: accuracy of the argmax of ``logits`` (N, C) against integer ``labels`` (N,)."""
     exercise = "Exercise 2.3 (accuracy)"
@@ -296,14 +483,18 @@ def check_accuracy(accuracy: Any, logits: Any, labels: Any) -> None:
     check_labels_in_range(truth, scores.shape[-1])
     expected = accuracy_of(truth.astype(np.int64), scores)
     got = _as_fraction(exercise, "accuracy", accuracy,
-                       "a fraction between 0 and 1: the mean of (predictions == labels).")
+                       "a fraction between 0 and 1: the mean of (predictions == labels).", expected)
     if abs(got - expected) > 1e-6:
-        hint = ("predictions are logits.argmax(axis=-1) (over the classes); compare them with the "
+        hint = ("that is the error rate, the fraction of wrong predictions." if abs(got - (1 - expected)) < 1e-6 else
+                "argmin picks the least likely class; the prediction is the argmax."
+                if abs(got - float(np.mean(scores.argmin(axis=-1) == truth))) < 1e-6 else
+                "predictions are logits.argmax(axis=-1) (over the classes); compare them with the "
                 "labels and take the mean.")
         _fail(exercise, f"accuracy is {got:.4f}, expected {expected:.4f}.", hint)
     _passed(exercise, f"accuracy {expected:.3f}.")
 
 
+@_verdict
 def check_interaction_residual(residual: Any, P: Any) -> None:
     """Exercise 2.2: the interaction residual of a grid of logits ``P`` (N, N) or (N, N, C).
 
@@ -316,18 +507,24 @@ def check_interaction_residual(residual: Any, P: Any) -> None:
     grid = to_numpy(P)
     expected = to_numpy(decompose(grid).interaction)
     got = _as_array(exercise, "residual", residual)
+    grand = grid.mean(axis=(0, 1))
+    no_grand = grid - grid.mean(axis=1, keepdims=True) - grid.mean(axis=0, keepdims=True)
+    hint = None if _close(got, expected, 1e-6) else _diagnose(got, [
+        (grid - grid.mean(axis=1)[None] - grid.mean(axis=0)[None] + grand,
+         "P.mean(axis=1) has shape (N, ...) without the averaged axis, so it broadcasts along the "
+         "wrong axis: keep it with keepdims=True (the row means form a column)."),
+        (no_grand, "you subtracted both means but forgot to add the grand mean back (it was removed twice)."),
+        (no_grand - grand, "check the sign of the grand mean: P - row means - column means + grand mean."),
+        (no_grand + grid.mean() if grid.ndim == 3 and grid.shape[2] > 1 else None, _GRAND_OVER_CLASSES),
+        (grid - no_grand - grand, "that is the additive part (row means + column means - grand mean); "
+                                  "the residual is P minus it."),
+    ], 1e-6)
+    if hint is not None:
+        _fail(exercise, _mismatch("residual", got, expected), hint)
     _expect_shape(exercise, "residual", got, expected.shape, "the residual has the shape of P.")
     if not _close(got, expected, 1e-6):
-        grand = grid.mean(axis=(0, 1))
-        no_grand = grid - grid.mean(axis=1, keepdims=True) - grid.mean(axis=0, keepdims=True)
-        hint = ("you subtracted both means but forgot to add the grand mean back (it was removed twice)."
-                if _close(got, no_grand, 1e-6) else
-                "check the sign of the grand mean: P - row means - column means + grand mean."
-                if _close(got, no_grand - grand, 1e-6) else
-                _GRAND_OVER_CLASSES if grid.ndim == 3 and grid.shape[2] > 1
-                and _close(got, no_grand + grid.mean(), 1e-6) else
-                "row means: P.mean(axis=1, keepdims=True); column means: P.mean(axis=0, keepdims=True).")
-        _fail(exercise, f"the values differ: {_first_difference(got, expected)}.", hint)
+        _fail(exercise, f"the values differ: {_first_difference(got, expected)}.",
+              "row means: P.mean(axis=1, keepdims=True); column means: P.mean(axis=0, keepdims=True).")
     share = float((expected ** 2).sum() / max(((grid - grid.mean(axis=(0, 1))) ** 2).sum(), 1e-300))
     _passed(exercise, f"{share:.0%} of this grid's variation is interaction.")
 
@@ -340,6 +537,7 @@ ENSEMBLE_OPTIONS = {
 }
 
 
+@_verdict
 def check_ensemble_prediction(answer: Any, table: Any, *, margin: float = 0.02) -> None:
     """Exercise 2.4: predict the "beats the ensemble" table; the right option is read off ``table``.
 
@@ -353,11 +551,12 @@ def check_ensemble_prediction(answer: Any, table: Any, *, margin: float = 0.02) 
     correct = "a" if not (lead >= margin).all() else "c" if (kept >= lead / 2).all() else "b"
     why = (f"the fancy method leads by {lead.min():+.3f} to {lead.max():+.3f} and its EMAP by "
            f"{kept.min():+.3f} to {kept.max():+.3f} over the seeds.")
-    _choice(exercise, answer, ENSEMBLE_OPTIONS, correct, why)
+    _choice(exercise, "prediction", answer, ENSEMBLE_OPTIONS, correct, why)
 
 
 # ---------------------------------------------------------------- 03 rebalancing
 
+@_verdict
 def check_blind_accuracy(accuracy: Any, questions: Sequence[Any], answers: Sequence[Any], *,
                          exercise: str = "Exercise 3.1 (blind baseline)") -> None:
     """Exercise 3.1: accuracy of the blind baseline that answers each question with its most common answer.
@@ -373,18 +572,22 @@ def check_blind_accuracy(accuracy: Any, questions: Sequence[Any], answers: Seque
 
     expected = majority_answer_accuracy(questions, answers)
     got = _as_fraction(exercise, "accuracy", accuracy,
-                       "a fraction between 0 and 1: the number of right answers divided by the number of questions.")
+                       "a fraction between 0 and 1: the number of right answers divided by the number of questions.",
+                       expected)
     overall = Counter(answers).most_common(1)[0][1] / len(answers)
     if abs(got - expected) > 1e-6:
         hint = ("that is the accuracy of answering every question with the single most common answer; "
                 "the blind baseline picks the most common answer *per question*."
                 if abs(got - overall) < 1e-6 else
+                "that is the error rate, the fraction of questions the baseline gets wrong."
+                if abs(got - (1 - expected)) < 1e-6 else
                 "group the answers by question (e.g. with collections.Counter), take each group's most "
                 "common answer, and count how often it is right.")
         _fail(exercise, f"accuracy is {got:.4f}, expected {expected:.4f}.", hint)
     _passed(exercise, f"a model that never looks at the image gets {expected:.1%}.")
 
 
+@_verdict
 def check_answer_entropy(entropy: Any, answers: Iterable[Any]) -> None:
     """Exercise 3.2: the Shannon entropy, in bits, of the distribution of ``answers``."""
     exercise = "Exercise 3.2 (answer entropy)"
@@ -394,8 +597,13 @@ def check_answer_entropy(entropy: Any, answers: Iterable[Any]) -> None:
     expected, kinds = entropy_bits(answers), len(set(answers))
     got = _as_number(exercise, "entropy", entropy)
     if abs(got - expected) > 1e-6:
+        counts = np.array(list(Counter(answers).values()), dtype=float)
         hint = ("that is the entropy in nats; use log base 2 (np.log2) for bits."
                 if abs(got - expected * np.log(2)) < 1e-6 else
+                "that is the entropy in base 10 (np.log10); use log base 2 (np.log2) for bits."
+                if abs(got - expected * np.log10(2)) < 1e-6 else
+                "turn the counts into probabilities first (divide by their sum), then H = -sum(p * log2(p))."
+                if abs(got - float(-(counts * np.log2(counts)).sum())) < 1e-6 else
                 "the sign is flipped: H = -sum p log2 p is never negative."
                 if abs(got + expected) < 1e-6 else
                 "turn the answer counts into probabilities p (they sum to 1), then H = -sum(p * log2(p)).")
@@ -407,6 +615,7 @@ def check_answer_entropy(entropy: Any, answers: Iterable[Any]) -> None:
 BLIND_OPTIONS = {"above": "above chance", "at": "at chance", "below": "below chance"}
 
 
+@_verdict
 def check_blind_prediction(answer: Any, report: Any, question_type: str = "color", *,
                            tolerance: float = 0.01) -> None:
     """Exercise 3.4: predict where the cross-fitted blind baseline lands after rebalancing.
@@ -419,7 +628,7 @@ def check_blind_prediction(answer: Any, report: Any, question_type: str = "color
     correct = "at" if abs(got - chance) <= tolerance else "above" if got > chance else "below"
     why = (f"{question_type} questions: {got:.3f} against chance {chance:.3f}. The baseline's pick is the "
            "answer that is over-represented in its training half, hence under-represented where it is scored.")
-    _choice(exercise, answer, BLIND_OPTIONS, correct, why)
+    _choice(exercise, "prediction", answer, BLIND_OPTIONS, correct, why)
 
 
 # ---------------------------------------------------------------- 04 EMAP
@@ -456,6 +665,7 @@ def _emap_hint(fn_result: np.ndarray, P: np.ndarray) -> str:
             "every text) - the mean of the whole grid; keep the class axis.")
 
 
+@_verdict
 def check_emap_function(my_emap: Callable[[np.ndarray], Any]) -> None:
     """Exercise 4.1: ``my_emap(P)`` maps logits (N, N, C) to the projected predictions (N, C).
 
@@ -464,6 +674,7 @@ def check_emap_function(my_emap: Callable[[np.ndarray], Any]) -> None:
     exercise = "Exercise 4.1 (EMAP)"
     from grounding_kit.analysis import emap
 
+    _done(exercise, "my_emap", my_emap)
     if not callable(my_emap):
         _fail(exercise, f"`my_emap` should be a function, but it is {_describe(my_emap)}.",
               "define it with `def my_emap(P): ...` and return the projection.")
@@ -476,8 +687,8 @@ def check_emap_function(my_emap: Callable[[np.ndarray], Any]) -> None:
         try:
             result = my_emap(P.copy())
         except NotImplementedError:
-            _fail(exercise, "my_emap still raises NotImplementedError.", "replace it with your code.")
-        got = _as_array(exercise, "my_emap(P)", result)
+            raise NotDone(exercise, "my_emap") from None
+        got = _as_array(exercise, "my_emap", result)
         if got.shape == expected.shape[:1] and expected.shape[1] == 1:
             got = got[:, None]
         _expect_shape(exercise, f"my_emap(P) on {label}", got, expected.shape,
@@ -488,6 +699,7 @@ def check_emap_function(my_emap: Callable[[np.ndarray], Any]) -> None:
     _passed(exercise, "your EMAP agrees with gk.emap on every test grid.")
 
 
+@_verdict
 def check_effects(text_effect: Any, image_effect: Any, P: Any) -> None:
     """Exercise 4.2: text and image effects of a grid (N, N, C): row/column means minus the grand mean."""
     exercise = "Exercise 4.2 (text and image effects)"
@@ -499,6 +711,9 @@ def check_effects(text_effect: Any, image_effect: Any, P: Any) -> None:
                                         ("image_effect", image_effect, parts.image_effect, 0)):
         got = _as_array(exercise, name, value)
         expected = to_numpy(expected)
+        if got.shape != expected.shape and got.squeeze().shape == expected.shape:
+            _fail(exercise, f"`{name}` has shape {got.shape}, expected {expected.shape}.",
+                  "drop keepdims=True here: an effect has one value per item and class, no averaged axis.")
         _expect_shape(exercise, name, got, expected.shape,
                       f"average P over axis {axis} (one value per "
                       f"{'text' if axis == 1 else 'image'} and class).")
@@ -515,6 +730,7 @@ def check_effects(text_effect: Any, image_effect: Any, P: Any) -> None:
     _passed(exercise, "both effects match gk.decompose; each sums to zero over its items.")
 
 
+@_verdict
 def check_interaction_share(share: Any, P: Any) -> None:
     """Exercise 4.3: the interaction share of a grid: sum(residual^2) / sum((P - grand mean)^2) per class."""
     exercise = "Exercise 4.3 (interaction share)"
@@ -523,6 +739,9 @@ def check_interaction_share(share: Any, P: Any) -> None:
     grid = to_numpy(P)
     expected = to_numpy(decompose(grid).interaction_share)
     got = _as_array(exercise, "share", share)
+    if got.shape == expected.shape and _close(got, 1 - expected, 1e-6) and not _close(got, expected, 1e-6):
+        _fail(exercise, f"share is {np.round(got, 4)}, expected {np.round(expected, 4)}.",
+              "that is the additive share, 1 - the interaction share: the residual goes in the numerator.")
     if got.shape != expected.shape and got.size == expected.size:
         got = got.reshape(expected.shape)
     _expect_shape(exercise, "share", got, expected.shape, "one share per class: sum over the two pair axes.")
@@ -535,6 +754,7 @@ def check_interaction_share(share: Any, P: Any) -> None:
     _passed(exercise, f"interaction share {np.round(expected, 3)}.")
 
 
+@_verdict
 def check_gap_prediction(prediction: Any, report: Any, *, perceptual: float | None = None,
                          tolerance: float = 0.01) -> None:
     """Exercise 4.4: predict a model's ``model - EMAP`` gap as a number, read off an ``emap_report``.
@@ -555,6 +775,7 @@ def check_gap_prediction(prediction: Any, report: Any, *, perceptual: float | No
 
 # ---------------------------------------------------------------- 05 scaling up
 
+@_verdict
 def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline: str,
                         exercise: str = "Exercise 5.1 (reading a results table)") -> None:
     """Exercise 5.1: the columns of ``table`` (a pandas DataFrame) where ``row`` beats ``baseline``.
@@ -562,6 +783,7 @@ def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline
     A missing value on either side is not a win. ``exercise`` names the exercise in the messages
     (the check serves 5.1 and 5.2).
     """
+    _done(exercise, "the answer", answer)
     if isinstance(answer, str) or answer is None:
         _fail(exercise, f"the answer should be a list of column names, but it is {_describe(answer)}.",
               "e.g. ['OKVQA', ...]: a list comprehension over table.columns works.")
@@ -584,6 +806,7 @@ def check_columns_above(answer: Iterable[str], table: Any, *, row: str, baseline
     _passed(exercise, f"{len(want)} of {len(table.columns)}: {sorted(want)}.")
 
 
+@_verdict
 def check_emap_gap(gap: Any, report: Any, *, row: str = "full model", against: str = "EMAP",
                    column: str = "score") -> None:
     """Exercise 5.3: the model's score minus its EMAP's score, read off an ``emap_report`` table."""

@@ -64,8 +64,16 @@ def own_or_kit(exercise: str, name: str, *inputs: Any, namespace: dict[str, Any]
         (a notebook's namespace).
 
     Returns the student's value when it exists and passes the exercise's check (silently);
-    otherwise prints one line, "exercise 1.1 not done yet: using the kit's S so the rest of the
-    notebook runs" (or "is not right yet" for a wrong answer), and returns the kit's value.
+    otherwise prints one line, "exercise 1.1: not done yet, the kit's S is used from here" (the
+    answer is missing, still the placeholder ``...``, or a function that raises
+    ``NotImplementedError``) or "exercise 1.1: not right yet, the kit's S is used from here", and
+    returns the kit's value. It never raises for the student's answer, under nbgrader neither: the
+    check cell before it is what scores.
+
+    Raises
+    ------
+    ValueError
+        If no kit value is registered for ``(exercise, name)`` in :data:`FALLBACKS`.
     """
     if (exercise, name) not in FALLBACKS:
         known = ", ".join(f"{e}/{n}" for e, n in FALLBACKS)
@@ -74,16 +82,15 @@ def own_or_kit(exercise: str, name: str, *inputs: Any, namespace: dict[str, Any]
     if namespace is None:
         namespace = sys._getframe(1).f_globals
     state = "not done yet"
-    if name in namespace:
+    if name in namespace and namespace[name] is not Ellipsis:
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with checks.raising(), contextlib.redirect_stdout(io.StringIO()):
                 check(namespace[name], *inputs)
-        except NotImplementedError:
+        except (checks.NotDone, NotImplementedError):
             pass
-        except Exception as err:  # a CheckFailed, or the student's own function failing on the inputs
-            if not isinstance(err.__context__, NotImplementedError):  # a check reporting the stub
-                state = "is not right yet"
+        except Exception:  # a CheckFailed, or the student's own function failing on the inputs
+            state = "not right yet"
         else:
             return namespace[name]
-    print(f"exercise {exercise} {state}: using the kit's {name} so the rest of the notebook runs")
+    print(f"exercise {exercise}: {state}, the kit's {name} is used from here")
     return reference(*inputs)

@@ -60,40 +60,41 @@ report
 # | `04_emap` | the decomposition, the projection, reshuffling, reporting EMAP (Hessel & Lee, EMNLP 2020), and what EMAP is not | 35 min |
 # | `05_scaling_up` | web-scale pretraining, and the whole analysis on your own images | 25 min |
 #
-# Each notebook has exercises along the way and ends with a short questionnaire. Write your answer
-# between the marked lines; the check below it tells you in plain words what is still wrong.
+# Each notebook has exercises along the way and ends with a short questionnaire. Write your answer in
+# place of the `...` under `# YOUR CODE HERE`; the check below it tells you in one line what is still wrong.
 
 # %% [markdown] slide
 # ## How the exercises work
 #
-# Notebooks 01 to 05 have four to eight exercises each. You write your answer between the lines marked
-# `### BEGIN SOLUTION` and `### END SOLUTION` (in your copy they read `# YOUR CODE HERE`), and the
-# `check_...` call below it gives instant feedback: a line starting with ✔ when you are right, or an
-# explanation of what is wrong (the shape, the value, a hint) when you are not. Here is the check of
-# exercise 2.3 (notebook 02) receiving a count where it expects a fraction, then the right answer:
+# Notebooks 01 to 05 have four to eight exercises each. In your copy an exercise reads `# YOUR CODE HERE` and a
+# line such as `S = ...`: write your answer in place of the `...`. The `check_...` call in the cell
+# below it gives instant feedback in one line: ✔ when you are right, ✘ with what is wrong (the shape,
+# the value) and a hint aimed at the likely slip when you are not, and ○ "not done yet" while the `...`
+# is still there. Here is the check of exercise 2.3 (notebook 02) receiving a count where it expects
+# a fraction, then nothing yet, then the right answer:
 
 # %%
 import numpy as np
 
-from grounding_kit.exercises.checks import CheckFailed, check_accuracy
+from grounding_kit.exercises.checks import check_accuracy
 
 logits = np.array([[2.0, 0.1], [0.3, 1.5], [1.0, 0.2]])  # 3 examples, 2 classes
 labels = np.array([0, 1, 1])
-try:
-    check_accuracy(2, logits, labels)  # 2 right answers: a count, not a fraction
-except CheckFailed as problem:
-    print(problem)
+check_accuracy(2, logits, labels)  # 2 right answers: a count, not a fraction
+check_accuracy(..., logits, labels)  # the placeholder of your copy: not done yet
 check_accuracy(2 / 3, logits, labels)
 
 # %% [markdown] subslide
-# **Skipped an exercise?** The notebook still runs. Where later cells need an exercise's answer, a
-# line such as `G = own_or_kit("2.1", "G", f_t, f_v)` follows the check: it keeps your answer when
-# the check accepts it, and otherwise uses the kit's value and says so in one line. Here no `G` exists:
+# **Skipped an exercise, or not right yet?** *Run → Run All Cells* still runs the whole notebook: a
+# check never stops it. Where later cells need an exercise's answer, a line such as
+# `G = own_or_kit("2.1", "G", f_t, f_v)` follows the check: it keeps your answer when the check
+# accepts it, and otherwise uses the kit's value and says so in one line. Here `G` is still `...`:
 
 # %%
 from grounding_kit.exercises.fallbacks import own_or_kit
 
 f_t, f_v = np.array([2.0, -1.0]), np.array([0.3, 1.2, -0.7])
+G = ...
 G = own_or_kit("2.1", "G", f_t, f_v)
 G.shape
 
