@@ -86,9 +86,11 @@ def not_done(check, *args, **kwargs) -> None:
 
 def test_every_check_says_not_done_for_the_placeholder():
     t, v, P = unit_rows(4, 3), unit_rows(4, 3), RNG.normal(size=(4, 4, 2))
-    report = pd.DataFrame({"score": [0.9, 0.6]}, index=["full model", "EMAP"])
-    report.attrs.update(difference=0.3, difference_ci=(0.2, 0.4))
-    table = pd.DataFrame({"linear ensemble": [0.7], "fancy method": [0.8], "fancy's EMAP": [0.8]})
+    report = EmapReport(pd.DataFrame({"score": [0.9, 0.6]}, index=["full model", "EMAP"]),
+                        difference=0.3, difference_ci_low=0.2, difference_ci_high=0.4)
+    fits = pd.DataFrame({"score": {"additive fit over keys, product of marginals": 0.7,
+                                   "additive fit over keys, joint distribution": 0.9}})
+    table = pd.DataFrame({"linear model": [0.7], "fancy method": [0.8], "fancy's EMAP": [0.8]})
     blind = pd.DataFrame({"question_only_after": [0.1], "chance": [0.2]}, index=["color"])
     calls = [(checks.check_similarity_matrix, t, v), (checks.check_retrieval_accuracy, t @ v.T),
              (checks.check_zero_shot, t @ v.T), (checks.check_additive_part, t @ v.T),
@@ -97,7 +99,9 @@ def test_every_check_says_not_done_for_the_placeholder():
              (checks.check_blind_accuracy, QUESTIONS, ANSWERS), (checks.check_answer_entropy, ANSWERS),
              (checks.check_effects, ..., P), (checks.check_interaction_share, P),
              (checks.check_gap_prediction, report), (checks.check_emap_gap, report),
-             (checks.check_ensemble_prediction, table), (checks.check_blind_prediction, blind)]
+             (checks.check_ensemble_prediction, table), (checks.check_blind_prediction, blind),
+             (checks.check_clip_loss, t, v, 10.0), (checks.check_additive_least_squares, P[..., 0]),
+             (checks.check_projection_prediction, fits), (checks.check_questionnaire, "00")]
     for check, *inputs in calls:
         not_done(check, ..., *inputs)
     not_done(checks.check_columns_above, ..., TABLE, row="ours", baseline="sota")

@@ -546,6 +546,7 @@ def check_ensemble_prediction(answer: Any, table: Any, *, margin: float = 0.02) 
     on every seed; then "c" when its EMAP keeps at least half of the lead on every seed, else "b".
     """
     exercise = "Exercise 2.4 (predict: does beating the linear model show interactions?)"
+    _done(exercise, "prediction", answer)  # before the table is read
     lead = table["fancy method"] - table["linear model"]
     kept = table["fancy's EMAP"] - table["linear model"]
     correct = "a" if not (lead >= margin).all() else "c" if (kept >= lead / 2).all() else "b"
@@ -624,6 +625,7 @@ def check_blind_prediction(answer: Any, report: Any, question_type: str = "color
     table; "at" means within ``tolerance`` of chance.
     """
     exercise = "Exercise 3.4 (predict: a blind baseline after rebalancing)"
+    _done(exercise, "prediction", answer)  # before the table is read
     got, chance = float(report.loc[question_type, "question_only_after"]), float(report.loc[question_type, "chance"])
     correct = "at" if abs(got - chance) <= tolerance else "above" if got > chance else "below"
     why = (f"{question_type} questions: {got:.3f} against chance {chance:.3f}. The baseline's pick is the "
@@ -834,6 +836,7 @@ def __getattr__(name: str) -> Any:
 
 # ---------------------------------------------------------------- concept exercises (issue 23)
 
+@_verdict
 def check_clip_loss(loss: Any, text_emb: Any, image_emb: Any, logit_scale: float) -> None:
     """Exercise 1.5: CLIP's symmetric InfoNCE loss on a batch, against open_clip's ``ClipLoss``.
 
@@ -867,6 +870,7 @@ def check_clip_loss(loss: Any, text_emb: Any, image_emb: Any, logit_scale: float
                       f"{len(text)} candidates would give log N = {chance:.4f}.")
 
 
+@_verdict
 def check_additive_least_squares(fitted: Any, P: Any) -> None:
     """Exercise 4.5: the least-squares additive fit ``g[i] + h[j]`` to a grid (N, N), solved numerically.
 
@@ -895,6 +899,7 @@ PROJECTION_OPTIONS = {
 }
 
 
+@_verdict
 def check_projection_prediction(answer: Any, table: Any, *, margin: float = 0.05) -> None:
     """Exercise 4.6: predict which additive fit of the same model scores higher on a dependent world.
 
@@ -902,14 +907,16 @@ def check_projection_prediction(answer: Any, table: Any, *, margin: float = 0.05
     ``margin`` of each other.
     """
     exercise = "Exercise 4.6 (predict: the product of marginals or the joint distribution?)"
+    _done(exercise, "prediction", answer)  # before the table is read
     product = float(table.loc["additive fit over keys, product of marginals", "score"])
     joint = float(table.loc["additive fit over keys, joint distribution", "score"])
     correct = "a" if abs(joint - product) < margin else "b" if joint > product else "c"
     why = (f"product of marginals {product:.3f}, joint distribution {joint:.3f}. The product also weighs the "
            "combination that never occurs, where the model only extrapolates.")
-    _choice(exercise, answer, PROJECTION_OPTIONS, correct, why)
+    _choice(exercise, "prediction", answer, PROJECTION_OPTIONS, correct, why)
 
 
+@_verdict
 def check_questionnaire(answers: Any, notebook: str) -> None:
     """The questionnaire that ends a notebook: ``answers`` maps question number to an option letter.
 
@@ -919,6 +926,7 @@ def check_questionnaire(answers: Any, notebook: str) -> None:
 
     exercise = f"Exercise {int(notebook)}.Q (questionnaire of notebook {notebook})"
     questions = QUESTIONNAIRES[notebook]
+    _done(exercise, "answers", answers)
     if not isinstance(answers, dict):
         _fail(exercise, f"answers should be a dict {{question number: letter}}, but it is {_describe(answers)}.",
               "e.g. answers = {1: 'a', 2: 'c'}.")
