@@ -116,11 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="allow writing into the shipped data/models (the default folder without --output-dir)")
     train.add_argument("--steps", type=POSITIVE_INT, default=None, help="training steps, >= 1 (default: the recipe's)")
     train.add_argument("--seed", type=SEED, default=0)
-    clip = shipped_record(TINY_CLIP)  # the recipe and version are read from the record, never typed here
-    train.add_argument("--recipe", choices=recorded_recipes(TINY_CLIP), default=None,
-                       help=f"tiny-clip only: the training recipe (default: the shipped model's, {clip['recipe']!r}, "
-                            f"version {clip['version']}, as recorded in data/models/{TINY_CLIP}/training.json; "
-                            "see its model card)")
+    try:  # the recipe and version are read from the record, never typed here
+        clip, recipes = shipped_record(TINY_CLIP), recorded_recipes(TINY_CLIP)
+        recipe_help = (f"the shipped model's, {clip['recipe']!r}, version {clip['version']}, as recorded in "
+                       f"data/models/{TINY_CLIP}/training.json; see its model card")
+    except FileNotFoundError as err:  # a data folder without the shipped models: train still checks --recipe
+        recipes, recipe_help = None, f"the shipped model's; its record is missing ({err})"
+    train.add_argument("--recipe", choices=recipes, default=None,
+                       help=f"tiny-clip only: the training recipe (default: {recipe_help})")
     train.set_defaults(run=_train, check=_check_train)
 
     dashboard = commands.add_parser("dashboard", help="serve the live-demo dashboard with Voila")

@@ -85,7 +85,17 @@ def _requirement_names(requirements: list[str]) -> dict[str, str]:
 
 def test_environment_yml_installs_what_pyproject_declares():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    declared = _requirement_names(project["dependencies"] + project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+
+    def expand(requirements: list[str]) -> list[str]:  # "grounding_kit[a,b]" stands for the extras a and b
+        out = []
+        for requirement in requirements:
+            self_reference = re.match(r"^grounding[-_]kit\[(.*)\]$", requirement.strip())
+            out += (expand([r for extra in self_reference.group(1).split(",") for r in extras[extra.strip()]])
+                    if self_reference else [requirement])
+        return out
+
+    declared = _requirement_names(project["dependencies"] + expand(extras["test"]))
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     pip_section = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
     listed = _requirement_names([r for r in pip_section if not r.startswith("-e")])
