@@ -387,7 +387,7 @@ def finish_estimate(rows: torch.Tensor, cols: torch.Tensor, grand: torch.Tensor,
                         grand_mean=grand, diagonal=diagonal, partners=partners, exact=exact, method=method)
 
 
-def emap_model(model: PairModel, feats: Features, partners: int | None = None, seed: int | None = None,
+def emap_model(model: PairModel, feats: Features | Any, partners: int | None = None, seed: int | None = None,
                batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
                client: Any = None, checkpoint: Any = None, max_seconds: float | None = None) -> EmapEstimate:
     """EMAP of ``model`` on ``feats``, streamed: ``projection`` is ``emap(pairwise_logits(model, feats))``.
@@ -396,6 +396,15 @@ def emap_model(model: PairModel, feats: Features, partners: int | None = None, s
     ``f_hat(t_i, v_i)``, ``.stderr`` its standard errors (zeros when exact, Monte Carlo with
     ``partners=K``), with the marginals it is built from. Parameters as in ``emap_details``
     (this is the same computation under the name the kit's examples use).
+
+    A model of M inputs: pass ``feats`` as a list or tuple of M arrays (N, D_m), one per modality;
+    the result is then :func:`grounding_kit.analysis.multimodal.emap_multimodal`'s
+    ``MultiEmapEstimate`` (float64 numpy), exact or with ``partners=K`` Monte Carlo.
     """
+    if isinstance(feats, (list, tuple)):
+        from grounding_kit.analysis.multimodal import emap_multimodal
+
+        return emap_multimodal(model, feats, partners=partners, seed=0 if seed is None else seed,
+                               batch_size=batch_size, progress=progress)
     return emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device,
                         progress=progress, client=client, checkpoint=checkpoint, max_seconds=max_seconds)
