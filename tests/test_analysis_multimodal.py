@@ -149,6 +149,23 @@ class PlainModel(torch.nn.Module):
         return self.head(*inputs)
 
 
+class PartsOnly(torch.nn.Module):
+    """The head's first-layer parts without its readout: the first-layer-linear stream."""
+
+    def __init__(self, head: MultimodalHead) -> None:
+        super().__init__()
+        self.head = head
+
+    def modality_parts(self, inputs):
+        return self.head.modality_parts(inputs)
+
+    def rest(self, hidden):
+        return self.head.rest(hidden)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(*inputs)
+
+
 @pytest.fixture(scope="module")
 def head_and_inputs():
     torch.manual_seed(0)
@@ -160,12 +177,18 @@ def test_model_emap_brute_force_equals_streamed(head_and_inputs):
     head, xs = head_and_inputs
     grid = tuple_logits(head, xs)
     reference = gk.emap(grid, modalities=3)
-    structured = emap_multimodal(head, xs)
+    closed = emap_multimodal(head, xs)
+    structured = emap_multimodal(PartsOnly(head), xs)
     generic = emap_multimodal(PlainModel(head), xs)
+    assert closed.method == "relu closed form"
     assert structured.method == "first-layer-linear stream" and generic.method == "generic stream"
     np.testing.assert_allclose(generic.projection, reference, atol=1e-12)
-    np.testing.assert_allclose(structured.projection, reference, atol=1e-5)  # float32 first layer
-    np.testing.assert_allclose(structured.diagonal, diagonal(grid, 3), atol=1e-5)
+    for estimate in (closed, structured):  # float32 first layer
+        np.testing.assert_allclose(estimate.projection, reference, atol=1e-5)
+        np.testing.assert_allclose(estimate.diagonal, diagonal(grid, 3), atol=1e-5)
+    for a in range(3):
+        np.testing.assert_allclose(closed.marginals[a], grid.mean(axis=tuple(b for b in range(3) if b != a)),
+                                   atol=1e-5)
     # the gk.emap_model entry point takes the M inputs too
     np.testing.assert_allclose(gk.emap_model(PlainModel(head), xs).projection, reference, atol=1e-12)
 

@@ -261,7 +261,7 @@ class MultiEmapEstimate:
     diagonal : (N, C), the model's own predictions ``f(x1_i, ..., xM_i)``
     partners : partner tuples averaged per item and modality (N ** (M - 1) when exact)
     exact : whether every tuple entered
-    method : "first-layer-linear stream", "generic stream" or "monte carlo"
+    method : "relu closed form", "first-layer-linear stream", "generic stream" or "monte carlo"
     """
 
     projection: np.ndarray
@@ -298,6 +298,48 @@ def check_inputs(inputs: Any) -> list[Any]:
     return out
 
 
+def relu_sums(own: Any, partner: Any) -> Any:
+    """``out[i, h] = sum_j relu(own[i, h] + partner[j, h])`` for (N, H) and (K, H) tensors, in O(H * K log K).
+
+    Per hidden unit, the partners with ``partner > -own[i]`` are a suffix of the sorted partners:
+    the sum is their count times ``own[i]`` plus their suffix sum.
+    """
+    import torch
+
+    n = partner.shape[0]
+    ordered = partner.double().T.contiguous().sort(dim=1).values                  # (H, K)
+    suffix = torch.cat([ordered.flip(1).cumsum(1).flip(1), ordered.new_zeros(ordered.shape[0], 1)], dim=1)
+    values = own.double().T.contiguous()                                          # (H, N)
+    first = torch.searchsorted(ordered, -values, right=True)                      # (H, N)
+    return ((n - first) * values + suffix.gather(1, first)).T                     # (N, H)
+
+
+#: the ReLU closed form sorts N ** (M - 1) partner sums per hidden unit: used up to this many values
+RELU_CLOSED_FORM_VALUES = 2**25
+
+
+def _relu_closed_form(ev: "_TupleEvaluator") -> tuple[list[np.ndarray], np.ndarray]:
+    """Marginals and diagonal of ``readout(relu(sum_m part_m))`` with no tuple evaluated.
+
+    For modality a, the sums of the other modalities' parts over all N ** (M - 1) partner tuples
+    are sorted once per hidden unit; each item's sum of ReLUs over them is then a search and a
+    suffix sum (:func:`relu_sums`); the readout is linear.
+    """
+    import torch
+
+    weight, bias = (value.detach().double() for value in ev.model.relu_readout())
+    n, h = ev.n, ev.parts[0].shape[1]
+    margs = []
+    for a in range(ev.m):
+        others = [p for b, p in enumerate(ev.parts) if b != a]
+        partner = others[0]
+        for part in others[1:]:
+            partner = (partner[:, None, :] + part[None, :, :]).reshape(-1, h)
+        margs.append((relu_sums(ev.parts[a], partner) @ weight.T / len(partner) + bias).numpy())
+    diagonal = (torch.relu(sum(ev.parts)) @ weight.T + bias).numpy()
+    return margs, diagonal
+
+
 class _TupleEvaluator:
     """``f`` on index tuples: the model's first-layer parts when it has them, else the model itself."""
 
@@ -331,6 +373,29 @@ class _TupleEvaluator:
         return torch.cat(chunks)
 
 
+def _slab_values(ev: _TupleEvaluator, firsts: np.ndarray, rest: np.ndarray) -> Any:
+    """f on every tuple whose first index is in ``firsts``: ``(len(firsts),) + (N,)*(M-1) + (C,)`` float64.
+
+    With first-layer parts the hidden sums are broadcast (no gather); else the model is called on
+    the index tuples.
+    """
+    import torch
+
+    n, m = ev.n, ev.m
+    if ev.parts is None:
+        index = np.concatenate([np.repeat(firsts, len(rest))[:, None], np.tile(rest, (len(firsts), 1))], 1)
+        return ev(index).reshape((len(firsts),) + (n,) * (m - 1) + (ev.classes,))
+    h = ev.parts[0].shape[1]
+    hidden = ev.parts[0][torch.from_numpy(firsts)].reshape((len(firsts),) + (1,) * (m - 1) + (h,))
+    for a in range(1, m):
+        shape = [1] * m + [h]
+        shape[a] = n
+        hidden = hidden + ev.parts[a].reshape(shape)
+    with torch.no_grad():
+        out = ev.model.rest(hidden.reshape(-1, h).float()).double()
+    return out.reshape((len(firsts),) + (n,) * (m - 1) + (ev.classes,))
+
+
 def _stream_exact(ev: _TupleEvaluator, progress: bool) -> tuple[list[np.ndarray], np.ndarray]:
     """Marginals and diagonal from every tuple once, a slab of the first modality at a time."""
     import torch
@@ -339,16 +404,13 @@ def _stream_exact(ev: _TupleEvaluator, progress: bool) -> tuple[list[np.ndarray]
     n, m, c = ev.n, ev.m, ev.classes
     sums = [torch.zeros(n, c, dtype=torch.float64) for _ in range(m)]
     rest = np.stack(np.meshgrid(*[np.arange(n)] * (m - 1), indexing="ij"), -1).reshape(-1, m - 1)  # (N^(M-1), M-1)
-    slab = max(1, min(n, 2**20 // len(rest)))
-    with torch.no_grad():
-        for start in tqdm(range(0, n, slab), desc="EMAP (M modalities)", disable=not progress):
-            firsts = np.arange(start, min(start + slab, n))
-            index = np.concatenate([np.repeat(firsts, len(rest))[:, None], np.tile(rest, (len(firsts), 1))], 1)
-            values = ev(index).reshape((len(firsts),) + (n,) * (m - 1) + (c,))
-            sums[0][firsts] += values.reshape(len(firsts), -1, c).sum(1)
-            for a in range(1, m):
-                axes = tuple(b for b in range(m) if b != a)
-                sums[a] += values.sum(dim=axes)
+    slab = max(1, min(n, 2**18 // len(rest)))
+    for start in tqdm(range(0, n, slab), desc="EMAP (M modalities)", disable=not progress):
+        firsts = np.arange(start, min(start + slab, n))
+        values = _slab_values(ev, firsts, rest)
+        sums[0][torch.from_numpy(firsts)] += values.reshape(len(firsts), -1, c).sum(1)
+        for a in range(1, m):
+            sums[a] += values.sum(dim=tuple(b for b in range(m) if b != a))
     total = n ** (m - 1)
     margs = [(s / total).numpy() for s in sums]
     return margs, ev(np.repeat(np.arange(n)[:, None], m, 1)).numpy()
@@ -402,7 +464,9 @@ def emap_multimodal(model: Callable[..., Any], inputs: Sequence[Any], partners: 
     model : callable on M float tensors (B, D_m) returning (B, C) logits. A model with
         ``modality_parts(inputs) -> [ (N, H) per modality ]`` and ``rest(hidden) -> logits``
         (its first layer linear: ``f = rest(sum_m part_m)``) is streamed on the parts, each
-        modality projected once.
+        modality projected once; if ``rest`` is ``relu`` then a linear readout, given by
+        ``relu_readout() -> (weight (C, H), bias (C,))``, the exact marginals come in closed form
+        (sorted partner sums, O(M * H * N^(M-1) log N), while N^(M-1) * H <= 2**25).
     inputs : M arrays or tensors (N, D_m), item i of each modality observed together.
     partners : None for the exact projection (N ** M tuple evaluations); K in [1, N] for Monte
         Carlo over K random partner tuples per item and modality (M * N * K evaluations).
@@ -437,10 +501,14 @@ def emap_multimodal(model: Callable[..., Any], inputs: Sequence[Any], partners: 
         ev = _TupleEvaluator(model, xs, batch_size)
         if partners is None:
             show = bool(progress) if progress is not None else n ** m >= 250_000
-            margs, diagonal = _stream_exact(ev, show)
+            if (ev.parts is not None and hasattr(model, "relu_readout")
+                    and n ** (m - 1) * ev.parts[0].shape[1] <= RELU_CLOSED_FORM_VALUES):
+                (margs, diagonal), method = _relu_closed_form(ev), "relu closed form"
+            else:
+                (margs, diagonal), method = _stream_exact(ev, show), f"{ev.structure} stream"
             stderr = np.zeros_like(margs[0])
             grand = margs[0].mean(0)
-            method, exact, count = f"{ev.structure} stream", True, n ** (m - 1)
+            exact, count = True, n ** (m - 1)
         else:
             margs, variances, diagonal = _monte_carlo(ev, partners, seed)
             grand = np.mean([g.mean(0) for g in margs], axis=0)

@@ -21,6 +21,7 @@ from grounding_kit.core.validation import (check_memory, check_positive_int, che
                           time_budget)
 from grounding_kit.analysis.grid_model import GridModel
 from grounding_kit.analysis.grids import warn_if_probabilities
+from grounding_kit.analysis.multimodal import emap_multimodal, relu_sums
 from grounding_kit.analysis.pairs import PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device
 
 #: default memory budget of ``pairwise_logits`` (bytes)
@@ -121,26 +122,12 @@ def _bilinear_closed_form(ev: PairEvaluator) -> tuple[torch.Tensor, ...]:
     return row_mean, col_mean, grand, diagonal
 
 
-def _relu_sums(own: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
-    """``out[i, h] = sum_j relu(own[i, h] + partner[j, h])`` for (N, H) inputs, in O(H * N log N).
-
-    Per hidden unit, the partners with ``partner > -own[i]`` are a suffix of the sorted partners:
-    the sum is their count times ``own[i]`` plus their suffix sum.
-    """
-    n = partner.shape[0]
-    ordered = partner.double().T.contiguous().sort(dim=1).values                  # (H, N)
-    suffix = torch.cat([ordered.flip(1).cumsum(1).flip(1), ordered.new_zeros(ordered.shape[0], 1)], dim=1)
-    values = own.double().T.contiguous()                                          # (H, N)
-    first = torch.searchsorted(ordered, -values, right=True)                      # (H, N)
-    return ((n - first) * values + suffix.gather(1, first)).T                     # (N, H)
-
-
 def _relu_closed_form(ev: PairEvaluator) -> tuple[torch.Tensor, ...]:
     """Row means, column means, grand mean and diagonal of ``relu(a_i + b_j) @ W.T + bias``, no pair evaluated."""
     weight, bias = (value.detach().double() for value in ev.model.relu_readout())
     text_hidden, image_hidden = ev.text_hidden.detach(), ev.image_hidden.detach()
-    row_mean = _relu_sums(text_hidden, image_hidden) @ weight.T / ev.n + bias
-    col_mean = _relu_sums(image_hidden, text_hidden) @ weight.T / ev.n + bias
+    row_mean = relu_sums(text_hidden, image_hidden) @ weight.T / ev.n + bias
+    col_mean = relu_sums(image_hidden, text_hidden) @ weight.T / ev.n + bias
     diagonal = torch.relu(text_hidden.double() + image_hidden.double()) @ weight.T + bias
     return row_mean, col_mean, row_mean.mean(0), diagonal
 
@@ -402,8 +389,6 @@ def emap_model(model: PairModel, feats: Features | Any, partners: int | None = N
     ``MultiEmapEstimate`` (float64 numpy), exact or with ``partners=K`` Monte Carlo.
     """
     if isinstance(feats, (list, tuple)):
-        from grounding_kit.analysis.multimodal import emap_multimodal
-
         return emap_multimodal(model, feats, partners=partners, seed=0 if seed is None else seed,
                                batch_size=batch_size, progress=progress)
     return emap_details(model, feats, partners=partners, seed=seed, batch_size=batch_size, device=device,

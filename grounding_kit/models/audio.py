@@ -27,6 +27,9 @@ from grounding_kit.models.registry import embedded_path
 from grounding_kit.world.audio import BEATS
 
 TINY_AUDIO = "tiny-audio"
+TINY_AUDIO_SUPERVISED = "tiny-audio-supervised"
+#: the embedded audio encoders, by name (``data/models/<name>``)
+EMBEDDED_AUDIO = (TINY_AUDIO, TINY_AUDIO_SUPERVISED)
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 
@@ -109,7 +112,9 @@ class AudioEncoder(torch.nn.Module):
 
 
 def load_audio_encoder(name: str | Path = TINY_AUDIO) -> AudioEncoder:
-    """Load an audio encoder folder: ``"tiny-audio"`` (the embedded one) or a path to a saved folder.
+    """Load an audio encoder folder: ``"tiny-audio"`` (embedded, trained on audio-image pairs only),
+    ``"tiny-audio-supervised"`` (embedded, trained on audio-text pairs: the upper bound of the pivot
+    comparison) or a path to a saved folder.
 
     Returns the :class:`AudioEncoder` in eval mode on the CPU.
 
@@ -123,8 +128,8 @@ def load_audio_encoder(name: str | Path = TINY_AUDIO) -> AudioEncoder:
         If ``config.json`` is not an audio encoder's config.
     """
     if not isinstance(name, (str, Path)):
-        raise TypeError(f"name must be 'tiny-audio' or a folder path, got {type(name).__name__}")
-    folder = embedded_path(TINY_AUDIO) if str(name) == TINY_AUDIO else Path(name)
+        raise TypeError(f"name must be one of {list(EMBEDDED_AUDIO)} or a folder path, got {type(name).__name__}")
+    folder = embedded_path(str(name)) if str(name) in EMBEDDED_AUDIO else Path(name)
     for needed in (folder / CONFIG, folder / WEIGHTS):
         if not needed.is_file():
             raise FileNotFoundError(f"no audio encoder at {folder}: {needed.name} is missing (expected "

@@ -35,11 +35,10 @@ from tqdm.auto import tqdm
 from grounding_kit.core.paths import check_output_dir
 from grounding_kit.core.threads import single_thread
 from grounding_kit.core.validation import check_choice, check_positive_int, seed_int
-from grounding_kit.models.audio import TINY_AUDIO, AudioConfig, AudioEncoder
+from grounding_kit.models.audio import TINY_AUDIO, TINY_AUDIO_SUPERVISED, AudioConfig, AudioEncoder
 from grounding_kit.models.cards import write_model_card
 from grounding_kit.models.registry import TINY_CLIP, embedded_path
 
-TINY_AUDIO_SUPERVISED = "tiny-audio-supervised"
 #: target -> the embedded folder it trains
 TARGETS: dict[str, str] = {"image": TINY_AUDIO, "text": TINY_AUDIO_SUPERVISED}
 AUDIO_STEPS = 1200
