@@ -41,6 +41,10 @@ _EXPORTS: dict[str, str] = {
     "EmapReport": "grounding_kit.analysis",
     "cross_validate_emap": "grounding_kit.analysis",
     "additive_comparison": "grounding_kit.analysis",
+    "MultiDecomposition": "grounding_kit.analysis",
+    "MultiEmapEstimate": "grounding_kit.analysis",
+    "emap_multimodal": "grounding_kit.analysis",
+    "tuple_logits": "grounding_kit.analysis",
     # the experiment protocol (split, embed, fit, analyse held-out pairs)
     "experiment": "grounding_kit.experiments.protocol",
     "task_experiment": "grounding_kit.experiments.protocol",
@@ -54,6 +58,8 @@ _EXPORTS: dict[str, str] = {
     "load_image_text_folder": "grounding_kit.world",
     "load_hub": "grounding_kit.world",
     "load_gallery": "grounding_kit.world",
+    "make_audio_task": "grounding_kit.world",
+    "scene_audio": "grounding_kit.world",
     # models
     "load_clip": "grounding_kit.models",
     "load_vqa": "grounding_kit.models",
@@ -61,6 +67,10 @@ _EXPORTS: dict[str, str] = {
     "fit_head": "grounding_kit.models",
     "load_head": "grounding_kit.models",
     "list_models": "grounding_kit.models",
+    "load_audio_encoder": "grounding_kit.models",
+    "encode_audio": "grounding_kit.models",
+    "fit_multimodal_head": "grounding_kit.models",
+    "vip_ant_table": "grounding_kit.models",
 }
 
 # sub-packages reachable as attributes, e.g. ``gk.world.render_scene``

@@ -7,6 +7,7 @@ from grounding_kit.analysis.estimate import EmapEstimate as EmapEstimate
 from grounding_kit.analysis.grid_model import GridModel as GridModel
 from grounding_kit.analysis.grids import ProbabilityInputWarning as ProbabilityInputWarning
 from grounding_kit.analysis.model_emap import emap_model as emap_model
+from grounding_kit.analysis.multimodal import MultiDecomposition as MultiDecomposition, MultiEmapEstimate as MultiEmapEstimate, emap_multimodal as emap_multimodal, tuple_logits as tuple_logits
 from grounding_kit.analysis.pairs import pairwise_logits as pairwise_logits
 from grounding_kit.analysis.projection import Decomposition as Decomposition, decompose as decompose, emap as emap
 from grounding_kit.analysis.report import EmapReport as EmapReport, cross_validate_emap as cross_validate_emap, emap_report as emap_report
@@ -15,11 +16,16 @@ from grounding_kit.core.paths import CacheDirError as CacheDirError
 from grounding_kit.core.validation import BudgetError as BudgetError, NotFittedError as NotFittedError
 from grounding_kit.diagnostics import doctor as doctor
 from grounding_kit.experiments.protocol import Experiment as Experiment, clear_experiments as clear_experiments, experiment as experiment, task_experiment as task_experiment
+from grounding_kit.models.audio import encode_audio as encode_audio, load_audio_encoder as load_audio_encoder
 from grounding_kit.models.clip import load_clip as load_clip
 from grounding_kit.models.features import Features as Features, embed as embed
 from grounding_kit.models.heads import fit_head as fit_head, load_head as load_head
+from grounding_kit.models.multimodal_head import fit_multimodal_head as fit_multimodal_head
+from grounding_kit.models.pivot import vip_ant_table as vip_ant_table
 from grounding_kit.models.registry import list_models as list_models
 from grounding_kit.models.vqa import load_vqa as load_vqa
+from grounding_kit.world.audio import scene_audio as scene_audio
+from grounding_kit.world.audio_tasks import make_audio_task as make_audio_task
 from grounding_kit.world.loaders import DataError as DataError, load_gallery as load_gallery, load_hub as load_hub, load_image_text_folder as load_image_text_folder
 from grounding_kit.world.rebalancing import rebalance as rebalance, rebalance_report as rebalance_report
 from grounding_kit.world.tasks import bayes_rates as bayes_rates, make_task as make_task
@@ -27,4 +33,4 @@ from grounding_kit.world.vqa import IllPosedQuestion as IllPosedQuestion
 
 from grounding_kit import core as core, world as world, models as models, analysis as analysis, experiments as experiments, course as course, exercises as exercises, widgets as widgets, dashboard as dashboard
 
-__all__ = ['BudgetError', 'CacheDirError', 'DataError', 'Decomposition', 'EmapEstimate', 'EmapReport', 'Experiment', 'Features', 'GridModel', 'IllPosedQuestion', 'NotFittedError', 'ProbabilityInputWarning', 'additive_comparison', 'bayes_rates', 'clear_experiments', 'cross_validate_emap', 'decompose', 'doctor', 'emap', 'emap_model', 'emap_report', 'embed', 'experiment', 'fit_head', 'list_models', 'load_clip', 'load_gallery', 'load_head', 'load_hub', 'load_image_text_folder', 'load_vqa', 'make_task', 'pairwise_logits', 'perceptual_score', 'rebalance', 'rebalance_report', 'reshuffle', 'reshuffle_average', 'task_experiment']
+__all__ = ['BudgetError', 'CacheDirError', 'DataError', 'Decomposition', 'EmapEstimate', 'EmapReport', 'Experiment', 'Features', 'GridModel', 'IllPosedQuestion', 'MultiDecomposition', 'MultiEmapEstimate', 'NotFittedError', 'ProbabilityInputWarning', 'additive_comparison', 'bayes_rates', 'clear_experiments', 'cross_validate_emap', 'decompose', 'doctor', 'emap', 'emap_model', 'emap_multimodal', 'emap_report', 'embed', 'encode_audio', 'experiment', 'fit_head', 'fit_multimodal_head', 'list_models', 'load_audio_encoder', 'load_clip', 'load_gallery', 'load_head', 'load_hub', 'load_image_text_folder', 'load_vqa', 'make_audio_task', 'make_task', 'pairwise_logits', 'perceptual_score', 'rebalance', 'rebalance_report', 'reshuffle', 'reshuffle_average', 'scene_audio', 'task_experiment', 'tuple_logits', 'vip_ant_table']

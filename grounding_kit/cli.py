@@ -42,7 +42,8 @@ def _check_train(args: argparse.Namespace) -> None:
 
     if args.recipe is not None and args.model != "tiny-clip":
         raise CommandError(f"--recipe is for tiny-clip only, got it with {args.model}")
-    shipped = embedded_path({"tiny-clip": TINY_CLIP, "tiny-vqa": TINY_VQA}[args.model])
+    shipped = embedded_path({"tiny-clip": TINY_CLIP, "tiny-vqa": TINY_VQA, "tiny-audio": "tiny-audio",
+                             "tiny-audio-supervised": "tiny-audio-supervised"}[args.model])
     try:
         args.output_dir = check_output_dir(args.output_dir, shipped, overwrite_shipped=args.overwrite_shipped,
                                            option="--output-dir")
@@ -69,9 +70,13 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from grounding_kit.models import training
 
-    trainers = {"tiny-clip": training.train_tiny_clip, "tiny-vqa": training.train_tiny_vqa}
+    trainers = {"tiny-clip": training.train_tiny_clip, "tiny-vqa": training.train_tiny_vqa,
+                "tiny-audio": partial(training.train_tiny_audio, target="image"),
+                "tiny-audio-supervised": partial(training.train_tiny_audio, target="text")}
     recipe = {"recipe": args.recipe} if args.recipe is not None else {}
     summary = trainers[args.model](output_dir=args.output_dir, steps=args.steps, seed=args.seed,
                                    overwrite_shipped=args.overwrite_shipped, **recipe)
@@ -109,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(run=_doctor)
 
     train = commands.add_parser("train", help="retrain an embedded tiny model")
-    train.add_argument("model", choices=["tiny-clip", "tiny-vqa"])
+    train.add_argument("model", choices=["tiny-clip", "tiny-vqa", "tiny-audio", "tiny-audio-supervised"])
     train.add_argument("--output-dir", type=Path, default=None,
                        help="where to save it: a new or empty folder, or a previous training output")
     train.add_argument("--overwrite-shipped", action="store_true",

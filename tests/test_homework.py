@@ -135,7 +135,7 @@ def test_the_kit_references_pass_their_own_checks():
     rng = np.random.default_rng(0)
     P, t, v = rng.normal(size=(5, 5, 3)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
     inputs = {"1.1": (t, v), "1.3": (t @ v.T,), "1.4": (t @ v.T,), "2.1": (t[:, 0], v[:, 0]),
-              "3.1": (QUESTIONS, ANSWERS), "3.3": (QUESTIONS, ANSWERS)}
+              "3.1": (QUESTIONS, ANSWERS), "3.3": (QUESTIONS, ANSWERS), "6.1": (t, rng.normal(size=(9, 6)))}
     assert {exercise for exercise, _ in fallbacks.FALLBACKS} == set(inputs)
     for (exercise, name), (check, reference) in fallbacks.FALLBACKS.items():
         check(reference(*inputs[exercise]), *inputs[exercise])

@@ -152,3 +152,38 @@ def test_notebook_01_claims():
     # "every caption retrieves the same image, right for at most one of the N captions"
     assert claims["recall_S_add"] <= claims["chance"] + 1e-9
     assert claims["recall_S"] > 5 * claims["chance"]
+
+
+@pytest.mark.slow
+def test_notebook_06_claims():
+    claims = executed_claims("06_beyond_two_modalities")
+    # "one second of sound at 16 kHz, deterministically"
+    assert claims["seconds"] == 1.0 and claims["same_sound_twice"]
+    table = claims["table"]
+    classify, retrieve = table["classify 36 captions (%)"], table["retrieve among 100 descriptions (%)"]
+    pivot, supervised = "zero resource: pivot through images", "supervised: audio-text pairs"
+    ceiling = "image -> text (the pivot's ceiling)"
+    # "on the closed set of 36 captions the pivot labels the sounds as well as the supervised model does"
+    assert classify[pivot] >= classify[supervised] - 1.0
+    # "on the descriptions ... it falls behind the supervised model but stays far above chance"
+    chance = "chance"
+    assert retrieve[chance] * 20 < retrieve[pivot] < retrieve[supervised]
+    assert classify[chance] * 20 < classify[pivot]
+    # "A pivot can be no better than its bridge: the last row"
+    assert retrieve[pivot] <= retrieve[ceiling] and classify[pivot] <= classify[ceiling]
+    # the talk's figures, quoted beside ours
+    talk = table["talk: ESC50 (%)"]
+    assert (talk[supervised], talk["talk: Wav2CLIP (zero resource)"], talk[pivot]) == (95.7, 41.4, 62.8)
+    shares, accuracy = claims["shares"], claims["accuracy"]
+
+    def pairs(task):
+        return {k: v for k, v in shares[task].items() if k.count(" x ") == 1}
+
+    # "on text_image the text x image pair carries the largest pairwise share, on image_audio the image x audio pair"
+    assert max(pairs("text_image"), key=pairs("text_image").get) == "text x image"
+    assert max(pairs("image_audio"), key=pairs("image_audio").get) == "image x audio"
+    # "on all_three the interaction is spread over all three pairs, almost nothing left for the three-way rest"
+    assert min(pairs("all_three").values()) > 0.1 and shares["all_three"]["higher order"] < 0.05
+    # "every head's EMAP falls to about chance", while the heads are above it
+    for task, (head, emap) in accuracy.items():
+        assert abs(emap - 0.5) < 0.08 and head > emap + 0.1, (task, head, emap)

@@ -13,10 +13,11 @@ from typing import Any
 from grounding_kit.models.contract import PairModel
 from grounding_kit.models.features import Features
 from grounding_kit.analysis.estimate import EmapEstimate
+from grounding_kit.analysis.multimodal import emap_multimodal
 from grounding_kit.analysis.streaming import emap_in_process
 
 
-def emap_model(model: PairModel, feats: Features, partners: int | None = None, seed: int | None = 0,
+def emap_model(model: PairModel, feats: Features | Any, partners: int | None = None, seed: int | None = 0,
                batch_size: int | None = None, device: Any = None, progress: bool | None = None, *,
                client: Any = None, checkpoint: Any = None, max_seconds: float | None = None) -> EmapEstimate:
     """EMAP of ``model`` on ``feats`` with its marginals, without materializing the N x N grid.
@@ -29,7 +30,11 @@ def emap_model(model: PairModel, feats: Features, partners: int | None = None, s
     ----------
     model : pair model ``f(text_batch, image_batch) -> (B, C) logits`` (see ``grounding_kit.models.contract``),
         or a ``GridModel`` (its means are read from the grid)
-    feats : Features of N pairs
+    feats : Features of N pairs; for a model of M inputs, a list or tuple of M arrays (N, D_m), one
+        per modality: the result is then
+        :func:`~grounding_kit.analysis.multimodal.emap_multimodal`'s ``MultiEmapEstimate`` (float64
+        numpy), exact or with ``partners=K`` Monte Carlo (``client``, ``checkpoint``, ``device`` and
+        ``max_seconds`` are for pair models only)
     partners : None for the exact projection; K in [1, N] for Monte Carlo over K random
         partners per item (2 * N * K pair evaluations; exact, with zero stderr, at K = N)
     seed : seed of the partner draws (default 0: the same estimate on every run); ``seed=None``
@@ -66,6 +71,11 @@ def emap_model(model: PairModel, feats: Features, partners: int | None = None, s
     On a busy shared CPU, the streamed paths' many small steps run much faster with
     ``torch.set_num_threads(1)`` or with ``OMP_WAIT_POLICY=PASSIVE`` set before torch is imported.
     """
+    if isinstance(feats, (list, tuple)):
+        if client is not None or checkpoint is not None:
+            raise ValueError("client and checkpoint are for pair models (feats a Features); an M-modality "
+                             "model's feats (a list of M arrays) run in this process")
+        return emap_multimodal(model, feats, partners=partners, seed=seed, batch_size=batch_size, progress=progress)
     if client is not None or checkpoint is not None:
         from grounding_kit.analysis.distributed import emap_distributed  # needs the [dask] extra
 

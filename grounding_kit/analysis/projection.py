@@ -37,13 +37,16 @@ def _project(grid: np.ndarray) -> np.ndarray:
     return rows + cols - grand
 
 
-def emap(P: Any) -> Any:
-    """Empirical multimodally-additive projection of a pair-logit grid.
+def emap(P: Any, modalities: int = 2) -> Any:
+    """Empirical multimodally-additive projection of a pair-logit grid (or of an M-modality grid).
 
     Parameters
     ----------
     P : (N, N) or (N, N, C) numpy array or torch tensor of logits, ``P[i, j] = f(t_i, v_j)``
-        (rows are texts, columns are images, N >= 2).
+        (rows are texts, columns are images, N >= 2); for ``modalities=M``, ``(N,)*M`` or
+        ``(N,)*M + (C,)`` with ``P[i, j, k] = f(x1_i, x2_j, x3_k)`` (axis m for modality m).
+    modalities : M >= 2; 2 (the default) is the pair case above. For M >= 3 the projection is
+        ``sum_m mean_{-m} P - (M - 1) * grand_mean`` (:mod:`grounding_kit.analysis.multimodal`).
 
     Returns
     -------
@@ -56,7 +59,18 @@ def emap(P: Any) -> Any:
     >>> P = np.array([[1.0, 2.0], [3.0, 4.0]])   # additive: row + column effects
     >>> emap(P)
     array([1., 4.])
+
+    Raises
+    ------
+    TypeError
+        For non-float input, or ``modalities`` that is not an int.
+    ValueError
+        For a grid of the wrong shape for ``modalities``, N < 2, or NaN/inf values.
     """
+    if modalities != 2 or isinstance(modalities, bool):
+        from grounding_kit.analysis.multimodal import emap_grid
+
+        return emap_grid(P, modalities)
     return apply_like(P, _project)
 
 
@@ -105,8 +119,16 @@ def _scaled_sum_of_squares(x: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
-def decompose(P: Any, *, max_bytes: int | None = None) -> Decomposition:
+def decompose(P: Any, *, modalities: int = 2, order: int = 2, names: Any = None,
+              max_bytes: int | None = None) -> Any:
     """Split a pair-logit grid into grand mean, text effect, image effect and interaction.
+
+    With ``modalities=M`` >= 3 the grid is ``(N,)*M`` or ``(N,)*M + (C,)`` and the result is a
+    :class:`~grounding_kit.analysis.multimodal.MultiDecomposition`: grand mean, M main effects,
+    every interaction of 2..``order`` modalities (``order=2``: the M(M-1)/2 pairs) and the
+    remainder of higher order, with each term's share of the variance
+    (:func:`~grounding_kit.analysis.multimodal.decompose_modalities`; ``names`` name the modalities).
+    For two modalities (the default) it is the :class:`Decomposition` below, whatever ``order``.
 
     The row means ``mean_j f(t_i, v_j)`` and column means ``mean_i f(t_i, v_j)`` are the
     empirical partial-dependence functions of the text and of the image (Friedman, 2001), and
@@ -124,13 +146,24 @@ def decompose(P: Any, *, max_bytes: int | None = None) -> Decomposition:
 
     Returns
     -------
-    Decomposition, with fields in the same kind as ``P``.
+    Decomposition (two modalities) or MultiDecomposition (M >= 3), fields in the same kind as ``P``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a grid that is not float, of the wrong shape, with N < 2 or NaN/inf values.
+    BudgetError
+        When the new arrays would need more memory than ``max_bytes``.
 
     Memory: one new (N, N, C) float64 array, ``interaction`` (plus a float64 copy of ``P`` when
     it is not float64 numpy); ``interaction_share`` uses the orthogonality of the parts,
     ``sum (P - grand)^2 = sum interaction^2 + N sum text_effect^2 + N sum image_effect^2``,
     summed in rescaled blocks so that squares never overflow.
     """
+    if modalities != 2 or isinstance(modalities, bool):
+        from grounding_kit.analysis.multimodal import decompose_modalities
+
+        return decompose_modalities(P, modalities, order, names, max_bytes=max_bytes)
     shape = tuple(getattr(P, "shape", ()))
     if len(shape) in (2, 3):
         cells = shape[0] * shape[1] * (shape[2] if len(shape) == 3 else 1)

@@ -22,6 +22,7 @@ from grounding_kit.core.validation import check_seed, check_time, format_seconds
 from grounding_kit.analysis.estimate import (EmapEstimate, check_partners, finish_estimate, monte_carlo_block_size,
                                              monte_carlo_combine, monte_carlo_draws, partner_stats, sample_partners)
 from grounding_kit.analysis.grid_model import GridModel
+from grounding_kit.analysis.multimodal import relu_sums
 from grounding_kit.analysis.pairs import (PairEvaluator, check_features, diagonal_overlap, evaluating, resolve_device,
                                           show_progress)
 
@@ -45,26 +46,12 @@ def _bilinear_closed_form(ev: PairEvaluator) -> tuple[torch.Tensor, ...]:
     return row_mean, col_mean, grand, diagonal
 
 
-def _relu_sums(own: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
-    """``out[i, h] = sum_j relu(own[i, h] + partner[j, h])`` for (N, H) inputs, in O(H * N log N).
-
-    Per hidden unit, the partners with ``partner > -own[i]`` are a suffix of the sorted partners:
-    the sum is their count times ``own[i]`` plus their suffix sum.
-    """
-    n = partner.shape[0]
-    ordered = partner.double().T.contiguous().sort(dim=1).values                  # (H, N)
-    suffix = torch.cat([ordered.flip(1).cumsum(1).flip(1), ordered.new_zeros(ordered.shape[0], 1)], dim=1)
-    values = own.double().T.contiguous()                                          # (H, N)
-    first = torch.searchsorted(ordered, -values, right=True)                      # (H, N)
-    return ((n - first) * values + suffix.gather(1, first)).T                     # (N, H)
-
-
 def _relu_closed_form(ev: PairEvaluator) -> tuple[torch.Tensor, ...]:
     """Row means, column means, grand mean and diagonal of ``relu(a_i + b_j) @ W.T + bias``, no pair evaluated."""
     weight, bias = (value.detach().double() for value in ev.model.relu_readout())
     text_hidden, image_hidden = ev.text_hidden.detach(), ev.image_hidden.detach()
-    row_mean = _relu_sums(text_hidden, image_hidden) @ weight.T / ev.n + bias
-    col_mean = _relu_sums(image_hidden, text_hidden) @ weight.T / ev.n + bias
+    row_mean = relu_sums(text_hidden, image_hidden) @ weight.T / ev.n + bias
+    col_mean = relu_sums(image_hidden, text_hidden) @ weight.T / ev.n + bias
     diagonal = torch.relu(text_hidden.double() + image_hidden.double()) @ weight.T + bias
     return row_mean, col_mean, row_mean.mean(0), diagonal
 

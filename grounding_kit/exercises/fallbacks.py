@@ -30,6 +30,18 @@ def _majority() -> Callable[[Any, Any], float]:
     return majority_answer_accuracy
 
 
+def _modality_checks() -> Any:
+    from grounding_kit.exercises import modality_checks
+
+    return modality_checks
+
+
+def _nearest(queries: Any, keys: Any) -> np.ndarray:
+    """(Q,) index of the key of highest cosine similarity for each of the (Q, D) queries (keys (K, D))."""
+    q, k = to_numpy(queries).astype(np.float64), to_numpy(keys).astype(np.float64)
+    return (q / np.linalg.norm(q, axis=1, keepdims=True) @ (k / np.linalg.norm(k, axis=1, keepdims=True)).T).argmax(1)
+
+
 #: ``(exercise, name) -> (check, reference)``: ``check(value, *inputs)`` raises when the student's
 #: ``value`` is wrong (the exercise's own check); ``reference(*inputs)`` is the kit's value, computed
 #: by library code. :func:`own_or_kit` uses it; a new exercise whose answer later cells use adds
@@ -48,6 +60,9 @@ FALLBACKS: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] 
                               lambda questions, answers: _majority()(questions, answers)),
     ("3.3", "blind_balanced"): (checks.check_blind_accuracy,
                                 lambda questions, answers: _majority()(questions, answers)),
+    ("6.1", "predictions"): (lambda predictions, audio_emb, caption_emb:
+                             _modality_checks().check_pivot_predictions(predictions, audio_emb, caption_emb),
+                             lambda audio_emb, caption_emb: _nearest(audio_emb, caption_emb)),
 }
 
 

@@ -8,6 +8,8 @@ Public API (imported lazily, so ``import grounding_kit.models`` stays light):
 - ``fit_head(kind, feats, labels, **options) -> Head`` with kinds ``HEAD_KINDS``;
   ``head.save_pretrained(folder)`` / ``load_head(folder)`` (config.json + model.safetensors)
 - ``list_models() -> dict`` of embedded and suggested online model names
+- ``load_audio_encoder("tiny-audio")``, ``encode_audio(model, waves)``, ``vip_ant_table(clip, pivot, supervised)``
+- ``fit_multimodal_head(inputs, labels) -> MultimodalHead`` (a head over M modalities)
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ _EXPORTS: dict[str, str] = {
     "Head": "grounding_kit.models.heads",
     "HEAD_KINDS": "grounding_kit.models.heads",
     "list_models": "grounding_kit.models.registry",
+    "load_audio_encoder": "grounding_kit.models.audio",
+    "encode_audio": "grounding_kit.models.audio",
+    "AudioEncoder": "grounding_kit.models.audio",
+    "MultimodalHead": "grounding_kit.models.multimodal_head",
+    "fit_multimodal_head": "grounding_kit.models.multimodal_head",
+    "audio_text_retrieval": "grounding_kit.models.pivot",
+    "vip_ant_table": "grounding_kit.models.pivot",
 }
 
 __all__ = sorted(_EXPORTS)

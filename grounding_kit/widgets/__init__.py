@@ -25,6 +25,8 @@ Public constructors
   model's answers to a typed question about the picked image.
 - :func:`similarity_widget` (clip, images, texts): the N x N CLIP similarity matrix of a batch,
   and what reshuffling the pairs does to its diagonal.
+- :func:`pair_interaction_widget` (studies): which pairs of text, image and audio interact, per
+  task, from precomputed three-modality studies.
 - :func:`interaction_dial` (clip, ...): the interaction dial of the ``mixed`` task against the
   accuracy of additive and interactive model families.
 
@@ -38,12 +40,13 @@ from grounding_kit.widgets.emap_lab import EmapLab, emap_lab
 from grounding_kit.widgets.explorer import (GroundingExplorer, RetrievalWidget, grounding_explorer,
                                             retrieval_widget)
 from grounding_kit.widgets.interaction import InteractionDial, interaction_dial
+from grounding_kit.widgets.modalities import PairInteractionWidget, pair_interaction_widget
 from grounding_kit.widgets.rebalancing_lab import RebalancingLab, rebalancing_lab
 from grounding_kit.widgets.reshuffle_lab import ReshuffleLab, reshuffle_lab
 from grounding_kit.widgets.similarity import SimilarityWidget, similarity_widget
 
 __all__ = [
-    "EmapLab", "GroundingExplorer", "InteractionDial", "RebalancingLab", "ReshuffleLab",
+    "EmapLab", "GroundingExplorer", "InteractionDial", "PairInteractionWidget", "RebalancingLab", "ReshuffleLab",
     "RetrievalWidget", "SimilarityWidget", "emap_lab", "grounding_explorer", "interaction_dial",
-    "rebalancing_lab", "reshuffle_lab", "retrieval_widget", "similarity_widget",
+    "pair_interaction_widget", "rebalancing_lab", "reshuffle_lab", "retrieval_widget", "similarity_widget",
 ]

@@ -11,6 +11,8 @@ loaders that bring real image-text data into the same columns.
   label (one combination of mood and warmth never occurs).
 - rebalancing: ``rebalance(ds, seed, mode)``, ``rebalance_report(before, after)``,
   ``question_only_accuracy(ds)``, ``majority_answer_accuracy(questions, answers)``, ``entropy_bits(values)``.
+- sound: ``scene_audio(scene)`` (1 s at 16 kHz, :mod:`grounding_kit.world.audio`),
+  ``make_audio_task(name, n, seed)`` for "text_image", "image_audio", "all_three".
 - real data: ``load_image_text_folder(path)``, ``load_hub(name, split, n)``, ``load_gallery(size)``.
 
 Only the light scene API is imported eagerly (numpy and PIL); ``datasets`` loads on first use
@@ -45,6 +47,10 @@ _LAZY: dict[str, str] = {
     "load_gallery": "grounding_kit.world.loaders",
     "DataError": "grounding_kit.world.loaders",
     "HUB_DATASETS": "grounding_kit.world.loaders",
+    "make_audio_task": "grounding_kit.world.audio_tasks",
+    "AUDIO_TASKS": "grounding_kit.world.audio_tasks",
+    "scene_audio": "grounding_kit.world.audio",
+    "decode_audio": "grounding_kit.world.audio",
 }
 
 __all__ = ["BACKGROUNDS", "COLOR_RGB", "COLORS", "SHAPES", "SIZES", "WARM_COLORS", "Scene", "SceneObject",

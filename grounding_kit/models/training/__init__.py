@@ -1,4 +1,4 @@
-"""Training recipes of the embedded tiny models (``grounding-kit train tiny-clip|tiny-vqa``).
+"""Training recipes of the embedded tiny models (``grounding-kit train tiny-clip|tiny-vqa|tiny-audio|tiny-audio-supervised``).
 
 One module per recipe family, one function per recipe:
 
@@ -8,6 +8,9 @@ One module per recipe family, one function per recipe:
   :func:`train_descriptions` (version 1) and :func:`train_typed_queries` (version 2), and
   :func:`evaluate_clip`;
 - :mod:`~grounding_kit.models.training.vqa`: :func:`train_tiny_vqa` and :func:`evaluate_vqa`;
+- :mod:`~grounding_kit.models.training.audio`: :func:`train_tiny_audio`, the audio encoders
+  (``target="image"``: tiny-audio, aligned to the tiny CLIP's images only; ``target="text"``:
+  tiny-audio-supervised, the upper bound);
 - :mod:`~grounding_kit.models.training.losses`: the losses beyond the contrastive and answer
   losses, and their targets.
 
@@ -18,6 +21,7 @@ Every run is deterministic for a given seed (one CPU thread inside
 
 from __future__ import annotations
 
+from grounding_kit.models.training.audio import train_tiny_audio
 from grounding_kit.models.training.clip import (CLIP_ARCHITECTURES, CLIP_RECIPES, CLIP_STEPS, CLIP_TRAINERS,
                                                 description_batch, evaluate_clip, match_auc, shipped_clip_recipe,
                                                 train_descriptions, train_tiny_clip, train_typed_queries,
@@ -30,7 +34,7 @@ from grounding_kit.models.training.vqa import (CELL_CLASSES, VQA_RECIPE, VQA_VER
                                                question_words, tiny_vilt, train_tiny_vqa, vqa_batches, vqa_loss,
                                                write_vqa_card)
 
-__all__ = ["CELL_CLASSES", "CLIP_ARCHITECTURES", "CLIP_RECIPES", "CLIP_STEPS", "CLIP_TRAINERS", "EVAL_SEED", "IGNORED",
+__all__ = ["train_tiny_audio", "CELL_CLASSES", "CLIP_ARCHITECTURES", "CLIP_RECIPES", "CLIP_STEPS", "CLIP_TRAINERS", "EVAL_SEED", "IGNORED",
            "VQA_RECIPE", "VQA_VERSION", "calibration_loss", "description_batch", "description_truth",
            "evaluate_clip", "evaluate_vqa", "grounding_targets", "hard_text_loss", "layout_heads", "layout_loss",
            "layout_targets", "match_auc", "match_pair_loss", "multi_positive_clip_loss", "question_words",
