@@ -38,6 +38,13 @@ _EXPORTS: dict[str, str] = {
     "reshuffle_average": "grounding_kit.analysis",
     "reshuffle": "grounding_kit.analysis",
     "perceptual_score": "grounding_kit.analysis",
+    "perceptual_score_interval": "grounding_kit.analysis",
+    "pid": "grounding_kit.analysis",
+    "pid_features": "grounding_kit.analysis",
+    "modality_shapley": "grounding_kit.analysis",
+    "mm_shap": "grounding_kit.analysis",
+    "interaction_score": "grounding_kit.analysis",
+    "interaction_table": "grounding_kit.analysis",
     "emap_report": "grounding_kit.analysis",
     "cross_validate_emap": "grounding_kit.analysis",
     # the experiment protocol (split, embed, fit, analyse held-out pairs)
@@ -45,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "task_experiment": "grounding_kit.experiments.protocol",
     "Experiment": "grounding_kit.experiments.protocol",
     "clear_experiments": "grounding_kit.experiments.protocol",
+    "interaction_experiment": "grounding_kit.experiments.interactions",
     # the grounding world and real data
     "make_task": "grounding_kit.world",
     "rebalance": "grounding_kit.world",

@@ -257,7 +257,10 @@ def pid(x1: Any, x2: Any = None, y: Any = None, *, method: str = "cvxpy") -> PID
 
 
 def discretize(features: Any, clusters: int, seed: int = 0, name: str = "features") -> np.ndarray:
-    """Cluster ids (N,) of (N, D) features by k-means (scikit-learn, ``n_init=4``)."""
+    """Cluster ids (N,) of (N, D) features by k-means (scikit-learn, ``n_init=4``).
+
+    Features with at most ``clusters`` distinct rows are coded by those rows exactly (lossless; k-means
+    could merge two of them in a local optimum)."""
     from sklearn.cluster import KMeans
 
     x = np.asarray(features, dtype=np.float64)
@@ -268,6 +271,9 @@ def discretize(features: Any, clusters: int, seed: int = 0, name: str = "feature
     clusters = check_positive_int("clusters", clusters)
     if clusters > len(x):
         raise ValueError(f"clusters={clusters} exceeds the {len(x)} samples of {name}")
+    distinct, codes = np.unique(x, axis=0, return_inverse=True)
+    if len(distinct) <= clusters:
+        return codes.ravel()
     return KMeans(n_clusters=clusters, n_init=4, random_state=seed).fit_predict(x)
 
 
