@@ -123,3 +123,17 @@ def test_notebook_01_claims():
     # "every caption retrieves the same image, right for at most one of the N captions"
     assert claims["recall_S_add"] <= claims["chance"] + 1e-9
     assert claims["recall_S"] > 5 * claims["chance"]
+
+
+@pytest.mark.slow
+def test_notebook_07_claims():
+    claims = executed_claims("07_one_model_five_measurements")
+    assert claims["pid_error"] < 0.1  # "within a few hundredths of a bit"
+    assert claims["synergy_pid"] > 0.9
+    assert claims["synergy_additive_accuracy"] < 0.65  # "scores at chance"
+    assert abs(claims["synergy_additive_gap"]) < 1e-9 and claims["synergy_additive_share"] < 1e-9  # "exactly 0"
+    assert claims["synergy_interactive_gap_low"] > 0.2 and claims["synergy_interactive_intershap"] > 0.5
+    assert claims["unique_text_mmshap"] > 0.9 and claims["unique_image_mmshap"] < 0.1
+    assert 0.4 < claims["unique_text_perceptual_text"] < 0.6  # "a relative drop of about one half"
+    assert claims["unique_text_perceptual_image"] < 0.05  # "permuting the images costs nothing"
+    assert claims["shapley_is_anova"] < 1e-12

@@ -44,6 +44,8 @@ __all__ = [
     "check_blind_prediction",
     "check_gap_prediction",
     "gap_verdict",
+    "PID_PARTS",
+    "check_table_prediction",
 ]
 
 
@@ -614,3 +616,39 @@ def gap_verdict(report: Any) -> str:
         return f"{interval} lies below 0: the additive projection scores higher than the model."
     return (f"{interval} contains 0: the data show no gain from interactions, and rule out a gain "
             f"larger than {high:+.3f} (not the same as showing the model is additive).")
+
+
+#: the names of the four PID parts a prediction may name (exercise 7.1)
+PID_PARTS = ("redundancy", "unique text", "unique image", "synergy")
+
+
+def check_table_prediction(largest_part: Any, additive_falls_short: Any, table: Any, *, margin: float = 0.1) -> None:
+    """Exercise 7.1: predict, per task, the largest PID part and whether the additive head falls short.
+
+    Parameters
+    ----------
+    largest_part : dict task -> one of ``PID_PARTS``, the PID part predicted to be the largest.
+    additive_falls_short : dict task -> bool, True where the additive head is predicted to score more
+        than ``margin`` below the interactive head.
+    table : the DataFrame of ``gk.interaction_experiment`` (the measured answer).
+    """
+    exercise = "Exercise 7.1 (predict the table)"
+    tasks = list(dict.fromkeys(table["task"]))
+    for name, answer in (("largest_part", largest_part), ("additive_falls_short", additive_falls_short)):
+        if not isinstance(answer, dict) or sorted(answer) != sorted(tasks):
+            _fail(exercise, f"{name} must be a dict with one entry per task {tasks}, got {_describe(answer)}.")
+    for task in tasks:
+        rows = table[table["task"] == task].set_index(["measure", "model"])["value"]
+        parts = {part: rows[(f"PID {part}", "(the data)")] for part in PID_PARTS}
+        measured = max(parts, key=parts.get)
+        if largest_part[task] not in PID_PARTS:
+            _fail(exercise, f"largest_part[{task!r}] = {largest_part[task]!r} is not one of {PID_PARTS}.")
+        if largest_part[task] != measured:
+            _fail(exercise, f"on {task!r} the largest PID part is {measured!r}, not {largest_part[task]!r}.",
+                  "read the task's rule (help(gk.world.pid_tasks)): what does each modality alone tell about the label?")
+        short = bool(rows[("accuracy", "additive")] < rows[("accuracy", "interactive")] - margin)
+        if bool(additive_falls_short[task]) != short:
+            _fail(exercise, f"on {task!r} the additive head {'does' if short else 'does not'} fall more than {margin} "
+                            "below the interactive head.",
+                  "an additive head g(text) + h(image) can use any information one modality carries alone.")
+    _passed(exercise, "you predicted the data's PID and where an additive head falls short.")
