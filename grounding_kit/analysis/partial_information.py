@@ -35,6 +35,7 @@ nothing else; ``X1 = X2 = Y`` has R = 1; ``X1 = Y`` with ``X2`` independent nois
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -148,20 +149,31 @@ def mutual_information(p: np.ndarray) -> tuple[float, float, float]:
 # ---------------------------------------------------------------- the two solvers
 
 
-def _optimal_q_cvxpy(p: np.ndarray) -> np.ndarray:
-    """``q* = argmax_{q in Delta_p} H_q(Y | X1, X2)`` by cvxpy (Liang et al.'s CVX program)."""
+@lru_cache(maxsize=16)
+def _broja_program(shape: tuple[int, int, int]) -> tuple[Any, list[Any], Any, Any]:
+    """The BROJA program for tables of ``shape``, compiled once (DPP: the marginals are parameters).
+
+    Returns (problem, q (one (K1, K2) variable per label value), p(x1, y) and p(x2, y) parameters).
+    """
     import cvxpy as cp
 
-    k1, k2, ky = p.shape
+    k1, k2, ky = shape
     q = [cp.Variable((k1, k2), nonneg=True) for _ in range(ky)]
+    p_x1y, p_x2y = cp.Parameter((k1, ky), nonneg=True), cp.Parameter((k2, ky), nonneg=True)
     q_x1x2 = sum(q)  # q(x1, x2) = sum_y q(x1, x2, y)
     constraints = []
     for c in range(ky):
-        constraints += [cp.sum(q[c], axis=1) == p[:, :, c].sum(1),   # q(x1, y) = p(x1, y)
-                        cp.sum(q[c], axis=0) == p[:, :, c].sum(0)]   # q(x2, y) = p(x2, y)
+        constraints += [cp.sum(q[c], axis=1) == p_x1y[:, c],   # q(x1, y) = p(x1, y)
+                        cp.sum(q[c], axis=0) == p_x2y[:, c]]   # q(x2, y) = p(x2, y)
     # -H_q(Y | X1, X2) = sum q(x1, x2, y) log(q(x1, x2, y) / q(x1, x2)), jointly convex (rel_entr)
     objective = cp.Minimize(sum(cp.sum(cp.rel_entr(q[c], q_x1x2)) for c in range(ky)))
-    problem = cp.Problem(objective, constraints)
+    return cp.Problem(objective, constraints), q, p_x1y, p_x2y
+
+
+def _optimal_q_cvxpy(p: np.ndarray) -> np.ndarray:
+    """``q* = argmax_{q in Delta_p} H_q(Y | X1, X2)`` by cvxpy (Liang et al.'s CVX program)."""
+    problem, q, p_x1y, p_x2y = _broja_program(p.shape)
+    p_x1y.value, p_x2y.value = p.sum(1), p.sum(0)
     problem.solve()
     if problem.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"cvxpy could not solve the BROJA program (status {problem.status!r})")

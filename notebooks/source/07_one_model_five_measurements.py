@@ -88,7 +88,7 @@ additive_falls_short = {"redundant": False, "unique_text": False, "unique_image"
 # %% -
 clip = gk.load_clip(MODEL)
 table = gk.interaction_experiment(clip, TASKS, n=200, n_train=400, head_options={"epochs": 60},
-                                  rounds=30, n_boot=100)
+                                  rounds=30, n_boot=50)
 wide = table.pivot_table(index=["describes", "measure"], columns=["task", "model"], values="value", sort=False)
 wide.round(2)
 
