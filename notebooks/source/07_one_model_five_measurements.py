@@ -174,6 +174,26 @@ print(f"perceptual score on unique_text: text at least {claims['unique_text_perc
 # That is a property of how the head was trained, which PID, a property of the data, cannot show.
 
 # %% [markdown] slide
+# ## A dial between redundancy and synergy
+#
+# `gk.make_task("pid_mix", synergy=s)` follows the synergy rule on a share `s` of its pairs and the
+# redundant rule on the rest. Its exact PID, computed from the task's joint table:
+
+# %% -
+dial = pd.DataFrame({s: gk.pid(pid_joint("pid_mix", synergy=s)).as_dict() for s in (0.0, 0.25, 0.5, 0.75, 1.0)}).T
+dial.index.name = "synergy dial"
+claims["dial_synergy"] = dial["synergy"].tolist()
+claims["dial_redundancy"] = dial["redundancy"].tolist()
+claims["dial_unique"] = float(dial[["unique_1", "unique_2"]].to_numpy().max())
+claims["dial_total"] = dial["total"].tolist()
+dial[["redundancy", "unique_1", "unique_2", "synergy", "total"]].round(3)
+
+# %% [markdown]
+# As the dial turns, redundancy falls from 1 bit to 0 and synergy rises from 0 to 1, with no
+# uniqueness anywhere. The total information is not constant: in between, the two rules blur each
+# other, and the label tells less than one bit.
+
+# %% [markdown] slide
 # ## What each measure answers
 #
 # | measure | describes | answers |
