@@ -31,15 +31,12 @@
 # Each pair is a caption and an image of one large circle. Two hidden bits decide the label: is the
 # colour the caption names warm (red, orange, yellow), and is the colour shown warm?
 #
-# | task | rule | PID of the data |
-# |---|---|---|
-# | `redundant` | caption and image show the same circle; label = its warmth | 1 bit redundancy |
-# | `unique_text` | label = the caption's warmth; the image is another circle | 1 bit unique to the text |
-# | `unique_image` | label = the image's warmth; the caption names another circle | 1 bit unique to the image |
-# | `synergy` | label = "both warm or both cool" | 1 bit synergy |
-#
-# The right-hand column is computed exactly below, by `gk.pid` on each task's joint table of
-# (text bit, image bit, label).
+# | task | rule |
+# |---|---|
+# | `redundant` | caption and image show the same circle; label = its warmth |
+# | `unique_text` | label = the caption's warmth; the image shows another circle |
+# | `unique_image` | label = the image's warmth; the caption names another circle |
+# | `synergy` | label = "both warm or both cool" |
 
 # %% -
 import numpy as np
@@ -52,28 +49,6 @@ from grounding_kit.world.pid_tasks import pid_joint
 MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/laion2b_s34b_b79k"
 TASKS = ("redundant", "unique_text", "unique_image", "synergy")
 claims = {}  # measured values the text below relies on (tests/test_notebook_claims.py checks them)
-
-truth = pd.DataFrame({task: gk.pid(pid_joint(task)).as_dict() for task in TASKS}).T.round(3)
-truth[["redundancy", "unique_1", "unique_2", "synergy"]]
-
-# %% [markdown] slide
-# ## Exercise 7.1: predict the table
-#
-# Before measuring anything, predict two things for each task:
-#
-# 1. `largest_part[task]`: the largest PID part of the data, one of `"redundancy"`, `"unique text"`,
-#    `"unique image"`, `"synergy"`;
-# 2. `additive_falls_short[task]`: `True` if an additive head $g(\text{text}) + h(\text{image})$
-#    scores more than 0.1 below an interactive head on held-out pairs, else `False`.
-#
-# The check compares your prediction with the table measured below.
-
-# %% - exercise=7.1
-### BEGIN SOLUTION
-largest_part = {"redundant": "redundancy", "unique_text": "unique text", "unique_image": "unique image",
-                "synergy": "synergy"}
-additive_falls_short = {"redundant": False, "unique_text": False, "unique_image": False, "synergy": True}
-### END SOLUTION
 
 # %% [markdown] slide
 # ## One call, one table
@@ -89,16 +64,51 @@ additive_falls_short = {"redundant": False, "unique_text": False, "unique_image"
 clip = gk.load_clip(MODEL)
 table = gk.interaction_experiment(clip, TASKS, n=200, n_train=400, head_options={"epochs": 60},
                                   rounds=30, n_boot=50)
-wide = table.pivot_table(index=["describes", "measure"], columns=["task", "model"], values="value", sort=False)
-wide.round(2)
+print(f"measured {len(table)} rows; predict them in exercise 7.1 before you look")
+
+# %% [markdown] slide
+# ## Exercise 7.1: predict the table
+#
+# Before looking at the measurements, predict two things for each task:
+#
+# 1. `largest_part[task]`: the largest PID part of the data, one of `"redundancy"`, `"unique text"`,
+#    `"unique image"`, `"synergy"`;
+# 2. `additive_falls_short[task]`: `True` if an additive head $g(\text{text}) + h(\text{image})$
+#    scores more than 0.1 below an interactive head on held-out pairs, else `False`.
+#
+# The check compares your prediction with the table just measured; the next cell shows it.
+
+# %% - exercise=7.1
+### BEGIN SOLUTION
+largest_part = {"redundant": "redundancy", "unique_text": "unique text", "unique_image": "unique image",
+                "synergy": "synergy"}
+additive_falls_short = {"redundant": False, "unique_text": False, "unique_image": False, "synergy": True}
+### END SOLUTION
 
 # %% - check=7.1 points=2
 check_table_prediction(largest_part, additive_falls_short, table)
 
 # %% [markdown] slide
+# ## The table
+#
+# One column per task and head; the data rows have the same value for both heads.
+
+# %% -
+wide = table.pivot_table(index=["describes", "measure"], columns=["task", "model"], values="value", sort=False)
+wide.round(2)
+
+# %% [markdown] slide
 # ## The data rows: PID from features
 #
-# Each task's estimated PID (from 200 held-out pairs) next to the exact answer:
+# The exact PID of each task, `gk.pid` on the task's joint table of (text bit, image bit, label)
+# (`unique_1` is the text's, `unique_2` the image's):
+
+# %% -
+truth = pd.DataFrame({task: gk.pid(pid_joint(task)).as_dict() for task in TASKS}).T
+truth[["redundancy", "unique_1", "unique_2", "synergy"]].round(3)
+
+# %% [markdown]
+# Each task's PID estimated from the features of its 200 held-out pairs, next to the exact answer:
 
 # %% -
 pid_rows = table[table["describes"] == "data"][["task", "measure", "value", "truth", "ci_low", "ci_high"]]
