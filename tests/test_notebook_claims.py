@@ -136,7 +136,7 @@ def test_notebook_07_claims():
     assert claims["unique_text_mmshap"] > 0.9 and claims["unique_image_mmshap"] < 0.1
     assert 0.4 < claims["unique_text_perceptual_text"] < 0.6  # "a relative drop of about one half"
     assert claims["unique_text_perceptual_image"] < 0.05  # "permuting the images costs nothing"
-    assert claims["shapley_is_anova"] < 1e-12
+    assert claims["shapley_is_anova"] < 1e-12 and claims["shapley_plus_emap"] < 1e-12
     synergy, redundancy = claims["dial_synergy"], claims["dial_redundancy"]
     assert synergy[0] < 1e-5 and redundancy[-1] < 1e-5 and min(synergy[-1], redundancy[0]) > 1 - 1e-5
     assert all(a < b for a, b in zip(synergy, synergy[1:])) and all(a > b for a, b in zip(redundancy, redundancy[1:]))

@@ -46,6 +46,7 @@ __all__ = [
     "gap_verdict",
     "PID_PARTS",
     "check_table_prediction",
+    "check_interaction_index",
 ]
 
 
@@ -652,3 +653,26 @@ def check_table_prediction(largest_part: Any, additive_falls_short: Any, table: 
                             "below the interactive head.",
                   "an additive head g(text) + h(image) can use any information one modality carries alone.")
     _passed(exercise, "you predicted the data's PID and where an additive head falls short.")
+
+
+def check_interaction_index(fn: Callable[[Any], Any]) -> None:
+    """Exercise 7.2: ``fn(P)`` returns the Shapley interaction index of text and image, (N, C), for each pair.
+
+    Compared with ``gk.modality_shapley(P, target=None).interactions[:, 0, 1]`` on random grids.
+    """
+    exercise = "Exercise 7.2 (Shapley interaction index)"
+    from grounding_kit.analysis.shapley import modality_shapley
+
+    if not callable(fn):
+        _fail(exercise, f"pass your function itself, got {_describe(fn)}.")
+    rng = np.random.default_rng(7)
+    for shape in ((4, 4, 2), (6, 6, 3)):
+        P = rng.normal(size=shape)
+        expected = modality_shapley(P, target=None).interactions[:, 0, 1]
+        got = _as_array(exercise, "my_interaction_index(P)", fn(P))
+        _expect_shape(exercise, "my_interaction_index(P)", got, expected.shape, "one value per pair and class: (N, C).")
+        if not _close(got, expected, 1e-9):
+            _fail(exercise, f"on a random {shape} grid your index differs from the kit's by up to "
+                            f"{np.abs(got - expected).max():.3g}.",
+                  "v(both) - v(text) - v(image) + v(none): P[i, i] minus the row mean minus the column mean plus the grand mean.")
+    _passed(exercise, "your index is the interaction term of decompose(P) on each pair's own cell.")

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
-from grounding_kit.exercises.checks import PID_PARTS, check_table_prediction
+from grounding_kit.exercises.checks import check_interaction_index, check_table_prediction
 from grounding_kit.world.pid_tasks import pid_joint
 
 MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/laion2b_s34b_b79k"
@@ -215,13 +215,35 @@ dial[["redundancy", "unique_1", "unique_2", "synergy", "total"]].round(3)
 # | MM-SHAP | model | each modality's share of the prediction |
 # | InterSHAP | model | share of cross-modal interaction in the prediction |
 #
-# For two modalities the Shapley interaction index of pair $i$ is exactly the interaction term of
-# notebook 04's decomposition at the pair's own cell, $r_{ii}$, and the prediction minus it is EMAP's
-# prediction (`help(gk.modality_shapley)` derives it).
+# %% [markdown] slide
+# ## Exercise 7.2: the Shapley interaction index of two modalities
+#
+# For pair $i$, let a coalition keep the pair's own text, image, both or neither, and average the
+# model over the dataset for each modality it drops: $v(\varnothing) = \mu$ (the grand mean),
+# $v(\{t\}) = \bar P_{i\cdot}$ (row mean), $v(\{v\}) = \bar P_{\cdot i}$ (column mean),
+# $v(\{t, v\}) = P_{ii}$. With two players the Shapley interaction index (Grabisch & Roubens, 1999)
+# is $v(\{t, v\}) - v(\{t\}) - v(\{v\}) + v(\varnothing)$.
+#
+# Write `my_interaction_index(P)` for a grid of shape (N, N, C): return the (N, C) index of every pair.
+# Compare it with notebook 04's decomposition: it is $r_{ii}$, the interaction term at the pair's own
+# cell, so the prediction minus it is EMAP's prediction (`help(gk.modality_shapley)` derives it).
+
+# %% - exercise=7.2
+def my_interaction_index(P):
+    """Shapley interaction index of text and image for each pair of a grid P (N, N, C) -> (N, C)."""
+    ### BEGIN SOLUTION
+    P = np.asarray(P, dtype=float)
+    n = len(P)
+    return P[np.arange(n), np.arange(n)] - P.mean(axis=1) - P.mean(axis=0) + P.mean(axis=(0, 1))
+    ### END SOLUTION
+
+# %% - check=7.2 points=2
+check_interaction_index(my_interaction_index)
 
 # %% -
 P = np.random.default_rng(0).normal(size=(5, 5, 2))
 shapley, parts = gk.modality_shapley(P, target=None), gk.decompose(P)
 claims["shapley_is_anova"] = float(np.abs(shapley.interactions[:, 0, 1] - parts.interaction[np.arange(5), np.arange(5)]).max())
+claims["shapley_plus_emap"] = float(np.abs(shapley.prediction - shapley.interactions[:, 0, 1] - gk.emap(P)).max())
 print(f"largest difference between the Shapley interaction index and the diagonal of decompose(P).interaction: "
-      f"{claims['shapley_is_anova']:.1e}")
+      f"{claims['shapley_is_anova']:.1e}; between the prediction minus the index and EMAP: {claims['shapley_plus_emap']:.1e}")
