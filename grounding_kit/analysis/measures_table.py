@@ -129,7 +129,7 @@ def _grid_of(model: Any, feats: Any) -> np.ndarray:
 
 
 def interaction_table(labels: Any, models: Any, feats: Any, *, clusters: int = 6, rounds: int = 50,
-                      n_boot: int = 200, seed: int = 0, level: float = 0.95, metric: str = "accuracy") -> pd.DataFrame:
+                      n_boot: int = 200, seed: int | None = 0, level: float = 0.95, metric: str = "accuracy") -> pd.DataFrame:
     """Every interaction measure on one dataset, for one or several models, with intervals.
 
     Parameters
@@ -144,7 +144,7 @@ def interaction_table(labels: Any, models: Any, feats: Any, *, clusters: int = 6
     rounds : permutations of the perceptual scores.
     n_boot : bootstrap resamples of the pairs for the intervals (the interaction share uses a
         quarter of them: each costs a decomposition of an N x N grid).
-    seed : seed of every resample, permutation and clustering.
+    seed : seed of every resample, permutation and clustering (None: fresh randomness).
     level : confidence level of the intervals.
     metric : a per-item metric for the accuracies and perceptual scores.
 
@@ -168,7 +168,7 @@ def interaction_table(labels: Any, models: Any, feats: Any, *, clusters: int = 6
     level = check_fraction("level", level)
     n_boot = check_positive_int("n_boot", n_boot, minimum=2)
     clusters = check_positive_int("clusters", clusters)
-    seed = seed_int(seed)
+    seed = seed_int(np.random.default_rng() if seed is None else seed)  # None: fresh randomness
     if not hasattr(feats, "text") or not hasattr(feats, "image"):
         raise TypeError(f"feats must be Features with text and image arrays, got {type(feats).__name__}")
     text, image = (np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x) for x in (feats.text, feats.image))

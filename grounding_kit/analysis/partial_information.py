@@ -286,10 +286,10 @@ def discretize(features: Any, clusters: int, seed: int = 0, name: str = "feature
     distinct, codes = np.unique(x, axis=0, return_inverse=True)
     if len(distinct) <= clusters:
         return codes.ravel()
-    return KMeans(n_clusters=clusters, n_init=4, random_state=seed).fit_predict(x)
+    return KMeans(n_clusters=clusters, n_init=4, random_state=seed % 2**32).fit_predict(x)  # sklearn takes 32 bits
 
 
-def pid_features(text: Any, image: Any, labels: Any, clusters: int = 8, seed: int = 0, *,
+def pid_features(text: Any, image: Any, labels: Any, clusters: int = 8, seed: int | None = 0, *,
                  method: str = "cvxpy") -> PID:
     """PID of continuous features: cluster each modality, then :func:`pid` on the cluster ids.
 
@@ -315,7 +315,7 @@ def pid_features(text: Any, image: Any, labels: Any, clusters: int = 8, seed: in
     text, image : (N, D1) and (N, D2) features (or (N,) scalars) of the two modalities.
     labels : (N,) discrete labels.
     clusters : k-means clusters per modality.
-    seed : seed of k-means.
+    seed : seed of k-means (an int or a Generator; None: fresh randomness).
     method : as for :func:`pid`.
 
     Returns
@@ -327,7 +327,7 @@ def pid_features(text: Any, image: Any, labels: Any, clusters: int = 8, seed: in
     ValueError
         features that are not (N, D), more clusters than samples, inconsistent lengths.
     """
-    seed = seed_int(seed)
+    seed = seed_int(np.random.default_rng() if seed is None else seed)  # None: fresh randomness
     y = np.asarray(labels)
     t, v = np.asarray(text), np.asarray(image)
     check_consistent_length(text=t, image=v, labels=y)

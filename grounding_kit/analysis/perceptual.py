@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from grounding_kit.core.validation import check_choice, check_consistent_length, check_fraction, check_positive_int, check_seed
+from grounding_kit.core.validation import check_choice, check_consistent_length, check_fraction, check_positive_int, seed_int
 from grounding_kit.analysis.grid_model import as_pair_model
 from grounding_kit.analysis.metrics import as_labels, get_metric
 from grounding_kit.analysis.pairs import check_features
@@ -50,7 +50,7 @@ class PerceptualScoreInterval:
 
 
 def perceptual_score_interval(labels: Any, model: ModelOrGrid, feats: Features | None = None, *, shuffle: str = "image",
-                              rounds: int = 100, seed: int = 0, level: float = 0.95, metric: str = "accuracy",
+                              rounds: int = 100, seed: int | None = 0, level: float = 0.95, metric: str = "accuracy",
                               normalize: bool = True, batch_size: int | None = None,
                               device: Any = None) -> PerceptualScoreInterval:
     """The perceptual score (Gat et al. 2021) of one modality as they compute it, by permuting it,
@@ -71,7 +71,7 @@ def perceptual_score_interval(labels: Any, model: ModelOrGrid, feats: Features |
     feats : Features of the N pairs (None for a grid).
     shuffle : the modality permuted, "image" or "text" (see :func:`reshuffle`).
     rounds : number of permutations (>= 2).
-    seed : seed of the permutations and resamples.
+    seed : seed of the permutations and resamples (an int or a Generator; None: fresh randomness).
     level : confidence level of the interval.
     metric : a per-item metric: "accuracy" or "vqa_soft_accuracy".
     normalize : divide each drop by the model's own score on the resample (Gat et al.'s normalisation).
@@ -89,7 +89,7 @@ def perceptual_score_interval(labels: Any, model: ModelOrGrid, feats: Features |
     check_choice("shuffle", shuffle, SIDES)
     rounds = check_positive_int("rounds", rounds, minimum=2)
     level = check_fraction("level", level)
-    seed = check_seed(seed)
+    seed = seed_int(np.random.default_rng() if seed is None else seed)  # None: fresh randomness
     per_item = get_metric(metric).per_item
     if per_item is None:
         raise ValueError(f"metric={metric!r} is not a mean over items; use 'accuracy' or 'vqa_soft_accuracy'")
