@@ -6,15 +6,20 @@ from grounding_kit.analysis.additive_fit import additive_comparison as additive_
 from grounding_kit.analysis.estimate import EmapEstimate as EmapEstimate
 from grounding_kit.analysis.grid_model import GridModel as GridModel
 from grounding_kit.analysis.grids import ProbabilityInputWarning as ProbabilityInputWarning
+from grounding_kit.analysis.measures_table import interaction_table as interaction_table
 from grounding_kit.analysis.model_emap import emap_model as emap_model
 from grounding_kit.analysis.multimodal import MultiDecomposition as MultiDecomposition, MultiEmapEstimate as MultiEmapEstimate, emap_multimodal as emap_multimodal, tuple_logits as tuple_logits
 from grounding_kit.analysis.pairs import pairwise_logits as pairwise_logits
+from grounding_kit.analysis.partial_information import pid as pid, pid_features as pid_features
+from grounding_kit.analysis.perceptual import perceptual_score_interval as perceptual_score_interval
 from grounding_kit.analysis.projection import Decomposition as Decomposition, decompose as decompose, emap as emap
 from grounding_kit.analysis.report import EmapReport as EmapReport, cross_validate_emap as cross_validate_emap, emap_report as emap_report
+from grounding_kit.analysis.shapley import interaction_score as interaction_score, mm_shap as mm_shap, modality_shapley as modality_shapley
 from grounding_kit.analysis.shuffling import perceptual_score as perceptual_score, reshuffle as reshuffle, reshuffle_average as reshuffle_average
 from grounding_kit.core.paths import CacheDirError as CacheDirError
 from grounding_kit.core.validation import BudgetError as BudgetError, NotFittedError as NotFittedError
 from grounding_kit.diagnostics import doctor as doctor
+from grounding_kit.experiments.interactions import interaction_experiment as interaction_experiment
 from grounding_kit.experiments.protocol import Experiment as Experiment, clear_experiments as clear_experiments, experiment as experiment, task_experiment as task_experiment
 from grounding_kit.models.audio import encode_audio as encode_audio, load_audio_encoder as load_audio_encoder
 from grounding_kit.models.clip import load_clip as load_clip
@@ -33,4 +38,4 @@ from grounding_kit.world.vqa import IllPosedQuestion as IllPosedQuestion
 
 from grounding_kit import core as core, world as world, models as models, analysis as analysis, experiments as experiments, course as course, exercises as exercises, widgets as widgets, dashboard as dashboard
 
-__all__ = ['BudgetError', 'CacheDirError', 'DataError', 'Decomposition', 'EmapEstimate', 'EmapReport', 'Experiment', 'Features', 'GridModel', 'IllPosedQuestion', 'MultiDecomposition', 'MultiEmapEstimate', 'NotFittedError', 'ProbabilityInputWarning', 'additive_comparison', 'bayes_rates', 'clear_experiments', 'cross_validate_emap', 'decompose', 'doctor', 'emap', 'emap_model', 'emap_multimodal', 'emap_report', 'embed', 'encode_audio', 'experiment', 'fit_head', 'fit_multimodal_head', 'list_models', 'load_audio_encoder', 'load_clip', 'load_gallery', 'load_head', 'load_hub', 'load_image_text_folder', 'load_vqa', 'make_audio_task', 'make_task', 'pairwise_logits', 'perceptual_score', 'rebalance', 'rebalance_report', 'reshuffle', 'reshuffle_average', 'scene_audio', 'task_experiment', 'tuple_logits', 'vip_ant_table']
+__all__ = ['BudgetError', 'CacheDirError', 'DataError', 'Decomposition', 'EmapEstimate', 'EmapReport', 'Experiment', 'Features', 'GridModel', 'IllPosedQuestion', 'MultiDecomposition', 'MultiEmapEstimate', 'NotFittedError', 'ProbabilityInputWarning', 'additive_comparison', 'bayes_rates', 'clear_experiments', 'cross_validate_emap', 'decompose', 'doctor', 'emap', 'emap_model', 'emap_multimodal', 'emap_report', 'embed', 'encode_audio', 'experiment', 'fit_head', 'fit_multimodal_head', 'interaction_experiment', 'interaction_score', 'interaction_table', 'list_models', 'load_audio_encoder', 'load_clip', 'load_gallery', 'load_head', 'load_hub', 'load_image_text_folder', 'load_vqa', 'make_audio_task', 'make_task', 'mm_shap', 'modality_shapley', 'pairwise_logits', 'perceptual_score', 'perceptual_score_interval', 'pid', 'pid_features', 'rebalance', 'rebalance_report', 'reshuffle', 'reshuffle_average', 'scene_audio', 'task_experiment', 'tuple_logits', 'vip_ant_table']

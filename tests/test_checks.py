@@ -109,6 +109,9 @@ def test_every_check_says_not_done_for_the_placeholder():
     not_done(checks.check_emap_function, lambda P: ...)  # the student copy's `return ...`
     not_done(checks.check_emap_function, _not_done)  # nbgrader's `raise NotImplementedError`
     not_done(checks.check_recall_prediction, 0.1, ...)  # S_add not done: the prediction cannot be scored
+    not_done(checks.check_table_prediction, ..., {"synergy": True}, pd.DataFrame({"task": ["synergy"]}))
+    not_done(checks.check_interaction_index, ...)
+    not_done(checks.check_interaction_index, lambda P: ...)
 
 
 # ---------------------------------------------------------------- 01

@@ -187,3 +187,21 @@ def test_notebook_06_claims():
     # "every head's EMAP falls to about chance", while the heads are above it
     for task, (head, emap) in accuracy.items():
         assert abs(emap - 0.5) < 0.08 and head > emap + 0.1, (task, head, emap)
+
+
+@pytest.mark.slow
+def test_notebook_07_claims():
+    claims = executed_claims("07_one_model_five_measurements")
+    assert claims["pid_error"] < 0.1  # "within a few hundredths of a bit"
+    assert claims["synergy_pid"] > 0.9
+    assert claims["synergy_additive_accuracy"] < 0.65  # "scores at chance"
+    assert abs(claims["synergy_additive_gap"]) < 1e-9 and claims["synergy_additive_share"] < 1e-9  # "exactly 0"
+    assert claims["synergy_interactive_gap_low"] > 0.2 and claims["synergy_interactive_intershap"] > 0.5
+    assert claims["unique_text_mmshap"] > 0.9 and claims["unique_image_mmshap"] < 0.1
+    assert 0.4 < claims["unique_text_perceptual_text"] < 0.6  # "a relative drop of about one half"
+    assert claims["unique_text_perceptual_image"] < 0.05  # "permuting the images costs nothing"
+    assert claims["shapley_is_anova"] < 1e-12 and claims["shapley_plus_emap"] < 1e-12
+    synergy, redundancy = claims["dial_synergy"], claims["dial_redundancy"]
+    assert synergy[0] < 1e-5 and redundancy[-1] < 1e-5 and min(synergy[-1], redundancy[0]) > 1 - 1e-5
+    assert all(a < b for a, b in zip(synergy, synergy[1:])) and all(a > b for a, b in zip(redundancy, redundancy[1:]))
+    assert claims["dial_unique"] < 1e-5 and max(claims["dial_total"][1:-1]) < 1  # "no uniqueness", "less than one bit"

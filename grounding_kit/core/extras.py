@@ -14,6 +14,7 @@ EXTRAS: dict[str, str] = {
     "dask": "EMAP on a Dask cluster",
     "course": "building the course (nbgrader, decks, book)",
     "docs": "building the API reference",
+    "pid": "the dit cross-check of the partial information decomposition",
 }
 
 

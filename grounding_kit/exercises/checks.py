@@ -67,6 +67,9 @@ __all__ = [
     "PROJECTION_OPTIONS",
     "check_projection_prediction",
     "check_questionnaire",
+    "PID_PARTS",
+    "check_table_prediction",
+    "check_interaction_index",
 ]
 
 
@@ -940,3 +943,72 @@ def check_questionnaire(answers: Any, notebook: str) -> None:
     if problems:
         _fail(exercise, f"{len(problems)} of {len(questions)} not right yet: " + " | ".join(problems))
     _passed(exercise, f"all {len(questions)} right.")
+
+
+#: the names of the four PID parts a prediction may name (exercise 7.1)
+PID_PARTS = ("redundancy", "unique text", "unique image", "synergy")
+
+
+@_verdict
+def check_table_prediction(largest_part: Any, additive_falls_short: Any, table: Any, *, margin: float = 0.1) -> None:
+    """Exercise 7.1: predict, per task, the largest PID part and whether the additive head falls short.
+
+    Parameters
+    ----------
+    largest_part : dict task -> one of ``PID_PARTS``, the PID part predicted to be the largest.
+    additive_falls_short : dict task -> bool, True where the additive head is predicted to score more
+        than ``margin`` below the interactive head.
+    table : the DataFrame of ``gk.interaction_experiment`` (the measured answer).
+    """
+    exercise = "Exercise 7.1 (predict the table)"
+    _done(exercise, "largest_part", largest_part)
+    _done(exercise, "additive_falls_short", additive_falls_short)
+    tasks = list(dict.fromkeys(table["task"]))
+    for name, answer in (("largest_part", largest_part), ("additive_falls_short", additive_falls_short)):
+        if not isinstance(answer, dict) or sorted(answer) != sorted(tasks):
+            _fail(exercise, f"{name} must be a dict with one entry per task {tasks}, got {_describe(answer)}.")
+    for task in tasks:
+        rows = table[table["task"] == task].set_index(["measure", "model"])["value"]
+        parts = {part: rows[(f"PID {part}", "(the data)")] for part in PID_PARTS}
+        measured = max(parts, key=parts.get)
+        if largest_part[task] not in PID_PARTS:
+            _fail(exercise, f"largest_part[{task!r}] = {largest_part[task]!r} is not one of {PID_PARTS}.")
+        if largest_part[task] != measured:
+            _fail(exercise, f"on {task!r} the largest PID part is {measured!r}, not {largest_part[task]!r}.",
+                  "read the task's rule (help(gk.world.pid_tasks)): what does each modality alone tell about the label?")
+        short = bool(rows[("accuracy", "additive")] < rows[("accuracy", "interactive")] - margin)
+        if bool(additive_falls_short[task]) != short:
+            _fail(exercise, f"on {task!r} the additive head {'does' if short else 'does not'} fall more than {margin} "
+                            "below the interactive head.",
+                  "an additive head g(text) + h(image) can use any information one modality carries alone.")
+    _passed(exercise, "you predicted the data's PID and where an additive head falls short.")
+
+
+@_verdict
+def check_interaction_index(fn: Callable[[Any], Any]) -> None:
+    """Exercise 7.2: ``fn(P)`` returns the Shapley interaction index of text and image, (N, C), for each pair.
+
+    Compared with ``gk.modality_shapley(P, target=None).interactions[:, 0, 1]`` on random grids.
+    """
+    exercise = "Exercise 7.2 (Shapley interaction index)"
+    from grounding_kit.analysis.shapley import modality_shapley
+
+    _done(exercise, "my_interaction_index", fn)
+    if not callable(fn):
+        _fail(exercise, f"pass your function itself, got {_describe(fn)}.")
+    rng = np.random.default_rng(7)
+    for shape in ((4, 4, 2), (6, 6, 3)):
+        P = rng.normal(size=shape)
+        expected = modality_shapley(P, target=None).interactions[:, 0, 1]
+        try:
+            result = fn(P)
+        except NotImplementedError:
+            raise NotDone(exercise, "my_interaction_index") from None
+        got = _as_array(exercise, "my_interaction_index(P)", result)
+        _expect_shape(exercise, "my_interaction_index(P)", got, expected.shape, "one value per pair and class: (N, C).")
+        if not _close(got, expected, 1e-9):
+            _fail(exercise, f"on a random {shape} grid your index differs from the kit's by up to "
+                            f"{np.abs(got - expected).max():.3g}.",
+                  "the index is v(both) - v(text) - v(image) + v(none), where v(S) is the model with the modalities "
+                  "outside S averaged over the partners; which mean of the grid is each v?")
+    _passed(exercise, "your index is the interaction term of decompose(P) on each pair's own cell.")

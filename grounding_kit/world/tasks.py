@@ -26,6 +26,8 @@
     additive model scores ``(1 - a) * 0.866 + a * 0.5`` while the Bayes rate is
     ``(1 - a) * 0.866 + a * 1``. The column ``rule`` says which rule made each row.
 ``"vqa"``  questions about a scene (see :mod:`grounding_kit.world.vqa`) with a ``prior`` dial.
+``"redundant"``, ``"unique_text"``, ``"unique_image"``, ``"synergy"``, ``"pid_mix"``  tasks with a known
+    partial information decomposition (see :mod:`grounding_kit.world.pid_tasks`).
 
 Columns of the binary tasks: ``image`` (Image), ``text``, ``label`` (ClassLabel no/yes),
 ``task``, ``rule`` ("additive" | "match"), ``scene`` (the image's description), ``objects``
@@ -50,6 +52,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from grounding_kit.core.validation import check_choice, check_fraction, check_memory, check_positive_int, seed_int
+from grounding_kit.world.pid_tasks import PID_TASKS, make_pid_task
 from grounding_kit.world.render import MIN_SIZE, render_scene
 from grounding_kit.world.scenes import (COLORS, MAX_OBJECTS, SHAPES, SIZES, Scene, SceneObject,
                                         article, describe, join_phrases, ordered, sample_scene)
@@ -110,7 +113,9 @@ def make_task(name: str, n: int = 1000, seed: int = 0, size: int = 64, *, cache:
     -------
     datasets.Dataset with columns ``image``, ``text``, ``label`` and the scene metadata.
     """
-    check_choice("name", name, TASKS)
+    if name in PID_TASKS:  # tasks with a known partial information decomposition
+        return make_pid_task(name, n, seed, size, cache=cache, **dials)
+    check_choice("name", name, TASKS + PID_TASKS)
     n = check_positive_int("n", n)
     size = check_positive_int("size", size, minimum=MIN_SIZE)
     seed = seed_int(seed)

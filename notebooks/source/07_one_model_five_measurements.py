@@ -1,0 +1,249 @@
+# Source of notebooks/07_one_model_five_measurements.ipynb: edit here, then `python -m grounding_kit.course build`.
+
+# %% [markdown] slide
+# # 07 · One model, five measurements
+#
+# **Lecture unit, about 25 minutes.** By the end you can
+#
+# * say, for each of five interaction measures, whether it describes the **data** or a **model**;
+# * predict the measures on tasks whose answer is known, then check your prediction against one table;
+# * explain why two measures can "disagree" and both be right.
+#
+# "Does this model use interactions?" and "does this task need them?" are different questions. The
+# field answers them with different tools:
+#
+# * **PID**, the partial information decomposition (Bertschinger et al., 2014, in the form Liang et
+#   al. use in "Quantifying & Modeling Multimodal Interactions", NeurIPS 2023): how the information
+#   that text and image carry about the label splits into redundancy, uniqueness and synergy. A
+#   property of the *data*.
+# * **EMAP** (Hessel & Lee, EMNLP 2020; notebook 04): the model's accuracy minus that of its additive
+#   projection. A property of a *model*.
+# * **The perceptual score** (Gat et al., 2021): the relative accuracy a *model* loses when one
+#   modality is permuted.
+# * **MM-SHAP** (Parcalabescu & Frank, ACL 2023): each modality's share of a *model's* prediction,
+#   from Shapley values.
+# * **InterSHAP** (Wenderoth et al., arXiv 2412.15828, 2024): the share of cross-modal interaction
+#   in a *model's* Shapley interaction values.
+
+# %% [markdown] slide
+# ## Four tasks with known answers
+#
+# Each pair is a caption and an image of one large circle. Two hidden bits decide the label: is the
+# colour the caption names warm (red, orange, yellow), and is the colour shown warm?
+#
+# | task | rule |
+# |---|---|
+# | `redundant` | caption and image show the same circle; label = its warmth |
+# | `unique_text` | label = the caption's warmth; the image shows another circle |
+# | `unique_image` | label = the image's warmth; the caption names another circle |
+# | `synergy` | label = "both warm or both cool" |
+
+# %% -
+import numpy as np
+import pandas as pd
+
+import grounding_kit as gk
+from grounding_kit.exercises.checks import check_interaction_index, check_table_prediction
+from grounding_kit.world.pid_tasks import pid_joint
+
+MODEL = "tiny-shapes"  # CLIP for the heads' features; online e.g. "ViT-B-32/laion2b_s34b_b79k"
+TASKS = ("redundant", "unique_text", "unique_image", "synergy")
+claims = {}  # measured values the text below relies on (tests/test_notebook_claims.py checks them)
+
+# %% [markdown] slide
+# ## One call, one table
+#
+# `gk.interaction_experiment` embeds 400 training and 200 held-out pairs of each task with the tiny
+# CLIP, fits an additive and an interactive head on the training pairs, and measures the held-out
+# pairs with `gk.interaction_table`: every measure with a 95% interval, and a `describes` column
+# saying whether it is a property of the data or of a model. The PID of the data is estimated from
+# the CLIP features, clustered per modality as Liang et al.'s CVX estimator does
+# (`help(gk.pid_features)` gives its bias); `truth` is the exact value.
+
+# %% -
+clip = gk.load_clip(MODEL)
+table = gk.interaction_experiment(clip, TASKS, n=200, n_train=400, head_options={"epochs": 60},
+                                  rounds=30, n_boot=50)
+print(f"measured {len(table)} rows; predict them in exercise 7.1 before you look")
+
+# %% [markdown] slide
+# ## Exercise 7.1: predict the table
+#
+# Before looking at the measurements, predict two things for each task:
+#
+# 1. `largest_part[task]`: the largest PID part of the data, one of `"redundancy"`, `"unique text"`,
+#    `"unique image"`, `"synergy"`;
+# 2. `additive_falls_short[task]`: `True` if an additive head $g(\text{text}) + h(\text{image})$
+#    scores more than 0.1 below an interactive head on held-out pairs, else `False`.
+#
+# The check compares your prediction with the table just measured; the next cell shows it.
+
+# %% - exercise=7.1
+### BEGIN SOLUTION
+largest_part = {"redundant": "redundancy", "unique_text": "unique text", "unique_image": "unique image",
+                "synergy": "synergy"}
+additive_falls_short = {"redundant": False, "unique_text": False, "unique_image": False, "synergy": True}
+### END SOLUTION
+
+# %% - check=7.1 points=2
+check_table_prediction(largest_part, additive_falls_short, table)
+
+# %% [markdown] slide
+# ## The table
+#
+# One column per task and head; the data rows have the same value for both heads.
+
+# %% -
+wide = table.pivot_table(index=["describes", "measure"], columns=["task", "model"], values="value", sort=False)
+wide.round(2)
+
+# %% [markdown] slide
+# ## The data rows: PID from features
+#
+# The exact PID of each task, `gk.pid` on the task's joint table of (text bit, image bit, label)
+# (`unique_1` is the text's, `unique_2` the image's):
+
+# %% -
+truth = pd.DataFrame({task: gk.pid(pid_joint(task)).as_dict() for task in TASKS}).T
+truth[["redundancy", "unique_1", "unique_2", "synergy"]].round(3)
+
+# %% [markdown]
+# Each task's PID estimated from the features of its 200 held-out pairs, next to the exact answer:
+
+# %% -
+pid_rows = table[table["describes"] == "data"][["task", "measure", "value", "truth", "ci_low", "ci_high"]]
+claims["pid_error"] = float((pid_rows["value"] - pid_rows["truth"]).abs().max())
+print(f"largest error of the estimated PID: {claims['pid_error']:.3f} bits")
+pid_rows.round(3)
+
+# %% [markdown]
+# Every part is within a few hundredths of a bit of the exact value (the largest error is printed
+# above). Here the estimate is easy: every object is a large circle, so each modality's features take
+# six values (one per colour) and clustering loses nothing. On real features clustering merges values
+# and loses information, and too many clusters for the number of pairs invent synergy
+# (`help(gk.pid_features)`).
+
+# %% [markdown] slide
+# ## When two measures disagree
+#
+# On the `synergy` task the data carry one bit of synergy, yet the additive head's EMAP gap is
+# exactly 0. Both are right: PID says the **task** needs interactions; EMAP says **this model** uses
+# none, and so it scores at chance.
+
+# %% -
+def value(task, measure, model):
+    row = table[(table["task"] == task) & (table["measure"] == measure) & (table["model"] == model)]
+    return float(row["value"].iloc[0])
+
+
+claims["synergy_pid"] = value("synergy", "PID synergy", "(the data)")
+claims["synergy_additive_accuracy"] = value("synergy", "accuracy", "additive")
+claims["synergy_additive_gap"] = value("synergy", "accuracy - EMAP", "additive")
+claims["synergy_additive_share"] = value("synergy", "interaction share", "additive")
+claims["synergy_interactive_gap_low"] = float(table[(table["task"] == "synergy") & (table["model"] == "interactive")
+                                                    & (table["measure"] == "accuracy - EMAP")]["ci_low"].iloc[0])
+claims["synergy_interactive_intershap"] = value("synergy", "InterSHAP score", "interactive")
+print(f"PID synergy of the data: {claims['synergy_pid']:.2f} bits")
+print(f"additive head: accuracy {claims['synergy_additive_accuracy']:.2f}, accuracy - EMAP "
+      f"{claims['synergy_additive_gap']:+.3f}, interaction share {claims['synergy_additive_share']:.3f}")
+print(f"interactive head: accuracy - EMAP at least {claims['synergy_interactive_gap_low']:.2f} (95% interval), "
+      f"InterSHAP {claims['synergy_interactive_intershap']:.2f}")
+
+# %% [markdown]
+# The interactive head on the same data uses the interaction: its accuracy minus EMAP is large (the
+# lower end of its interval is printed above) and most of its Shapley interaction values are
+# cross-modal (InterSHAP). Every model measure of the additive head that concerns interaction is
+# exactly 0: its logit is $g(t) + h(v)$, so there is no interaction to find. A data measure cannot
+# tell you what a model does, and a model measure cannot tell you what the data allow.
+
+# %% [markdown] slide
+# ## Which modality does a model read?
+#
+# On `unique_text` only the caption carries the label. The perceptual score and MM-SHAP both see it:
+
+# %% -
+claims["unique_text_mmshap"] = min(value("unique_text", "MM-SHAP text share", m) for m in ("additive", "interactive"))
+claims["unique_image_mmshap"] = max(value("unique_image", "MM-SHAP text share", m) for m in ("additive", "interactive"))
+claims["unique_text_perceptual_image"] = max(abs(value("unique_text", "perceptual score (image)", m))
+                                             for m in ("additive", "interactive"))
+claims["unique_text_perceptual_text"] = min(value("unique_text", "perceptual score (text)", m)
+                                            for m in ("additive", "interactive"))
+print(f"MM-SHAP text share on unique_text: at least {claims['unique_text_mmshap']:.2f}; "
+      f"on unique_image: at most {claims['unique_image_mmshap']:.2f}")
+print(f"perceptual score on unique_text: text at least {claims['unique_text_perceptual_text']:.2f}, "
+      f"image at most {claims['unique_text_perceptual_image']:.2f} in size")
+
+# %% [markdown]
+# The two measures answer different questions. The perceptual score asks how much *accuracy* depends
+# on a modality: permuting the captions of `unique_text` turns a perfect head into a coin flip (a
+# relative drop of about one half), permuting the images costs nothing. MM-SHAP asks how much of the
+# *prediction* (the logit) each modality moves, whether or not that helps accuracy.
+#
+# On `redundant` either modality alone gives the label. Look at the two heads' perceptual scores in
+# the table above: a head may read one modality and ignore the other although both carry the answer.
+# That is a property of how the head was trained, which PID, a property of the data, cannot show.
+
+# %% [markdown] slide
+# ## A dial between redundancy and synergy
+#
+# `gk.make_task("pid_mix", synergy=s)` follows the synergy rule on a share `s` of its pairs and the
+# redundant rule on the rest. Its exact PID, computed from the task's joint table:
+
+# %% -
+dial = pd.DataFrame({s: gk.pid(pid_joint("pid_mix", synergy=s)).as_dict() for s in (0.0, 0.25, 0.5, 0.75, 1.0)}).T
+dial.index.name = "synergy dial"
+claims["dial_synergy"] = dial["synergy"].tolist()
+claims["dial_redundancy"] = dial["redundancy"].tolist()
+claims["dial_unique"] = float(dial[["unique_1", "unique_2"]].to_numpy().max())
+claims["dial_total"] = dial["total"].tolist()
+dial[["redundancy", "unique_1", "unique_2", "synergy", "total"]].round(3)
+
+# %% [markdown]
+# As the dial turns, redundancy falls from 1 bit to 0 and synergy rises from 0 to 1, with no
+# uniqueness anywhere. The total information is not constant: in between, the two rules blur each
+# other, and the label tells less than one bit.
+
+# %% [markdown] slide
+# ## What each measure answers
+#
+# | measure | describes | answers |
+# |---|---|---|
+# | PID redundancy / unique / synergy | data | what information about the label the modalities carry, alone and together |
+# | accuracy - EMAP | model | accuracy the model owes to its cross-modal interactions |
+# | interaction share | model | share of the logit grid's variance that no additive function explains |
+# | perceptual score | model | relative accuracy lost when one modality is permuted |
+# | MM-SHAP | model | each modality's share of the prediction |
+# | InterSHAP | model | share of cross-modal interaction in the prediction |
+#
+# %% [markdown] slide
+# ## Exercise 7.2: the Shapley interaction index of two modalities
+#
+# For pair $i$, let a coalition keep the pair's own text, image, both or neither, and average the
+# model over the dataset for each modality it drops: $v(\varnothing) = \mu$ (the grand mean),
+# $v(\{t\}) = \bar P_{i\cdot}$ (row mean), $v(\{v\}) = \bar P_{\cdot i}$ (column mean),
+# $v(\{t, v\}) = P_{ii}$. With two players the Shapley interaction index (Grabisch & Roubens, 1999)
+# is $v(\{t, v\}) - v(\{t\}) - v(\{v\}) + v(\varnothing)$.
+#
+# Write `my_interaction_index(P)` for a grid of shape (N, N, C): return the (N, C) index of every pair.
+# Compare it with notebook 04's decomposition: it is $r_{ii}$, the interaction term at the pair's own
+# cell, so the prediction minus it is EMAP's prediction (`help(gk.modality_shapley)` derives it).
+
+# %% - exercise=7.2
+def my_interaction_index(P):
+    """Shapley interaction index of text and image for each pair of a grid P (N, N, C) -> (N, C)."""
+    ### BEGIN SOLUTION
+    P = np.asarray(P, dtype=float)
+    n = len(P)
+    return P[np.arange(n), np.arange(n)] - P.mean(axis=1) - P.mean(axis=0) + P.mean(axis=(0, 1))
+    ### END SOLUTION
+
+# %% - check=7.2 points=2
+check_interaction_index(my_interaction_index)
+
+# %% -
+P = np.random.default_rng(0).normal(size=(5, 5, 2))
+shapley, parts = gk.modality_shapley(P, target=None), gk.decompose(P)
+claims["shapley_is_anova"] = float(np.abs(shapley.interactions[:, 0, 1] - parts.interaction[np.arange(5), np.arange(5)]).max())
+claims["shapley_plus_emap"] = float(np.abs(shapley.prediction - shapley.interactions[:, 0, 1] - gk.emap(P)).max())
+print(f"largest difference between the Shapley interaction index and the diagonal of decompose(P).interaction: "
+      f"{claims['shapley_is_anova']:.1e}; between the prediction minus the index and EMAP: {claims['shapley_plus_emap']:.1e}")
