@@ -9,9 +9,12 @@ DASHBOARD_PORT ?= 8866
 NB ?= 04_emap
 PRESENT_PORT ?= 8867
 PYTEST_ARGS ?=
+# the versions the class hub was tested with (see docs/instructor.md)
+HUB_PINS ?= jupyterhub==6.1.1 jupyterhub-idle-culler==2.0.0
+PROXY_PIN ?= configurable-http-proxy@5.3.0
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: help lab test dashboard present doctor slides book student bench clean-cache
+.PHONY: help lab test dashboard present doctor slides book student bench clean-cache hub-proxy
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (creates .venv on first run)"
@@ -32,8 +35,14 @@ $(VENV)/.kit-installed: pyproject.toml
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.kit-installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hub]' $(HUB_PINS)
+	@$(MAKE) --no-print-directory hub-proxy
 	touch $@
+
+# The class hub's proxy (npm) goes into the kit's environment, not the system: $(VENV)/bin/configurable-http-proxy
+hub-proxy: $(BIN)/configurable-http-proxy
+$(BIN)/configurable-http-proxy:
+	npm install --global --prefix $(VENV) --no-fund --no-audit $(PROXY_PIN)
 
 lab: $(VENV)/.kit-installed
 	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the URL with its token follows)"

@@ -14,6 +14,7 @@ EXTRAS: dict[str, str] = {
     "dask": "EMAP on a Dask cluster",
     "course": "building the course (nbgrader, decks, book)",
     "docs": "building the API reference",
+    "hub": "a class on JupyterHub (grounding-kit hub init)",
 }
 
 
