@@ -31,6 +31,7 @@ c.JupyterHub.hub_port = CLASS["hub_port"]
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{CLASS['proxy_api_port']}"
 c.ConfigurableHTTPProxy.command = [CLASS["proxy_command"]]
 c.ConfigurableHTTPProxy.auth_token = PASSWORDS["proxy_token"]
+c.ConfigurableHTTPProxy.pid_file = str(here / "state" / "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{here / 'state' / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(here / "state" / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(here / "state" / "jupyterhub.pid")
@@ -92,6 +93,8 @@ c.Spawner.mem_limit = MEM_LIMIT
 c.Spawner.cpu_limit = CPU_LIMIT
 c.Spawner.cmd = [str(KIT_ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
+if os.geteuid() == 0:  # this spawner runs every server as the hub's own account; Jupyter asks to be told
+    c.Spawner.args = ["--allow-root"]
 c.Spawner.environment = {
     # the kit's environment is the users' kernel: its python first on PATH
     "PATH": f"{KIT_ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
