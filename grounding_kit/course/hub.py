@@ -160,9 +160,9 @@ def init_hub(directory: str | os.PathLike, settings: ClassSettings, *, notebooks
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"{directory} exists and is not a folder; pass a folder for the hub")
     settings = ClassSettings(**asdict(settings))
+    settings.validate()
     if not settings.proxy_command:
         settings.proxy_command = find_proxy(settings.kit_env)
-    settings.validate()
     config = directory / "jupyterhub_config.py"
     if config.exists() and not force:
         raise FileExistsError(f"{directory} already holds a hub ({config} exists); pass force=True (--force) "
