@@ -421,17 +421,19 @@ def release(hub: RunningHub, assignment: str) -> None:
     hub.nbgrader("release_assignment", assignment, "--force")
 
 
-def collect_and_grade(hub: RunningHub, assignment: str) -> tuple[int, int, dict[str, float]]:
-    """The instructor collects and autogrades; return (collected, autograded, {student: score})."""
+def collect_and_grade(hub: RunningHub, assignment: str,
+                      students: Sequence[str]) -> tuple[int, int, dict[str, float]]:
+    """The instructor collects and autogrades; return ``students``' (collected, autograded, {student: score})."""
     from nbgrader.api import Gradebook
 
     hub.nbgrader("collect", assignment, "--update")
     course = hub.directory / "course"
-    collected = len(list((course / "submitted").glob(f"*/{assignment}")))
+    collected = sum((course / "submitted" / name / assignment).is_dir() for name in students)
     hub.nbgrader("autograde", assignment, timeout=3600)
-    autograded = len(list((course / "autograded").glob(f"*/{assignment}")))
+    autograded = sum((course / "autograded" / name / assignment).is_dir() for name in students)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
+        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)
+                  if s.student.id in students}
     return collected, autograded, scores
 
 
@@ -485,8 +487,8 @@ def run_class(hub: RunningHub, assignment: str, students: Sequence[str], *, arri
         results.get(name) or StudentResult(name=name, arrived_s=round(offset, 2), error="deadline passed")
         for name, offset in zip(students, offsets)])
     inbound = hub.directory / "exchange" / hub.settings["course_id"] / "inbound"
-    run.submitted_in_exchange = len(list(inbound.glob(f"*+{assignment}+*")))
+    run.submitted_in_exchange = sum(any(inbound.glob(f"{name}+{assignment}+*")) for name in students)
     if grade:
-        run.collected, run.autograded, run.scores = collect_and_grade(hub, assignment)
+        run.collected, run.autograded, run.scores = collect_and_grade(hub, assignment, students)
     run.wall_s = time.monotonic() - started
     return run
