@@ -15,8 +15,11 @@ STUDENT_DIR ?= my-notebooks
 EDITION ?= student
 EDITION_SUFFIX := $(if $(filter instructor,$(EDITION)),-instructor,)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# the versions the class hub was tested with (see docs/instructor.md)
+HUB_PINS ?= jupyterhub==6.1.1 jupyterhub-idle-culler==2.0.0
+PROXY_PIN ?= configurable-http-proxy@5.3.0
 
-.PHONY: help student-lab lab test dashboard present doctor slides book student bench clean-cache
+.PHONY: help student-lab lab test dashboard present doctor slides book student bench clean-cache hub-proxy
 
 help:
 	@echo "make student-lab  STUDENTS: your own copies of the notebooks (no solutions) in $(STUDENT_DIR)/, in JupyterLab"
@@ -43,8 +46,14 @@ $(VENV)/.course-installed: $(VENV)/.kit-installed
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.kit-installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hub]' $(HUB_PINS)
+	@$(MAKE) --no-print-directory hub-proxy
 	touch $@
+
+# The class hub's proxy (npm) goes into the kit's environment, not the system: $(VENV)/bin/configurable-http-proxy
+hub-proxy: $(BIN)/configurable-http-proxy
+$(BIN)/configurable-http-proxy:
+	npm install --global --prefix $(VENV) --no-fund --no-audit $(PROXY_PIN)
 
 # The student's entry point: copies without solutions, written once (your answers are kept), opened in JupyterLab.
 student-lab: $(VENV)/.kit-installed

@@ -1,4 +1,4 @@
-"""The ``grounding-kit`` console command: ``doctor``, ``train``, ``dashboard``, ``present`` and ``course init``.
+"""The ``grounding-kit`` console command: ``doctor``, ``train``, ``dashboard``, ``present``, ``course init`` and ``hub init``.
 
 Arguments are checked before any work starts; a bad one ends the command with a one-line
 ``grounding-kit <command>: error: ...`` and exit status 2, never a traceback.
@@ -101,6 +101,24 @@ def _course(args: argparse.Namespace) -> int:
         return 2
 
 
+def _hub(args: argparse.Namespace) -> int:
+    from grounding_kit.course.hub import ClassSettings, init_hub, next_steps, student_names
+
+    students = args.student or student_names(args.students)
+    settings = ClassSettings(students=students, instructors=args.instructor or ["instructor"],
+                             mem_limit=args.mem_limit, cull_idle_seconds=args.cull_idle, ip=args.ip,
+                             port=args.port, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port)
+    try:
+        written = init_hub(args.directory, settings, assignments=args.only, force=args.force)
+    except (ValueError, FileExistsError, FileNotFoundError) as err:
+        print(f"grounding-kit hub init: error: {err}", file=sys.stderr)
+        return 2
+    for what, path in written.items():
+        print(f"{what}: {path}")
+    print(next_steps(args.directory))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from grounding_kit.models.cards import recorded_recipes, shipped_record
     from grounding_kit.models.registry import TINY_CLIP
@@ -151,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these notebooks (default: all with exercises)")
     init.add_argument("--force", action="store_true", help="regenerate the sources of an existing course folder")
     init.set_defaults(run=_course)
+
+    hub = commands.add_parser("hub", help="a class: a JupyterHub deployment of the course")
+    hub_commands = hub.add_subparsers(dest="hub_command", required=True)
+    hinit = hub_commands.add_parser("init", help="write a JupyterHub deployment folder (config, course, exchange, "
+                                                 "Zero to JupyterHub values)")
+    hinit.add_argument("directory", type=Path, help="the deployment folder to create")
+    hinit.add_argument("--students", type=POSITIVE_INT, default=30,
+                       help="make this many student accounts student01.. (default: 30)")
+    hinit.add_argument("--student", action="append", metavar="NAME", help="a student's user name (repeat; "
+                       "replaces --students)")
+    hinit.add_argument("--instructor", action="append", metavar="NAME", help="an instructor's user name "
+                       "(repeat; default: instructor)")
+    hinit.add_argument("--mem-limit", default="1G", help="memory per user, server and kernels (default: 1G)")
+    hinit.add_argument("--cull-idle", type=POSITIVE_INT, default=3600, help="stop servers idle this many seconds")
+    hinit.add_argument("--ip", default="127.0.0.1", help="where the hub listens (default: 127.0.0.1; 0.0.0.0 for a room)")
+    hinit.add_argument("--port", type=PORT, default=8000, help="the hub's public port (default: 8000)")
+    hinit.add_argument("--hub-port", type=PORT, default=8081, help="the hub's internal API port (default: 8081)")
+    hinit.add_argument("--proxy-api-port", type=PORT, default=8001, help="the proxy's API port (default: 8001)")
+    hinit.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these notebooks as assignments")
+    hinit.add_argument("--force", action="store_true", help="rewrite the configuration of an existing deployment")
+    hinit.set_defaults(run=_hub)
     return parser
 
 

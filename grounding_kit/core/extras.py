@@ -15,6 +15,7 @@ EXTRAS: dict[str, str] = {
     "course": "building the course (nbgrader, decks, book)",
     "docs": "building the API reference",
     "pid": "the dit cross-check of the partial information decomposition",
+    "hub": "a class on JupyterHub (grounding-kit hub init)",
 }
 
 

@@ -99,7 +99,7 @@ here = Path(__file__).resolve().parent
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.root = str(here)
 c.CourseDirectory.db_url = f"sqlite:///{{here / 'gradebook.db'}}"
-c.Exchange.root = str(here / "exchange")
+c.Exchange.root = {exchange}
 c.Exchange.path_includes_course = True
 # the course notebooks train small models: give a cell minutes, not nbgrader's 30 s default
 c.Execute.timeout = {timeout}
@@ -117,7 +117,8 @@ def assignment_name(notebook_path: Path) -> str:
 
 
 def init_course(directory: Path, notebooks_dir: Path, *, names: Iterable[str] | None = None,
-                course_id: str = COURSE_ID, timeout: int = 600, force: bool = False) -> dict[str, Path]:
+                course_id: str = COURSE_ID, timeout: int = 600, exchange: Path | None = None,
+                force: bool = False) -> dict[str, Path]:
     """Write an nbgrader course folder made from the course notebooks; return ``{assignment: notebook}``.
 
     Parameters
@@ -128,6 +129,8 @@ def init_course(directory: Path, notebooks_dir: Path, *, names: Iterable[str] | 
     names : notebook stems to include (all with exercises when None).
     course_id : nbgrader's course id.
     timeout : seconds a cell may run when nbgrader executes it.
+    exchange : nbgrader's exchange folder (default: ``exchange/`` inside the course folder; a class
+        hub passes the folder its users share).
     force : replace the files this function writes in a folder that already holds a course
         (nothing else in it is touched); without it an existing course is refused.
 
@@ -169,7 +172,9 @@ def init_course(directory: Path, notebooks_dir: Path, *, names: Iterable[str] | 
                               "pass force=True (--force) to regenerate its sources")
     converted = {assignment_name(p): nbgrader_notebook(nb, p.name) for p, nb in chosen}
     directory.mkdir(parents=True, exist_ok=True)
-    config.write_text(NBGRADER_CONFIG.format(course_id=course_id, timeout=timeout), encoding="utf-8")
+    exchange_root = repr(str(Path(exchange).resolve())) if exchange is not None else 'str(here / "exchange")'
+    config.write_text(NBGRADER_CONFIG.format(course_id=course_id, timeout=timeout, exchange=exchange_root),
+                      encoding="utf-8")
     for assignment, target in targets.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(converted[assignment], target)
