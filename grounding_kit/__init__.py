@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "NotFittedError": "grounding_kit.core.validation",
     "BudgetError": "grounding_kit.core.validation",
     "CacheDirError": "grounding_kit.core.paths",
+    "HubUnavailable": "grounding_kit.core.hub",
     "DataError": "grounding_kit.world.loaders",
     "IllPosedQuestion": "grounding_kit.world.vqa",
     "ProbabilityInputWarning": "grounding_kit.analysis.grids",

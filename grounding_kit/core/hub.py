@@ -25,6 +25,11 @@ class Reachability:
     reason: str
 
 
+class HubUnavailable(RuntimeError):
+    """A model or dataset needs the Hugging Face hub, its files are not cached, and the hub is out
+    of reach (or ``HF_HUB_OFFLINE=1``). The message is one line naming the kit's offline default."""
+
+
 def hub_offline_requested() -> bool:
     """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) asks for offline mode."""
     return any(os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
@@ -57,7 +62,7 @@ def check_hub(timeout: float = DEFAULT_TIMEOUT_S, host: str = HUB_HOST,
 
 
 def require_hub(what: str, offline_default: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
-    """Raise ``RuntimeError`` quickly if ``what`` would need the hub and the hub is out of reach.
+    """Raise :class:`HubUnavailable` quickly if ``what`` would need the hub and the hub is out of reach.
 
     Parameters
     ----------
@@ -66,7 +71,7 @@ def require_hub(what: str, offline_default: str, timeout: float = DEFAULT_TIMEOU
     """
     verdict = check_hub(timeout)
     if not verdict.ok:
-        raise RuntimeError(
+        raise HubUnavailable(
             f"cannot load {what!r}: the model hub is not reachable ({verdict.reason}). "
             f"Use the offline default instead: {offline_default}"
         )

@@ -380,7 +380,7 @@ def load_clip(name: str = TINY_CLIP, device: str | torch.device | None = None, *
     ValueError for a blank or unknown name, an unknown or absent device, a folder or checkpoint of
     another architecture, or a file that is not a checkpoint (the file is named).
     FileNotFoundError for a missing folder or file, or a folder without a model.
-    RuntimeError within seconds, in one line naming the offline fix, if a hub model whose files
+    HubUnavailable (a RuntimeError) within seconds, in one line naming the offline fix, if a hub model whose files
     are not in the local Hugging Face cache is asked for and the hub is out of reach (a cached
     one loads offline, also with ``HF_HUB_OFFLINE=1``).
     """

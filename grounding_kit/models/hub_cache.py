@@ -15,13 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from grounding_kit.core.hub import HubUnavailable
+
 OPEN_CLIP_FILES = (("open_clip_config.json",), ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
 TRANSFORMERS_FILES = (("config.json",), ("model.safetensors", "pytorch_model.bin"))
-
-
-class HubUnavailable(RuntimeError):
-    """A hub model's files are not cached and the hub is out of reach (re-raised by the loaders
-    as a one-line ``RuntimeError``, without the kit's frames)."""
 
 
 def hub_cache_dir() -> Path:

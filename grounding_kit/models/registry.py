@@ -125,14 +125,14 @@ def load_by_name(entries: tuple[LoaderEntry, ...], loader: str, name: str, devic
 
     parsed = parse_model_name(name, loader)
     dev = model_device(device)
-    from grounding_kit.models.hub_cache import HubUnavailable
+    from grounding_kit.core.hub import HubUnavailable
 
     entry = find_entry(entries, name)
     if entry is not None:
         try:
             return entry.loader()(name, dev, **options)
         except HubUnavailable as err:  # one line, without the kit's frames
-            raise RuntimeError(str(err)) from None
+            raise HubUnavailable(str(err)) from None
     path = parsed.path
     if path is not None and path.is_dir():
         raise FileNotFoundError(no_model.format(path=path, name=name))

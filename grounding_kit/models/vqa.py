@@ -354,7 +354,7 @@ def load_vqa(name: str = TINY_VQA, device: str | torch.device | None = None, *,
     blank or unknown name, an unknown or absent device, a folder of another architecture (e.g. a
     CLIP), a file that is not a checkpoint (the file is named) or label answers the model's
     vocabulary lacks (named); FileNotFoundError for a missing folder or one without a
-    model; RuntimeError within seconds, in one line naming the offline fix, for a hub name whose
+    model; HubUnavailable (a RuntimeError) within seconds, in one line naming the offline fix, for a hub name whose
     files are not in the local Hugging Face cache when the hub is out of reach (a cached one
     loads offline, also with ``HF_HUB_OFFLINE=1``).
     """

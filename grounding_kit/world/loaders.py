@@ -332,7 +332,7 @@ def load_hub(name: str, split: str | None = None, n: int = 100):
     ``"coco-captions"`` (lmms-lab/COCO-Caption2017, "val") and ``"flickr30k"``
     (lmms-lab/flickr30k, "test"): ``text`` is the image's first caption.
 
-    Without a network it fails within seconds (RuntimeError) naming the offline alternative,
+    Without a network it fails within seconds (HubUnavailable, a RuntimeError) naming the offline alternative,
     ``gk.make_task(...)``.
     """
     check_choice("name", name, tuple(HUB_DATASETS))
