@@ -192,10 +192,10 @@ def test_rebalancing_lab_swaps_precomputed_results(vqa):
     lab = gkw.rebalancing_lab(vqa, priors=(0.0, 0.9), n=60, seed=0)
     lab.show(prior=0.9, balanced=False)
     skewed = lab.results[(0.9, False)]
-    assert list(lab.fig_acc.data[0].y)[-1] == pytest.approx(skewed["blind"]["all"])
+    assert list(lab.fig_acc.data[0].y)[-1] == pytest.approx(skewed.blind["all"])
     lab.show(balanced=True)
     assert lab.balanced.value == "rebalanced"
-    assert list(lab.fig_acc.data[0].y)[-1] == pytest.approx(lab.results[(0.9, True)]["blind"]["all"])
+    assert list(lab.fig_acc.data[0].y)[-1] == pytest.approx(lab.results[(0.9, True)].blind["all"])
     for trace, t in zip(lab.fig_hist.data, lab.types):  # every question type is asked, so each histogram sums to 1
         assert sum(trace.y) == pytest.approx(1.0), t
 

@@ -3,16 +3,13 @@ type, and the blind (question-only) baseline against the full VQA model."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Sequence
 
 import ipywidgets as w
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grounding_kit.analysis.summaries import accuracy_by_type
 from grounding_kit.widgets import components as ui
-from grounding_kit.widgets.helpers import to_numpy
 
 
 class RebalancingLab(w.VBox):
@@ -20,8 +17,7 @@ class RebalancingLab(w.VBox):
 
     def __init__(self, vqa: Any = None, *, priors: Sequence[float] = (0.0, 0.5, 0.9), n: int = 200,
                  seed: int = 0, batch_size: int = 64) -> None:
-        from grounding_kit.world import make_task, rebalance
-        from grounding_kit.world.rebalancing import question_only_accuracy
+        from grounding_kit.experiments.rebalancing import rebalancing_study
         from grounding_kit.world.vqa import ANSWERS_BY_TYPE, QUESTION_TYPES
 
         if vqa is None:
@@ -30,14 +26,8 @@ class RebalancingLab(w.VBox):
             vqa = load_vqa()
         self.types = list(QUESTION_TYPES)
         self.answers = {t: list(ANSWERS_BY_TYPE[t]) for t in self.types}
-        # precomputed once per (prior, balanced): answer shares, blind and full-model accuracy
-        self.results: dict[tuple[float, bool], dict[str, Any]] = {}
-        for prior in priors:
-            before = make_task("vqa", n=n, seed=seed, prior=float(prior))
-            after = rebalance(before, seed=seed)
-            for balanced, ds in ((False, before), (True, after)):
-                self.results[(float(prior), balanced)] = self._summarise(ds, vqa, question_only_accuracy(ds, seed),
-                                                                         batch_size)
+        #: (prior, balanced) -> RebalancingSnapshot, computed once (experiments.rebalancing)
+        self.results = rebalancing_study(vqa, priors=priors, n=n, seed=seed, batch_size=batch_size)
         self.prior = w.SelectionSlider(options=[float(p) for p in priors], value=float(priors[-1]),
                                        description="prior", continuous_update=False)
         self.balanced = w.ToggleButtons(options=["original", "rebalanced"], value="original", description="data")
@@ -64,27 +54,6 @@ class RebalancingLab(w.VBox):
         self.show()
         ui.publish(self)
 
-    def _summarise(self, ds: Any, vqa: Any, blind: dict[str, float], batch_size: int) -> dict[str, Any]:
-        from grounding_kit.world.vqa import VQA_ANSWERS
-
-        types, answers, questions = ds["question_type"], ds["answer"], ds["text"]
-        vocabulary = list(getattr(vqa, "answers", VQA_ANSWERS))
-        predicted: list[str] = []
-        for start in range(0, len(ds), batch_size):
-            rows = ds[start:start + batch_size]
-            predicted += [vocabulary[k] for k in to_numpy(vqa.logits(rows["image"], rows["text"])).argmax(axis=1)]
-        shares = {}
-        for t in self.types:
-            rows = [i for i, q in enumerate(types) if q == t]
-            counts = Counter(answers[i] for i in rows)
-            shares[t] = [counts[a] / max(1, len(rows)) for a in self.answers[t]]
-        by_type = accuracy_by_type(answers, predicted, types, self.answers)
-        groups = [*self.types, "all"]
-        full = {t: by_type[t]["accuracy"] if t in by_type else None for t in groups}
-        chance = {t: by_type[t]["chance"] if t in by_type else 1 / len(self.answers[t]) for t in groups}
-        return {"shares": shares, "blind": blind, "full": full, "chance": chance, "rows": len(ds),
-                "questions": len(set(questions))}
-
     @ui.callback
     def show(self, prior: float | None = None, balanced: bool | None = None) -> None:
         """Display the precomputed results for ``prior`` and ``balanced`` (default: the controls)."""
@@ -98,13 +67,13 @@ class RebalancingLab(w.VBox):
         groups = [*self.types, "all"]
         with self.fig_hist.batch_update():
             for trace, t in zip(self.fig_hist.data, self.types):
-                trace.y = r["shares"][t]
+                trace.y = r.shares[t]
         with self.fig_acc.batch_update():
-            for trace, key in zip(self.fig_acc.data, ("blind", "full", "chance")):
-                trace.y = [r[key].get(t, float("nan")) for t in groups]
-        self.status.value = (f"prior {self.prior.value:.1f}, {self.balanced.value} data: {r['rows']} questions; "
-                             f"blind baseline {r['blind'].get('all', float('nan')):.2f}, "
-                             f"full model {r['full']['all']:.2f}")
+            for trace, values in zip(self.fig_acc.data, (r.blind, r.full, r.chance)):
+                trace.y = [values.get(t, float("nan")) for t in groups]
+        self.status.value = (f"prior {self.prior.value:.1f}, {self.balanced.value} data: {r.rows} questions; "
+                             f"blind baseline {r.blind.get('all', float('nan')):.2f}, "
+                             f"full model {r.full['all']:.2f}")
 
 
 def rebalancing_lab(vqa: Any = None, *, priors: Sequence[float] = (0.0, 0.5, 0.9), n: int = 200,
