@@ -8,18 +8,14 @@ import time
 from typing import Any, Sequence
 
 import ipywidgets as w
-import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from grounding_kit.experiments.emap_view import emap_view
 from grounding_kit.widgets import components as ui
-from grounding_kit.analysis.margins import label_margin_grid
-from grounding_kit.widgets.helpers import to_numpy
-from grounding_kit.experiments.protocol import task_experiment
 
 TASKS = ("additive", "match", "mixed", "vqa")
 WINDOW = 30  # items shown on each axis of the heatmaps
-N_BOOT = 200  # bootstrap resamples of the report (the intervals of a live demo)
 
 
 class EmapLab(w.VBox):
@@ -75,38 +71,23 @@ class EmapLab(w.VBox):
             self._hold = False
         self.update()
 
-    def current(self):
-        """The experiment of the selected task (and interaction dial for ``mixed``)."""
-        dials = {"interaction": self.interaction.value} if self.task.value == "mixed" else {}
-        return task_experiment(self.clip, self.task.value, self.n_max, n_train=self.n_train, seed=self.seed, **dials)
-
     @ui.callback
     def update(self) -> None:
         """Recompute for the current controls (the first visit of a task or model fits its head)."""
         if self._hold:
             return
-        from grounding_kit.analysis import decompose, emap_report, gap_verdict
-
         start = time.perf_counter()
         self.interaction.layout.visibility = "visible" if self.task.value == "mixed" else "hidden"
         self.partners.layout.visibility = "visible" if self.method.value == "Monte Carlo" else "hidden"
-        sc, kind, n = self.current(), self.kind.value, self.n.value
-        lookup, labels = sc.grid(kind), sc.labels_eval[:n]
-        # exact: the first n x n pairs of the grid computed once per task and model; Monte Carlo:
-        # K random partners per pair, read from the same grid
-        partners = None if self.method.value == "exact" else min(self.partners.value, n)
-        report = emap_report(labels, lookup, lookup.features(n), n_boot=N_BOOT, seed=self.seed, partners=partners)
-        table = report.table
-        # heatmaps: each cell's logit for its text's label (centred over classes), decomposed over
-        # all N x N pairs; the first WINDOW texts and images are shown
-        margin = label_margin_grid(labels, lookup.subgrid(lookup.features(n)))
-        parts = decompose(margin)
-        m = min(WINDOW, n)
-        interaction = to_numpy(parts.interaction)[:m, :m]
-        with self.fig_heat.batch_update():
-            self.fig_heat.data[0].z = margin[:m, :m]
-            self.fig_heat.data[1].z = to_numpy(parts.additive())[:m, :m]
-            self.fig_heat.data[2].z = interaction
+        view = emap_view(self.clip, self.task.value, self.kind.value, self.n.value, n_max=self.n_max,
+                         n_train=self.n_train, seed=self.seed,
+                         partners=None if self.method.value == "exact" else self.partners.value,
+                         interaction=self.interaction.value if self.task.value == "mixed" else None)
+        table, m = view.report.table, min(WINDOW, self.n.value)
+        with self.fig_heat.batch_update():  # the first WINDOW texts and images of the decomposed grid
+            self.fig_heat.data[0].z = view.margin[:m, :m]
+            self.fig_heat.data[1].z = view.additive[:m, :m]
+            self.fig_heat.data[2].z = view.interaction[:m, :m]
         with self.fig_acc.batch_update():
             bars = self.fig_acc.data[0]
             bars.x = list(table.index)
@@ -115,12 +96,12 @@ class EmapLab(w.VBox):
             bars.error_y = dict(type="data", symmetric=False, array=(table["ci_high"] - table["score"]).to_numpy(),
                                 arrayminus=(table["score"] - table["ci_low"]).to_numpy())
         self.table.value = ui.table_html(table) + (
-            f"<div>model - EMAP: {report.difference:+.3f} ({report.method}). "
-            f"{html.escape(gap_verdict(report))}</div>")
-        share = float(np.asarray(to_numpy(parts.interaction_share)))
+            f"<div>model - EMAP: {view.report.difference:+.3f} ({view.report.method}). "
+            f"{html.escape(view.verdict)}</div>")
         elapsed = time.perf_counter() - start
-        self.status.value = (f"{self.task.value} task, {kind} head, N={n}, {self.method.value} EMAP; "
-                             f"interaction share of the grid {share:.0%}; updated in {1000 * elapsed:.0f} ms")
+        self.status.value = (f"{self.task.value} task, {self.kind.value} head, N={self.n.value}, {self.method.value} "
+                             f"EMAP; interaction share of the grid {view.interaction_share:.0%}; "
+                             f"updated in {1000 * elapsed:.0f} ms")
 
 
 def emap_lab(clip: Any, *, tasks: Sequence[str] = TASKS, kinds: Sequence[str] = ("additive", "interactive"),
