@@ -110,6 +110,7 @@ def test_every_check_says_not_done_for_the_placeholder():
     not_done(checks.check_emap_function, _not_done)  # nbgrader's `raise NotImplementedError`
     not_done(checks.check_recall_prediction, 0.1, ...)  # S_add not done: the prediction cannot be scored
     not_done(checks.check_table_prediction, ..., {"synergy": True}, pd.DataFrame({"task": ["synergy"]}))
+    not_done(checks.check_equivalence_claim, ..., report)  # before the report is read
     not_done(checks.check_interaction_index, ...)
     not_done(checks.check_interaction_index, lambda P: ...)
 
@@ -333,6 +334,26 @@ def test_gap_prediction(capsys):
     passes(capsys, checks.check_gap_prediction, 0, report)
     fails("perceptual score", checks.check_gap_prediction, 0.19, report, perceptual=0.19)
     fails("what does EMAP remove", checks.check_gap_prediction, 0.5, report)
+
+
+@pytest.mark.parametrize("interval, differences, right", [
+    ((0.02, 0.08), [0.05, 0.04, 0.06, 0.05], "a"),     # interactions add
+    ((-0.08, -0.02), [-0.05, -0.04, -0.06, -0.05], "b"),  # the projection scores higher
+    ((-0.01, 0.01), [0.0, 0.001, -0.001, 0.0] * 50, "c"),  # tight around 0: equivalence within 0.03 shown
+    ((-0.05, 0.06), [0.2, -0.2, 0.1, -0.15], "d"),     # wide around 0: nothing shown
+])
+def test_equivalence_claim_reads_the_interval_and_the_test(capsys, interval, differences, right):
+    from grounding_kit.analysis.equivalence import tost
+
+    test = tost(np.asarray(differences), margin=0.03)
+    report = EmapReport(pd.DataFrame({"score": [0.7, 0.7]}, index=["full model", "EMAP"]), difference=0.0,
+                        difference_ci_low=interval[0], difference_ci_high=interval[1], equivalence=test)
+    if right in "cd":
+        assert test.equivalent == (right == "c")
+    passes(capsys, checks.check_equivalence_claim, right, report)
+    for wrong in sorted(set("abcd") - {right}):
+        fails("not what the measurement shows", checks.check_equivalence_claim, wrong, report)
+    fails("one of", checks.check_equivalence_claim, "yes", report)
 
 
 def test_recall_prediction(capsys):

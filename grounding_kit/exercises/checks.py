@@ -61,6 +61,8 @@ __all__ = [
     "BLIND_OPTIONS",
     "check_blind_prediction",
     "check_gap_prediction",
+    "CLAIM_OPTIONS",
+    "check_equivalence_claim",
     "gap_verdict",
     "check_clip_loss",
     "check_additive_least_squares",
@@ -776,6 +778,34 @@ def check_gap_prediction(prediction: Any, report: Any, *, perceptual: float | No
                 "what does EMAP remove from a model, and what is there to remove in f_t(t) + f_v(v)?")
         _fail(exercise, f"the measured gap is not {got:+.3f}.", hint)
     _passed(exercise, f"model - EMAP = {expected:+.3f}: an additive model is its own projection.")
+
+
+#: the options of exercise 4.7 (what an emap_report with an equivalence test supports)
+CLAIM_OPTIONS = {
+    "a": "interactions add to this model's score: the interval of model - EMAP lies above 0",
+    "b": "the additive projection scores higher than the model: the interval lies below 0",
+    "c": "no interactions are needed here: the difference is shown to lie within +-margin",
+    "d": "the data cannot tell: no gain is shown, and equivalence within +-margin is not shown either",
+}
+
+
+@_verdict
+def check_equivalence_claim(claim: Any, report: Any) -> None:
+    """Exercise 4.7: which claim does an ``emap_report`` made with ``margin=`` support?
+
+    The right option is read off the report: its interval of model - EMAP (``difference_ci``) and
+    its two one-sided tests against the margin (``report.equivalence``).
+    """
+    exercise = "Exercise 4.7 (diagnose: what may you claim?)"
+    _done(exercise, "claim", claim)  # before the report is read
+    if getattr(report, "equivalence", None) is None:
+        raise ValueError("report has no equivalence test: make it with gk.emap_report(..., margin=m)")
+    low, high = report.difference_ci
+    test = report.equivalence
+    correct = "a" if low > 0 else "b" if high < 0 else "c" if test.equivalent else "d"
+    why = (f"interval of model - EMAP [{low:+.3f}, {high:+.3f}]; {test.verdict()} An interval around 0 alone "
+           "is never the claim 'not needed': only the equivalence test against a margin fixed before looking is.")
+    _choice(exercise, "claim", claim, CLAIM_OPTIONS, correct, why)
 
 
 # ---------------------------------------------------------------- 05 scaling up
