@@ -29,24 +29,7 @@ import torch
 import grounding_kit as gk
 from grounding_kit.analysis.multimodal import emap_multimodal, monte_carlo_error, tuple_logits
 from grounding_kit.core.threads import single_thread
-from grounding_kit.models.multimodal_head import MultimodalHead
-
-
-class PartsOnly(torch.nn.Module):
-    """The head's first-layer parts and rest, without ``relu_readout``: the first-layer-linear stream."""
-
-    def __init__(self, head: MultimodalHead) -> None:
-        super().__init__()
-        self.head = head
-
-    def modality_parts(self, inputs):
-        return self.head.modality_parts(inputs)
-
-    def rest(self, hidden):
-        return self.head.rest(hidden)
-
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.head(*inputs)
+from grounding_kit.models.multimodal_head import FirstLayerOnly, MultimodalHead
 
 
 class Hidden(torch.nn.Module):
@@ -78,7 +61,7 @@ def main() -> None:
     with single_thread():
         brute, t_brute = timed(lambda: gk.emap(tuple_logits(head, inputs), modalities=3))
         closed, t_closed = timed(lambda: emap_multimodal(head, inputs, progress=False))
-        streamed, t_stream = timed(lambda: emap_multimodal(PartsOnly(head), inputs, progress=False))
+        streamed, t_stream = timed(lambda: emap_multimodal(FirstLayerOnly(head), inputs, progress=False))
         generic, t_generic = timed(lambda: emap_multimodal(Hidden(head), inputs, progress=False))
         errors = monte_carlo_error(head, inputs, args.partners, seed=0)
     result = {

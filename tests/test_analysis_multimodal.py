@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import grounding_kit as gk
 from grounding_kit.analysis.multimodal import (MultiDecomposition, decompose_modalities, emap_multimodal,
                                                monte_carlo_error, tuple_logits)
-from grounding_kit.models.multimodal_head import MultimodalHead, fit_multimodal_head
+from grounding_kit.models.multimodal_head import FirstLayerOnly, MultimodalHead, fit_multimodal_head
 
 
 def brute_force_emap(P: np.ndarray, m: int) -> np.ndarray:
@@ -149,23 +149,6 @@ class PlainModel(torch.nn.Module):
         return self.head(*inputs)
 
 
-class PartsOnly(torch.nn.Module):
-    """The head's first-layer parts without its readout: the first-layer-linear stream."""
-
-    def __init__(self, head: MultimodalHead) -> None:
-        super().__init__()
-        self.head = head
-
-    def modality_parts(self, inputs):
-        return self.head.modality_parts(inputs)
-
-    def rest(self, hidden):
-        return self.head.rest(hidden)
-
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.head(*inputs)
-
-
 @pytest.fixture(scope="module")
 def head_and_inputs():
     torch.manual_seed(0)
@@ -178,7 +161,7 @@ def test_model_emap_brute_force_equals_streamed(head_and_inputs):
     grid = tuple_logits(head, xs)
     reference = gk.emap(grid, modalities=3)
     closed = emap_multimodal(head, xs)
-    structured = emap_multimodal(PartsOnly(head), xs)
+    structured = emap_multimodal(FirstLayerOnly(head), xs)
     generic = emap_multimodal(PlainModel(head), xs)
     assert closed.method == "relu closed form"
     assert structured.method == "first-layer-linear stream" and generic.method == "generic stream"

@@ -52,6 +52,25 @@ class MultimodalHead(torch.nn.Module):
         return self.rest(sum(self.modality_parts(inputs)))
 
 
+class FirstLayerOnly(torch.nn.Module):
+    """A :class:`MultimodalHead` seen without its ``relu_readout``: the EMAP engine then takes the
+    first-layer-linear stream instead of the ReLU closed form (to compare the two paths on one head).
+    Same outputs as the head."""
+
+    def __init__(self, head: MultimodalHead) -> None:
+        super().__init__()
+        self.head = head
+
+    def modality_parts(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return self.head.modality_parts(inputs)
+
+    def rest(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.head.rest(hidden)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(*inputs)
+
+
 class PairwiseHead(torch.nn.Module):
     """An MLP on M modalities of one size D that also sees every pair's elementwise product:
     ``f = W2 relu(sum_m A_m x_m + sum_{a<b} B_ab (x_a * x_b) + b) + c``.
