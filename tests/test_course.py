@@ -200,3 +200,19 @@ def test_book_is_for_students_unless_the_instructor_edition_is_asked_for(tmp_pat
         pages = [index, index.parent / "notebooks" / f"{EDITION_NOTEBOOK.stem}.html"]
         assert all(page.is_file() for page in pages)
         assert_edition(pages, edition, answers)
+
+
+def test_the_student_book_leaves_out_the_instructors_guide(tmp_path):
+    """The real docs/: the guide holds the model answers to the discussion questions."""
+    from grounding_kit.course import book
+
+    assert "Model answers" in (book.DOCS / "instructor.md").read_text()
+    for edition in ("student", "instructor"):
+        staged = book.stage([EDITION_NOTEBOOK], tmp_path / edition, execute=False, edition=edition)
+        pages = "".join(p.read_text() for p in staged.rglob("*.md"))
+        toctree_lines = {line.strip() for line in (staged / "index.md").read_text().splitlines()}
+        if edition == "student":
+            assert not (staged / "instructor.md").exists() and "instructor" not in toctree_lines
+            assert "Model answers" not in pages
+        else:
+            assert (staged / "instructor.md").is_file() and "instructor" in toctree_lines

@@ -405,6 +405,26 @@ def test_run_all_goes_through_a_student_copy_with_every_exercise_unanswered(path
             assert printed(cell).startswith(f"exercise {role[1]}: not done yet, the kit's "), (index, printed(cell))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=lambda p: p.stem)
+def test_run_all_goes_through_a_student_copy_with_every_exercise_wrong(path):
+    """Every placeholder answered with -1 (a value, a function result, a choice or a dict: wrong
+    everywhere): each check prints one ✘ line, each fallback takes the kit's value, nothing stops."""
+    nb = gk_student.student_notebook(nbformat.read(path, as_version=4), path.stem)
+    for cell in nb.cells:
+        role = sources.cell_role(cell)
+        if role and role[0] == "exercise":
+            cell.source = re.sub(r"(=|return) \.\.\.$", r"\1 -1", cell.source, flags=re.MULTILINE)
+    run_all(nb, NOTEBOOKS)
+    for index, cell in enumerate(nb.cells):
+        role = sources.cell_role(cell)
+        if role and role[0] == "check":
+            lines = printed(cell).splitlines()
+            assert lines and all(line.startswith("✘ Exercise") and "not quite" in line for line in lines), (index, lines)
+        if role and role[0] == "fallback":
+            assert printed(cell).startswith(f"exercise {role[1]}: not right yet, the kit's "), (index, printed(cell))
+
+
 # the student copy of notebook 01 with one exercise left, two typical mistakes and one right answer
 MISTAKES_01 = {
     "1.1": "S = text_emb @ image_emb",  # a forgotten transpose: N = D = 64, so the shape is right

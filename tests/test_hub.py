@@ -61,5 +61,7 @@ def test_a_hanging_name_lookup_cannot_block(monkeypatch):
 
 def test_require_hub_names_the_offline_default(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(hub.HubUnavailable, match=r"cannot load 'ViT-B-32/laion2b'.*gk\.load_clip\(\"tiny-shapes\"\)"):
+    with pytest.raises(hub.HubUnavailable, match=r"cannot load 'ViT-B-32/laion2b'.*gk\.load_clip\(\"tiny-shapes\"\)") as info:
         hub.require_hub("ViT-B-32/laion2b", 'gk.load_clip("tiny-shapes")')
+    [line] = info.value._render_traceback_()  # a notebook shows this one line, no traceback
+    assert line.startswith("HubUnavailable: cannot load 'ViT-B-32/laion2b'")

@@ -29,6 +29,10 @@ class HubUnavailable(RuntimeError):
     """A model or dataset needs the Hugging Face hub, its files are not cached, and the hub is out
     of reach (or ``HF_HUB_OFFLINE=1``). The message is one line naming the kit's offline default."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows in a notebook instead of the traceback: the one line."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 def hub_offline_requested() -> bool:
     """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) asks for offline mode."""

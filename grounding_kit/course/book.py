@@ -28,10 +28,29 @@ from grounding_kit.course.slides import INSTRUCTOR_BANNER, check_edition, editio
 DOCS = PACKAGE_DIR.parent / "docs"
 
 
+#: pages of docs/ that only the instructor's edition holds (the guide has the model answers)
+INSTRUCTOR_PAGES = ("instructor.md",)
+
+
+def leave_out_instructor_pages(source_dir: Path) -> None:
+    """Remove :data:`INSTRUCTOR_PAGES` from a staged ``source_dir`` and their entries from its
+    ``index.md`` toctrees (a line naming the page, with or without its suffix)."""
+    index = source_dir / "index.md"
+    text = index.read_text(encoding="utf-8") if index.is_file() else None
+    for page in INSTRUCTOR_PAGES:
+        (source_dir / page).unlink(missing_ok=True)
+        if text is not None:
+            stem = Path(page).stem
+            text = "".join(line for line in text.splitlines(keepends=True) if line.strip() not in (stem, page))
+    if text is not None:
+        index.write_text(text, encoding="utf-8")
+
+
 def stage(paths: Iterable[Path], source_dir: Path, *, docs_dir: Path = DOCS,
           executed_dir: Path | None = None, execute: bool = True, edition: str = "student") -> Path:
     """Fill ``source_dir`` with ``docs_dir`` and the notebooks in ``paths`` (under ``notebooks/``), in
-    ``edition`` (see :func:`grounding_kit.course.slides.edition_notebook`).
+    ``edition`` (see :func:`grounding_kit.course.slides.edition_notebook`). The student edition leaves
+    out :data:`INSTRUCTOR_PAGES` (the instructor's guide holds model answers).
 
     With ``execute`` each notebook is executed (or taken from ``executed_dir`` when current);
     otherwise it is copied as the edition has it. Returns ``source_dir``.
@@ -41,6 +60,8 @@ def stage(paths: Iterable[Path], source_dir: Path, *, docs_dir: Path = DOCS,
         raise FileNotFoundError(f"no Sphinx configuration at {docs_dir / 'conf.py'}")
     shutil.copytree(docs_dir, source_dir, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("_build", "_vendor", "generated"))
+    if edition == "student":
+        leave_out_instructor_pages(source_dir)
     target = source_dir / "notebooks"
     shutil.rmtree(target, ignore_errors=True)  # no page left from another edition or notebook set
     target.mkdir()

@@ -31,7 +31,7 @@ QUESTIONNAIRES: dict[str, tuple[Question, ...]] = {
         Question("Which numbers in the notebooks are typed in rather than computed by the kit?",
                  {"a": "none", "b": "the results tables of published papers, each naming its source",
                   "c": "every accuracy"}, "b",
-                 "the literature tables of notebooks 03, 04 and 05 quote papers and say which table; "
+                 "the literature results quoted in notebooks 03 to 06 name their paper and table or slide; "
                  "everything else is measured when the notebook runs."),
         Question("You skip exercise 2.1 and run the rest of notebook 02. What happens where a later cell needs G?",
                  {"a": "the notebook stops with an error", "b": "the kit's G is used and one line says so",

@@ -11,12 +11,12 @@
 #
 # A model that scores well on an image+text task may be doing little more than adding up what the text
 # says and what the image shows, separately. The course gives you a tool to find out, **EMAP**, and lets
-# you try it on a synthetic world where you know the right answer, with two tiny models that ship with
-# the kit. Offline, that is all the notebooks show; with network, one line (`MODEL`, below) points the
+# you try it on a synthetic world where you know the right answer, with tiny models that ship with the
+# kit (a CLIP, a VQA model, and for notebook 06 two audio encoders). Offline, that is all the notebooks show; with network, one line (`MODEL`, below) points the
 # same analysis at a real CLIP or VQA model from the model hub, whose results you then measure yourself.
 #
 # Every measured number in these notebooks is computed by the tested library `grounding_kit` when the
-# notebook runs. The exceptions are the results tables of published papers (notebooks 03, 04 and 05):
+# notebook runs. The exceptions are the results of published papers quoted in notebooks 03 to 06:
 # those are typed in, and each names the paper and the table or slide it comes from. Run this notebook
 # top to bottom (*Run → Run All Cells*): it checks your set-up.
 
@@ -38,8 +38,8 @@ if "google.colab" in sys.modules:
 # %% [markdown] slide
 # ## Is everything ready?
 #
-# `gk.doctor()` checks the Python and package versions, the compute device, the two tiny models that
-# ship with the kit, whether the model hub is reachable (decided within three seconds), and where caches
+# `gk.doctor()` checks the Python and package versions, the compute device, the tiny CLIP and VQA models
+# that ship with the kit, whether the model hub is reachable (decided within three seconds), and where caches
 # live. Offline is fine: the embedded models need no network. The same check runs in a terminal as
 # `grounding-kit doctor`.
 
@@ -59,6 +59,8 @@ report
 # | `03_rebalancing` | language priors in VQA, blind baselines, complementary pairs (Goyal et al., CVPR 2017) | 20 min |
 # | `04_emap` | the decomposition, the projection, reshuffling, reporting EMAP (Hessel & Lee, EMNLP 2020), and what EMAP is not | 35 min |
 # | `05_scaling_up` | web-scale pretraining, and the whole analysis on your own images | 25 min |
+# | `06_beyond_two_modalities` | a third modality (sound): pivoting through images, EMAP for three modalities | 25 min |
+# | `07_one_model_five_measurements` | PID, Shapley interactions, the perceptual score and EMAP on one model | 25 min |
 #
 # Each notebook has exercises along the way and ends with a short questionnaire. Write your answer in
 # place of the `...` under `# YOUR CODE HERE`; the check below it tells you in one line what is still wrong.
@@ -66,7 +68,7 @@ report
 # %% [markdown] slide
 # ## How the exercises work
 #
-# Notebooks 01 to 05 have four to eight exercises each. In your copy an exercise reads `# YOUR CODE HERE` and a
+# Notebooks 01 to 07 have two to eight exercises each. In your copy an exercise reads `# YOUR CODE HERE` and a
 # line such as `S = ...`: write your answer in place of the `...`. The `check_...` call in the cell
 # below it gives instant feedback in one line: ✔ when you are right, ✘ with what is wrong (the shape,
 # the value) and a hint aimed at the likely slip when you are not, and ○ "not done yet" while the `...`
@@ -76,13 +78,14 @@ report
 # %%
 import numpy as np
 
-from grounding_kit.exercises.checks import check_accuracy
+from grounding_kit.exercises.checks import check_accuracy, raising
 
 logits = np.array([[2.0, 0.1], [0.3, 1.5], [1.0, 0.2]])  # 3 examples, 2 classes
 labels = np.array([0, 1, 1])
-check_accuracy(2, logits, labels)  # 2 right answers: a count, not a fraction
-check_accuracy(..., logits, labels)  # the placeholder of your copy: not done yet
-check_accuracy(2 / 3, logits, labels)
+with raising(False):  # a demonstration: print the verdicts even where a grader would stop at a failure
+    check_accuracy(2, logits, labels)  # 2 right answers: a count, not a fraction
+    check_accuracy(..., logits, labels)  # the placeholder of your copy: not done yet
+    check_accuracy(2 / 3, logits, labels)
 
 # %% [markdown] subslide
 # **Skipped an exercise, or not right yet?** *Run → Run All Cells* still runs the whole notebook: a
@@ -116,8 +119,8 @@ gk.list_models()
 #
 # The notebooks are interactive: sliders, buttons and plots that recompute as you move them. Try it:
 # the slider picks a random scene from the kit's **shapes world**, the synthetic world in which every
-# task of this course has a known answer. Each scene comes with its description, which is exactly what
-# a perfect captioning model would say.
+# task of this course has a known answer. Each scene comes with its description, generated from the
+# scene itself: one correct caption among the many a person could write.
 
 # %% subslide
 import io
@@ -147,7 +150,8 @@ widgets.VBox([seed_slider, picture, caption])
 # ## Going online, and back
 #
 # * **Online** (network to the model hub): set `MODEL` to a real model name in any notebook. Weights are
-#   downloaded once into the Hugging Face cache (`~/.cache/huggingface`) and reused offline afterwards.
+#   downloaded once into the Hugging Face cache (`~/.cache/huggingface`; a few open_clip tags download
+#   from their own URLs into `~/.cache/clip`) and reused offline afterwards.
 # * **Offline** (a lecture hall without Wi-Fi): keep `MODEL = "tiny-shapes"`. To be sure nothing tries
 #   the network, start Jupyter with `HF_HUB_OFFLINE=1`.
 # * **Caches**: generated datasets and computed features live in `~/.cache/grounding_kit` (or wherever
