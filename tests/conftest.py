@@ -1,4 +1,5 @@
-"""Shared test set-up: offline hub, a private cache, free ports, servers and a headless browser."""
+"""Shared test set-up: offline hub, a private cache, free ports, servers, a headless browser, and
+the images, folders and stand-in CLIP model shared by the test_bad_input_*.py files."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
 import pytest
 
 # Set before any test imports huggingface_hub / datasets, which read them at import time.
@@ -209,3 +211,50 @@ def run_all_cells(page, attempts: int = 3) -> None:
         except PlaywrightTimeout:
             continue
     raise AssertionError(f"Run All Cells started no cell in {attempts} attempts")
+
+
+# ---------------------------------------------------------------- shared by test_bad_input_*.py
+
+
+def _folder(tmp_path, images: dict, metadata: bytes | None = None, name: str = "captions.csv"):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir(exist_ok=True)
+    for file, image in images.items():
+        image.save(folder / file)
+    if metadata is None:
+        metadata = ("file_name,caption\n" + "".join(f"{f},a photo of {f}\n" for f in images)).encode()
+    (folder / name).write_bytes(metadata)
+    return folder
+
+
+def _rgb(color=(10, 200, 30)):
+    from PIL import Image
+
+    return Image.new("RGB", (8, 8), color)
+
+
+class CountingClip:
+    """A stand-in for a ClipModel: mean colour features, counting how often it encodes."""
+
+    name, embed_dim = "counting-clip", 3
+
+    def __init__(self):
+        self.image_calls = 0
+
+    def weights_hash(self):
+        return "0"
+
+    def encode_images(self, images, batch_size=64, progress=False):
+        import torch
+
+        self.image_calls += 1
+        x = torch.tensor(np.stack([np.asarray(im.convert("RGB"), dtype=np.float32).mean((0, 1)) for im in images]))
+        return torch.nn.functional.normalize(x + 1e-3, dim=1)
+
+    def encode_texts(self, texts, progress=False):
+        import torch
+
+        x = torch.tensor([[len(t), t.count(" "), 1.0] for t in texts])
+        return torch.nn.functional.normalize(x, dim=1)
