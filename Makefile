@@ -13,6 +13,9 @@ PYTEST_ARGS ?=
 STUDENT_DIR ?= my-notebooks
 # who `make slides` and `make book` build for: student (no solutions) or instructor (marked)
 EDITION ?= student
+# where the student copies will be published on GitHub (OWNER/REPO/blob/BRANCH/FOLDER): `make student`
+# then starts each copy with a link that opens it on Colab
+COLAB ?=
 EDITION_SUFFIX := $(if $(filter instructor,$(EDITION)),-instructor,)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # the versions the class hub was tested with (see docs/instructor.md)
@@ -92,7 +95,7 @@ book: $(VENV)/.course-installed
 	$(BIN)/python -m grounding_kit.course book --edition $(EDITION) --output build/book$(EDITION_SUFFIX)
 
 student: $(VENV)/.course-installed
-	$(BIN)/python -m grounding_kit.course student --output build/student
+	$(BIN)/python -m grounding_kit.course student --output build/student $(if $(COLAB),--colab $(COLAB),)
 
 bench: $(VENV)/.test-installed
 	for script in benchmarks/*_bench.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$script --quick || exit 1; done

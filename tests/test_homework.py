@@ -457,3 +457,20 @@ def test_run_all_goes_through_typical_mistakes_with_one_line_verdicts(tmp_path):
         if role == "check":
             print(text, end="")
         assert "Traceback" not in text
+
+
+def test_student_copies_can_open_on_colab(tmp_path):
+    copies = gk_student.write_student_copies(NOTEBOOKS, tmp_path, colab="my-org/course/blob/main/student")
+    for path in copies:
+        first = nbformat.read(path, as_version=4).cells[0]
+        assert first.cell_type == "markdown"
+        assert (f"(https://colab.research.google.com/github/my-org/course/blob/main/student/{path.name})"
+                in first.source)
+    plain = gk_student.write_student_copies(NOTEBOOKS, tmp_path / "plain")
+    assert all("colab.research" not in nbformat.read(p, as_version=4).cells[0].source for p in plain)
+    with pytest.raises(ValueError, match="OWNER/REPO/blob/BRANCH"):
+        gk_student.write_student_copies(NOTEBOOKS, tmp_path / "bad", colab="my-org/course")
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
+    result = subprocess.run([sys.executable, "-m", "grounding_kit.course", "student", "--output",
+                             str(tmp_path / "cli"), "--colab", "nope"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("error: --colab: colab must read")

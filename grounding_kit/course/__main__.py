@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("--output", type=Path, default=Path("build/student"))
     student.add_argument("--keep-existing", action="store_true",
                          help="leave a copy already in the output folder alone (a student's work)")
+    student.add_argument("--colab", default=None, metavar="OWNER/REPO/blob/BRANCH/FOLDER",
+                         help="where the student copies will be published on GitHub: each copy then "
+                              "starts with a link that opens it on Colab")
     grader = commands.add_parser("nbgrader", help="write an nbgrader course folder (see grounding_kit.course.nbgrader)")
     grader.add_argument("directory", type=Path, help="the course folder to create")
     grader.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these notebooks")
@@ -63,8 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(changed)} notebook(s) {verb}")
         return 1 if args.check and changed else 0
     if args.command == "student":
-        for path, exercises in write_student_copies(args.notebooks, args.output,
-                                                    keep_existing=args.keep_existing).items():
+        try:
+            written = write_student_copies(args.notebooks, args.output, keep_existing=args.keep_existing,
+                                           colab=args.colab)
+        except ValueError as err:
+            print(f"error: --colab: {err}", file=sys.stderr)
+            return 2
+        for path, exercises in written.items():
             print(f"student copy: {path} ({exercises} exercises)")
         return 0
     if args.command == "nbgrader":

@@ -51,13 +51,44 @@ def count_exercises(notebook: NotebookNode) -> int:
                for line in cell.source.splitlines())
 
 
-def write_student_copies(notebooks_dir: Path, output_dir: Path, *, keep_existing: bool = False) -> dict[Path, int]:
+#: where a Colab link opens a notebook of a public GitHub repository
+COLAB_GITHUB = "https://colab.research.google.com/github/"
+
+
+def colab_cell(colab: str, name: str) -> nbformat.NotebookNode:
+    """A first cell linking the student copy ``name`` on Colab.
+
+    ``colab`` is where the student copies are published on GitHub, as Colab's path reads it:
+    ``OWNER/REPO/blob/BRANCH/FOLDER`` (e.g. ``my-org/course/blob/main/student``). A plain link, no
+    badge image: the copy loads nothing from the web when opened offline.
+    """
+    parts = colab.strip("/").split("/")
+    if len(parts) < 4 or parts[2] != "blob" or not all(parts):
+        raise ValueError(f"colab must read OWNER/REPO/blob/BRANCH[/FOLDER] (where the student copies are "
+                         f"published on GitHub), got {colab!r}")
+    url = COLAB_GITHUB + "/".join([*parts, name])
+    return nbformat.v4.new_markdown_cell(f"[Open this notebook in Colab]({url}) (your own copy: "
+                                         "*File > Save a copy in Drive* before you start)",
+                                         metadata={"grounding_kit": {"colab": True}})
+
+
+def write_student_copies(notebooks_dir: Path, output_dir: Path, *, keep_existing: bool = False,
+                         colab: str | None = None) -> dict[Path, int]:
     """Write the student copy of every notebook in ``notebooks_dir`` to ``output_dir``.
 
     With ``keep_existing`` a copy already in ``output_dir`` is left alone (a student's work is never
-    overwritten; ``make student-lab``). Returns each student copy's path with the number of
-    exercises (solution blocks) it holds.
+    overwritten; ``make student-lab``). With ``colab`` (``OWNER/REPO/blob/BRANCH/FOLDER``, where the
+    copies will be published on GitHub) each copy starts with a link that opens it on Colab
+    (:func:`colab_cell`). Returns each student copy's path with the number of exercises (solution
+    blocks) it holds.
+
+    Raises
+    ------
+    ValueError
+        ``colab`` not of the form ``OWNER/REPO/blob/BRANCH[/FOLDER]``.
     """
+    if colab is not None:
+        colab_cell(colab, "check.ipynb")  # refuse a bad value before anything is written
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -65,6 +96,9 @@ def write_student_copies(notebooks_dir: Path, output_dir: Path, *, keep_existing
         notebook = nbformat.read(path, as_version=4)
         target = output_dir / path.name
         if not (keep_existing and target.exists()):
-            nbformat.write(student_notebook(notebook, path.name), target)
+            copy = student_notebook(notebook, path.name)
+            if colab is not None:
+                copy.cells.insert(0, colab_cell(colab, path.name))
+            nbformat.write(copy, target)
         written[target] = count_exercises(notebook)
     return written
