@@ -125,11 +125,40 @@ QUESTIONNAIRES: dict[str, tuple[Question, ...]] = {
                  {"a": "500", "b": "1,000", "c": "250,000"}, "c",
                  "every text with every image: N x N."),
     ),
+    "06": (
+        Question("How does the pivot (VIP-ANT's idea) learn to name a sound?",
+                 {"a": "from sounds paired with captions", "b": "by matching each sound to the image it came "
+                  "with; CLIP's text tower, already matched to images, then names it", "c": "from the sound's loudness"},
+                 "b", "no audio-text pair is used: audio is aligned to images, images are aligned to text."),
+        Question("For a model of three modalities, EMAP at item i is the sum of the three partial dependences minus",
+                 {"a": "the grand mean once", "b": "the grand mean twice (M - 1 times)", "c": "nothing"}, "b",
+                 "each partial dependence holds the grand mean once; an additive function is returned unchanged "
+                 "only when M - 1 of them are taken away."),
+        Question("A head's label needs all three modalities. What must its decomposition show?",
+                 {"a": "a large three-way term", "b": "an EMAP at chance, but possibly no three-way term: pairwise "
+                  "interactions can carry it", "c": "no interaction at all"}, "b",
+                 "on all_three the interaction sits in the three pairs and the three-way rest is close to 0."),
+    ),
+    "07": (
+        Question("PID (partial information decomposition) describes",
+                 {"a": "the data: what the modalities tell about the label, alone and together",
+                  "b": "a trained model's use of interactions"}, "a",
+                 "PID is computed from the joint distribution of the modalities and the label; no model enters."),
+        Question("On the synergy task PID finds one bit of synergy, and an additive head's accuracy - EMAP is "
+                 "exactly 0. Which is wrong?",
+                 {"a": "PID", "b": "EMAP", "c": "neither: the task needs interactions, this model uses none"}, "c",
+                 "a data measure and a model measure answer different questions."),
+        Question("Permuting the images costs a head much accuracy (a large image perceptual score). Does the head "
+                 "use cross-modal interactions?",
+                 {"a": "yes", "b": "not necessarily: an additive head that reads the image loses accuracy too"}, "b",
+                 "the perceptual score measures the use of a modality, not whether the modalities are combined; "
+                 "accuracy - EMAP and InterSHAP look at interactions (notebook 04, exercise 4.4)."),
+    ),
 }
 
 
 def questionnaire_markdown(notebook: str) -> str:
-    """The questions of ``notebook`` ("00" .. "05") as Markdown, numbered, with lettered options.
+    """The questions of ``notebook`` ("00" .. "07") as Markdown, numbered, with lettered options.
 
     Raises
     ------
