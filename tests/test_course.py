@@ -75,6 +75,10 @@ def test_strip_solutions_keeps_indentation_and_the_rest():
                                    answers={"b", "z"}) == "# YOUR CODE HERE: write your answer in place of ...\nb = ..."
     assert sources.strip_solutions("def g():\n    ### BEGIN SOLUTION\n    print(1)\n    ### END SOLUTION") == (
         "def g():\n    # YOUR CODE HERE\n    raise NotImplementedError")  # a body that returns nothing
+    # a whole function inside the block keeps its signature and docstring, so the check can call it
+    assert sources.strip_solutions('### BEGIN SOLUTION\ndef h(P, k=2):\n    """Doc."""\n    return P * k\n'
+                                   '### END SOLUTION') == ('# YOUR CODE HERE: write your answer in place of ...\n'
+                                                          'def h(P, k=2):\n    """Doc."""\n    return ...')
 
 
 @pytest.mark.parametrize("code, message", [

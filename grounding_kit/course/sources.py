@@ -233,8 +233,9 @@ def replace_marked_blocks(code: str, begin: str, end: str, stub: Sequence[str] =
 def strip_solutions(code: str, where: str = "<cell>", answers: Iterable[str] | None = None) -> str:
     """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by a student stub that runs.
 
-    A block at the top level of the cell becomes ``# YOUR CODE HERE`` and one ``NAME = ...`` line
-    per answer it assigns, so the cell runs, the names exist and the checks report "not done yet"
+    A block at the top level of the cell becomes ``# YOUR CODE HERE``, each function it defines with
+    its signature and docstring and the body ``return ...``, and one ``NAME = ...`` line per answer
+    it assigns, so the cell runs, the names exist and the checks report "not done yet"
     (:class:`grounding_kit.exercises.checks.NotDone`) instead of the notebook stopping. Only the names in
     ``answers`` (the ones the check and fallback cells read) get a line, when given and when the
     block assigns any of them; otherwise every name it assigns. A block inside a function body
@@ -285,10 +286,22 @@ def _student_stub(block: list[str], indent: str, wanted: set[str] | None, where:
                     assigned.append(node.id)
     if wanted is not None and wanted & set(assigned):
         assigned = [name for name in assigned if name in wanted]
-    if not assigned:
+    functions = [_function_stub(node) for node in tree.body if isinstance(node, ast.FunctionDef)]
+    if not assigned and not functions:
         return list(STUDENT_STUB)
     return [f"{STUDENT_STUB[0]}: write your answer in place of {PLACEHOLDER}",
+            *(line for stub in functions for line in stub),
             *(f"{name} = {PLACEHOLDER}" for name in assigned)]
+
+
+def _function_stub(node: ast.FunctionDef) -> list[str]:
+    """A function the solution block defines, as its student stub: the signature and docstring kept,
+    the body ``return ...`` (its check then says "not done yet")."""
+    lines = [f"def {node.name}({ast.unparse(node.args)}):"]
+    docstring = ast.get_docstring(node, clean=False)
+    if docstring is not None:
+        lines.append(f'    """{docstring}"""')
+    return lines + [f"    return {PLACEHOLDER}"]
 
 
 def names_read(code: str) -> set[str]:

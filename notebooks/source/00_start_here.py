@@ -173,7 +173,7 @@ from grounding_kit.exercises.questionnaires import questionnaire_markdown
 
 Markdown(questionnaire_markdown("00"))
 
-# %% - exercise=0.Q
+# %% subslide exercise=0.Q
 ### BEGIN SOLUTION
 answers = {1: "b", 2: "b", 3: "b"}
 ### END SOLUTION

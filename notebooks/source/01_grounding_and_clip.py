@@ -320,7 +320,7 @@ from grounding_kit.exercises.questionnaires import questionnaire_markdown
 
 Markdown(questionnaire_markdown("01"))
 
-# %% - exercise=1.Q
+# %% subslide exercise=1.Q
 ### BEGIN SOLUTION
 answers = {1: "b", 2: "a", 3: "a", 4: "b"}
 ### END SOLUTION

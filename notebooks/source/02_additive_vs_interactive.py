@@ -272,8 +272,12 @@ pd.DataFrame({name: {"probe accuracy": r.accuracy, "chance": r.chance} for name,
 # moves the probability of "yes" but never the best answer (the image-only Bayes rate equals the Bayes
 # rate, printed below). The baseline here is not an ensemble of a text model and an image model, as on
 # the talk's slide: it is the linear head, logistic regression on $[t; v]$, what Hessel and Lee's tables
-# call the "linear model (additive)". The *fancy method* is the interactive MLP. Three training seeds;
-# the EMAP column (notebook 04) is the fancy method with every interaction removed, the image-only column
+# call the "linear model (additive)". The *fancy method* is the interactive MLP.
+
+# %% [markdown] subslide
+# ## The comparison, seed by seed
+#
+# Three training seeds; the EMAP column (notebook 04) is the fancy method with every interaction removed, the image-only column
 # is the fancy method's image-only partial dependence (its average over the test captions), and the last
 # column is the 95% paired bootstrap interval of fancy minus its EMAP (`gk.emap_report`: test items
 # resampled, projection held fixed). `MARGIN` is fixed here, before any score is seen: a difference of at most
@@ -321,7 +325,7 @@ prediction = "c"
 # %% - check=2.4 points=1
 check_ensemble_prediction(prediction, comparison)
 
-# %% -
+# %% subslide
 print(f"Bayes rate {uniformity_rates['bayes']:.3f}, image only {uniformity_rates['image_only']:.3f}, "
       f"text only {uniformity_rates['text_only']:.3f} (exact, from the task's distribution)")
 comparison.round(3)
@@ -341,6 +345,10 @@ comparison.round(3)
 #   model on every seed, so on these 800 test pairs the fancy method's interactions do not account for
 #   its lead: it wins by modelling the image nonlinearly. A statement about this kind of head in general
 #   would also need the spread over more seeds and over re-estimated projections (notebook 04).
+
+# %% [markdown] subslide
+# ## What the table says: no gain, or no need?
+#
 # * Neither a large p-value nor an interval around 0 shows that the fancy method needs no interactions.
 #   An equivalence test can: two one-sided tests (TOST) of "fancy minus EMAP lies within +-`MARGIN`",
 #   the margin fixed above before looking. The verdicts give both tests per seed; equivalence is shown
@@ -375,8 +383,9 @@ dial
 # * A task can be solved additively even when it looks multimodal; "beats the ensemble" does not tell
 #   you whether a model uses interactions.
 # * We need a measurement that looks at the *function a model computes*: notebook 04.
-#
-# **Homework**
+
+# %% [markdown] subslide
+# ## Homework
 #
 # 1. Apply your residual code from exercise 2.2 to `G` from exercise 2.1. Explain the result in one
 #    sentence.
@@ -414,7 +423,7 @@ from grounding_kit.exercises.questionnaires import questionnaire_markdown
 
 Markdown(questionnaire_markdown("02"))
 
-# %% - exercise=2.Q
+# %% subslide exercise=2.Q
 ### BEGIN SOLUTION
 answers = {1: "a", 2: "b", 3: "b", 4: "a"}
 ### END SOLUTION

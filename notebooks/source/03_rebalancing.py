@@ -289,7 +289,7 @@ from grounding_kit.exercises.questionnaires import questionnaire_markdown
 
 Markdown(questionnaire_markdown("03"))
 
-# %% - exercise=3.Q
+# %% subslide exercise=3.Q
 ### BEGIN SOLUTION
 answers = {1: "b", 2: "b", 3: "b", 4: "b"}
 ### END SOLUTION

@@ -660,7 +660,7 @@ from grounding_kit.exercises.questionnaires import questionnaire_markdown
 
 Markdown(questionnaire_markdown("04"))
 
-# %% - exercise=4.Q
+# %% subslide exercise=4.Q
 ### BEGIN SOLUTION
 answers = {1: "a", 2: "b", 3: "a", 4: "a", 5: "b"}
 ### END SOLUTION

@@ -397,7 +397,7 @@ from grounding_kit.exercises.questionnaires import questionnaire_markdown
 
 Markdown(questionnaire_markdown("05"))
 
-# %% - exercise=5.Q
+# %% subslide exercise=5.Q
 ### BEGIN SOLUTION
 answers = {1: "b", 2: "b", 3: "c"}
 ### END SOLUTION
