@@ -14,7 +14,8 @@ run, then the Monte Carlo projection's RMS error against the exact one for a few
 (with the standard error it claims beside it). The head: ``MultimodalHead`` over three 64-d
 modalities, hidden width 64, two classes, random weights, N = 100 (10^6 tuples).
 
-Usage: python benchmarks/multimodal_bench.py [--n 100] [--partners 4 16 64] [--json]
+Usage: python benchmarks/multimodal_bench.py [--n 100] [--partners 4 16 64] [--quick] [--json]
+(``--quick``: N = 30 and partners 4 16, a few seconds; what ``make bench`` runs)
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--partners", type=int, nargs="+", default=[4, 16, 64])
+    parser.add_argument("--quick", action="store_true", help="N = 30, partners 4 16 (seconds)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.partners = 30, [4, 16]
     torch.manual_seed(0)
     head = MultimodalHead([64, 64, 64], classes=2, hidden=64).eval()
     inputs = [torch.randn(args.n, 64) for _ in range(3)]

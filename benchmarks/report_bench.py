@@ -5,7 +5,8 @@ refit   re-estimates the text and image marginals and the grand mean inside ever
         (two (b, N) x (N, N * C) products per block of b = 64 resamples)
 tost    ``equivalence_test`` on the same grid (one projection, two one-sided t-tests)
 
-Usage: python benchmarks/report_bench.py [--sizes 200 800] [--n-boot 1000] [--repeats 3]
+Usage: python benchmarks/report_bench.py [--sizes 200 800] [--n-boot 1000] [--repeats 3] [--quick]
+(``--quick``: N = 100, 200 resamples, one repeat, a few seconds; what ``make bench`` runs)
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 800])
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="N = 100, 200 resamples, one repeat (seconds)")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.n_boot, args.repeats = [100], 200, 1
     from grounding_kit.analysis import emap_report, equivalence_test
 
     rng = np.random.default_rng(0)

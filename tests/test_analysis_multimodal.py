@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import grounding_kit as gk
-from grounding_kit.analysis.multimodal import (MultiDecomposition, decompose_modalities, emap_multimodal,
+from grounding_kit.analysis.multimodal import (MultiDecomposition, decompose_modalities, emap_grid, emap_multimodal,
                                                monte_carlo_error, tuple_logits)
 from grounding_kit.models.multimodal_head import FirstLayerOnly, MultimodalHead, fit_multimodal_head
 
@@ -111,7 +114,8 @@ def test_two_modalities_equal_todays_results():
         P = rng.normal(size=shape)
         today = gk.decompose(P)
         general = decompose_modalities(P, 2)
-        np.testing.assert_allclose(gk.emap(P, modalities=2), gk.emap(P), atol=0)
+        # the M-modality path called directly with M = 2 against the pair path (gk.emap's default)
+        np.testing.assert_allclose(emap_grid(P, modalities=2), gk.emap(P), atol=1e-12)
         np.testing.assert_allclose(general.projection(), gk.emap(P), atol=1e-12)
         np.testing.assert_allclose(general.main_effects[0], today.text_effect, atol=1e-12)
         np.testing.assert_allclose(general.main_effects[1], today.image_effect, atol=1e-12)
@@ -197,6 +201,43 @@ def test_monte_carlo_unbiased_and_reproducible(head_and_inputs):
     assert 0.5 < ratio < 2.0, ratio
     errors = monte_carlo_error(head, xs, [2, 8], seed=0)
     assert errors[8]["rms_error"] < errors[2]["rms_error"]
+
+
+#: run in a fresh interpreter, so that its peak resident memory is the Monte Carlo call's alone
+LARGE_N_MONTE_CARLO = """
+import resource, sys
+import numpy as np, torch
+from grounding_kit.analysis.multimodal import emap_multimodal
+
+
+class Additive(torch.nn.Module):  # a cheap model: f = sum of per-modality effects, 2 classes
+    def forward(self, *xs):
+        return torch.cat([sum(x.sum(1, keepdim=True) for x in xs), sum(x[:, :1] for x in xs)], 1)
+
+
+n = int(sys.argv[1])
+xs = [torch.randn(n, 2, generator=torch.Generator().manual_seed(m)) for m in range(3)]
+emap_multimodal(Additive(), [x[:50] for x in xs], partners=4)  # warm up (lazy imports, allocator)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+est = emap_multimodal(Additive(), xs, partners=4, seed=0)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB on Linux
+# an additive model is its own projection: the estimate's error is of the size its stderr claims
+ratio = np.mean((est.projection - est.diagonal) ** 2) / np.mean(est.stderr ** 2)
+print(grown, ratio, est.projection.shape)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB is Linux's")
+def test_monte_carlo_at_large_n_needs_no_n_by_n_memory():
+    """N = 20000, K = 4: an N x N array of keys would be 1.6 GB (float32) per pair of modalities."""
+    n = 20_000
+    done = subprocess.run([sys.executable, "-c", LARGE_N_MONTE_CARLO, str(n)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    grown_kib, ratio, shape = done.stdout.split(maxsplit=2)
+    assert shape.strip() == f"({n}, 2)"
+    assert int(grown_kib) < 64 * 1024, f"peak memory grew by {int(grown_kib) / 1024:.0f} MiB"  # 3 * 4 * N tuples
+    assert 0.7 < float(ratio) < 1.4, ratio
 
 
 def test_model_emap_bad_input(head_and_inputs):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -11,8 +14,8 @@ import torch
 
 import grounding_kit as gk
 from grounding_kit.models.audio import EMBEDDED_AUDIO, AudioConfig, AudioEncoder, encode_audio, load_audio_encoder
-from grounding_kit.models.training.audio import alignment_loss, train_tiny_audio
-from grounding_kit.models.pivot import TALK_ESC50, audio_text_retrieval
+from grounding_kit.models.pivot import audio_text_retrieval
+from grounding_kit.models.training.audio import alignment_loss, train_tiny_audio, write_audio_card
 from grounding_kit.models.registry import embedded_path
 from grounding_kit.world.audio import scenes_audio
 from grounding_kit.world.scenes import sample_scenes
@@ -35,9 +38,26 @@ def test_shipped_folder_is_self_describing_and_small(name):
     assert sum(p.stat().st_size for p in folder.iterdir()) <= 20 * 2**20
     record = json.loads((folder / "training.json").read_text())
     assert record["audio_text_pairs_seen"] == (0 if name == "tiny-audio" else record["steps"] * record["batch"])
-    assert record["cpu_seconds"] < 20 * 60
+    assert record["seconds"] < 20 * 60  # the issue's limit: 20 minutes of wall time on 2 cores
     card = (folder / "README.md").read_text()
     assert "training.json" in card and ("No audio-text pair" in card) == (name == "tiny-audio")
+
+
+@pytest.mark.parametrize("name", EMBEDDED_AUDIO)
+def test_card_is_rendered_from_the_record_and_holds_its_figures(name, tmp_path):
+    folder = embedded_path(name)
+    record = json.loads((folder / "training.json").read_text())
+    shutil.copy(folder / "training.json", tmp_path / "training.json")
+    card = write_audio_card(tmp_path).read_text()
+    assert (folder / "README.md").read_text() == card  # the shipped card is the kit's own rendering
+    quality = card.split("## Quality on fresh data")[1]
+    retrieval = record["retrieval"]
+    for key in ("classify", "retrieve"):  # one row per task: audio -> text, the image's ceiling, chance
+        cells = f"| {retrieval[key]} | {retrieval['image_' + key]} | {retrieval['chance_' + key]} |"
+        assert any(line.endswith(cells) for line in quality.splitlines()), (key, cells)
+    assert f"seed {retrieval['seed']}" in quality
+    module = re.search(r"\(`(grounding_kit\.models\.[\w.]+)`, target", card).group(1)
+    assert importlib.import_module(module).train_tiny_audio is train_tiny_audio
 
 
 def test_encoder_is_unit_deterministic_and_reloads(tmp_path):
@@ -85,7 +105,10 @@ def test_pivot_table_beats_chance_below_supervised(table):
     assert pivot[classify] >= 90 and pivot[retrieve] >= 80           # far above chance (2.8 %, about 1 %)
     assert supervised[classify] >= 95 and supervised[retrieve] >= pivot[retrieve]
     assert pivot[retrieve] <= ceiling[retrieve]                       # no better than its bridge
-    assert (pivot[talk], supervised[talk]) == (TALK_ESC50["VIP-ANT++"], TALK_ESC50["supervised"])
+    # the talk's slide "Connecting the Dots between Audio and Text without Parallel Data through Visual
+    # Knowledge Transfer", table "Zero resource prediction results", column ESC50: Supervised 95.7,
+    # Wav2CLIP 41.4, VIP-ANT++ 62.8
+    assert (pivot[talk], supervised[talk]) == (62.8, 95.7)
     assert table.loc["talk: Wav2CLIP (zero resource)", talk] == 41.4
     assert math.isnan(chance[talk])
 

@@ -416,26 +416,26 @@ def _stream_exact(ev: _TupleEvaluator, progress: bool) -> tuple[list[np.ndarray]
     return margs, ev(np.repeat(np.arange(n)[:, None], m, 1)).numpy()
 
 
-def _partner_tuples(n: int, m: int, k: int, generator: Any) -> np.ndarray:
-    """(M, N, K, M) index tuples: for modality a and item i, K partner tuples with x_a = i.
+def _partner_tuples(n: int, m: int, a: int, k: int, generator: Any) -> np.ndarray:
+    """(N, K, M) index tuples for modality ``a``: for item i, K partner tuples with x_a = i.
 
-    Each other modality's indices are K distinct draws (without replacement) from all N, made
-    independently per modality, so each tuple is uniform over the N^(M-1) partners.
+    Every other modality's index is drawn uniformly from all N, independently (with replacement),
+    so each tuple is uniform over the N^(M-1) partners and the K tuples of an item are independent.
+    O(N * K * M) memory and time: no N x N array of keys.
     """
     import torch
 
-    out = np.empty((m, n, k, m), dtype=np.int64)
-    for a in range(m):
-        for b in range(m):
-            if b == a:
-                out[a, :, :, b] = np.arange(n)[:, None]
-            else:
-                keys = torch.rand(n, n, generator=generator)
-                out[a, :, :, b] = keys.topk(k, dim=1, largest=False).indices.numpy()
-    return out
+    index = torch.randint(n, (n, k, m), generator=generator)
+    index[:, :, a] = torch.arange(n)[:, None]
+    return index.numpy()
 
 
 def _monte_carlo(ev: _TupleEvaluator, k: int, seed: Any) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Each modality's sampled marginals (N, C), their sampling variances (N, C) and the diagonal (N, C).
+
+    One generator, seeded once, draws modality 0's partners, then modality 1's, ...: the estimate
+    depends only on ``(N, M, K, seed)``, not on ``batch_size``.
+    """
     import torch
 
     generator = torch.Generator()
@@ -443,12 +443,13 @@ def _monte_carlo(ev: _TupleEvaluator, k: int, seed: Any) -> tuple[list[np.ndarra
         generator.seed()
     else:
         generator.manual_seed(seed_int(seed))
-    tuples = _partner_tuples(ev.n, ev.m, k, generator)
     means, variances = [], []
     with torch.no_grad():
         for a in range(ev.m):
-            values = ev(tuples[a].reshape(-1, ev.m)).reshape(ev.n, k, ev.classes).numpy()
+            tuples = _partner_tuples(ev.n, ev.m, a, k, generator)
+            values = ev(tuples.reshape(-1, ev.m)).reshape(ev.n, k, ev.classes).numpy()
             means.append(values.mean(1))
+            # independent draws: the variance of a mean of K is the sample variance / K
             variances.append(values.var(1, ddof=1) / k if k > 1 else np.full(values.shape[::2], np.nan))
         diagonal = ev(np.repeat(np.arange(ev.n)[:, None], ev.m, 1)).numpy()
     return means, variances, diagonal
@@ -469,7 +470,8 @@ def emap_multimodal(model: Callable[..., Any], inputs: Sequence[Any], partners: 
         (sorted partner sums, O(M * H * N^(M-1) log N), while N^(M-1) * H <= 2**25).
     inputs : M arrays or tensors (N, D_m), item i of each modality observed together.
     partners : None for the exact projection (N ** M tuple evaluations); K in [1, N] for Monte
-        Carlo over K random partner tuples per item and modality (M * N * K evaluations).
+        Carlo over K random partner tuples per item and modality (M * N * K evaluations, drawn
+        independently and uniformly; O(M * N * K) memory, no N x N array).
     seed : seed of the partner draws (the same seed gives the same estimate; None: fresh).
     batch_size : tuples per model call.
     progress : show a progress bar (None: when N ** M >= 250,000).
@@ -491,7 +493,8 @@ def emap_multimodal(model: Callable[..., Any], inputs: Sequence[Any], partners: 
     if partners is not None:
         check_positive_int("partners", partners)
         if partners > n:
-            raise ValueError(f"partners must be between 1 and N={n} (drawn without replacement), got {partners}")
+            raise ValueError(f"partners must be between 1 and N={n} (for more, the exact projection is cheaper), "
+                             f"got {partners}")
     seed = check_seed(seed, allow_none=True)
     module = model if isinstance(model, torch.nn.Module) else None
     was_training = module.training if module is not None else False

@@ -54,6 +54,21 @@ def query_table(queries: dict[str, Any]) -> list[str]:
     return rows
 
 
+def retrieval_table(retrieval: dict[str, Any]) -> list[str]:
+    """Markdown rows of an audio encoder's :func:`~grounding_kit.models.pivot.audio_text_retrieval`
+    figures: audio -> text accuracy beside CLIP's own image -> text accuracy (the pivot's ceiling)
+    and chance, per task."""
+    tasks = (("classify", f"label {retrieval['n_classify']} one-object sounds with one of the 36 captions"),
+             ("retrieve", f"find the description of each of {retrieval['n_retrieve']} scenes of 1 to 4 objects "
+                          f"among those {retrieval['n_retrieve']} ({retrieval['unique_descriptions']} distinct; "
+                          "recall@1)"))
+    rows = ["| task | audio -> text | image -> text (the pivot's ceiling) | chance |", "|---|---|---|---|"]
+    rows += [f"| {label} | {retrieval[key]} | {retrieval['image_' + key]} | {retrieval['chance_' + key]} |"
+             for key, label in tasks]
+    return rows + ["", f"Accuracy on fresh scenes (seed {retrieval['seed']}, which no training pool uses), "
+                       "from `grounding_kit.models.pivot.audio_text_retrieval`."]
+
+
 def model_card(title: str, recipe: str, summary: dict[str, Any]) -> str:
     """The card of a trained model: ``recipe`` (what it was trained on, how) and the figures of
     ``summary`` (the recipe's ``training.json``: version, steps, seed, times, metrics)."""
@@ -71,6 +86,8 @@ def model_card(title: str, recipe: str, summary: dict[str, Any]) -> str:
     if "accuracy_by_type" in summary:
         lines += ["", "| question type | accuracy |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in summary["accuracy_by_type"].items()]
+    if "retrieval" in summary:
+        lines += retrieval_table(summary["retrieval"])
     if "queries" in summary:
         lines += ["", "### Typed queries (`grounding_kit.world.queries.evaluate_queries`)", ""]
         lines += query_table(summary["queries"])

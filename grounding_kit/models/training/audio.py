@@ -177,12 +177,30 @@ def train_tiny_audio(output_dir: str | Path | None = None, steps: int | None = N
     (out / "training.json").write_text(json.dumps(summary, indent=1))
     summary["size_bytes"] = _folder_bytes(out)
     (out / "training.json").write_text(json.dumps(summary, indent=1))
+    write_audio_card(out)
+    return {**summary, "output_dir": str(out)}
+
+
+def write_audio_card(folder: str | Path) -> Path:
+    """Render an audio encoder's model card ``README.md`` in ``folder`` from its ``training.json``
+    (target, pool, run and retrieval figures); return its path.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``folder`` has no ``training.json``.
+    """
+    path = Path(folder) / "training.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no training.json in {folder}; a model card is written from the training record")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    target = record["target"]
     pairing = ("the frozen CLIP embedding of the scene's image (never its text)" if target == "image"
                else "the frozen CLIP embedding of the scene's description")
-    write_model_card(out, f"{TARGETS[target]}: a tiny audio encoder into the tiny CLIP's space ({target} target)",
-                     _RECIPE.format(target=target, pool=pool, pairing=pairing, cos=COSINE_WEIGHT, lr=AUDIO_LR,
-                                    batch=AUDIO_BATCH, note=_NOTES[target]))
-    return {**summary, "output_dir": str(out)}
+    return write_model_card(folder, f"{TARGETS[target]}: a tiny audio encoder into the tiny CLIP's space "
+                                    f"({target} target)",
+                            _RECIPE.format(target=target, pool=record["pool"], pairing=pairing, cos=COSINE_WEIGHT,
+                                           lr=AUDIO_LR, batch=record["batch"], note=_NOTES[target]))
 
 
 def _folder_bytes(folder: Path) -> int:
