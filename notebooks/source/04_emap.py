@@ -233,7 +233,7 @@ predicted_gap = 0.0
 # %% - check=4.4 points=1
 check_gap_prediction(predicted_gap, reports["additive"], perceptual=perceptual["additive"].image)
 
-# %% -
+# %% subslide
 for kind, report in reports.items():
     low, high = report.difference_ci
     print(f"{kind}: model - EMAP = {report.difference:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}]")
@@ -432,7 +432,8 @@ pd.DataFrame({**paper, **ours}, index=["model", "+ EMAP", "constant"]).T.round(1
 # EMAP is one least-squares projection under one weighting: every test text with every test image,
 # each combination counted once. The next exercise derives that; the two slides after it show what
 # changes under another weighting, and what its interval leaves out.
-#
+
+# %% [markdown] subslide
 # ## Exercise 4.5: derive the projection
 #
 # Show that $g_i + h_j = \bar P_{i\cdot} + \bar P_{\cdot j} - \bar P_{\cdot\cdot}$ minimises
@@ -455,7 +456,7 @@ coefficients = np.linalg.lstsq(X, P_small.ravel(), rcond=None)[0]
 fitted = (X @ coefficients).reshape(n, n)
 ### END SOLUTION
 
-# %% - check=4.5 points=2
+# %% subslide check=4.5 points=2
 check_additive_least_squares(fitted, P_small)
 
 # %% [markdown] -
@@ -564,7 +565,7 @@ go.FigureWidget(drawing)
 # that). Below: today's interval for the interactive head on the mixed task, the interval with the
 # projection re-estimated in every resample, and the same head trained with three seeds on the same split.
 
-# %% -
+# %% subslide
 by_seed = {}
 for seed in (0, 1, 2):
     head = exp.head("interactive", seed=seed)
@@ -607,7 +608,7 @@ claim_report = gk.emap_report(additive_split.labels_eval, additive_split.head("i
 print(claim_report)
 CLAIM_OPTIONS
 
-# %% - exercise=4.7
+# %% subslide exercise=4.7
 ### BEGIN SOLUTION
 claim = ("a" if claim_report.difference_ci[0] > 0 else "b" if claim_report.difference_ci[1] < 0
          else "c" if claim_report.equivalence.equivalent else "d")
@@ -629,8 +630,9 @@ check_equivalence_claim(claim, claim_report)
 #   claim "no interactions needed", test equivalence against a margin fixed in advance, and look at the
 #   spread over training seeds.
 # * Report the *Empirical Multimodally-Additive function Projection* beside every multimodal result.
-#
-# **Homework**
+
+# %% [markdown] subslide
+# ## Homework
 #
 # 1. Use `gk.emap_model(heads["interactive"], test_feats, partners=K, seed=0)` for K = 8, 32, 128 and
 #    compare its standard errors with the exact projection. How large must K be for the accuracy to

@@ -251,3 +251,25 @@ gk.widgets.pair_interaction_widget(studies)
 # * EMAP extends to M modalities: the sum of the M partial dependences minus (M - 1) grand means.
 # * The functional-ANOVA decomposition answers "which pairs interact?": each pair's share of the
 #   model's variance under the product of the empirical marginals.
+
+# %% [markdown] slide
+# ## Questionnaire
+#
+# Answer each question with the letter of one option, as `answers = {1: "a", 2: "c", ...}`; the check
+# says which answers are not right yet, and why.
+
+# %% -
+from IPython.display import Markdown
+
+from grounding_kit.exercises.checks import check_questionnaire
+from grounding_kit.exercises.questionnaires import questionnaire_markdown
+
+Markdown(questionnaire_markdown("06"))
+
+# %% subslide exercise=6.Q
+### BEGIN SOLUTION
+answers = {1: "b", 2: "b", 3: "b"}
+### END SOLUTION
+
+# %% - check=6.Q points=2
+check_questionnaire(answers, "06")
