@@ -21,7 +21,7 @@
 # family of tasks, are not all paired: images come with captions and videos with speech transcripts,
 # but its audio example is speech with no text at all.
 
-# %% -
+# %% subslide
 import pandas as pd
 
 import grounding_kit as gk

@@ -50,10 +50,19 @@ display(pd.DataFrame({"peak amplitude": sound.LOUDNESS}).T)
 
 # %% -
 scenes = sample_scenes(3, seed=6, n_objects=None)
-for scene in scenes:
+
+
+def show(scene):
     print(gk.world.describe(scene))
     display(gk.world.render_scene(scene, 96))
     display(Audio(sound.scene_audio(scene), rate=sound.SAMPLE_RATE))
+
+
+show(scenes[0])
+
+# %% subslide
+for scene in scenes[1:]:
+    show(scene)
 claims["seconds"] = len(sound.scene_audio(scenes[0])) / sound.SAMPLE_RATE
 claims["same_sound_twice"] = bool(np.array_equal(sound.scene_audio(scenes[0]), sound.scene_audio(scenes[0])))
 
@@ -200,7 +209,7 @@ check_emap3_function(my_emap3)
 # rows by Monte Carlo (32 partner tuples per item and modality), and decompose its logit margin over
 # all 24 x 24 x 24 (text, image, audio) tuples of held-out rows.
 
-# %% -
+# %% subslide
 studies = {task: three_modality_study(task, clip, pivot_model, n_train=500, n_eval=150, n_grid=24, seed=0)
            for task in gk.world.AUDIO_TASKS}
 shares = pd.DataFrame({task: s.decomposition.share_table() for task, s in studies.items()}).T
