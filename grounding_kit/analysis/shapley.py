@@ -17,15 +17,19 @@ so ``v_i({}) `` is the grand mean and ``v_i(all)`` the model's own prediction ``
   ``I_ab = sum_{S not containing a, b} |S|! (M - |S| - 2)! / (M - 1)! [v(S+a+b) - v(S+a) - v(S+b) + v(S)]``.
   InterSHAP (Wenderoth, Hemker, Simidjievski & Jamnik, "Measuring Cross-Modal Interactions in
   Multimodal Models", arXiv 2412.15828, 2024) builds its cross-modal interaction score from this
-  index over modalities; :func:`interaction_score` gives the share of the interaction terms in the
-  absolute Shapley interaction values (the index split in halves between (a, b) and (b, a) off the
-  diagonal, main effects on it, as in Lundberg et al.'s SHAP interaction values, 2020), the
-  construction InterSHAP uses.
+  index with each modality one player, as here; :func:`interaction_score` gives the share of the
+  interaction terms in the absolute Shapley interaction values (the index split in halves between
+  (a, b) and (b, a) off the diagonal, main effects on it, as in Lundberg et al.'s SHAP interaction
+  values, 2020), a ratio of sums over items. It is InterSHAP-STYLE, not InterSHAP's own number: the
+  authors' package (github.com/LauraWenderoth/intershap-python, ``Explainer``) replaces an absent
+  modality by its mean input (here: averaged over its observed values), counts each pair's
+  interaction value once and averages per-item ratios. Both are 0 for an additive model.
 - **MM-SHAP** (Parcalabescu & Frank, "MM-SHAP: A Performance-agnostic Metric for Measuring
   Multimodal Contributions in Vision and Language Models & Tasks", ACL 2023): each modality's share
-  ``|phi_m| / sum_k |phi_k|`` of the prediction, averaged over items. Parcalabescu & Frank sum the
-  absolute Shapley values of each modality's tokens and patches; here each modality is one player,
-  the coarsest version of the same share.
+  ``|phi_m| / sum_k |phi_k|`` of the prediction, averaged over items. Parcalabescu & Frank take every
+  text token and image patch as a player and sum the absolute Shapley values of each modality's
+  players; here each modality is ONE player, the coarsest version of the same share (its value need
+  not equal theirs).
 
 **Two modalities and the functional-ANOVA decomposition** (``grounding_kit.analysis.decompose``):
 with rows r_i = mean_j P[i, j], columns c_j = mean_i P[i, j] and grand mean g, ``decompose`` writes
@@ -224,7 +228,8 @@ def _as_shapley(P: Any, modalities: int, target: str | int | None) -> ModalitySh
 
 
 def mm_shap(P: Any, modalities: int = 2, *, target: str | int | None = "predicted") -> np.ndarray:
-    """Each modality's share of each item's prediction (MM-SHAP, Parcalabescu & Frank 2023).
+    """Each modality's share of each item's prediction (MM-SHAP, Parcalabescu & Frank 2023, with each
+    modality one player rather than their tokens and patches; module docstring).
 
     ``share[i, m] = |phi_m(i)| / sum_k |phi_k(i)|``; Parcalabescu & Frank report the mean over
     items (``share.mean(0)``; for two modalities their T-SHAP and V-SHAP, which add up to 1).
@@ -266,7 +271,8 @@ def interaction_matrix(s: ModalityShapley) -> np.ndarray:
 
 def interaction_score(P: Any, modalities: int = 2, *, target: str | int | None = "predicted",
                       per_item: bool = False) -> Any:
-    """Share of cross-modal interactions in a model's behaviour (InterSHAP's construction).
+    """Share of cross-modal interactions in a model's behaviour (InterSHAP-style: each modality one
+    player; how it differs from the authors' InterSHAP package is in the module docstring).
 
     ``sum |off-diagonal interaction values| / sum |all interaction values|`` of
     :func:`interaction_matrix`, summed over items (``per_item=False``: one number in [0, 1]) or per

@@ -6,6 +6,11 @@ Each task is a :func:`~grounding_kit.experiments.protocol.task_experiment` (head
 measured on another); :func:`~grounding_kit.analysis.measures_table.interaction_table` measures the
 held-out pairs; the exact PID of the task (``gk.pid(gk.world.pid_joint(task))``) is added as the
 ``truth`` of the data rows, where the task has one.
+
+Two modalities (text and image), as :func:`~grounding_kit.analysis.measures_table.interaction_table`
+takes: the PID tasks are caption-image pairs, the heads are pair heads, and the kit has no task of
+three modalities with a known PID. For M modalities, ``experiments.modalities`` measures a head's
+M-way EMAP and decomposition.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ def interaction_experiment(clip: Any, tasks: Sequence[str] = DEFAULT_TASKS,
                            kinds: Sequence[str] = ("additive", "interactive"), *, n: int = 200,
                            n_train: int = 400, seed: int = 0, head_options: dict[str, Any] | None = None,
                            progress: bool = True, **table_options: Any) -> pd.DataFrame:
-    """:func:`interaction_table` of every task in ``tasks`` for a head of every kind in ``kinds``.
+    """:func:`interaction_table` of every task in ``tasks`` for a head of every kind in ``kinds``
+    (two modalities: text and image; see the module docstring).
 
     Parameters
     ----------

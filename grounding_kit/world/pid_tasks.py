@@ -15,14 +15,21 @@ nothing about the label.
     caption names and the colour shown both warm or both cool?"), an XOR-like rule: each modality
     alone is independent of the label. PID: 1 bit of synergy, nothing else.
 ``"pid_mix"``  with ``synergy=s`` in [0, 1] (default 0.5): each row follows the synergy rule with
-    probability ``s``, else the redundant rule; the column ``rule`` says which. At 0 it is
-    "redundant", at 1 "synergy"; in between both parts are present, in amounts
-    :func:`pid_joint` gives the exact joint distribution of ``(a, b, y)`` and ``gk.pid(pid_joint(...))``
-    its PID.
+    probability ``s``, else the redundant rule (``a = b = y``); the column ``rule`` says which. In
+    both rules the caption names a circle drawn independently of the one shown (of warmth ``a``), so
+    that the colours tell nothing about which rule a row follows: were the redundant rows to name
+    the very circle shown, a caption that names the colour shown would point to the redundant rule,
+    and text and image together would tell more about the label than the bits do. At 0 its bits
+    follow the redundant rule, at 1 the synergy rule; in between both parts are present, in amounts
+    ``gk.pid(pid_joint("pid_mix", synergy=s))`` gives.
 
-The bits are exact functions of the captions and the images, so ``gk.pid(pid_joint(name))`` (the PID
-of the bits, from the task's exact joint table) is the PID of the data: a model or an estimator from
-features can only find as much information as the bits carry (data processing inequality).
+The bits are functions of the captions and the images, and given the bits the colours are drawn
+independently of the label (uniformly within their warm or cool half). So the bits are sufficient:
+caption and image carry exactly the information about the label that the bits carry, and
+``gk.pid(pid_joint(name))`` (the PID of the bits, from the task's exact joint table) is the PID of
+the data. An estimator from features of the pairs finds at most that much (data processing
+inequality), and exactly that much when the features separate the colours
+(``analysis.partial_information.pid_features``).
 
 Columns: ``image`` (Image), ``text``, ``label`` (ClassLabel no/yes), ``task``, ``rule``,
 ``text_bit``, ``image_bit`` (ints), ``scene`` (the image's description), ``objects`` (JSON).
@@ -44,7 +51,7 @@ if TYPE_CHECKING:  # datasets loads on first use
     from datasets import Dataset
 
 #: part of every cache key: bump it when the rows a seed gives change
-PID_TASKS_VERSION = "pid-tasks-v2"
+PID_TASKS_VERSION = "pid-tasks-v3"
 PID_TASKS: tuple[str, ...] = ("redundant", "unique_text", "unique_image", "synergy", "pid_mix")
 #: the dials of each task and their defaults
 PID_DIALS: dict[str, dict[str, Any]] = {name: {} for name in PID_TASKS[:-1]} | {"pid_mix": {"synergy": 0.5}}
@@ -105,7 +112,7 @@ def _object(rng: np.random.Generator, warm: int) -> SceneObject:
 def _row(rng: np.random.Generator, name: str, rule: str) -> dict[str, Any]:
     a, b, y = _bits(rule, int(rng.integers(2)), int(rng.integers(2)))
     shown = _object(rng, b)
-    named = shown if rule == "redundant" else _object(rng, a)
+    named = shown if name == "redundant" else _object(rng, a)  # pid_mix: drawn independently, as in its synergy rows (module docstring)
     scene = Scene((shown,))
     return {"scene_obj": scene, "text": describe(Scene((named,))), "label": y, "task": name, "rule": rule,
             "text_bit": a, "image_bit": b, "scene": describe(scene), "objects": json.dumps(scene.to_dicts())}
