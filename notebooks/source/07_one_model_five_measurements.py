@@ -21,9 +21,12 @@
 # * **The perceptual score** (Gat et al., 2021): the relative accuracy a *model* loses when one
 #   modality is permuted.
 # * **MM-SHAP** (Parcalabescu & Frank, ACL 2023): each modality's share of a *model's* prediction,
-#   from Shapley values.
+#   from Shapley values. They take every text token and image patch as a player; here each modality
+#   is **one player**, the coarsest version of their share, so its value need not equal theirs.
 # * **InterSHAP** (Wenderoth et al., arXiv 2412.15828, 2024): the share of cross-modal interaction
-#   in a *model's* Shapley interaction values.
+#   in a *model's* Shapley interaction values, each modality one player. Here an "InterSHAP-style"
+#   score: an absent modality is averaged over its observed values, where the authors' package
+#   replaces it by its mean input, so the two numbers need not agree (`help(gk.interaction_score)`).
 
 # %% [markdown] slide
 # ## Four tasks with known answers
@@ -43,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 import grounding_kit as gk
+from grounding_kit.analysis.measures_table import INTERSHAP, MM_SHAP_TEXT
 from grounding_kit.exercises.checks import check_interaction_index, check_table_prediction
 from grounding_kit.world.pid_tasks import pid_joint
 
@@ -56,7 +60,10 @@ claims = {}  # measured values the text below relies on (tests/test_notebook_cla
 # `gk.interaction_experiment` embeds 400 training and 200 held-out pairs of each task with the tiny
 # CLIP, fits an additive and an interactive head on the training pairs, and measures the held-out
 # pairs with `gk.interaction_table`: every measure with a 95% interval, and a `describes` column
-# saying whether it is a property of the data or of a model. The PID of the data is estimated from
+# saying whether it is a property of the data or of a model. A perceptual score is the mean over 30
+# random permutations, and its interval is an interval for that mean (resampling pairs and
+# permutations); `help(gk.perceptual_score_interval)` also gives the spread of a single run, one
+# permutation, as Gat et al. compute it. The PID of the data is estimated from
 # the CLIP features, clustered per modality as Liang et al.'s CVX estimator does
 # (`help(gk.pid_features)` gives its bias); `truth` is the exact value.
 
@@ -116,19 +123,35 @@ claims["pid_error"] = float((pid_rows["value"] - pid_rows["truth"]).abs().max())
 print(f"largest error of the estimated PID: {claims['pid_error']:.3f} bits")
 pid_rows.round(3)
 
+# %% -
+# the same held-out pairs (task_experiment is memoised): how many distinct feature rows per modality?
+distinct = {task: [len(np.unique(x.numpy(), axis=0)) for x in (exp.feats_eval.text, exp.feats_eval.image)]
+            for task in TASKS for exp in [gk.task_experiment(clip, task, 200, n_train=400, seed=0)]}
+claims["distinct_features"] = max(max(counts) for counts in distinct.values())
+print("distinct feature rows (text, image) per task:", distinct)
+
 # %% [markdown]
-# Every part is within a few hundredths of a bit of the exact value (the largest error is printed
-# above). Here the estimate is easy: every object is a large circle, so each modality's features take
-# six values (one per colour) and clustering loses nothing. On real features clustering merges values
-# and loses information, and too many clusters for the number of pairs invent synergy
-# (`help(gk.pid_features)`).
+# Every part is within 0.05 bits of the exact value (the largest error is printed above). Here the
+# estimate is easy: every object is a large circle, so each modality's features take at most six
+# values (one per colour, counted above) and clustering into six loses nothing; what remains is the
+# sampling error of 200 pairs. On real features clustering merges values and loses information, and
+# too many clusters for the number of pairs invent synergy (`help(gk.pid_features)`).
 
 # %% [markdown] slide
 # ## When two measures disagree
 #
-# On the `synergy` task the data carry one bit of synergy, yet the additive head's EMAP gap is
-# exactly 0. Both are right: PID says the **task** needs interactions; EMAP says **this model** uses
-# none, and so it scores at chance.
+# On the `synergy` task the data carry one bit of synergy, yet the additive head's accuracy minus
+# EMAP is exactly 0. Both are right: PID says the **task** needs interactions; EMAP says **this
+# model** uses none.
+#
+# Being additive does not by itself force chance: the additive rule "yes when both colours are warm"
+# is right on three of the four equally likely combinations of the two bits (the cell computes 0.75
+# from the task's joint table). The head scores near chance because of how it was trained: by
+# cross-entropy, on a task where swapping warm and cool in either modality flips the label. For any
+# additive head $g(t) + h(v)$, its mirror images ($-g$ with the text's warmth swapped and $-h$, and
+# likewise for the image) have the same loss; cross-entropy is convex in the logit, so their average,
+# the constant logit 0, has no larger loss. The best additive head under cross-entropy is a coin
+# flip, and the trained one, fitted to 400 pairs, scores near it.
 
 # %% -
 def value(task, measure, model):
@@ -136,34 +159,45 @@ def value(task, measure, model):
     return float(row["value"].iloc[0])
 
 
+joint = pid_joint("synergy")  # p[a, b, y]: text bit, image bit, label
+both_warm = np.array([[0, 0], [0, 1]])  # the additive rule: yes iff a + b > 1.5
+claims["additive_rule_accuracy"] = float(sum(joint[a, b, both_warm[a, b]] for a in (0, 1) for b in (0, 1)))
 claims["synergy_pid"] = value("synergy", "PID synergy", "(the data)")
 claims["synergy_additive_accuracy"] = value("synergy", "accuracy", "additive")
 claims["synergy_additive_gap"] = value("synergy", "accuracy - EMAP", "additive")
 claims["synergy_additive_share"] = value("synergy", "interaction share", "additive")
 claims["synergy_interactive_gap_low"] = float(table[(table["task"] == "synergy") & (table["model"] == "interactive")
                                                     & (table["measure"] == "accuracy - EMAP")]["ci_low"].iloc[0])
-claims["synergy_interactive_intershap"] = value("synergy", "InterSHAP score", "interactive")
-print(f"PID synergy of the data: {claims['synergy_pid']:.2f} bits")
+claims["synergy_interactive_intershap"] = value("synergy", INTERSHAP, "interactive")
+print(f"PID synergy of the data: {claims['synergy_pid']:.2f} bits; the additive rule 'both warm' is right with probability "
+      f"{claims['additive_rule_accuracy']:.2f}")
 print(f"additive head: accuracy {claims['synergy_additive_accuracy']:.2f}, accuracy - EMAP "
       f"{claims['synergy_additive_gap']:+.3f}, interaction share {claims['synergy_additive_share']:.3f}")
 print(f"interactive head: accuracy - EMAP at least {claims['synergy_interactive_gap_low']:.2f} (95% interval), "
-      f"InterSHAP {claims['synergy_interactive_intershap']:.2f}")
+      f"InterSHAP-style score {claims['synergy_interactive_intershap']:.2f}")
+additive = table[(table["model"] == "additive")
+                 & table["measure"].isin(["accuracy - EMAP", "interaction share", INTERSHAP])]
+claims["additive_interaction_measures"] = float(additive["value"].abs().max())
+print(f"largest interaction measure of the additive head on any task: {claims['additive_interaction_measures']:.1e}")
 
 # %% [markdown]
 # The interactive head on the same data uses the interaction: its accuracy minus EMAP is large (the
 # lower end of its interval is printed above) and most of its Shapley interaction values are
-# cross-modal (InterSHAP). Every model measure of the additive head that concerns interaction is
-# exactly 0: its logit is $g(t) + h(v)$, so there is no interaction to find. A data measure cannot
-# tell you what a model does, and a model measure cannot tell you what the data allow.
+# cross-modal (the InterSHAP-style score). On every task, the additive head's three interaction
+# measures (accuracy − EMAP, interaction share, InterSHAP-style score) are 0 up to the rounding of
+# its float32 logits (the largest is printed above, below $10^{-6}$): its logit is $g(t) + h(v)$, so
+# there is no interaction to find. A data measure cannot tell you what a model does, and a model
+# measure cannot tell you what the data allow.
 
 # %% [markdown] slide
 # ## Which modality does a model read?
 #
-# On `unique_text` only the caption carries the label. The perceptual score and MM-SHAP both see it:
+# On `unique_text` only the caption carries the label. The perceptual score and MM-SHAP (one player
+# per modality) both see it:
 
 # %% -
-claims["unique_text_mmshap"] = min(value("unique_text", "MM-SHAP text share", m) for m in ("additive", "interactive"))
-claims["unique_image_mmshap"] = max(value("unique_image", "MM-SHAP text share", m) for m in ("additive", "interactive"))
+claims["unique_text_mmshap"] = min(value("unique_text", MM_SHAP_TEXT, m) for m in ("additive", "interactive"))
+claims["unique_image_mmshap"] = max(value("unique_image", MM_SHAP_TEXT, m) for m in ("additive", "interactive"))
 claims["unique_text_perceptual_image"] = max(abs(value("unique_text", "perceptual score (image)", m))
                                              for m in ("additive", "interactive"))
 claims["unique_text_perceptual_text"] = min(value("unique_text", "perceptual score (text)", m)
@@ -187,10 +221,13 @@ print(f"perceptual score on unique_text: text at least {claims['unique_text_perc
 # ## A dial between redundancy and synergy
 #
 # `gk.make_task("pid_mix", synergy=s)` follows the synergy rule on a share `s` of its pairs and the
-# redundant rule on the rest. Its exact PID, computed from the task's joint table:
+# redundant rule on the rest (in both, the caption names a circle drawn apart from the one shown, so
+# the colours do not give the rule away: `help(gk.world.pid_tasks)`). Its exact PID, computed from
+# the task's joint table:
 
 # %% -
-dial = pd.DataFrame({s: gk.pid(pid_joint("pid_mix", synergy=s)).as_dict() for s in (0.0, 0.25, 0.5, 0.75, 1.0)}).T
+DIALS = (0.0, 0.25, 0.5, 0.75, 1.0)
+dial = pd.DataFrame({s: gk.pid(pid_joint("pid_mix", synergy=s)).as_dict() for s in DIALS}).T
 dial.index.name = "synergy dial"
 claims["dial_synergy"] = dial["synergy"].tolist()
 claims["dial_redundancy"] = dial["redundancy"].tolist()
@@ -200,8 +237,44 @@ dial[["redundancy", "unique_1", "unique_2", "synergy", "total"]].round(3)
 
 # %% [markdown]
 # As the dial turns, redundancy falls from 1 bit to 0 and synergy rises from 0 to 1, with no
-# uniqueness anywhere. The total information is not constant: in between, the two rules blur each
-# other, and the label tells less than one bit.
+# uniqueness anywhere. The total information is not constant: in between, the same bits can come
+# from either rule with different labels (a caption and an image that are both cool mean "no" under
+# the redundant rule and "yes" under the synergy rule), and text and image together tell less than
+# one bit about the label.
+#
+# The same PID measured from data: 200 pairs per setting, embedded with the tiny CLIP and clustered
+# per modality as in the table above.
+
+# %% -
+measured = {}
+for s in DIALS:
+    pairs = gk.make_task("pid_mix", n=200, seed=1, synergy=s)
+    feats = gk.embed(clip, pairs, progress=False)
+    measured[s] = gk.pid_features(feats.text, feats.image, pairs["label"], clusters=6).as_dict()
+measured = pd.DataFrame(measured).T
+measured.index.name = "synergy dial"
+PARTS = ["redundancy", "unique_1", "unique_2", "synergy"]
+error = (measured[PARTS] - dial[PARTS]).abs().max(axis=1)
+claims["dial_pid_error"] = float(error.max())
+claims["dial_ends_error"] = float(error[[0.0, 1.0]].max())
+claims["dial_total_error"] = float((measured["total"] - dial["total"]).abs().max())
+claims["dial_mi_gap"] = float((measured["mi_1"] - measured["mi_2"]).abs().max())
+claims["dial_exact_mi_gap"] = float((dial["mi_1"] - dial["mi_2"]).abs().max())
+print(f"largest error of a measured part: {claims['dial_pid_error']:.3f} bits (at the ends: "
+      f"{claims['dial_ends_error']:.3f}); of the total: {claims['dial_total_error']:.3f} bits")
+measured[PARTS + ["total", "mi_1", "mi_2"]].round(3)
+
+# %% [markdown]
+# The total is within 0.05 bits of the exact value at every setting, and at the two ends, where the
+# label is a function of the colours, every part is within 0.03 bits. In between, the parts are off
+# by more than 0.05 bits, up to about 0.15 (printed above): redundancy moves into uniqueness. By the
+# defining equations, `unique_1 - unique_2` equals I(text; label) − I(image; label); the exact
+# values are equal, but on 200 pairs the two come out unequal by chance (columns `mi_1`, `mi_2`),
+# and the difference is booked as information unique to one modality. A PID part estimated from a
+# few hundred pairs needs its interval, as the table above gives one for every task.
+#
+# The heads are measured on the four tasks of the table only, to keep this notebook within about a
+# minute; `gk.interaction_experiment(clip, ["pid_mix"])` measures them at the dial's default setting.
 
 # %% [markdown] slide
 # ## What each measure answers
@@ -212,8 +285,8 @@ dial[["redundancy", "unique_1", "unique_2", "synergy", "total"]].round(3)
 # | accuracy - EMAP | model | accuracy the model owes to its cross-modal interactions |
 # | interaction share | model | share of the logit grid's variance that no additive function explains |
 # | perceptual score | model | relative accuracy lost when one modality is permuted |
-# | MM-SHAP | model | each modality's share of the prediction |
-# | InterSHAP | model | share of cross-modal interaction in the prediction |
+# | MM-SHAP (one player per modality) | model | each modality's share of the prediction |
+# | InterSHAP-style score (one player per modality) | model | share of cross-modal interaction in the prediction |
 #
 # %% [markdown] slide
 # ## Exercise 7.2: the Shapley interaction index of two modalities
