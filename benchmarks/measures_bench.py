@@ -3,13 +3,14 @@
 baseline   ``gk.emap(P)`` on an (N, N, 2) grid: row, column and grand means
 measures   ``gk.decompose(P)``; ``gk.modality_shapley(P)`` (M = 2; MM-SHAP and InterSHAP are sums of
            its output); ``gk.perceptual_score`` (exact, from the grid); ``gk.perceptual_score_interval``
-           (20 permutations, one modality); ``gk.pid_features`` (k-means with 6 clusters per modality,
+           (20 permutations, one modality, and the 1,000-resample bootstrap of their mean); ``gk.pid_features`` (k-means with 6 clusters per modality,
            then the cvxpy program on a 6 x 6 x 2 table); ``gk.interaction_table`` (every measure, one
            model, 20 rounds and 20 resamples)
 
 Inputs: XOR-like labels of two 6-valued attributes, 4-dimensional noisy features, and the grid of
 a model that reads them. Each cell is the best of ``--repeats`` runs.
 Usage: python benchmarks/measures_bench.py [--sizes 100 200 400] [--quick] [--json]
+A run's table, machine and date: benchmarks/measures_bench.md.
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ def _model_rows(name: str, y: np.ndarray, grid: np.ndarray, rounds: int, n_boot:
     shares = [_interaction_share(grid[b][:, b]) for b in resamples[: max(2, n_boot // 4)]]  # O(N^2) each
     rows.append(_row("interaction share", name, _interaction_share(grid), *_percentile_interval(np.array(shares), level)))
     for side, measure in (("text", "perceptual score (text)"), ("image", "perceptual score (image)")):
-        ps = perceptual_score_interval(y, grid, shuffle=side, rounds=rounds, seed=seed, level=level, metric=metric)
+        ps = perceptual_score_interval(y, grid, shuffle=side, rounds=rounds, seed=seed, level=level, metric=metric,
+                                       n_boot=n_boot)
         rows.append(_row(measure, name, ps.score, ps.ci_low, ps.ci_high))
     shapley = modality_shapley(grid, 2, target="predicted")
     text_share = mm_shap(shapley)[:, 0]
