@@ -8,6 +8,9 @@
 # * say, for each of five interaction measures, whether it describes the **data** or a **model**;
 # * predict the measures on tasks whose answer is known, then check your prediction against one table;
 # * explain why two measures can "disagree" and both be right.
+
+# %% [markdown] subslide
+# ## Five measures
 #
 # "Does this model use interactions?" and "does this task need them?" are different questions. The
 # field answers them with different tools:
@@ -98,11 +101,17 @@ check_table_prediction(largest_part, additive_falls_short, table)
 # %% [markdown] slide
 # ## The table
 #
-# One column per task and head; the data rows have the same value for both heads.
+# The data rows, one column per task (no head enters them):
 
 # %% -
 wide = table.pivot_table(index=["describes", "measure"], columns=["task", "model"], values="value", sort=False)
-wide.round(2)
+wide.loc["data"].xs("(the data)", axis=1, level="model").round(2)
+
+# %% [markdown] subslide
+# The model rows, one column per task and head:
+
+# %% -
+wide.loc["model"].drop(columns="(the data)", level="model").round(2)
 
 # %% [markdown] slide
 # ## The data rows: PID from features
@@ -114,7 +123,7 @@ wide.round(2)
 truth = pd.DataFrame({task: gk.pid(pid_joint(task)).as_dict() for task in TASKS}).T
 truth[["redundancy", "unique_1", "unique_2", "synergy"]].round(3)
 
-# %% [markdown]
+# %% [markdown] subslide
 # Each task's PID estimated from the features of its 200 held-out pairs, next to the exact answer:
 
 # %% -
@@ -123,7 +132,7 @@ claims["pid_error"] = float((pid_rows["value"] - pid_rows["truth"]).abs().max())
 print(f"largest error of the estimated PID: {claims['pid_error']:.3f} bits")
 pid_rows.round(3)
 
-# %% -
+# %% subslide
 # the same held-out pairs (task_experiment is memoised): how many distinct feature rows per modality?
 distinct = {task: [len(np.unique(x.numpy(), axis=0)) for x in (exp.feats_eval.text, exp.feats_eval.image)]
             for task in TASKS for exp in [gk.task_experiment(clip, task, 200, n_train=400, seed=0)]}
@@ -143,7 +152,8 @@ print("distinct feature rows (text, image) per task:", distinct)
 # On the `synergy` task the data carry one bit of synergy, yet the additive head's accuracy minus
 # EMAP is exactly 0. Both are right: PID says the **task** needs interactions; EMAP says **this
 # model** uses none.
-#
+
+# %% [markdown] subslide
 # Being additive does not by itself force chance: the additive rule "yes when both colours are warm"
 # is right on three of the four equally likely combinations of the two bits (the cell computes 0.75
 # from the task's joint table). The head scores near chance because of how it was trained: by
@@ -154,14 +164,17 @@ print("distinct feature rows (text, image) per task:", distinct)
 # flip, and the trained one, fitted to 400 pairs, scores near it.
 
 # %% -
+joint = pid_joint("synergy")  # p[a, b, y]: text bit, image bit, label
+both_warm = np.array([[0, 0], [0, 1]])  # the additive rule: yes iff a + b > 1.5
+claims["additive_rule_accuracy"] = float(sum(joint[a, b, both_warm[a, b]] for a in (0, 1) for b in (0, 1)))
+print(f"the additive rule 'both warm' is right with probability {claims['additive_rule_accuracy']:.2f}")
+
+# %% subslide
 def value(task, measure, model):
     row = table[(table["task"] == task) & (table["measure"] == measure) & (table["model"] == model)]
     return float(row["value"].iloc[0])
 
 
-joint = pid_joint("synergy")  # p[a, b, y]: text bit, image bit, label
-both_warm = np.array([[0, 0], [0, 1]])  # the additive rule: yes iff a + b > 1.5
-claims["additive_rule_accuracy"] = float(sum(joint[a, b, both_warm[a, b]] for a in (0, 1) for b in (0, 1)))
 claims["synergy_pid"] = value("synergy", "PID synergy", "(the data)")
 claims["synergy_additive_accuracy"] = value("synergy", "accuracy", "additive")
 claims["synergy_additive_gap"] = value("synergy", "accuracy - EMAP", "additive")
@@ -169,8 +182,7 @@ claims["synergy_additive_share"] = value("synergy", "interaction share", "additi
 claims["synergy_interactive_gap_low"] = float(table[(table["task"] == "synergy") & (table["model"] == "interactive")
                                                     & (table["measure"] == "accuracy - EMAP")]["ci_low"].iloc[0])
 claims["synergy_interactive_intershap"] = value("synergy", INTERSHAP, "interactive")
-print(f"PID synergy of the data: {claims['synergy_pid']:.2f} bits; the additive rule 'both warm' is right with probability "
-      f"{claims['additive_rule_accuracy']:.2f}")
+print(f"PID synergy of the data: {claims['synergy_pid']:.2f} bits")
 print(f"additive head: accuracy {claims['synergy_additive_accuracy']:.2f}, accuracy - EMAP "
       f"{claims['synergy_additive_gap']:+.3f}, interaction share {claims['synergy_additive_share']:.3f}")
 print(f"interactive head: accuracy - EMAP at least {claims['synergy_interactive_gap_low']:.2f} (95% interval), "
@@ -241,7 +253,8 @@ dial[["redundancy", "unique_1", "unique_2", "synergy", "total"]].round(3)
 # from either rule with different labels (a caption and an image that are both cool mean "no" under
 # the redundant rule and "yes" under the synergy rule), and text and image together tell less than
 # one bit about the label.
-#
+
+# %% [markdown] subslide
 # The same PID measured from data: 200 pairs per setting, embedded with the tiny CLIP and clustered
 # per modality as in the table above.
 
@@ -264,7 +277,7 @@ print(f"largest error of a measured part: {claims['dial_pid_error']:.3f} bits (a
       f"{claims['dial_ends_error']:.3f}); of the total: {claims['dial_total_error']:.3f} bits")
 measured[PARTS + ["total", "mi_1", "mi_2"]].round(3)
 
-# %% [markdown]
+# %% [markdown] subslide
 # The total is within 0.05 bits of the exact value at every setting, and at the two ends, where the
 # label is a function of the colours, every part is within 0.03 bits. In between, the parts are off
 # by more than 0.05 bits, up to about 0.15 (printed above): redundancy moves into uniqueness. By the
