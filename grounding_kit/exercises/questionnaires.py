@@ -152,7 +152,7 @@ QUESTIONNAIRES: dict[str, tuple[Question, ...]] = {
                  "use cross-modal interactions?",
                  {"a": "yes", "b": "not necessarily: an additive head that reads the image loses accuracy too"}, "b",
                  "the perceptual score measures the use of a modality, not whether the modalities are combined; "
-                 "accuracy - EMAP and InterSHAP look at interactions (notebook 04, exercise 4.4)."),
+                 "accuracy - EMAP and the InterSHAP-style score look at interactions (notebook 04, exercise 4.4)."),
     ),
 }
 

@@ -333,3 +333,25 @@ claims["shapley_is_anova"] = float(np.abs(shapley.interactions[:, 0, 1] - parts.
 claims["shapley_plus_emap"] = float(np.abs(shapley.prediction - shapley.interactions[:, 0, 1] - gk.emap(P)).max())
 print(f"largest difference between the Shapley interaction index and the diagonal of decompose(P).interaction: "
       f"{claims['shapley_is_anova']:.1e}; between the prediction minus the index and EMAP: {claims['shapley_plus_emap']:.1e}")
+
+# %% [markdown] slide
+# ## Questionnaire
+#
+# Answer each question with the letter of one option, as `answers = {1: "a", 2: "c", ...}`; the check
+# says which answers are not right yet, and why.
+
+# %% -
+from IPython.display import Markdown
+
+from grounding_kit.exercises.checks import check_questionnaire
+from grounding_kit.exercises.questionnaires import questionnaire_markdown
+
+Markdown(questionnaire_markdown("07"))
+
+# %% subslide exercise=7.Q
+### BEGIN SOLUTION
+answers = {1: "a", 2: "c", 3: "b"}
+### END SOLUTION
+
+# %% - check=7.Q points=2
+check_questionnaire(answers, "07")
