@@ -174,6 +174,16 @@ def _done(exercise: str, name: str, value: Any) -> Any:
     return value
 
 
+def _function(exercise: str, name: str, value: Any) -> Callable[..., Any]:
+    """The student's function ``name``: :class:`NotDone` for the placeholder, a failure naming what
+    it is instead when it is not callable."""
+    _done(exercise, name, value)
+    if not callable(value):
+        _fail(exercise, f"`{name}` should be a function, but it is {_describe(value)}.",
+              f"define it with `def {name}(P): ...` and return the result.")
+    return value
+
+
 def _call(exercise: str, name: str, function: Callable[..., Any], *args: Any) -> Any:
     """``function(*args)``, the student's function; :class:`NotDone` while it still raises
     ``NotImplementedError`` (nbgrader's placeholder)."""
@@ -690,10 +700,7 @@ def check_emap_function(my_emap: Callable[[np.ndarray], Any]) -> None:
     exercise = "Exercise 4.1 (EMAP)"
     from grounding_kit.analysis import emap
 
-    _done(exercise, "my_emap", my_emap)
-    if not callable(my_emap):
-        _fail(exercise, f"`my_emap` should be a function, but it is {_describe(my_emap)}.",
-              "define it with `def my_emap(P): ...` and return the projection.")
+    _function(exercise, "my_emap", my_emap)
     rng = np.random.default_rng(0)
     cases = [("the worked example (3 x 3 x 1)", EMAP_EXAMPLE[:, :, None]),
              ("a random 5 x 5 x 3 grid", rng.normal(size=(5, 5, 3))),
@@ -1029,9 +1036,7 @@ def check_interaction_index(fn: Callable[[Any], Any]) -> None:
     exercise = "Exercise 7.2 (Shapley interaction index)"
     from grounding_kit.analysis.shapley import modality_shapley
 
-    _done(exercise, "my_interaction_index", fn)
-    if not callable(fn):
-        _fail(exercise, f"pass your function itself, got {_describe(fn)}.")
+    _function(exercise, "my_interaction_index", fn)
     rng = np.random.default_rng(7)
     for shape in ((4, 4, 2), (6, 6, 3)):
         P = rng.normal(size=shape)

@@ -10,8 +10,8 @@ from typing import Any, Callable
 import numpy as np
 
 from grounding_kit.core.arrays import to_numpy
-from grounding_kit.exercises.checks import (_as_array, _call, _close, _describe, _done, _expect_shape, _fail,
-                                           _first_difference, _passed, _verdict)
+from grounding_kit.exercises.checks import (_as_array, _call, _close, _done, _expect_shape, _fail, _first_difference,
+                                           _function, _passed, _verdict)
 
 __all__ = ["check_pivot_predictions", "check_emap3_function"]
 
@@ -42,10 +42,7 @@ def check_emap3_function(my_emap3: Callable[[np.ndarray], Any]) -> None:
     exercise = "Exercise 6.2 (EMAP for three modalities)"
     from grounding_kit.analysis.projection import emap
 
-    _done(exercise, "my_emap3", my_emap3)
-    if not callable(my_emap3):
-        _fail(exercise, f"`my_emap3` should be a function, but it is {_describe(my_emap3)}.",
-              "define it with `def my_emap3(P): ...` and return the projection.")
+    _function(exercise, "my_emap3", my_emap3)
     rng = np.random.default_rng(6)
     effects = rng.normal(size=(3, 4, 2))
     additive = effects[0][:, None, None] + effects[1][None, :, None] + effects[2][None, None, :] + 5.0
