@@ -184,11 +184,12 @@ pd.DataFrame({"the scene": [gk.world.describe(s) for s in one_object],
 # Write `my_emap3(P)` for a grid of shape (N, N, N, C).
 
 # %% - exercise=6.2
-### BEGIN SOLUTION
 def my_emap3(P):
+    """EMAP of a three-modality grid P (N, N, N, C), axis m for modality m -> (N, C)."""
+    ### BEGIN SOLUTION
     grand = P.mean(axis=(0, 1, 2))
     return P.mean(axis=(1, 2)) + P.mean(axis=(0, 2)) + P.mean(axis=(0, 1)) - 2 * grand
-### END SOLUTION
+    ### END SOLUTION
 
 # %% - check=6.2 points=2
 check_emap3_function(my_emap3)
