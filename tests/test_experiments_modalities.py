@@ -58,6 +58,9 @@ def test_check_pivot_predictions():
         check_pivot_predictions((audio @ captions.T).argmin(1), audio, captions)
     with pytest.raises(CheckFailed, match="shape"):
         check_pivot_predictions(np.zeros(3), audio, captions)
+    with pytest.raises(CheckFailed, match="argmax over the sounds") as info:  # 10 values: one per caption
+        check_pivot_predictions((audio @ captions.T).argmax(0), audio, captions)
+    assert "argmax(axis=1)" in info.value.hint
 
 
 def test_check_emap3_function():

@@ -25,10 +25,12 @@ def check_pivot_predictions(predictions: Any, audio_emb: Any, caption_emb: Any) 
     scores = audio @ captions.T / np.outer(np.linalg.norm(audio, axis=1), np.linalg.norm(captions, axis=1))
     expected = scores.argmax(1)
     got = _as_array(exercise, "predictions", predictions)
+    if not np.array_equal(got, expected) and got.shape == scores.argmax(0).shape and np.array_equal(got, scores.argmax(0)):
+        _fail(exercise, f"you took the argmax over the sounds: one sound per caption ({len(got)} values), not "
+                        f"one caption per sound ({len(expected)}).",
+              "rows are sounds, columns captions: argmax(axis=1).")
     _expect_shape(exercise, "predictions", got, expected.shape,
                   "one caption index per sound: take the argmax over the captions (axis 1).")
-    if np.array_equal(got, scores.argmax(0)[: len(got)]) and not np.array_equal(got, expected):
-        _fail(exercise, "you took the argmax over the sounds.", "rows are sounds, columns captions: argmax(axis=1).")
     if not np.array_equal(got.astype(np.int64), expected):
         wrong = int(np.flatnonzero(got.astype(np.int64) != expected)[0])
         _fail(exercise, f"sound {wrong}: you predict caption {int(got[wrong])}, the nearest is {int(expected[wrong])}.",
