@@ -46,8 +46,8 @@ def test_notebook_02_claims():
     assert all(abs(gap) <= 0.06 for gap in claims["image_only_minus_fancy"]), claims["image_only_minus_fancy"]
     # "the interval's upper end is smaller than the lead over the ensemble"
     assert all(up < lead for up, lead in zip(claims["fancy_minus_emap_upper"], claims["fancy_minus_ensemble"]))
-    # "where equivalence is shown and MARGIN (0.02) is smaller than the lead": shown on every seed
-    assert all(claims["fancy_emap_equivalent"]) and min(claims["fancy_minus_ensemble"]) > 0.02
+    # "equivalence is not shown on every seed" (within MARGIN = 0.02; measured: seeds 0 and 1 not, seed 2 yes)
+    assert not all(claims["fancy_emap_equivalent"]), claims["fancy_emap_equivalent"]
     # the interaction plot: parallel lines for the additive head, not for the interactive one
     assert claims["profile_share"]["additive"] < 1e-6 < 0.1 < claims["profile_share"]["interactive"]
     # the dial: the additive head falls to about chance at interaction 1, the interactive one does not

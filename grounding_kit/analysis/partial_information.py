@@ -268,11 +268,17 @@ def pid(x1: Any, x2: Any = None, y: Any = None, *, method: str = "cvxpy") -> PID
 # ---------------------------------------------------------------- continuous features
 
 
+#: feature rows equal to this many decimals are one value for :func:`discretize`
+SAME_ROW_DECIMALS = 5
+
+
 def discretize(features: Any, clusters: int, seed: int = 0, name: str = "features") -> np.ndarray:
     """Cluster ids (N,) of (N, D) features by k-means (scikit-learn, ``n_init=4``).
 
     Features with at most ``clusters`` distinct rows are coded by those rows exactly (lossless; k-means
-    could merge two of them in a local optimum)."""
+    could merge two of them in a local optimum). Rows are compared after rounding to
+    :data:`SAME_ROW_DECIMALS` decimals: an encoder run in batches of another size can give the same
+    input last-bit different float32 features."""
     from sklearn.cluster import KMeans
 
     x = np.asarray(features, dtype=np.float64)
@@ -283,7 +289,7 @@ def discretize(features: Any, clusters: int, seed: int = 0, name: str = "feature
     clusters = check_positive_int("clusters", clusters)
     if clusters > len(x):
         raise ValueError(f"clusters={clusters} exceeds the {len(x)} samples of {name}")
-    distinct, codes = np.unique(x, axis=0, return_inverse=True)
+    distinct, codes = np.unique(np.round(x, SAME_ROW_DECIMALS), axis=0, return_inverse=True)
     if len(distinct) <= clusters:
         return codes.ravel()
     return KMeans(n_clusters=clusters, n_init=4, random_state=seed % 2**32).fit_predict(x)  # sklearn takes 32 bits
