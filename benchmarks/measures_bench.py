@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import timeit
 
 import numpy as np
 
@@ -34,15 +34,6 @@ def data(n: int, seed: int = 0):
     grid = np.zeros((n, n, 2))
     grid[..., 1] = np.where((a[:, None] < 3) == (b[None, :] < 3), 2.0, -2.0)
     return y, grid, Features(text=text, image=image)
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -67,7 +58,7 @@ def main() -> None:
             "pid_features": lambda: gk.pid_features(feats.text, feats.image, y, clusters=6),
             "interaction_table": lambda: gk.interaction_table(y, model, feats, rounds=20, n_boot=20),
         }
-        seconds = {name: best_of(fn, repeats) for name, fn in measures.items()}
+        seconds = {name: min(timeit.repeat(fn, number=1, repeat=repeats)) for name, fn in measures.items()}
         base = seconds["emap (baseline)"]
         rows += [{"N": n, "measure": name, "seconds": s, "ratio": s / base} for name, s in seconds.items()]
     if args.json:
