@@ -97,3 +97,23 @@ def test_the_image_installs_the_hub_version_of_the_chart(deployment):
                               json.loads((CHART / "values.schema.json").read_text())["$comment"]).group(1)
     recipe = (deployment / "postBuild").read_text(encoding="utf-8")
     assert f"'jupyterhub=={chart_version}'" in recipe
+
+
+def test_the_hubs_extra_configuration_runs_and_opens_the_instructor_in_the_course(deployment):
+    from traitlets.config import Config
+
+    values = yaml.safe_load((deployment / "values.yaml").read_text(encoding="utf-8"))
+    config = Config()
+    for snippet in values["hub"]["extraConfig"].values():  # z2jh runs each snippet in the hub's config
+        exec(compile(snippet, "extraConfig", "exec"), {"c": config})
+    assert config.JupyterHub.load_groups["formgrade-grounding-kit"]["users"] == ["teacher"]
+
+    class Spawner:
+        def __init__(self, name):
+            self.user, self.environment, self.notebook_dir = type("User", (), {"name": name})(), {}, ""
+
+    teacher, student = Spawner("teacher"), Spawner("student01")
+    for spawner in (teacher, student):
+        config.KubeSpawner.pre_spawn_hook(spawner)
+    assert teacher.notebook_dir == "/home/jovyan/course" and teacher.environment["NBGRADER_ROLE"] == "instructor"
+    assert student.notebook_dir == "" and student.environment == {}
