@@ -68,6 +68,9 @@ def test_init_hub_writes_a_deployment(hub_dir):
     # the exchange is shared: world-writable with the sticky bit, and both configurations name it
     mode = (hub_dir / "exchange").stat().st_mode
     assert stat.S_IMODE(mode) == 0o1777
+    # one cache for the class, shared as the exchange is
+    assert config.Spawner.environment["GROUNDING_KIT_CACHE"] == str(hub_dir / "cache")
+    assert stat.S_IMODE((hub_dir / "cache").stat().st_mode) == 0o1777
     for nbgrader_config in (hub_dir / "etc" / "jupyter" / "nbgrader_config.py", hub_dir / "course" / "nbgrader_config.py"):
         assert str(hub_dir / "exchange") in nbgrader_config.read_text() or 'hub_dir / "exchange"' in nbgrader_config.read_text()
     assert stat.S_IMODE((hub_dir / "state" / "passwords.json").stat().st_mode) == 0o600

@@ -10,6 +10,7 @@ The folder it writes::
     DIR/course/                      the nbgrader course (``grounding-kit course init``), the
                                      instructor's server opens here (Formgrader needs that)
     DIR/exchange/                    nbgrader's exchange, shared by every user (mode 1777)
+    DIR/cache/                       the kit's cache, shared by every user (GROUNDING_KIT_CACHE)
     DIR/homes/<user>/                each user's home folder, made at the first start
     DIR/zero-to-jupyterhub/          for a large class: values.yaml for the Zero to JupyterHub
                                      Helm chart, exchange-pvc.yaml (the shared exchange volume)
@@ -173,6 +174,9 @@ def init_hub(directory: str | os.PathLike, settings: ClassSettings, *, notebooks
     exchange = directory / "exchange"
     exchange.mkdir(exist_ok=True)
     exchange.chmod(0o1777)  # nbgrader's exchange: every user writes, nobody removes another's files
+    cache = directory / "cache"
+    cache.mkdir(exist_ok=True)
+    cache.chmod(0o1777)  # the class's shared cache of the kit (GROUNDING_KIT_CACHE of every server)
     written = {"config": config, "class": directory / "class.json",
                "nbgrader_config": directory / "etc" / "jupyter" / "nbgrader_config.py",
                "values": directory / "zero-to-jupyterhub" / "values.yaml",

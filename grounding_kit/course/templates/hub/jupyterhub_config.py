@@ -103,6 +103,9 @@ c.Spawner.environment = {
     "OMP_WAIT_POLICY": "PASSIVE",
     # every server reads etc/jupyter/nbgrader_config.py: the course and its shared exchange
     "JUPYTER_CONFIG_PATH": str(here / "etc" / "jupyter"),
+    # one cache for the class: the datasets, features and logit grids the first run computes
+    # (keyed on everything that changes them, written atomically) are read by every later student
+    "GROUNDING_KIT_CACHE": str(here / "cache"),
 }
 
 
