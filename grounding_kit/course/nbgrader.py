@@ -108,6 +108,13 @@ c.Execute.timeout = {timeout}
 from grounding_kit.course.nbgrader_release import release_preprocessors  # noqa: E402
 
 c.GenerateAssignment.preprocessors = release_preprocessors()
+# submissions and autograded copies keep no widget state (megabytes a copy; the outputs are graded),
+# and feedback pages load MathJax from the Jupyter server that serves them, not from a CDN
+from grounding_kit.course import nbgrader_plugins  # noqa: E402
+
+c.ExchangeFactory.submit = nbgrader_plugins.WidgetFreeSubmit
+c.Autograde.autograde_preprocessors = nbgrader_plugins.autograde_preprocessors()
+c.HTMLExporter.extra_template_basedirs = nbgrader_plugins.feedback_template_dirs()
 '''
 
 
