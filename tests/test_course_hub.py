@@ -18,7 +18,7 @@ from conftest import NOTEBOOKS, REPO
 from grounding_kit.course import hub as gk_hub
 
 pytest.importorskip("jupyterhub", reason="the class hub needs the kit's [hub] extra")
-from grounding_kit.course import hub_spawner, loadtest  # noqa: E402  (imports jupyterhub)
+from grounding_kit.course import hub_spawner, loadtest, nbgrader_plugins  # noqa: E402  (imports jupyterhub)
 
 ASSIGNMENT = "01_grounding_and_clip"  # the in-suite class runs notebook 01; the benchmark runs 02
 
@@ -37,12 +37,14 @@ def hub_dir(tmp_path_factory) -> Path:
     return directory
 
 
-def load_config(directory: Path) -> object:
-    """The hub's configuration object, as JupyterHub builds it from jupyterhub_config.py."""
+def load_config(path: Path) -> object:
+    """The configuration object Jupyter builds from a configuration file (``jupyterhub_config.py``
+    when ``path`` is a folder)."""
     from traitlets.config import Config
 
     config = Config()
-    runpy.run_path(str(directory / "jupyterhub_config.py"), init_globals={"get_config": lambda: config})
+    path = path / "jupyterhub_config.py" if path.is_dir() else path
+    runpy.run_path(str(path), init_globals={"get_config": lambda: config})
     return config
 
 
@@ -50,6 +52,8 @@ def test_init_hub_writes_a_deployment(hub_dir):
     config = load_config(hub_dir)
     cls = json.loads((hub_dir / "class.json").read_text())
     assert config.JupyterHub.spawner_class == "grounding_kit.course.hub_spawner.ClassSpawner"
+    # the users' cgroups are where the class run reads their peaks (loadtest._cgroup_peak_mb)
+    assert config.ClassSpawner.cgroup_name == hub_spawner.class_cgroup_name(cls["course_id"])
     assert config.Spawner.cmd == [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
     assert config.Spawner.environment["PATH"].startswith(str(Path(sys.prefix) / "bin"))
     assert config.Spawner.mem_limit == "1G"
@@ -65,11 +69,15 @@ def test_init_hub_writes_a_deployment(hub_dir):
     assert config.JupyterHub.bind_url == f"http://127.0.0.1:{cls['port']}"
     assert config.JupyterHub.cleanup_servers is False  # a restarted hub keeps the students' servers
     assert Path(config.ConfigurableHTTPProxy.command[0]).name == "configurable-http-proxy"
-    # the exchange is shared: world-writable with the sticky bit, and both configurations name it
+    # the exchange is shared: world-writable with the sticky bit (nbgrader then does not warn that it
+    # cannot create it), and both nbgrader configurations name it
     mode = (hub_dir / "exchange").stat().st_mode
     assert stat.S_IMODE(mode) == 0o1777
     for nbgrader_config in (hub_dir / "etc" / "jupyter" / "nbgrader_config.py", hub_dir / "course" / "nbgrader_config.py"):
-        assert str(hub_dir / "exchange") in nbgrader_config.read_text() or 'hub_dir / "exchange"' in nbgrader_config.read_text()
+        loaded = load_config(nbgrader_config)
+        assert loaded.Exchange.root == str(hub_dir / "exchange") and loaded.Exchange.path_includes_course is True
+        assert loaded.ExchangeFactory.submit in ("grounding_kit.course.nbgrader_plugins.WidgetFreeSubmit",
+                                                 nbgrader_plugins.WidgetFreeSubmit)
     assert stat.S_IMODE((hub_dir / "state" / "passwords.json").stat().st_mode) == 0o600
     passwords = json.loads((hub_dir / "state" / "passwords.json").read_text())
     assert len(passwords["instructor_password"]) >= 32 and passwords["student_password"] != passwords["instructor_password"]
@@ -177,6 +185,37 @@ def test_memory_cgroup_root_finds_v1_and_v2_and_none(tmp_path):
     assert hub_spawner.memory_cgroup_root(tmp_path / "none") is None
 
 
+ALLOCATE = "x = bytearray({mb} * 2**20)\nfor i in range(0, len(x), 4096): x[i] = 1\nprint(len(x) // 2**20)"
+
+
+def test_class_spawner_caps_each_users_memory(tmp_path):
+    """Where the hub can make memory cgroups (root on cgroup v1 or v2), a user's processes run in one
+    capped at mem_limit: a process going over it is killed, one under it runs, and the peak the
+    class run reports is read from that cgroup."""
+    if hub_spawner.memory_cgroup_root() is None:
+        pytest.skip("no writable memory cgroup on this machine (needs root and a cgroup v1 memory hierarchy "
+                    "or cgroup v2 with the memory controller): ClassSpawner cannot enforce mem_limit here")
+    course = f"test-{os.getpid()}"
+    user = type("User", (), {"name": "capped", "escaped_name": "capped", "url": "/user/capped/"})()
+    spawner = hub_spawner.ClassSpawner(user=user, mem_limit="64M", cgroup_name=hub_spawner.class_cgroup_name(course),
+                                       home_dir_template=str(tmp_path / "{username}"))
+    preexec = spawner.make_preexec_fn("capped")
+    folder = spawner.user_cgroup()[0]
+    try:
+        over = subprocess.run([sys.executable, "-c", ALLOCATE.format(mb=256)], preexec_fn=preexec,
+                              capture_output=True, text=True, timeout=120)
+        assert over.returncode == -9, (over.returncode, over.stdout, over.stderr[-500:])  # the OOM killer's SIGKILL
+        under = subprocess.run([sys.executable, "-c", ALLOCATE.format(mb=16)], preexec_fn=preexec,
+                               capture_output=True, text=True, timeout=120)
+        assert under.returncode == 0 and under.stdout.strip() == "16", under.stderr[-500:]
+        assert (tmp_path / "capped").is_dir()  # and the server starts in the user's home folder
+        peak = loadtest._cgroup_peak_mb({"course_id": course}, "capped")
+        assert peak is not None and 16 < peak <= 64, peak
+    finally:
+        folder.rmdir()
+        folder.parent.rmdir()
+
+
 def test_arrivals_are_seeded_and_within_the_window():
     times = loadtest.arrival_times(10, 60.0, seed=0)
     assert times == sorted(times) == loadtest.arrival_times(10, 60.0, seed=0)
@@ -204,8 +243,10 @@ def test_a_class_of_three_runs_a_homework_cycle_on_the_hub(tmp_path):
                if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
     assert all(score == full for score in run.scores.values()), run.scores  # the filled solutions pass
     assert all(s.kernel_peak_mb and s.kernel_peak_mb > 100 for s in run.students)
-    if hub_spawner.memory_cgroup_root() is not None:  # the memory limit was enforced per user
-        assert all(s.user_peak_mb and s.user_peak_mb <= 1024 for s in run.students)
+    if hub_spawner.memory_cgroup_root() is None:  # nothing enforced, nothing measured (the cap test says so)
+        assert all(s.user_peak_mb is None for s in run.students)
+    else:  # each user's server and kernel ran in their own cgroup, under the class's 1G
+        assert all(s.kernel_peak_mb < s.user_peak_mb <= 1024 for s in run.students), run.table()
     submitted = nbformat.read(next((directory / "course" / "submitted" / "student01" / ASSIGNMENT).glob("*.ipynb")),
                               as_version=4)
     assert "widgets" not in submitted.metadata  # submissions keep no widget state

@@ -37,7 +37,7 @@ import psutil
 import requests
 import websocket
 
-from grounding_kit.course.hub_spawner import memory_cgroup_root, peak_file
+from grounding_kit.course.hub_spawner import class_cgroup_name, memory_cgroup_root, peak_file
 from grounding_kit.course.nbgrader import filled_submission
 
 PEAK_CODE = ("print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
@@ -273,7 +273,7 @@ def _cgroup_peak_mb(settings: dict, name: str) -> float | None:
     found = memory_cgroup_root()
     if found is None:
         return None
-    path = found[0] / f"grounding-kit-{settings['course_id']}" / name / peak_file(found[1])
+    path = found[0] / class_cgroup_name(settings["course_id"]) / name / peak_file(found[1])
     return int(path.read_text()) / 2**20 if path.is_file() else None
 
 
@@ -349,7 +349,6 @@ def run_student(hub: RunningHub, name: str, assignment: str, source: nbformat.No
         result.user_peak_mb = _cgroup_peak_mb(hub.settings, name)
         if result.user_peak_mb is not None:
             result.user_peak_mb = round(result.user_peak_mb, 1)
-        notebook.metadata.pop("widgets", None)  # a submission keeps no widget state
         requests.put(f"{base}/api/contents/{path}", headers=hub.headers(token), timeout=120,
                      json={"type": "notebook", "format": "json", "content": notebook}).raise_for_status()
         requests.delete(f"{base}/api/sessions/{session.json()['id']}", headers=hub.headers(token), timeout=60)
