@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
+import requests
 import yaml
 
 from conftest import NOTEBOOKS, REPO
@@ -250,5 +254,130 @@ def test_a_class_of_three_runs_a_homework_cycle_on_the_hub(tmp_path):
     submitted = nbformat.read(next((directory / "course" / "submitted" / "student01" / ASSIGNMENT).glob("*.ipynb")),
                               as_version=4)
     assert "widgets" not in submitted.metadata  # submissions keep no widget state
-    import psutil
     assert not [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+
+
+# ---------------------------------------------------------------- faults, with nothing lost
+
+def widget_state(size: int) -> dict:
+    """Saved widget state as JupyterLab writes it into a notebook's metadata (``size`` characters of it)."""
+    return {"application/vnd.jupyter.widget-state+json": {
+        "state": {"m1": {"model_name": "IntSliderModel", "model_module": "@jupyter-widgets/controls",
+                         "state": {"value": 1, "description": "x" * size}}},
+        "version_major": 2, "version_minor": 0}}
+
+
+def inbound(hub: loadtest.RunningHub, name: str) -> list[Path]:
+    """``name``'s submissions of ASSIGNMENT in the exchange."""
+    return sorted((hub.directory / "exchange" / hub.settings["course_id"] / "inbound").glob(f"{name}+{ASSIGNMENT}+*"))
+
+
+@pytest.mark.slow
+def test_a_kernel_killed_mid_notebook_loses_nothing_saved(tmp_path):
+    """A student's kernel is killed (SIGKILL) halfway through: the notebook saved before is intact,
+    the student restarts the kernel, goes on and submits (without the widget state in the copy)."""
+    started = time.monotonic()
+    gk_hub.init_hub(tmp_path / "hub", settings(students=["student01"]), assignments=[ASSIGNMENT])
+    with loadtest.RunningHub(tmp_path / "hub", env={"PYTHONPATH": str(REPO)}) as hub:
+        loadtest.release(hub, ASSIGNMENT)
+        token = loadtest.login(hub, "student01")
+        loadtest.start_server(hub, "student01", token)
+        path = loadtest.assignment_path(hub, ASSIGNMENT)
+        notebook = loadtest.fetch(hub, "student01", token, ASSIGNMENT)
+        notebook.cells[0].source += "\n\nmy note, saved before the kernel died"
+        notebook.metadata["widgets"] = widget_state(50_000)
+        loadtest.save_notebook(hub, "student01", token, path, notebook)
+        saved = loadtest.load_notebook(hub, "student01", token, path)
+
+        session, kernel = loadtest.open_kernel(hub, "student01", token, path, timeout=120)
+        try:
+            assert kernel.execute("answer = 41") == ("ok", [])
+            status, outputs = kernel.execute("import os; print(os.getpid())")
+            pid = int(outputs[0]["text"])
+            os.kill(pid, signal.SIGKILL)  # the kernel dies mid-notebook (out of memory, say)
+        finally:
+            kernel.close()
+        kernel_url = f"{loadtest.server_url(hub, 'student01')}/api/kernels/{session['kernel']['id']}"
+        restarted = requests.post(f"{kernel_url}/restart", headers=hub.headers(token), timeout=120)
+        assert restarted.status_code == 200, restarted.text[:300]
+        kernel = loadtest.connect_kernel(hub, "student01", token, session["kernel"]["id"], timeout=120)
+        try:
+            status, outputs = kernel.execute("print(os.getpid())")
+            assert status == "error" and outputs[0]["ename"] == "NameError"  # a fresh kernel: its state went
+            status, outputs = kernel.execute("import os; answer = 42; print(os.getpid(), answer)")
+            assert status == "ok" and outputs[0]["text"].split()[1] == "42" and int(outputs[0]["text"].split()[0]) != pid
+        finally:
+            kernel.close()
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+
+        after = loadtest.load_notebook(hub, "student01", token, path)
+        assert after == saved and "my note, saved before the kernel died" in after.cells[0].source
+        after.cells[1].source += "\n# finished after the restart"
+        loadtest.save_notebook(hub, "student01", token, path, after)
+        loadtest.submit(hub, "student01", token, ASSIGNMENT)
+        submission = inbound(hub, "student01")
+        assert len(submission) == 1
+        sent = nbformat.read(submission[0] / f"{ASSIGNMENT}.ipynb", as_version=4)
+        assert [c.source for c in sent.cells] == [c.source for c in after.cells]  # what they saved last
+        assert "widgets" not in sent.metadata  # the exchange's copy keeps no widget state
+        assert "widgets" in loadtest.load_notebook(hub, "student01", token, path).metadata  # theirs: kept
+    print(f"\nkernel killed mid-notebook: {time.monotonic() - started:.0f} s")
+
+
+@pytest.mark.slow
+def test_a_hub_restarted_mid_class_loses_no_server_and_no_submission(tmp_path):
+    """The hub process is restarted while one student has submitted and another is working: the
+    running servers survive and are reached through the proxy as before (the kernel keeps its
+    state), and every submission, before and after the restart, is in the exchange and collected."""
+    started = time.monotonic()
+    students = ["student01", "student02"]
+    gk_hub.init_hub(tmp_path / "hub", settings(students=students), assignments=[ASSIGNMENT])
+    with loadtest.RunningHub(tmp_path / "hub", env={"PYTHONPATH": str(REPO)}) as hub:
+        loadtest.release(hub, ASSIGNMENT)
+        tokens = {name: loadtest.login(hub, name) for name in students}
+        for name in students:
+            loadtest.start_server(hub, name, tokens[name])
+            loadtest.fetch(hub, name, tokens[name], ASSIGNMENT)
+        loadtest.submit(hub, "student01", tokens["student01"], ASSIGNMENT)
+        session, kernel = loadtest.open_kernel(hub, "student02", tokens["student02"],
+                                               loadtest.assignment_path(hub, ASSIGNMENT), timeout=120)
+        try:
+            assert kernel.execute("work = 7")[0] == "ok"
+        finally:
+            kernel.close()
+        servers = {p.pid for name in students for p in user_processes(hub, name)}
+        assert servers
+
+        hub.restart()  # the hub alone: its proxy and the students' servers keep running
+
+        assert servers <= {p.pid for name in students for p in user_processes(hub, name)}
+        for name in students:
+            user = requests.get(f"{hub.api}/users/{name}", headers=hub.headers(), timeout=30).json()
+            assert user["servers"][""]["ready"], user
+            status = requests.get(f"{loadtest.server_url(hub, name)}/api/status", headers=hub.headers(tokens[name]),
+                                  timeout=30)
+            assert status.status_code == 200, (name, status.status_code)
+        kernel = loadtest.connect_kernel(hub, "student02", tokens["student02"], session["kernel"]["id"], timeout=120)
+        try:
+            status, outputs = kernel.execute("print(work)")
+            assert status == "ok" and outputs[0]["text"].strip() == "7"  # the kernel kept its state
+        finally:
+            kernel.close()
+        # the feedback pages' MathJax is what each server serves (jupyter-server-mathjax)
+        mathjax = requests.get(f"{loadtest.server_url(hub, 'student02')}/static/jupyter_server_mathjax/MathJax.js",
+                               timeout=30)
+        assert mathjax.status_code == 200 and "MathJax" in mathjax.text[:5000]
+        loadtest.submit(hub, "student02", tokens["student02"], ASSIGNMENT)
+        assert all(len(inbound(hub, name)) == 1 for name in students)
+        assert loadtest.collect(hub, ASSIGNMENT, students) == 2
+    print(f"\nhub restarted mid-class: {time.monotonic() - started:.0f} s")
+
+
+def user_processes(hub: loadtest.RunningHub, name: str) -> list:
+    """The processes of ``name``'s server: those whose working folder is their home folder."""
+    home = str(hub.directory / "homes" / name)
+    found = []
+    for process in psutil.process_iter(["cwd", "cmdline"]):
+        if process.info["cwd"] == home and "jupyterhub-singleuser" in " ".join(process.info["cmdline"] or ()):
+            found.append(process)
+    return found
