@@ -219,8 +219,22 @@ def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
 def test_init_course_writes_a_course_and_refuses_to_overwrite_it(tmp_path):
     written = gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
     assert written == {HOMEWORK_02: tmp_path / "c" / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb"}
-    config = (tmp_path / "c" / "nbgrader_config.py").read_text()
-    assert "Exchange.root" in config and "db_url" in config and "Execute.timeout = 600" in config
+    import runpy
+    import stat
+    from traitlets.config import Config
+    from grounding_kit.course import nbgrader_plugins
+
+    config = Config()
+    runpy.run_path(str(tmp_path / "c" / "nbgrader_config.py"), init_globals={"get_config": lambda: config})
+    course = (tmp_path / "c").resolve()
+    assert config.CourseDirectory.root == str(course) and config.Execute.timeout == 600
+    assert config.CourseDirectory.db_url == f"sqlite:///{course / 'gradebook.db'}"
+    # the exchange is there from the start (Formgrader does not warn that it cannot be created)
+    assert config.Exchange.root == str(course / "exchange")
+    assert stat.S_IMODE((course / "exchange").stat().st_mode) == 0o1777
+    assert config.ExchangeFactory.submit is nbgrader_plugins.WidgetFreeSubmit
+    assert nbgrader_plugins.DropWidgetState in config.Autograde.autograde_preprocessors
+    assert config.HTMLExporter.extra_template_basedirs == nbgrader_plugins.feedback_template_dirs()
     with pytest.raises(FileExistsError, match="already holds a course"):
         gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
     gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02], force=True)
