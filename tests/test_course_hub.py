@@ -253,7 +253,8 @@ def test_a_class_of_three_runs_a_homework_cycle_on_the_hub(tmp_path):
         assert all(s.kernel_peak_mb < s.user_peak_mb <= 1024 for s in run.students), run.table()
     submitted = nbformat.read(next((directory / "course" / "submitted" / "student01" / ASSIGNMENT).glob("*.ipynb")),
                               as_version=4)
-    assert "widgets" not in submitted.metadata  # submissions keep no widget state
+    # what was collected is what the student ran and saved (its widget state: the kernel-kill test)
+    assert sum(bool(c.outputs) for c in submitted.cells if c.cell_type == "code") > 5
     assert not [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
 
 

@@ -9,6 +9,10 @@ under a deadline; it stops by itself and stops what it started by PID.
         run = run_class(hub, "01_grounding_and_clip", students=["student01", "student02"])
     print(run.table())
 
+Each step of a student's (:func:`login`, :func:`start_server`, :func:`fetch`, :func:`save_notebook`,
+:func:`open_kernel`, :func:`submit`) is a function of its own, so that a test can put a fault
+between two of them (a killed kernel, :meth:`RunningHub.restart`).
+
 The instructor's side (release, collect, autograde) runs nbgrader's own commands in the course
 folder with the instructor's hub token, as an instructor does in a terminal on the hub.
 (A locust or hubtraf user would do the same requests; neither adds to a one-shot class, and
