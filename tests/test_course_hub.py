@@ -249,8 +249,9 @@ def test_a_class_of_three_runs_a_homework_cycle_on_the_hub(tmp_path):
     assert all(s.kernel_peak_mb and s.kernel_peak_mb > 100 for s in run.students)
     if hub_spawner.memory_cgroup_root() is None:  # nothing enforced, nothing measured (the cap test says so)
         assert all(s.user_peak_mb is None for s in run.students)
-    else:  # each user's server and kernel ran in their own cgroup, under the class's 1G
-        assert all(s.kernel_peak_mb < s.user_peak_mb <= 1024 for s in run.students), run.table()
+    else:  # each user's server and kernel ran in their own cgroup, under the class's 1G (the cgroup is
+        # charged less than the kernel's VmHWM: shared libraries' pages go to the cgroup that first read them)
+        assert all(s.user_peak_mb and 100 < s.user_peak_mb <= 1024 for s in run.students), run.table()
     submitted = nbformat.read(next((directory / "course" / "submitted" / "student01" / ASSIGNMENT).glob("*.ipynb")),
                               as_version=4)
     # what was collected is what the student ran and saved (its widget state: the kernel-kill test)
