@@ -219,8 +219,22 @@ def test_nbgrader_source_of_notebook_02_has_one_graded_cell_per_exercise():
 def test_init_course_writes_a_course_and_refuses_to_overwrite_it(tmp_path):
     written = gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
     assert written == {HOMEWORK_02: tmp_path / "c" / "source" / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb"}
-    config = (tmp_path / "c" / "nbgrader_config.py").read_text()
-    assert "Exchange.root" in config and "db_url" in config and "Execute.timeout = 600" in config
+    import runpy
+    import stat
+    from traitlets.config import Config
+    from grounding_kit.course import nbgrader_plugins
+
+    config = Config()
+    runpy.run_path(str(tmp_path / "c" / "nbgrader_config.py"), init_globals={"get_config": lambda: config})
+    course = (tmp_path / "c").resolve()
+    assert config.CourseDirectory.root == str(course) and config.Execute.timeout == 600
+    assert config.CourseDirectory.db_url == f"sqlite:///{course / 'gradebook.db'}"
+    # the exchange is there from the start (Formgrader does not warn that it cannot be created)
+    assert config.Exchange.root == str(course / "exchange")
+    assert stat.S_IMODE((course / "exchange").stat().st_mode) == 0o1777
+    assert config.ExchangeFactory.submit is nbgrader_plugins.WidgetFreeSubmit
+    assert nbgrader_plugins.DropWidgetState in config.Autograde.autograde_preprocessors
+    assert config.HTMLExporter.extra_template_basedirs == nbgrader_plugins.feedback_template_dirs()
     with pytest.raises(FileExistsError, match="already holds a course"):
         gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02])
     gk_nbgrader.init_course(tmp_path / "c", NOTEBOOKS, names=[HOMEWORK_02], force=True)
@@ -317,6 +331,46 @@ def test_filled_submission_puts_solutions_back_and_refuses_unknown_ids():
         gk_nbgrader.filled_submission(release, source, {"ex9_9-answer": "x = 1"})
 
 
+def widget_notebook() -> nbformat.NotebookNode:
+    """A notebook with a widget's output and its saved state, as JupyterLab or nbclient save it."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("slider", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/plain": "IntSlider(value=1)",
+                              "application/vnd.jupyter.widget-view+json": {"model_id": "m1", "version_major": 2,
+                                                                            "version_minor": 0}})])])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {"m1": {"model_name": "IntSliderModel", "state": {"value": 1, "big": "x" * 100_000}}},
+        "version_major": 2, "version_minor": 0}}
+    return nb
+
+
+def test_submissions_and_autograded_copies_keep_no_widget_state(tmp_path):
+    from nbgrader.auth import Authenticator
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import Execute
+    from grounding_kit.course import nbgrader_plugins
+
+    # what a student submits: the exchange's copy has no widget state, the student's notebook keeps it
+    (tmp_path / "mine").mkdir()
+    original = widget_notebook()
+    nbformat.write(original, tmp_path / "mine" / "hw.ipynb")
+    (tmp_path / "mine" / "data.txt").write_text("not a notebook")
+    submit = nbgrader_plugins.WidgetFreeSubmit(coursedir=CourseDirectory(), authenticator=Authenticator())
+    submit.do_copy(str(tmp_path / "mine"), str(tmp_path / "inbound"))
+    sent = nbformat.read(tmp_path / "inbound" / "hw.ipynb", as_version=4)
+    assert "widgets" not in sent.metadata and sent.cells == original.cells
+    assert (tmp_path / "inbound" / "data.txt").read_text() == "not a notebook"
+    assert "widgets" in nbformat.read(tmp_path / "mine" / "hw.ipynb", as_version=4).metadata
+    # the autograder drops it right after executing (the submission's and what executing made)
+    steps = nbgrader_plugins.autograde_preprocessors()
+    assert steps[steps.index(Execute) + 1] is nbgrader_plugins.DropWidgetState
+    assert [s for s in steps if s is not nbgrader_plugins.DropWidgetState] == \
+        Autograde.class_traits()["autograde_preprocessors"].default()
+    graded, _ = nbgrader_plugins.DropWidgetState().preprocess(nbformat.from_dict(original), {})
+    assert "widgets" not in graded.metadata and graded.cells == original.cells
+    assert nbgrader_plugins.drop_widget_state(graded) == 0
+
+
 @pytest.mark.slow
 def test_full_nbgrader_cycle_on_notebook_02(released):
     root = released
@@ -351,6 +405,19 @@ def test_full_nbgrader_cycle_on_notebook_02(released):
     for student in expected:
         feedback = root / "feedback" / student / HOMEWORK_02 / f"{HOMEWORK_02}.html"
         assert feedback.exists() and "<html" in feedback.read_text()[:2000].lower(), feedback
+        # MathJax from the Jupyter server that serves the page (jupyter-server-mathjax's files), no CDN
+        html = feedback.read_text()
+        assert not re.search(r"https?://[^\"' ]*mathjax", html, re.IGNORECASE) and "cdnjs" not in html
+        served = re.findall(r'"static/jupyter_server_mathjax/([^"?]+)\?config=([^"]+)"', html)
+        assert served == [("MathJax.js", "TeX-AMS-MML_HTMLorMML-full,Safe")], served
+        import jupyter_server_mathjax
+        static = Path(jupyter_server_mathjax.__file__).parent / "static"
+        assert (static / "MathJax.js").is_file() and (static / "config" / f"{served[0][1].split(',')[0]}.js").is_file()
+    # the autograded copies keep no widget state (notebook 02's figures: 10.2 MB of the 10.3 MB a copy)
+    for student in expected:
+        path = root / "autograded" / student / HOMEWORK_02 / f"{HOMEWORK_02}.ipynb"
+        assert "widgets" not in nbformat.read(path, as_version=4).metadata
+        assert path.stat().st_size < 1_000_000, path.stat().st_size
 
     # the untouched copy (placeholders `G = ...`): it runs; each check fails for the autograder with
     # its one-line verdict in place of a traceback (`CheckFailed._render_traceback_`); the fallbacks said so

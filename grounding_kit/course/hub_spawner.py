@@ -43,6 +43,11 @@ def peak_file(limit_file: str) -> str:
     return "memory.max_usage_in_bytes" if limit_file == "memory.limit_in_bytes" else "memory.peak"
 
 
+def class_cgroup_name(course_id: str) -> str:
+    """The parent cgroup of a class's users (``ClassSpawner.cgroup_name`` in the hub's configuration)."""
+    return f"grounding-kit-{course_id}"
+
+
 class ClassSpawner(_spawner.SimpleLocalProcessSpawner):
     """SimpleLocalProcessSpawner plus a memory cgroup per user, capped at ``mem_limit``.
 

@@ -9,6 +9,10 @@ under a deadline; it stops by itself and stops what it started by PID.
         run = run_class(hub, "01_grounding_and_clip", students=["student01", "student02"])
     print(run.table())
 
+Each step of a student's (:func:`login`, :func:`start_server`, :func:`fetch`, :func:`save_notebook`,
+:func:`open_kernel`, :func:`submit`) is a function of its own, so that a test can put a fault
+between two of them (a killed kernel, :meth:`RunningHub.restart`).
+
 The instructor's side (release, collect, autograde) runs nbgrader's own commands in the course
 folder with the instructor's hub token, as an instructor does in a terminal on the hub.
 (A locust or hubtraf user would do the same requests; neither adds to a one-shot class, and
@@ -37,7 +41,7 @@ import psutil
 import requests
 import websocket
 
-from grounding_kit.course.hub_spawner import memory_cgroup_root, peak_file
+from grounding_kit.course.hub_spawner import class_cgroup_name, memory_cgroup_root, peak_file
 from grounding_kit.course.nbgrader import filled_submission
 
 PEAK_CODE = ("print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
@@ -273,63 +277,117 @@ def _cgroup_peak_mb(settings: dict, name: str) -> float | None:
     found = memory_cgroup_root()
     if found is None:
         return None
-    path = found[0] / f"grounding-kit-{settings['course_id']}" / name / peak_file(found[1])
+    path = found[0] / class_cgroup_name(settings["course_id"]) / name / peak_file(found[1])
     return int(path.read_text()) / 2**20 if path.is_file() else None
+
+
+def login(hub: RunningHub, name: str) -> str:
+    """Log ``name`` in with the class password, as the login page does; return an API token of theirs
+    (made by their own session, as JupyterLab's token page makes one), valid two hours."""
+    http = requests.Session()
+    http.get(f"{hub.url}/hub/login", timeout=60)
+    answer = http.post(f"{hub.url}/hub/login", allow_redirects=False, timeout=60,
+                       data={"username": name, "password": hub.passwords["student_password"],
+                             "_xsrf": http.cookies.get("_xsrf", path="/hub/")})
+    if answer.status_code != 302:
+        raise RuntimeError(f"login of {name} answered {answer.status_code}")
+    made = http.post(f"{hub.url}/hub/api/users/{name}/tokens", json={"note": "class", "expires_in": 7200},
+                     headers={"X-XSRFToken": http.cookies.get("_xsrf", path="/hub/")}, timeout=60)
+    made.raise_for_status()
+    return made.json()["token"]
+
+
+def start_server(hub: RunningHub, name: str, token: str, timeout: float = 300) -> None:
+    """Start ``name``'s server through the hub's API and wait until the hub calls it ready."""
+    start = time.monotonic()
+    spawn = requests.post(f"{hub.url}/hub/api/users/{name}/server", headers=hub.headers(token), timeout=120)
+    if spawn.status_code not in (201, 202):
+        raise RuntimeError(f"starting the server answered {spawn.status_code}: {spawn.text[:200]}")
+    while True:
+        user = requests.get(f"{hub.url}/hub/api/users/{name}", headers=hub.headers(token), timeout=60).json()
+        server = user.get("servers", {}).get("")
+        if server and server.get("ready"):
+            return
+        if time.monotonic() - start > timeout or (server is None and spawn.status_code == 202
+                                                  and time.monotonic() - start > 5):
+            raise RuntimeError(f"server not ready after {time.monotonic() - start:.0f} s")
+        time.sleep(0.5)
+
+
+def server_url(hub: RunningHub, name: str) -> str:
+    """``name``'s server, through the hub's proxy (as the student's browser reaches it)."""
+    return f"{hub.url}/user/{name}"
+
+
+def assignment_path(hub: RunningHub, assignment: str) -> str:
+    """Where nbgrader's fetch puts ``assignment``'s notebook in a student's folder (the contents API path)."""
+    return f"{hub.settings['course_id']}/{assignment}/{assignment}.ipynb"
+
+
+def fetch(hub: RunningHub, name: str, token: str, assignment: str) -> nbformat.NotebookNode:
+    """Fetch ``assignment`` into ``name``'s folder (nbgrader's assignment list) and return its notebook."""
+    query = {"course_id": hub.settings["course_id"], "assignment_id": assignment}
+    requests.post(f"{server_url(hub, name)}/assignments/fetch", params=query, headers=hub.headers(token),
+                  timeout=300).raise_for_status()
+    return load_notebook(hub, name, token, assignment_path(hub, assignment))
+
+
+def load_notebook(hub: RunningHub, name: str, token: str, path: str) -> nbformat.NotebookNode:
+    """The notebook at ``path`` in ``name``'s folder, through the server's contents API."""
+    got = requests.get(f"{server_url(hub, name)}/api/contents/{path}", headers=hub.headers(token), timeout=60)
+    got.raise_for_status()
+    return nbformat.from_dict(got.json()["content"])
+
+
+def save_notebook(hub: RunningHub, name: str, token: str, path: str, notebook: nbformat.NotebookNode) -> None:
+    """Save ``notebook`` at ``path`` in ``name``'s folder, as JupyterLab's save does (contents API)."""
+    requests.put(f"{server_url(hub, name)}/api/contents/{path}", headers=hub.headers(token), timeout=120,
+                 json={"type": "notebook", "format": "json", "content": notebook}).raise_for_status()
+
+
+def open_kernel(hub: RunningHub, name: str, token: str, path: str, timeout: float = 900) -> tuple[dict, KernelClient]:
+    """Open the notebook at ``path`` with a new kernel (a session); return the session and a client of its kernel."""
+    session = requests.post(f"{server_url(hub, name)}/api/sessions", headers=hub.headers(token), timeout=120,
+                            json={"path": path, "name": Path(path).name, "type": "notebook",
+                                  "kernel": {"name": "python3"}})
+    session.raise_for_status()
+    return session.json(), connect_kernel(hub, name, token, session.json()["kernel"]["id"], timeout)
+
+
+def connect_kernel(hub: RunningHub, name: str, token: str, kernel_id: str, timeout: float = 900) -> KernelClient:
+    """A client of kernel ``kernel_id`` of ``name``'s server, over its websocket through the proxy."""
+    ws_url = server_url(hub, name).replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
+    return KernelClient(ws_url, hub.headers(token), timeout)
+
+
+def submit(hub: RunningHub, name: str, token: str, assignment: str) -> None:
+    """Submit ``assignment`` from ``name``'s folder (nbgrader's assignment list); raise RuntimeError if refused."""
+    query = {"course_id": hub.settings["course_id"], "assignment_id": assignment}
+    answer = requests.post(f"{server_url(hub, name)}/assignments/submit", params=query, headers=hub.headers(token),
+                           timeout=300)
+    answer.raise_for_status()
+    reply = answer.json()
+    if isinstance(reply, dict) and not reply.get("success", True):
+        raise RuntimeError(f"submit failed: {str(reply.get('value', reply))[:300]}")
 
 
 def run_student(hub: RunningHub, name: str, assignment: str, source: nbformat.NotebookNode,
                 arrived_s: float, *, cell_timeout: float = 900, spawn_timeout: float = 300) -> StudentResult:
     """One student's visit: log in, start the server, fetch, run every cell, save, submit."""
     result = StudentResult(name=name, arrived_s=round(arrived_s, 2))
-    course = hub.settings["course_id"]
-    http = requests.Session()
     try:
         start = time.monotonic()
-        http.get(f"{hub.url}/hub/login", timeout=60)
-        login = http.post(f"{hub.url}/hub/login", allow_redirects=False, timeout=60,
-                          data={"username": name, "password": hub.passwords["student_password"],
-                                "_xsrf": http.cookies.get("_xsrf", path="/hub/")})
-        if login.status_code != 302:
-            raise RuntimeError(f"login answered {login.status_code}")
-        # the student's own page asks the hub for a token, as JupyterLab's token page does
-        made = http.post(f"{hub.url}/hub/api/users/{name}/tokens", json={"note": "class", "expires_in": 7200},
-                         headers={"X-XSRFToken": http.cookies.get("_xsrf", path="/hub/")}, timeout=60)
-        made.raise_for_status()
-        token = made.json()["token"]
+        token = login(hub, name)
         result.login_s = round(time.monotonic() - start, 2)
 
         start = time.monotonic()
-        spawn = requests.post(f"{hub.url}/hub/api/users/{name}/server", headers=hub.headers(token), timeout=120)
-        if spawn.status_code not in (201, 202):
-            raise RuntimeError(f"starting the server answered {spawn.status_code}: {spawn.text[:200]}")
-        while True:
-            user = requests.get(f"{hub.url}/hub/api/users/{name}", headers=hub.headers(token), timeout=60).json()
-            server = user.get("servers", {}).get("")
-            if server and server.get("ready"):
-                break
-            if time.monotonic() - start > spawn_timeout or (server is None and spawn.status_code == 202
-                                                            and time.monotonic() - start > 5):
-                raise RuntimeError(f"server not ready after {time.monotonic() - start:.0f} s")
-            time.sleep(0.5)
+        start_server(hub, name, token, spawn_timeout)
         result.spawn_s = round(time.monotonic() - start, 2)
 
-        base = f"{hub.url}/user/{name}"
-        query = {"course_id": course, "assignment_id": assignment}
-        requests.post(f"{base}/assignments/fetch", params=query, headers=hub.headers(token),
-                      timeout=300).raise_for_status()
-        path = f"{course}/{assignment}/{assignment}.ipynb"
-        got = requests.get(f"{base}/api/contents/{path}", headers=hub.headers(token), timeout=60)
-        got.raise_for_status()
-        notebook = filled_submission(nbformat.from_dict(got.json()["content"]), source)
-
+        notebook = filled_submission(fetch(hub, name, token, assignment), source)
+        path = assignment_path(hub, assignment)
         start = time.monotonic()
-        session = requests.post(f"{base}/api/sessions", headers=hub.headers(token), timeout=120,
-                                json={"path": path, "name": f"{assignment}.ipynb", "type": "notebook",
-                                      "kernel": {"name": "python3"}})
-        session.raise_for_status()
-        kernel_id = session.json()["kernel"]["id"]
-        ws_url = base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
-        kernel = KernelClient(ws_url, hub.headers(token), cell_timeout)
+        session, kernel = open_kernel(hub, name, token, path, cell_timeout)
         try:
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
@@ -349,15 +407,10 @@ def run_student(hub: RunningHub, name: str, assignment: str, source: nbformat.No
         result.user_peak_mb = _cgroup_peak_mb(hub.settings, name)
         if result.user_peak_mb is not None:
             result.user_peak_mb = round(result.user_peak_mb, 1)
-        notebook.metadata.pop("widgets", None)  # a submission keeps no widget state
-        requests.put(f"{base}/api/contents/{path}", headers=hub.headers(token), timeout=120,
-                     json={"type": "notebook", "format": "json", "content": notebook}).raise_for_status()
-        requests.delete(f"{base}/api/sessions/{session.json()['id']}", headers=hub.headers(token), timeout=60)
-        submit = requests.post(f"{base}/assignments/submit", params=query, headers=hub.headers(token), timeout=300)
-        submit.raise_for_status()
-        answer = submit.json()
-        if isinstance(answer, dict) and not answer.get("success", True):
-            raise RuntimeError(f"submit failed: {str(answer.get('value', answer))[:300]}")
+        save_notebook(hub, name, token, path, notebook)
+        requests.delete(f"{server_url(hub, name)}/api/sessions/{session['id']}", headers=hub.headers(token),
+                        timeout=60)
+        submit(hub, name, token, assignment)
         result.submitted = True
     except Exception as err:  # the run records every failure and goes on with the other students
         where = traceback.extract_tb(err.__traceback__)[-1]
@@ -421,14 +474,20 @@ def release(hub: RunningHub, assignment: str) -> None:
     hub.nbgrader("release_assignment", assignment, "--force")
 
 
+def collect(hub: RunningHub, assignment: str, students: Sequence[str]) -> int:
+    """The instructor collects ``assignment`` from the exchange; return how many of ``students`` it holds."""
+    hub.nbgrader("collect", assignment, "--update")
+    course = hub.directory / "course"
+    return sum((course / "submitted" / name / assignment).is_dir() for name in students)
+
+
 def collect_and_grade(hub: RunningHub, assignment: str,
                       students: Sequence[str]) -> tuple[int, int, dict[str, float]]:
     """The instructor collects and autogrades; return ``students``' (collected, autograded, {student: score})."""
     from nbgrader.api import Gradebook
 
-    hub.nbgrader("collect", assignment, "--update")
+    collected = collect(hub, assignment, students)
     course = hub.directory / "course"
-    collected = sum((course / "submitted" / name / assignment).is_dir() for name in students)
     hub.nbgrader("autograde", assignment, timeout=3600)
     autograded = sum((course / "autograded" / name / assignment).is_dir() for name in students)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:

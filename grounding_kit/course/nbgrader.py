@@ -108,6 +108,13 @@ c.Execute.timeout = {timeout}
 from grounding_kit.course.nbgrader_release import release_preprocessors  # noqa: E402
 
 c.GenerateAssignment.preprocessors = release_preprocessors()
+# submissions and autograded copies keep no widget state (megabytes a copy; the outputs are graded),
+# and feedback pages load MathJax from the Jupyter server that serves them, not from a CDN
+from grounding_kit.course import nbgrader_plugins  # noqa: E402
+
+c.ExchangeFactory.submit = nbgrader_plugins.WidgetFreeSubmit
+c.Autograde.autograde_preprocessors = nbgrader_plugins.autograde_preprocessors()
+c.HTMLExporter.extra_template_basedirs = nbgrader_plugins.feedback_template_dirs()
 '''
 
 
@@ -129,8 +136,8 @@ def init_course(directory: Path, notebooks_dir: Path, *, names: Iterable[str] | 
     names : notebook stems to include (all with exercises when None).
     course_id : nbgrader's course id.
     timeout : seconds a cell may run when nbgrader executes it.
-    exchange : nbgrader's exchange folder (default: ``exchange/`` inside the course folder; a class
-        hub passes the folder its users share).
+    exchange : nbgrader's exchange folder (default: ``exchange/`` inside the course folder, made
+        with mode 1777; a class hub passes the folder its users share, which it makes).
     force : replace the files this function writes in a folder that already holds a course
         (nothing else in it is touched); without it an existing course is refused.
 
@@ -173,6 +180,11 @@ def init_course(directory: Path, notebooks_dir: Path, *, names: Iterable[str] | 
     converted = {assignment_name(p): nbgrader_notebook(nb, p.name) for p, nb in chosen}
     directory.mkdir(parents=True, exist_ok=True)
     exchange_root = repr(str(Path(exchange).resolve())) if exchange is not None else 'str(here / "exchange")'
+    if exchange is None and not (directory / "exchange").is_dir():
+        # nbgrader's exchange exists from the start (else Formgrader and the assignment list say it
+        # "could not be created"); world-writable with the sticky bit, as nbgrader's docs set it up
+        (directory / "exchange").mkdir()
+        (directory / "exchange").chmod(0o1777)
     config.write_text(NBGRADER_CONFIG.format(course_id=course_id, timeout=timeout, exchange=exchange_root),
                       encoding="utf-8")
     for assignment, target in targets.items():

@@ -15,6 +15,8 @@ c.CourseDirectory.course_id = CLASS["course_id"]
 c.Exchange.root = str(hub_dir / "exchange")
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
+# what a student submits keeps no widget state (megabytes a notebook); their own notebook keeps it
+c.ExchangeFactory.submit = "grounding_kit.course.nbgrader_plugins.WidgetFreeSubmit"
 # All users share one operating-system account on this single-machine hub, and nbgrader names a
 # submission after that account; name it after the hub user instead. (With one account per user,
 # as SystemdSpawner or KubeSpawner give, delete these lines.)
