@@ -227,6 +227,7 @@ def test_arrivals_are_seeded_and_within_the_window():
     times = loadtest.arrival_times(10, 60.0, seed=0)
     assert times == sorted(times) == loadtest.arrival_times(10, 60.0, seed=0)
     assert 0 <= times[0] and times[-1] <= 60 and times != loadtest.arrival_times(10, 60.0, seed=1)
+    assert len(set(times)) == 10 and times[-1] - times[0] > 30  # spread over the window, not one instant
 
 
 @pytest.mark.slow

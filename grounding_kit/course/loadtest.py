@@ -498,7 +498,8 @@ def collect_and_grade(hub: RunningHub, assignment: str,
 
 def arrival_times(count: int, arrival_seconds: float, seed: int = 0) -> list[float]:
     """``count`` seeded arrival offsets in [0, arrival_seconds], sorted (a class trickling in)."""
-    return sorted(random.Random(seed).uniform(0, arrival_seconds) for _ in range(count))
+    generator = random.Random(seed)
+    return sorted(generator.uniform(0, arrival_seconds) for _ in range(count))
 
 
 def run_class(hub: RunningHub, assignment: str, students: Sequence[str], *, arrival_seconds: float = 60.0,
