@@ -57,7 +57,7 @@ def test_init_hub_writes_a_deployment(hub_dir):
     cls = json.loads((hub_dir / "class.json").read_text())
     assert config.JupyterHub.spawner_class == "grounding_kit.course.hub_spawner.ClassSpawner"
     # the users' cgroups are where the class run reads their peaks (loadtest._cgroup_peak_mb)
-    assert config.ClassSpawner.cgroup_name == hub_spawner.class_cgroup_name(cls["course_id"])
+    assert config.ClassSpawner.cgroup_name == hub_spawner.class_cgroup_name(cls["course_id"], hub_dir)
     assert config.Spawner.cmd == [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
     assert config.Spawner.environment["PATH"].startswith(str(Path(sys.prefix) / "bin"))
     assert config.Spawner.mem_limit == "1G"
@@ -204,7 +204,7 @@ def test_class_spawner_caps_each_users_memory(tmp_path):
                     "or cgroup v2 with the memory controller): ClassSpawner cannot enforce mem_limit here")
     course = f"test-{os.getpid()}"
     user = type("User", (), {"name": "capped", "escaped_name": "capped", "url": "/user/capped/"})()
-    spawner = hub_spawner.ClassSpawner(user=user, mem_limit="64M", cgroup_name=hub_spawner.class_cgroup_name(course),
+    spawner = hub_spawner.ClassSpawner(user=user, mem_limit="64M", cgroup_name=hub_spawner.class_cgroup_name(course, tmp_path),
                                        home_dir_template=str(tmp_path / "{username}"))
     preexec = spawner.make_preexec_fn("capped")
     folder = spawner.user_cgroup()[0]
@@ -216,7 +216,8 @@ def test_class_spawner_caps_each_users_memory(tmp_path):
                                capture_output=True, text=True, timeout=120)
         assert under.returncode == 0 and under.stdout.strip() == "16", under.stderr[-500:]
         assert (tmp_path / "capped").is_dir()  # and the server starts in the user's home folder
-        peak = loadtest._cgroup_peak_mb({"course_id": course}, "capped")
+        hub = type("Hub", (), {"settings": {"course_id": course}, "directory": tmp_path})()
+        peak = loadtest._cgroup_peak_mb(hub, "capped")
         assert peak is not None and 16 < peak <= 64, peak
     finally:
         folder.rmdir()

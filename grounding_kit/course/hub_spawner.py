@@ -10,6 +10,7 @@ SystemdSpawner's ``MemoryMax`` and KubeSpawner's container limit do on real depl
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -43,9 +44,14 @@ def peak_file(limit_file: str) -> str:
     return "memory.max_usage_in_bytes" if limit_file == "memory.limit_in_bytes" else "memory.peak"
 
 
-def class_cgroup_name(course_id: str) -> str:
-    """The parent cgroup of a class's users (``ClassSpawner.cgroup_name`` in the hub's configuration)."""
-    return f"grounding-kit-{course_id}"
+def class_cgroup_name(course_id: str, directory: str | os.PathLike) -> str:
+    """The parent cgroup of a class's users (``ClassSpawner.cgroup_name`` in the hub's configuration).
+
+    Named after the course and the hub's folder, so that two hubs on one machine (two courses, or
+    the same course twice) never share a user's cgroup.
+    """
+    folder = hashlib.sha256(str(Path(directory).resolve()).encode()).hexdigest()[:8]
+    return f"grounding-kit-{course_id}-{folder}"
 
 
 class ClassSpawner(_spawner.SimpleLocalProcessSpawner):

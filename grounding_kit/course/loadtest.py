@@ -273,11 +273,11 @@ class KernelClient:
         self.ws.close()
 
 
-def _cgroup_peak_mb(settings: dict, name: str) -> float | None:
+def _cgroup_peak_mb(hub: RunningHub, name: str) -> float | None:
     found = memory_cgroup_root()
     if found is None:
         return None
-    path = found[0] / class_cgroup_name(settings["course_id"]) / name / peak_file(found[1])
+    path = found[0] / class_cgroup_name(hub.settings["course_id"], hub.directory) / name / peak_file(found[1])
     return int(path.read_text()) / 2**20 if path.is_file() else None
 
 
@@ -404,7 +404,7 @@ def run_student(hub: RunningHub, name: str, assignment: str, source: nbformat.No
                 result.kernel_peak_mb = round(int(outputs[0]["text"].strip()) / 1024, 1)
         finally:
             kernel.close()
-        result.user_peak_mb = _cgroup_peak_mb(hub.settings, name)
+        result.user_peak_mb = _cgroup_peak_mb(hub, name)
         if result.user_peak_mb is not None:
             result.user_peak_mb = round(result.user_peak_mb, 1)
         save_notebook(hub, name, token, path, notebook)

@@ -90,7 +90,7 @@ c.JupyterHub.spawner_class = "grounding_kit.course.hub_spawner.ClassSpawner"
 c.ClassSpawner.home_dir_template = str(here / "homes" / "{username}")
 from grounding_kit.course.hub_spawner import class_cgroup_name  # noqa: E402
 
-c.ClassSpawner.cgroup_name = class_cgroup_name(COURSE_ID)  # /sys/fs/cgroup/memory/<this>/<user> (v1)
+c.ClassSpawner.cgroup_name = class_cgroup_name(COURSE_ID, here)  # /sys/fs/cgroup/memory/<this>/<user> (v1)
 c.Spawner.mem_limit = MEM_LIMIT
 c.Spawner.cpu_limit = CPU_LIMIT
 c.Spawner.cmd = [str(KIT_ENV / "bin" / "jupyterhub-singleuser")]
