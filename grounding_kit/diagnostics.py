@@ -71,9 +71,9 @@ def doctor(hub_timeout: float = hub.DEFAULT_TIMEOUT_S, load_models: bool = True,
     load_models : also load the embedded tiny models (a few seconds), not just look for them.
     in_child : run the checks that import torch (the device, the embedded models) in a child
         Python process, so that this process does not keep torch, open_clip and the two models
-        resident: notebook 00's kernel peaks at about 0.2 GB instead of 1.1 GB (see
-        benchmarks/notebook_costs.md). False: in this process (the ``grounding-kit doctor`` command,
-        which exits right after).
+        resident: notebook 00's kernel peaks at 81 MiB instead of 1105 MiB (the child, for the few
+        seconds of the check, at 990 MiB; benchmarks/notebook_costs.md). False: in this process
+        (the ``grounding-kit doctor`` command, which exits right after).
     """
     report = DoctorReport()
     report.checks.append(_check_python())

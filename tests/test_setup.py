@@ -157,7 +157,8 @@ def test_model_modules_leave_triton_out_where_there_is_no_gpu_for_it():
 
     code = ("import json, sys\n"
             "import grounding_kit.models, torchvision\n"
-            "print(json.dumps({'dynamo': 'torch._dynamo' in sys.modules, 'absent': sys.modules.get('triton', 0) is None}))")
+            "print(json.dumps({'dynamo': 'torch._dynamo' in sys.modules,\n"
+            "                  'absent': sys.modules.get('triton', 0) is None}))")
     result = _run_python(code)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])

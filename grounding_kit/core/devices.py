@@ -22,7 +22,7 @@ def skip_triton_without_gpu() -> bool:
 
     torchvision (imported by open_clip) and transformers' vision models import ``torch._dynamo``,
     which imports Triton when it is installed (CUDA builds of torch install it): about 88 MB of
-    resident memory per process (its 400 MB ``libtriton.so`` and Python modules), measured on this
+    resident memory per process (its 483 MB ``libtriton.so`` and Python modules), measured on this
     project's CPU machines, for a compiler that only generates GPU kernels. Without any of
     :data:`TRITON_DEVICE_FILES` the module is marked absent (``sys.modules["triton"] = None``,
     Python's documented way: its import raises ``ImportError``, which torch reads as "Triton not
