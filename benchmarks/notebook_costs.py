@@ -2,7 +2,8 @@
 peak resident memory, as a ratio to notebook 00 (the baseline, measured in the same run).
 
 Each notebook is executed top to bottom with nbclient in a fresh kernel of this environment (warm
-caches: run it twice if the first run has to build them); the kernel's peak resident set is read
+caches: run it twice if the first run has to build them, or point ``GROUNDING_KIT_CACHE`` at an empty
+folder to measure what the test suite's fresh cache costs); the kernel's peak resident set is read
 from ``/proc/<pid>/status`` (``VmHWM``) when the run ends. The load average of the machine is
 printed beside the times: on a shared machine they are upper bounds.
 
@@ -25,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def peak_rss_mb(pid: int) -> float:
-    """The peak resident set (``VmHWM``) of process ``pid`` in MB."""
+    """The peak resident set (``VmHWM``) of process ``pid`` in MB (MiB: 2**20 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024

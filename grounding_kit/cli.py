@@ -64,7 +64,7 @@ def _check_dashboard(args: argparse.Namespace) -> None:
 def _doctor(args: argparse.Namespace) -> int:
     from grounding_kit.diagnostics import doctor
 
-    report = doctor(hub_timeout=args.hub_timeout)
+    report = doctor(hub_timeout=args.hub_timeout, in_child=False)
     print(report.text())
     return 0 if report.ok else 1
 

@@ -7,7 +7,9 @@ Offline is a normal mode, not a problem: the embedded defaults need no network.
 
 from __future__ import annotations
 
+import json
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -59,22 +61,50 @@ class DoctorReport:
         return self.text()
 
 
-def doctor(hub_timeout: float = hub.DEFAULT_TIMEOUT_S, load_models: bool = True) -> DoctorReport:
+def doctor(hub_timeout: float = hub.DEFAULT_TIMEOUT_S, load_models: bool = True,
+           in_child: bool = True) -> DoctorReport:
     """Check the installation and return a :class:`DoctorReport` (one line per check).
 
     Parameters
     ----------
     hub_timeout : seconds to wait for the model hub before calling it unreachable.
     load_models : also load the embedded tiny models (a few seconds), not just look for them.
+    in_child : run the checks that import torch (the device, the embedded models) in a child
+        Python process, so that this process does not keep torch, open_clip and the two models
+        resident: notebook 00's kernel peaks at 81 MiB instead of 1105 MiB (the child, for the few
+        seconds of the check, at 990 MiB; benchmarks/notebook_costs.md). False: in this process
+        (the ``grounding-kit doctor`` command, which exits right after).
     """
     report = DoctorReport()
     report.checks.append(_check_python())
     report.checks.extend(_check_package(name) for name in PACKAGES)
-    report.checks.append(_check_device())
-    report.checks.extend(_check_embedded_models(load_models))
+    report.checks.extend(_torch_checks_in_child(load_models) if in_child else _torch_checks(load_models))
     report.checks.append(_check_hub(hub_timeout))
     report.checks.append(_check_cache())
     return report
+
+
+def _torch_checks(load_models: bool) -> list[Check]:
+    """The checks that import torch: the compute device and the embedded models."""
+    return [_check_device(), *_check_embedded_models(load_models)]
+
+
+def _torch_checks_in_child(load_models: bool) -> list[Check]:
+    """:func:`_torch_checks` in a fresh Python process with this one's ``sys.path`` and environment."""
+    code = ("import json, sys\n"
+            "sys.path[:0] = json.loads(sys.argv[1])\n"
+            "from dataclasses import asdict\n"
+            "from grounding_kit.diagnostics import _torch_checks\n"
+            "print(json.dumps([asdict(c) for c in _torch_checks(sys.argv[2] == '1')]))")
+    try:
+        result = subprocess.run([sys.executable, "-c", code, json.dumps(sys.path), "1" if load_models else "0"],
+                                capture_output=True, text=True, timeout=600)
+        lines = result.stdout.strip().splitlines()
+        if result.returncode != 0 or not lines:
+            raise RuntimeError(f"exit code {result.returncode}: {result.stderr.strip()[-300:]}")
+        return [Check(**fields) for fields in json.loads(lines[-1])]
+    except (OSError, subprocess.SubprocessError, RuntimeError, ValueError, TypeError) as err:
+        return [Check("device", f"the check process failed ({type(err).__name__}: {err})", problem=True)]
 
 
 def _check_python() -> Check:

@@ -129,6 +129,43 @@ def test_doctor_command_passes_offline():
     assert time.monotonic() - start < 120
 
 
+@pytest.mark.slow
+def test_the_doctor_checks_torch_and_the_models_in_a_child_and_leaves_this_process_light():
+    code = ("import json, sys, grounding_kit as gk\n"
+            "report = gk.doctor(hub_timeout=0.01)\n"
+            "print(json.dumps({'names': [c.name for c in report.checks], 'problems': [c.name for c in report.problems],"
+            f" 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))")
+    result = _run_python(code, HF_HUB_OFFLINE="1")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["heavy"] == [], f"the doctor left {out['heavy']} in the caller's process"
+    assert out["problems"] == []
+    assert [n for n in out["names"] if n in ("device", "tiny-shapes", "tiny-shapes-vqa")] == [
+        "device", "tiny-shapes", "tiny-shapes-vqa"]
+
+
+def test_a_failing_child_check_is_one_problem_line(monkeypatch):
+    from grounding_kit import diagnostics
+
+    monkeypatch.setattr(diagnostics.sys, "executable", "/nonexistent/python")
+    checks = diagnostics._torch_checks_in_child(load_models=False)
+    assert len(checks) == 1 and checks[0].problem and "the check process failed" in checks[0].detail
+
+
+def test_model_modules_leave_triton_out_where_there_is_no_gpu_for_it():
+    from grounding_kit.core.devices import TRITON_DEVICE_FILES
+
+    code = ("import json, sys\n"
+            "import grounding_kit.models, torchvision\n"
+            "print(json.dumps({'dynamo': 'torch._dynamo' in sys.modules,\n"
+            "                  'absent': sys.modules.get('triton', 0) is None}))")
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["dynamo"], "torchvision no longer imports torch._dynamo: the Triton skip may be unneeded"
+    assert out["absent"] == (not any(os.path.exists(path) for path in TRITON_DEVICE_FILES))
+
+
 def test_doctor_reports_a_missing_model_as_a_problem(tmp_path, monkeypatch):
     from grounding_kit import diagnostics
 

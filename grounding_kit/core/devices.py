@@ -6,9 +6,38 @@ GPU fails later, deep inside a model's ``.to()``. The kit decides once, at the p
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from grounding_kit.core.validation import describe
+
+
+#: device files of the GPUs Triton compiles kernels for (NVIDIA, AMD ROCm, Intel); with none, it has no use
+TRITON_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd", "/dev/dri")
+
+
+def skip_triton_without_gpu() -> bool:
+    """Mark the Triton compiler not importable in this process when the machine has no GPU for it.
+
+    torchvision (imported by open_clip) and transformers' vision models import ``torch._dynamo``,
+    which imports Triton when it is installed (CUDA builds of torch install it): about 88 MB of
+    resident memory per process (its 483 MB ``libtriton.so`` and Python modules), measured on this
+    project's CPU machines, for a compiler that only generates GPU kernels. Without any of
+    :data:`TRITON_DEVICE_FILES` the module is marked absent (``sys.modules["triton"] = None``,
+    Python's documented way: its import raises ``ImportError``, which torch reads as "Triton not
+    installed"; ``torch.compile`` on the CPU does not use it). Does nothing once Triton is imported
+    or where a GPU device file exists.
+
+    Returns
+    -------
+    bool
+        Whether Triton was marked absent by this call.
+    """
+    if "triton" in sys.modules or any(os.path.exists(path) for path in TRITON_DEVICE_FILES):
+        return False
+    sys.modules["triton"] = None  # type: ignore[assignment]
+    return True
 
 
 def available_devices() -> list[str]:

@@ -14,7 +14,11 @@ Public API (imported lazily, so ``import grounding_kit.models`` stays light):
 
 from __future__ import annotations
 
+from grounding_kit.core.devices import skip_triton_without_gpu
 from grounding_kit.core.lazy import lazy_exports
+
+# before any model module imports torchvision, open_clip or transformers (which import torch._dynamo)
+skip_triton_without_gpu()
 
 _EXPORTS: dict[str, str] = {
     "load_clip": "grounding_kit.models.clip",
