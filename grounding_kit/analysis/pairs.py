@@ -23,8 +23,11 @@ from grounding_kit.models.features import Features, take
 from grounding_kit.models.contract import BILINEAR, FIRST_LAYER_LINEAR, PairModel, structure_of
 from grounding_kit.core.validation import check_memory, check_positive_int, describe
 
-#: pairs per model call on the generic path
+#: pairs per model call on the generic path (at most; see GATHER_BYTES)
 GENERIC_PAIRS = 4096
+#: bytes of the gathered text and image inputs per model call on the generic path: 4096 pairs of
+#: 64 x 64 images are 200 MB per call, per Dask worker thread
+GATHER_BYTES = 32 * 2**20
 #: bytes of the (pairs, H) hidden block per ``rest`` call on the first-layer-linear path
 HIDDEN_BYTES = 4 * 2**20
 #: pairs per tile on the bilinear path (an einsum, no model call)
@@ -91,6 +94,13 @@ def _to_device(values: Any, device: torch.device) -> Any:
     return values.to(device) if isinstance(values, torch.Tensor) else values
 
 
+def _row_bytes(values: Any) -> int:
+    """Bytes of one row of a tensor or array of inputs (0 for a plain sequence, e.g. of strings)."""
+    if hasattr(values, "nbytes") and len(values) > 0:  # torch tensor or numpy array
+        return int(values[0].nbytes)
+    return 0
+
+
 def _gather(values: Any, index: torch.Tensor) -> Any:
     if isinstance(values, torch.Tensor):
         return values[index.to(values.device)]
@@ -141,7 +151,8 @@ class PairEvaluator:
             self._init_first_layer()
             self.pairs_per_call = batch_size or max(256, HIDDEN_BYTES // (4 * self.text_hidden.shape[1]))
         else:
-            self.pairs_per_call = batch_size or GENERIC_PAIRS
+            per_pair = _row_bytes(self.text) + _row_bytes(self.image)
+            self.pairs_per_call = batch_size or max(1, min(GENERIC_PAIRS, GATHER_BYTES // max(per_pair, 1)))
 
     def _init_bilinear(self) -> None:
         f = self.model.bilinear_factors(self.text, self.image)
