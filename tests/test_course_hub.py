@@ -19,6 +19,7 @@ import requests
 import yaml
 
 from conftest import NOTEBOOKS, REPO
+from grounding_kit.course import cgroups
 from grounding_kit.course import hub as gk_hub
 
 pytest.importorskip("jupyterhub", reason="the class hub needs the kit's [hub] extra")
@@ -184,12 +185,12 @@ def test_hub_init_command_line(tmp_path):
 def test_memory_cgroup_root_finds_v1_and_v2_and_none(tmp_path):
     (tmp_path / "v1" / "memory").mkdir(parents=True)
     (tmp_path / "v1" / "memory" / "memory.limit_in_bytes").write_text("max")
-    assert hub_spawner.memory_cgroup_root(tmp_path / "v1") == (tmp_path / "v1" / "memory", "memory.limit_in_bytes")
+    assert cgroups.memory_cgroup_root(tmp_path / "v1") == (tmp_path / "v1" / "memory", "memory.limit_in_bytes")
     (tmp_path / "v2").mkdir()
     (tmp_path / "v2" / "cgroup.controllers").write_text("cpu io memory pids")
-    assert hub_spawner.memory_cgroup_root(tmp_path / "v2") == (tmp_path / "v2", "memory.max")
+    assert cgroups.memory_cgroup_root(tmp_path / "v2") == (tmp_path / "v2", "memory.max")
     (tmp_path / "none").mkdir()
-    assert hub_spawner.memory_cgroup_root(tmp_path / "none") is None
+    assert cgroups.memory_cgroup_root(tmp_path / "none") is None
 
 
 ALLOCATE = "x = bytearray({mb} * 2**20)\nfor i in range(0, len(x), 4096): x[i] = 1\nprint(len(x) // 2**20)"
@@ -199,7 +200,7 @@ def test_class_spawner_caps_each_users_memory(tmp_path):
     """Where the hub can make memory cgroups (root on cgroup v1 or v2), a user's processes run in one
     capped at mem_limit: a process going over it is killed, one under it runs, and the peak the
     class run reports is read from that cgroup."""
-    if hub_spawner.memory_cgroup_root() is None:
+    if cgroups.memory_cgroup_root() is None:
         pytest.skip("no writable memory cgroup on this machine (needs root and a cgroup v1 memory hierarchy "
                     "or cgroup v2 with the memory controller): ClassSpawner cannot enforce mem_limit here")
     course = f"test-{os.getpid()}"
@@ -252,7 +253,7 @@ def test_a_class_of_three_runs_a_homework_cycle_on_the_hub(tmp_path):
                if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
     assert all(score == full for score in run.scores.values()), run.scores  # the filled solutions pass
     assert all(s.kernel_peak_mb and s.kernel_peak_mb > 100 for s in run.students)
-    if hub_spawner.memory_cgroup_root() is None:  # nothing enforced, nothing measured (the cap test says so)
+    if cgroups.memory_cgroup_root() is None:  # nothing enforced, nothing measured (the cap test says so)
         assert all(s.user_peak_mb is None for s in run.students)
     else:  # each user's server and kernel ran in their own cgroup, under the class's 1G (the cgroup is
         # charged less than the kernel's VmHWM: shared libraries' pages go to the cgroup that first read them)

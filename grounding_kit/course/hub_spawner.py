@@ -17,32 +17,9 @@ from pathlib import Path
 from traitlets import Unicode
 
 from grounding_kit.core.extras import require
+from grounding_kit.course.cgroups import memory_cgroup_root
 
 _spawner = require("jupyterhub.spawner", "hub")
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-def memory_cgroup_root(root: Path = CGROUP_ROOT) -> tuple[Path, str] | None:
-    """Where memory cgroups can be made here, and the file that caps one; None when nowhere.
-
-    Returns ``(folder, limit_file)``: ``(/sys/fs/cgroup/memory, "memory.limit_in_bytes")`` on a
-    cgroup v1 host, ``(/sys/fs/cgroup, "memory.max")`` on a cgroup v2 host with the memory
-    controller, None when neither is writable by this process.
-    """
-    v1 = root / "memory"
-    if (v1 / "memory.limit_in_bytes").is_file() and os.access(v1, os.W_OK):
-        return v1, "memory.limit_in_bytes"
-    controllers = root / "cgroup.controllers"
-    if controllers.is_file() and "memory" in controllers.read_text().split() and os.access(root, os.W_OK):
-        return root, "memory.max"
-    return None
-
-
-def peak_file(limit_file: str) -> str:
-    """The file holding a memory cgroup's peak usage, for the cgroup version of ``limit_file``."""
-    return "memory.max_usage_in_bytes" if limit_file == "memory.limit_in_bytes" else "memory.peak"
-
 
 def class_cgroup_name(course_id: str, directory: str | os.PathLike) -> str:
     """The parent cgroup of a class's users (``ClassSpawner.cgroup_name`` in the hub's configuration).

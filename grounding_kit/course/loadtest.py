@@ -41,7 +41,8 @@ import psutil
 import requests
 import websocket
 
-from grounding_kit.course.hub_spawner import class_cgroup_name, memory_cgroup_root, peak_file
+from grounding_kit.course.cgroups import memory_cgroup_root, peak_file
+from grounding_kit.course.hub_spawner import class_cgroup_name
 from grounding_kit.course.nbgrader import filled_submission
 
 PEAK_CODE = ("print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
