@@ -22,7 +22,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 HUB_PINS ?= jupyterhub==6.1.1 jupyterhub-idle-culler==2.0.0
 PROXY_PIN ?= configurable-http-proxy@5.3.0
 
-.PHONY: help student-lab lab test dashboard present doctor slides book student bench clean-cache hub-proxy
+.PHONY: help student-lab lab test dashboard present doctor slides book student bench clean-cache hub-tools hub-proxy
 
 help:
 	@echo "make student-lab  STUDENTS: your own copies of the notebooks (no solutions) in $(STUDENT_DIR)/, in JupyterLab"
@@ -35,6 +35,7 @@ help:
 	@echo "make book       the students' course website, offline (build/book); EDITION=instructor: with solutions (build/book-instructor)"
 	@echo "make student    write fresh student copies of the notebooks to hand out (build/student)"
 	@echo "make bench      run the benchmarks"
+	@echo "make hub-tools  JupyterHub, its idle culler and proxy for a class (then: grounding-kit hub init DIR)"
 
 $(VENV)/.kit-installed: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,13 @@ $(VENV)/.course-installed: $(VENV)/.kit-installed
 
 $(VENV)/.test-installed: $(VENV)/.kit-installed
 	$(BIN)/python -m pip install --quiet -e '.[test,hub]' $(HUB_PINS)
+	@$(MAKE) --no-print-directory hub-proxy
+	touch $@
+
+# A class on JupyterHub (docs/instructor.md): the hub, its idle culler and its proxy, in the kit's environment.
+hub-tools: $(VENV)/.hub-installed
+$(VENV)/.hub-installed: $(VENV)/.course-installed
+	$(BIN)/python -m pip install --quiet -e '.[course,hub]' $(HUB_PINS)
 	@$(MAKE) --no-print-directory hub-proxy
 	touch $@
 

@@ -30,3 +30,15 @@ def test_per_user_limit_adds_the_headroom_rounded_up():
 def test_bad_sizes_are_refused_by_name(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_the_instructors_guide_shows_the_tables_of_the_measured_figure():
+    from conftest import REPO
+
+    guide = (REPO / "docs" / "instructor.md").read_text(encoding="utf-8")
+    per_user = sizing.per_user_limit(sizing.MEASURED_USER_PEAK_MIB)
+    for concurrency in (1.0, 0.5):
+        assert sizing.markdown_table(sizing.hub_memory_table([30, 100, 300], per_user, concurrency)) in guide
+    assert f"{sizing.MEASURED_USER_PEAK_MIB} MiB" in guide
+    bench = (REPO / "benchmarks" / "class_load_bench.md").read_text(encoding="utf-8")
+    assert f"| {sizing.MEASURED_USER_PEAK_MIB} |" in bench  # the figure is the load test's highest user

@@ -18,6 +18,10 @@ from typing import Sequence
 
 #: TLJH's allowance for the hub, its proxy and services, in MiB
 HUB_OVERHEAD_MIB = 128
+#: the highest memory one user reached in the kit's class load test (server and kernel, the user's
+#: cgroup peak, notebook 02; benchmarks/class_load_bench.md): the first student, who also read the
+#: shared libraries into the page cache
+MEASURED_USER_PEAK_MIB = 947
 
 
 @dataclass(frozen=True)
