@@ -239,8 +239,9 @@ def _check_present(args: argparse.Namespace) -> None:
 def _present(args: argparse.Namespace) -> int:
     from grounding_kit.dashboard.server import SLIDES_TEMPLATE, serve
 
+    # pre-heated: the notebook runs once at start-up, so the first slide shows as soon as the page loads
     return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1", notebook=args.notebook,
-                 template=SLIDES_TEMPLATE)
+                 template=SLIDES_TEMPLATE, preheat=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

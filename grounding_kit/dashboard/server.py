@@ -104,9 +104,13 @@ def voila_command(port: int, host: str = LOCAL, preheat: bool = False, notebook:
     with the kit's offline Voila ``template`` (``gk-offline``; ``gk-slides`` for live reveal.js slides).
 
     ``preheat=True`` makes Voila run the notebook once at start-up, so that the first visitor
-    gets a page whose first lab is already built. Off by default: in our browser tests, pages
-    served from a pre-heated kernel sometimes froze their plotly figures (other widgets kept
-    updating), which a live demo cannot afford.
+    gets a page whose first lab is already built (one kernel kept heated; after a visit takes it,
+    the next is heated :data:`REFILL_DELAY_S` later). ``grounding-kit present`` uses it: Voila's
+    reveal page shows no slide before the whole notebook has run. Off by default for the dashboard
+    (one visitor; the room has its own pool): pages served from a pre-heated kernel once froze
+    their plotly figures in our browser tests (before the kit's figures loaded plotly's bundle from
+    the server); tests/test_browser_presenting.py and benchmarks/room_bench.py now check that a
+    pre-heated page's figures follow the kernel.
 
     ``room`` (a :class:`Room`) serves a room instead: a capped number of visitors, a pre-heated pool
     within the free seats (it replaces ``preheat``) and culling of idle kernels.
@@ -159,9 +163,11 @@ def serve(port: int = 8866, host: str = LOCAL, preheat: bool = False, notebook: 
     env = {**os.environ, READY_ENV: str(ready)}
     env.setdefault("HF_HUB_OFFLINE", "1")
     url = f"http://{LOCAL if host in (LOCAL, 'localhost') else host}:{port}/"
-    opens = ("the first visit fills the kit's caches, about half a minute on 2 cores; later visits show the "
-             "first lab in 5 to 7 s" if notebook is None else "about half a minute on 2 cores")
-    print(f"grounding_kit {what}: open {url} (a page runs its notebook when it opens: {opens}; "
+    opens = ("a page runs its notebook when it opens: the first visit fills the kit's caches, about half a "
+             "minute on 2 cores; later visits show the first lab in 5 to 7 s" if not (preheat or room) else
+             "pre-heated: the server runs the notebook now, and pages opened after that show at once; "
+             "start it a few minutes ahead")
+    print(f"grounding_kit {what}: open {url} ({opens}; "
           "Ctrl+C stops the server)", flush=True)
     if room is not None:
         print(f"  the room: {room.seats} seats (a visitor past them gets a 'room is full' page); {room.pool} "
