@@ -5,6 +5,9 @@ pre-heated pool, culling), then ``--visitors`` Playwright contexts on one headle
 (Debian's, every request outside 127.0.0.1 aborted) open the page together, or spread over
 ``--spread`` seconds. Per visitor, from its arrival:
 
+- *served*: the page's HTML fully received (the browser's own timing of the response: the
+  server's part, kernel included; the rest is the browser's);
+
 - *usable*: the first lab's slider and first figure are drawn **and** a slider move (two
   ArrowRight key presses on its handle) changes that figure's data, as the browser test checks;
 - *full*: the visitor got the "room is full" page instead (its time to that page).
@@ -137,7 +140,9 @@ async def visit(browser, base: str, delay: float, timeout_s: float) -> dict:
     try:
         response = await page.goto(f"{base}/", timeout=timeout_s * 1000)
         result["status"] = response.status if response else None
-        result["html_s"] = time.monotonic() - start  # the page's HTML and scripts loaded: the kernel side is done
+        result["html_s"] = time.monotonic() - start  # the page's HTML and scripts loaded
+        if response is not None:  # the server's part: its HTML fully received (the browser's own timing)
+            result["served_s"] = response.request.timing["responseEnd"] / 1000
         if await page.query_selector(".gk-room-full"):
             result.update(outcome="full", full_s=time.monotonic() - start, text=await page.inner_text("h1"))
             return result
@@ -208,6 +213,7 @@ def run(scenario: str, visitors: int, seats: int, pool: int, spread: float = 0.0
             os.killpg(server.pid, signal.SIGKILL)
     during = [s for s in sampler.samples if s["t"] >= began] or [settle]
     usable = [r["usable_s"] for r in records if r.get("outcome") == "usable"]
+    served = [r["served_s"] for r in records if r.get("outcome") == "usable" and r.get("served_s", -1) >= 0]
     full = [r["full_s"] for r in records if r.get("outcome") == "full"]
     summary = {
         "scenario": scenario, "visitors": visitors, "seats": seats, "pool": pool, "spread_s": spread,
@@ -216,6 +222,8 @@ def run(scenario: str, visitors: int, seats: int, pool: int, spread: float = 0.0
         "failed": [r for r in records if r.get("outcome") not in ("usable", "full")],
         "usable_median_s": round(statistics.median(usable), 1) if usable else None,
         "usable_max_s": round(max(usable), 1) if usable else None,
+        "served_median_s": round(statistics.median(served), 1) if served else None,
+        "served_max_s": round(max(served), 1) if served else None,
         "full_max_s": round(max(full), 2) if full else None,
         "memory_before_mb": round(before["rss_mb"]), "kernels_before": before["kernels"],
         "memory_peak_mb": round(max(s["rss_mb"] for s in during)), "kernels_peak": max(s["kernels"] for s in during),
