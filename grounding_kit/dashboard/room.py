@@ -11,7 +11,7 @@ Voila has no cap on visitors of its own; this module adds one, the least invasiv
   :func:`room_full_page` (HTTP 503, ``Retry-After``), a small page that reloads itself, and starts
   no kernel. A seat is taken when a page request is admitted and is held by the kernel that
   request gets (pooled or new), until that kernel is shut down (the page closed: Voila's own
-  ``beforeunload`` shutdown) or culled.
+  ``beforeunload`` shutdown, which needs the ``_xsrf`` cookie the handler sets) or culled.
 - the pool is topped up only into free seats: kernels alive (visitors' and pooled) stay within
   ``seats``, so the room's memory is bounded by ``seats`` kernels.
 """
@@ -109,6 +109,10 @@ class RoomHandler(TornadoVoilaHandler):
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.finish(room_full_page(taken, self.room.seats))
             return
+        # tornado sets the `_xsrf` cookie when the token is first read. Voila's page posts it back as it
+        # closes, to shut its kernel down (and free the seat); a pre-heated page, rendered before any
+        # request, never read it, so that post was refused (403 "'_xsrf' argument missing")
+        self.xsrf_token  # noqa: B018 - read for its side effect
         try:
             await super().get(path)
         finally:
