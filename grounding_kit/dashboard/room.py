@@ -22,7 +22,7 @@ import asyncio
 import html
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import tornado.web
@@ -55,7 +55,6 @@ class Seat:
     """One admitted page request; ``kernel_id`` once it has its kernel."""
 
     number: int
-    since: float = field(default_factory=time.monotonic)
     kernel_id: str | None = None
 
 
