@@ -61,6 +61,26 @@ def _check_dashboard(args: argparse.Namespace) -> None:
         raise CommandError(str(err)) from None
 
 
+def _check_room(args: argparse.Namespace) -> None:
+    """``dashboard``'s room options (``--seats``, ``--pool``, ``--cull-idle``): with ``--room`` only;
+    sets ``args.room_setup`` (a :class:`grounding_kit.dashboard.server.Room`, or None)."""
+    from grounding_kit.dashboard.server import ROOM_CULL_IDLE_S, ROOM_POOL, Room, room_seats
+
+    given = [f"--{name.replace('_', '-')}" for name in ("seats", "pool", "cull_idle") if getattr(args, name) is not None]
+    if given and not args.room:
+        raise CommandError(f"{', '.join(given)} set up a room: give --room too")
+    args.room_setup = None
+    if args.room:
+        seats = args.seats if args.seats is not None else room_seats()
+        pool = args.pool if args.pool is not None else min(ROOM_POOL, seats)
+        try:
+            args.room_setup = Room(seats=seats, pool=pool, cull_idle_s=args.cull_idle or ROOM_CULL_IDLE_S)
+        except ValueError as err:
+            raise CommandError(f"--pool {pool} is more than --seats {seats}: pre-heated kernels fill free seats") \
+                if pool > seats else CommandError(str(err)) from None
+    _check_dashboard(args)
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from grounding_kit.diagnostics import doctor
 
@@ -88,7 +108,7 @@ def _train(args: argparse.Namespace) -> int:
 def _dashboard(args: argparse.Namespace) -> int:
     from grounding_kit.dashboard import serve
 
-    return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1")
+    return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1", room=args.room_setup)
 
 
 def _course(args: argparse.Namespace) -> int:
@@ -152,8 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard = commands.add_parser("dashboard", help="serve the live-demo dashboard with Voila")
     dashboard.add_argument("--port", type=PORT, default=8866, help="TCP port, 1..65535 (default: 8866)")
     dashboard.add_argument("--room", action="store_true",
-                           help="listen on all interfaces so the room can connect (default: 127.0.0.1 only)")
-    dashboard.set_defaults(run=_dashboard, check=_check_dashboard)
+                           help="serve a room: listen on all interfaces, pre-heat kernels, cap the visitors "
+                                "(default: 127.0.0.1 only, one kernel per visit)")
+    dashboard.add_argument("--seats", type=POSITIVE_INT, default=None,
+                           help="with --room: visitors served at once; the next one gets a 'room is full' page "
+                                "(default: 3/4 of this machine's memory in 500 MB kernels)")
+    dashboard.add_argument("--pool", type=_number(int, 0, math.inf, "an integer >= 0"), default=None,
+                           help="with --room: kernels pre-heated before visitors come, within the seats "
+                                "(default: 20, or --seats if fewer; 0: none)")
+    dashboard.add_argument("--cull-idle", type=POSITIVE_INT, default=None,
+                           help="with --room: shut down a visitor's kernel idle this many seconds with no page "
+                                "open (default: 600)")
+    dashboard.set_defaults(run=_dashboard, check=_check_room)
 
     present = commands.add_parser("present", help="serve a course notebook as live reveal.js slides with Voila")
     present.add_argument("notebook", help="a notebook in notebooks/ by name (04_emap) or a path to an .ipynb file")
@@ -209,8 +239,9 @@ def _check_present(args: argparse.Namespace) -> None:
 def _present(args: argparse.Namespace) -> int:
     from grounding_kit.dashboard.server import SLIDES_TEMPLATE, serve
 
+    # pre-heated: the notebook runs once at start-up, so the first slide shows as soon as the page loads
     return serve(port=args.port, host="0.0.0.0" if args.room else "127.0.0.1", notebook=args.notebook,
-                 template=SLIDES_TEMPLATE)
+                 template=SLIDES_TEMPLATE, preheat=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

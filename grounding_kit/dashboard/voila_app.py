@@ -8,6 +8,8 @@ into the kit's cache, as that template's ``static/vendor/reveal.js``, and the ca
 With either kit template, plotly's ``widgetbundle.js`` is vendored there too, and the kernels get its
 URL path in ``assets.WIDGET_BUNDLE_ENV``: their figures then load it from the server once per page
 (:func:`grounding_kit.widgets.components.figure`) instead of each carrying its 5 MB.
+The server is :class:`grounding_kit.dashboard.room.RoomVoila`: Voila, plus ``--RoomVoila.seats=N``
+(a cap on visitors, for ``grounding-kit dashboard --room``; 0, the default, is no cap).
 """
 
 from __future__ import annotations
@@ -74,9 +76,9 @@ def main() -> None:
         sys.argv.append("--VoilaConfiguration.resources=" + repr(
             {"gk_vendor": VENDOR, "gk_mathjax_url": assets.mathjax_url(VENDOR), "gk_mathjax_config": assets.MATHJAX_OPTIONS}))
     os.environ["JUPYTER_PATH"] = os.pathsep.join([*map(str, folders), *filter(None, [os.environ.get("JUPYTER_PATH")])])
-    from voila.app import main as voila_main
+    from grounding_kit.dashboard.room import main as room_main
 
-    sys.exit(voila_main())
+    sys.exit(room_main())
 
 
 if __name__ == "__main__":
