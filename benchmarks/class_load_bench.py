@@ -30,7 +30,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def main() -> int:
     from grounding_kit.course.hub import ClassSettings, init_hub, student_names
-    from grounding_kit.course.loadtest import RunningHub, free_port, run_class
+    from grounding_kit.core.servers import free_port
+    from grounding_kit.course.loadtest import RunningHub, run_class
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=10)

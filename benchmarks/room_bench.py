@@ -36,20 +36,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import psutil
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from grounding_kit.core.servers import free_port, wait_for_http  # noqa: E402
 from grounding_kit.dashboard.server import READY_ENV, Room, voila_command  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -58,12 +57,6 @@ LAB = "gk-reshuffle-lab"
 HANDLE = f".{LAB} .gk-fraction .noUi-handle"
 FIRST_PLOT = f"() => {{ const p = document.querySelector('.{LAB} .js-plotly-plot');" \
              " return p && p.data ? JSON.stringify(p.data) : null; }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Sampler(threading.Thread):
@@ -95,19 +88,6 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(1.0):
             self.samples.append(self.sample())
-
-
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
 
 
 def wait_until_heated(sampler: Sampler, log: Path, pool: int, timeout: float = 600.0) -> float:

@@ -7,18 +7,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from urllib.parse import urlparse
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 import pytest
+
+from grounding_kit.core.servers import free_port, wait_for_http  # noqa: F401  (the tests import them from here)
 
 # Set before any test imports huggingface_hub / datasets, which read them at import time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,27 +56,6 @@ def block_external(context) -> list[str]:
 
     context.route("**/*", route)
     return blocked
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Poll ``url`` until it answers, failing early if ``process`` dies."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
 class Server:

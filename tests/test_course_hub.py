@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 
-from conftest import NOTEBOOKS, REPO
+from conftest import REPO, free_port
 from grounding_kit.course import cgroups
 from grounding_kit.course import hub as gk_hub
 
@@ -29,8 +29,8 @@ ASSIGNMENT = "01_grounding_and_clip"  # the in-suite class runs notebook 01; the
 
 
 def settings(**changes) -> gk_hub.ClassSettings:
-    values = dict(students=["student01", "student02"], instructors=["teacher"], port=loadtest.free_port(),
-                  hub_port=loadtest.free_port(), proxy_api_port=loadtest.free_port())
+    values = dict(students=["student01", "student02"], instructors=["teacher"], port=free_port(),
+                  hub_port=free_port(), proxy_api_port=free_port())
     values.update(changes)
     return gk_hub.ClassSettings(**values)
 
@@ -170,7 +170,7 @@ def test_init_hub_refuses_an_existing_deployment_and_a_missing_proxy(tmp_path, h
 
 def test_hub_init_command_line(tmp_path):
     command = [sys.executable, "-m", "grounding_kit.cli", "hub", "init", str(tmp_path / "hub"), "--students", "3",
-               "--only", ASSIGNMENT, "--port", str(loadtest.free_port())]
+               "--only", ASSIGNMENT, "--port", str(free_port())]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr

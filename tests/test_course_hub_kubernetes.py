@@ -17,11 +17,10 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, free_port
 from grounding_kit.course import hub as gk_hub
 
 pytest.importorskip("jupyterhub", reason="the class hub needs the kit's [hub] extra")
-from grounding_kit.course import loadtest  # noqa: E402  (imports jupyterhub)
 
 CHART = REPO / "tests" / "data" / "zero_to_jupyterhub"
 ASSIGNMENT = "01_grounding_and_clip"
@@ -45,8 +44,8 @@ def helm_merge(defaults: dict, values: dict) -> dict:
 def deployment(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("k8s") / "hub"
     settings = gk_hub.ClassSettings(students=gk_hub.student_names(3), instructors=["teacher"], mem_limit="1G",
-                                    port=loadtest.free_port(), hub_port=loadtest.free_port(),
-                                    proxy_api_port=loadtest.free_port())
+                                    port=free_port(), hub_port=free_port(),
+                                    proxy_api_port=free_port())
     gk_hub.init_hub(directory, settings, assignments=[ASSIGNMENT])
     return directory / "zero-to-jupyterhub"
 

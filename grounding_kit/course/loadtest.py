@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import threading
@@ -46,13 +45,6 @@ from grounding_kit.course.hub_spawner import class_cgroup_name
 from grounding_kit.course.nbgrader import filled_submission
 
 PEAK_CODE = ("print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class RunningHub:
