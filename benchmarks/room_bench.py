@@ -24,8 +24,8 @@ its kernels (psutil), and the kernels alive. Scenarios:
   Voila's defaults), for comparison in the same conditions.
 
 Usage: python benchmarks/room_bench.py [--scenario warm|cold|cap] [--visitors 20] [--seats S]
-       [--pool P] [--spread 0] [--json]
-Measured figures: benchmarks/room_bench.md.
+       [--pool P] [--spread 0] [--json] [--quick]
+``--quick``: 3 visitors on a warm room (``make bench``). Measured figures: benchmarks/room_bench.md.
 """
 
 from __future__ import annotations
@@ -223,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spread", type=float, default=0.0, help="arrivals spread over this many seconds")
     parser.add_argument("--timeout", type=float, default=240.0, help="a visitor gives up after this many seconds")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="3 visitors, warm (make bench)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.scenario, args.visitors = "warm", 3
     seats = args.seats or (args.visitors - 3 if args.scenario == "cap" else args.visitors)
     pool = 0 if args.scenario == "before" else seats if args.pool is None else args.pool
     result = run(args.scenario, args.visitors, seats, pool, args.spread, args.timeout)
