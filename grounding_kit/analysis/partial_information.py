@@ -26,6 +26,11 @@ Two solvers, both existing libraries (no solver is written here):
   exponential-cone solver; the four parts then follow from ``q*`` in closed form.
 - ``method="dit"``: ``dit.pid.PID_BROJA`` from the ``dit`` package (the optional extra
   ``grounding_kit[pid]``), the reference implementation, used in the tests as a cross-check.
+  Its solver (SLSQP from a random start) can stop short of the optimum: on ``Y = X1 XOR X2`` 10
+  of 200 starts gave a synergy of 0.89, 0.95, even -0.99 instead of 1. The kit runs it from the
+  fixed starts :data:`DIT_SEEDS` and keeps the best, the one with the largest synergy (every start
+  ends on a ``q`` with the data's pairwise marginals, where ``I_q(X1, X2; Y)`` is the objective to
+  minimise and the synergy is ``I_p(X1, X2; Y) - I_q(X1, X2; Y)``).
 
 Canonical values (asserted in tests/test_analysis_pid.py): ``Y = X1 XOR X2`` has S = 1 bit and
 nothing else; ``X1 = X2 = Y`` has R = 1; ``X1 = Y`` with ``X2`` independent noise has U1 = 1;
@@ -43,6 +48,8 @@ import numpy as np
 from grounding_kit.core.validation import check_choice, check_consistent_length, check_positive_int, describe, seed_int
 
 METHODS: tuple[str, ...] = ("cvxpy", "dit")
+#: the seeded starts of dit's BROJA solver; the best of them is kept (see the module docstring)
+DIT_SEEDS: tuple[int, ...] = (0, 1, 2)
 PARTS: tuple[str, ...] = ("redundancy", "unique_1", "unique_2", "synergy")
 #: below this a part is solver round-off (the exponential-cone solvers reach about 1e-7)
 _ROUND_OFF = 1e-6
@@ -193,7 +200,8 @@ def _pid_cvxpy(p: np.ndarray) -> tuple[float, float, float, float]:
     return redundancy, unique_1, unique_2, synergy
 
 
-def _pid_dit(p: np.ndarray) -> tuple[float, float, float, float]:
+def _pid_dit(p: np.ndarray, seeds: tuple[int, ...] = DIT_SEEDS) -> tuple[float, float, float, float]:
+    """(R, U1, U2, S) by dit's PID_BROJA, the best (largest synergy) of its runs from ``seeds``."""
     from grounding_kit.core.extras import require
 
     dit = require("dit", "pid")
@@ -204,9 +212,12 @@ def _pid_dit(p: np.ndarray) -> tuple[float, float, float, float]:
         outcomes.append(tuple(int(i) for i in index))
         probs.append(float(p[index]))
     dist = dit.Distribution(outcomes, probs)
-    result = PID_BROJA(dist, [[0], [1]], [2])
-    return (result.get_pi(((0,), (1,))), result.get_pi(((0,),)), result.get_pi(((1,),)),
-            result.get_pi(((0, 1),)))
+    runs = []
+    for seed in seeds:
+        result = PID_BROJA(dist, [[0], [1]], [2], rng=np.random.default_rng(seed))
+        runs.append((result.get_pi(((0,), (1,))), result.get_pi(((0,),)), result.get_pi(((1,),)),
+                     result.get_pi(((0, 1),))))
+    return max(runs, key=lambda parts: parts[3])
 
 
 def _clean(value: float) -> float:
