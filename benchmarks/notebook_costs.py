@@ -25,18 +25,12 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The peak resident set (``VmHWM``) of process ``pid`` in MB (MiB: 2**20 bytes)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
-
-
 def run(path: Path) -> tuple[float, float]:
     """Execute the notebook at ``path``; return (seconds, the kernel's peak RSS in MB)."""
     import nbformat
     from nbclient import NotebookClient
+
+    from grounding_kit.course.cgroups import peak_resident_mib
 
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3",
@@ -46,7 +40,7 @@ def run(path: Path) -> tuple[float, float]:
         pid = client.km.provisioner.process.pid
         for index, cell in enumerate(notebook.cells):
             client.execute_cell(cell, index)
-        peak = peak_rss_mb(pid)
+        peak = peak_resident_mib(pid)
     return time.perf_counter() - start, peak
 
 

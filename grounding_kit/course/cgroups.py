@@ -119,7 +119,7 @@ def run_notebook_capped(path: str | os.PathLike, limit_mib: int = 1024, *, timeo
             try:
                 for index, cell in enumerate(notebook.cells):
                     client.execute_cell(cell, index)
-                resident = _vm_hwm_mib(pid)
+                resident = peak_resident_mib(pid)
             except Exception as err:  # a cell's error or the kernel's death: recorded, not raised
                 error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"[:300]
         seconds = time.perf_counter() - start
@@ -131,7 +131,8 @@ def run_notebook_capped(path: str | os.PathLike, limit_mib: int = 1024, *, timeo
                      None if resident is None else round(resident, 1), kills, round(seconds, 1))
 
 
-def _vm_hwm_mib(pid: int) -> float:
+def peak_resident_mib(pid: int) -> float:
+    """The peak resident set (``VmHWM``) of process ``pid`` in MiB (2**20 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
